@@ -31,7 +31,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_C)) $(patsubst %.cc,$(BUILD)/%.o,$
 CMD_C    := $(wildcard cmd/*.c)
 CMD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CMD_C))
 # every cmd/<name>.c except the shared parts defines cmd_<name>()
-CMD_NAMES := $(filter-out main options common,$(basename $(notdir $(CMD_C))))
+CMD_NAMES := $(basename $(notdir $(shell grep -l '^int cmd_' $(CMD_C))))
 CU_SRCS  := $(wildcard core/*.cu)
 CUDA_SO  := $(BUILD)/libwinnow_cuda.so
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

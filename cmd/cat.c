@@ -3,12 +3,10 @@
  *
  * The entry point of most pipelines: turns gz/zst/CSV inputs into strict,
  * validated JSONL, byte-identical to the input records (no
- * re-serialisation), or writes CSV with --to csv.
+ * re-serialisation), or writes CSV with --to csv. The step is io/cat.c.
  */
 #include "cmd/common.h"
-#include "io/csvout.h"
-
-#include <string.h>
+#include "io/cat.h"
 
 static const char *const cat_usage[] = {
 	"winnow cat [options] [file...]",
@@ -21,42 +19,17 @@ static const char *const cat_usage[] = {
 	NULL,
 };
 
-int cmd_cat(int argc, const char **argv)
+static void cat_options(void *p, struct wn_option *t)
 {
-	struct wn_common co = WN_COMMON_INIT;
-	const char *to = "jsonl", *columns = NULL;
-	struct wn_option opts[] = {
-		OPT_STRING(0, "to", &to, "FORMAT", "output format: jsonl (default) or csv"),
-		OPT_STRING(0, "columns", &columns, "A,B,..", "CSV columns (default: the first record's fields)"),
-		WN_COMMON_STREAM_OPTIONS(&co),
-		OPT_END(),
-	};
-	argc = wn_parse_options(argc, argv, opts, cat_usage);
-	int csv = !strcmp(to, "csv");
-	if (!csv && strcmp(to, "jsonl"))
-		wn_usage_error(cat_usage, "cat", "unknown output format '%s' (jsonl or csv)", to);
-
-	wn_stream s;
-	if (wn_stream_open(&s, "cat", &co, argc, argv))
-		return 1;
-	wn_csvout *cw = NULL;
-	if (csv && !(cw = wn_csvout_new(columns))) {
-		wn_cmd_error("cat", "out of memory");
-		return wn_stream_finish(&s, 0);
-	}
-	wn_record rec;
-	int r;
-	while ((r = wn_stream_next(&s, &rec)) > 0) {
-		int w = cw ? wn_csvout_record(cw, s.out, rec.json) : wn_stream_emit(&s, &rec, NULL);
-		if (w) {
-			s.failed = 1;
-			break;
-		}
-		if (cw)
-			s.out_count++;
-	}
-	if (cw && r == 0 && !s.failed && wn_csvout_finish(cw, s.out))
-		s.failed = 1;
-	wn_csvout_free(cw);
-	return wn_stream_finish(&s, r == 0);
+	wn_cat_opts *o = p;
+	WN_STEP_TABLE(t,
+		OPT_STRING(0, "to", &o->to, "FORMAT", "output format: jsonl (default) or csv"),
+		OPT_STRING(0, "columns", &o->columns, "A,B,..", "CSV columns (default: the first record's fields)"),
+		WN_STREAM_OPTIONS(&o->io));
 }
+
+static void cat_init(void *p) { wn_cat_init(p); }
+static int cat_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_cat_check(p, err, n); }
+static int cat_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_cat_run(p, s, r, err, n); }
+
+const wn_step wn_step_cat = {"cat", cat_usage, sizeof(wn_cat_opts), 0, cat_init, cat_options, cat_check, cat_run, NULL};

@@ -472,7 +472,7 @@ static int run_open(struct run *r, int argc, const char **argv)
 	}
 	if (need_core && !(r->core = wn_common_core_open(r->cmd, &r->co)))
 		return 1;
-	if (wn_stream_open(&r->s, r->cmd, &r->co, argc, argv))
+	if (wn_cmd_stream_open(&r->s, r->cmd, &r->co, argc, argv))
 		return 1;
 	r->stream_open = 1;
 	if (load_records(&r->s, &r->vo, &r->sp))
@@ -484,7 +484,7 @@ static int run_open(struct run *r, int argc, const char **argv)
 
 static int run_close(struct run *r, int ok)
 {
-	int rc = r->stream_open ? wn_stream_finish(&r->s, ok) : (ok ? 0 : 1);
+	int rc = r->stream_open ? wn_cmd_finish(&r->s, ok) : (ok ? 0 : 1);
 	spool_close(&r->sp);
 	if (r->core)
 		wn_core_close(r->core);
@@ -827,7 +827,7 @@ int cmd_cluster(int argc, const char **argv)
 	const char *sub = argv[1];
 	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
 		static const struct wn_option none[] = {OPT_END()};
-		wn_usage_help(cluster_usage, none);
+		wn_opts_print_help(stdout, cluster_usage, none);
 		return 0;
 	}
 	if (!strcmp(sub, "kmeans"))

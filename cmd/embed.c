@@ -400,7 +400,7 @@ static int fit_idf(struct embed_opts *o, struct wn_common *co, int argc, const c
 {
 	struct embedder e = {0};
 	wn_stream s;
-	if (embedder_open_hash(&e, o, 0) || wn_stream_open_input(&s, "embed", co, argc, argv)) {
+	if (embedder_open_hash(&e, o, 0) || wn_cmd_stream_open_input(&s, "embed", co, argc, argv)) {
 		embedder_free(&e);
 		return 1;
 	}
@@ -435,7 +435,7 @@ static int fit_idf(struct embed_opts *o, struct wn_common *co, int argc, const c
 	wn_embed_hash_df_free(df);
 	wn_embed_hash_ws_free(ws);
 	embedder_free(&e);
-	return wn_stream_finish(&s, ok);
+	return wn_cmd_finish(&s, ok);
 }
 
 /* ---------- the command ---------- */
@@ -545,7 +545,7 @@ int cmd_embed(int argc, const char **argv)
 	}
 	wn_stream s;
 	struct run r = {&s, &o, &e, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, WN_BUF_INIT};
-	if (wn_stream_open(&s, "embed", &co, argc, argv)) {
+	if (wn_cmd_stream_open(&s, "embed", &co, argc, argv)) {
 		embedder_free(&e);
 		return 1;
 	}
@@ -563,5 +563,5 @@ int cmd_embed(int argc, const char **argv)
 	free(r.midx);
 	wn_buf_free(&r.b64);
 	embedder_free(&e);
-	return wn_stream_finish(&s, ok);
+	return wn_cmd_finish(&s, ok);
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cmd/common.h"
-#include "cmd/options.h"
+#include "io/options.h"
 #include "store/store.h"
 
 static const char *const export_usage[] = {

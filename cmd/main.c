@@ -1,11 +1,14 @@
 /*
- * cmd/main.c — the winnow dispatcher: one table from command name to entry
- * point, like git.c. The table is generated at build time from the file
- * names in cmd/ (build/commands.h), so a new command is a new file.
+ * cmd/main.c — the winnow dispatcher, like git.c: a command name, or a
+ * command and a method ("score zipfit"), goes to its step in the one table
+ * of steps (cmd/steps.c) or, for the commands that are not steps (device,
+ * export, ...), to their cmd_<name>() entry point, generated at build time
+ * from the file names in cmd/ (build/commands.h).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/common.h"
 #include "core/core.h"
 
 #define WN_COMMAND(name) int cmd_##name(int argc, const char **argv);
@@ -25,16 +28,88 @@ static const struct command commands[] = {
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+/* One-line descriptions of the commands that are not steps yet. */
+static const char *legacy_description(const char *name)
+{
+	static const char *const d[][2] = {
+		{"cluster", "k-means, hierarchical k-means and kNN-graph clusters of the vectors"},
+		{"device", "what compute backend, BLAS and GPU winnow found"},
+		{"embed", "hashed n-gram or BERT-family vectors into winnow.emb"},
+		{"export", "read a stored table back as JSONL, byte-identical"},
+		{"score", "zipfit (gzip alignment to a target set) and dsir (importance weights)"},
+		{"select", "top/frac by a score, filters, weighted or stratified samples"},
+		{"stats", "counts, text lengths, field presence, annotation summaries"},
+		{"store", "write the stream to SQLite in one transaction"},
+		{"vectors", ".npy export and import, vectors from your own JSON field"},
+	};
+	for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+		if (!strcmp(d[i][0], name))
+			return d[i][1];
+	return "";
+}
 
 static void print_help(FILE *f)
 {
 	fprintf(f, "usage: winnow <command> [options] [file...]\n\n"
 		   "Select and curate training data: JSONL records stream through\n"
 		   "small commands; '-' or no file reads standard input.\n\nCommands:\n");
+	for (const wn_step *const *s = wn_steps; *s; s++)
+		fprintf(f, "  %-16s %s\n", (*s)->name, wn_opts_description((*s)->usage));
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %s\n", commands[i].name);
+		fprintf(f, "  %-16s %s\n", commands[i].name, legacy_description(commands[i].name));
 	fprintf(f, "\n'winnow <command> --help' shows a command's options and examples.\n"
 		   "'winnow --version' shows the version and build features.\n");
+}
+
+static int print_version(void)
+{
+	const char *why = wn_core_cuda_unavailable_reason();
+	printf("winnow %s\nfeatures: CPU (OpenBLAS, OpenMP), FAISS, simdjson, SQLite, zlib, zstd, lz4\n"
+	       "cuda: %s%s\n", WINNOW_VERSION, why[0] ? "unavailable: " : "available", why);
+	return 0;
+}
+
+/* Steps named "<group> <method>" whose group is `group`; prints them. */
+static int list_methods(FILE *f, const char *group)
+{
+	size_t n = strlen(group);
+	int found = 0;
+	for (const wn_step *const *s = wn_steps; *s; s++)
+		if (!strncmp((*s)->name, group, n) && (*s)->name[n] == ' ') {
+			if (!found++)
+				fprintf(f, "usage: winnow %s <method> [options] [file...]\n\nMethods:\n", group);
+			fprintf(f, "  %-12s %s\n", (*s)->name + n + 1, wn_opts_description((*s)->usage));
+		}
+	return found;
+}
+
+/* Run argv[1] (and argv[2] when it names a method) as a command. */
+static int dispatch(int argc, const char **argv)
+{
+	const char *name = argv[1];
+	if (argc > 2) {
+		char two[128];
+		snprintf(two, sizeof two, "%s %s", name, argv[2]);
+		const wn_step *st = wn_step_find(two);
+		if (st)
+			return wn_step_main(st, argc - 2, argv + 2);
+	}
+	const wn_step *st = wn_step_find(name);
+	if (st)
+		return wn_step_main(st, argc - 1, argv + 1);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return commands[i].fn(argc - 1, argv + 1);
+	int asks_help = argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"));
+	if (list_methods(asks_help ? stdout : stderr, name)) {
+		if (asks_help)
+			return 0;
+		if (argc > 2)
+			fprintf(stderr, "\nwinnow %s: unknown method '%s'\n", name, argv[2]);
+		return 2;
+	}
+	fprintf(stderr, "winnow: '%s' is not a winnow command. See 'winnow help'.\n", name);
+	return 2;
 }
 
 int main(int argc, const char **argv)
@@ -44,27 +119,15 @@ int main(int argc, const char **argv)
 		return 2;
 	}
 	const char *name = argv[1];
-	if (!strcmp(name, "--version") || !strcmp(name, "version")) {
-		const char *why = wn_core_cuda_unavailable_reason();
-		printf("winnow %s\nfeatures: CPU (OpenBLAS, OpenMP), FAISS, simdjson, SQLite, zlib, zstd, lz4\n"
-		       "cuda: %s%s\n", WINNOW_VERSION, why[0] ? "unavailable: " : "available", why);
-		return 0;
-	}
+	if (!strcmp(name, "--version") || !strcmp(name, "version") || !strcmp(name, "-V"))
+		return print_version();
 	if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h")) {
 		if (argc > 2 && strcmp(argv[2], "help")) {
-			const char *sub[] = {argv[2], "--help", NULL};
-			for (size_t i = 0; i < NCOMMANDS; i++)
-				if (!strcmp(commands[i].name, argv[2]))
-					return commands[i].fn(2, sub);
-			fprintf(stderr, "winnow: '%s' is not a winnow command\n", argv[2]);
-			return 2;
+			const char *sub[] = {"winnow", argv[2], argc > 3 ? argv[3] : "--help", "--help", NULL};
+			return dispatch(argc > 3 ? 4 : 3, sub);
 		}
 		print_help(stdout);
 		return 0;
 	}
-	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (!strcmp(commands[i].name, name))
-			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "winnow: '%s' is not a winnow command. See 'winnow help'.\n", name);
-	return 2;
+	return dispatch(argc, argv);
 }

@@ -496,7 +496,7 @@ static int score_zipfit(int argc, const char **argv)
 		target_field = co.field;
 
 	wn_stream s;
-	if (wn_stream_open(&s, cmd, &co, argc, argv))
+	if (wn_cmd_stream_open(&s, cmd, &co, argc, argv))
 		return 1;
 	struct texts t = {0};
 	uint64_t nt = 0;
@@ -533,7 +533,7 @@ static int score_zipfit(int argc, const char **argv)
 		ok = annotate_stream(&s, NULL, NULL, &an);
 	}
 	wn_zipfit_free(z);
-	return wn_stream_finish(&s, ok);
+	return wn_cmd_finish(&s, ok);
 }
 
 /* ---------- dsir ---------- */
@@ -683,7 +683,7 @@ static int all_regular_files(int argc, const char **argv)
 static int dsir_count_inputs(const char *cmd, struct id_spool *sp, const struct wn_common *co,
 			     int argc, const char **argv)
 {
-	wn_policy quiet = {cmd, WN_ON_ERROR_SKIP, NULL, NULL, 0, 1};
+	wn_policy quiet = {cmd, WN_ON_ERROR_SKIP, NULL, NULL, 0, 1, 0};
 	wn_reader_opts ro = {co->csv ? WN_FORMAT_CSV : WN_FORMAT_AUTO, co->max_record, &quiet};
 	wn_reader *r = wn_reader_open(argv, argc, &ro);
 	if (!r) {
@@ -712,7 +712,7 @@ static int dsir_spool_stream(wn_stream *s, struct id_spool *sp, FILE *spool)
 /* Second pass over the spool: score and emit through the stream's writer. */
 static int dsir_score_spool(wn_stream *s, const char *path, struct annotate *an)
 {
-	wn_policy pol = {s->cmd, WN_ON_ERROR_FAIL, NULL, NULL, 0, 0};
+	wn_policy pol = {s->cmd, WN_ON_ERROR_FAIL, NULL, NULL, 0, 0, 0};
 	wn_reader_opts ro = {WN_FORMAT_JSONL, s->co->max_record, &pol};
 	const char *paths[1] = {path};
 	wn_reader *r = wn_reader_open(paths, 1, &ro);
@@ -788,7 +788,7 @@ static int score_dsir(int argc, const char **argv)
 		return 1;
 	}
 	wn_stream s;
-	if (wn_stream_open(&s, cmd, &co, argc, argv)) {
+	if (wn_cmd_stream_open(&s, cmd, &co, argc, argv)) {
 		wn_dsir_free(d);
 		return 1;
 	}
@@ -848,7 +848,7 @@ static int score_dsir(int argc, const char **argv)
 	if (spool_path[0])
 		unlink(spool_path);
 	wn_dsir_free(d);
-	return wn_stream_finish(&s, ok);
+	return wn_cmd_finish(&s, ok);
 }
 
 /* ---------- dispatch ---------- */
@@ -861,7 +861,7 @@ int cmd_score(int argc, const char **argv)
 		return score_dsir(argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		static const struct wn_option none[] = {OPT_END()};
-		wn_usage_help(score_usage, none);
+		wn_opts_print_help(stdout, score_usage, none);
 		return 0;
 	}
 	if (argc < 2)

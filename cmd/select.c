@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "cmd/common.h"
-#include "cmd/options.h"
+#include "io/options.h"
 #include "io/json.h"
 #include "selectors/subset.h"
 
@@ -64,20 +64,16 @@ typedef struct select_opts {
 
 /* ---- --min / --max ------------------------------------------------------ */
 
-static int filter_cb(const struct wn_option *opt, const char *arg, const char *next,
-		     int *consumed_next)
+static int filter_cb(const struct wn_option *opt, const char *arg, char *err, size_t errlen)
 {
 	select_opts *o = opt->value;
-	char err[256];
 	wn_sel_filter f;
-	if (wn_sel_filter_parse(&f, arg, strcmp(opt->long_name, "max") == 0, err, sizeof err)) {
-		wn_cmd_error("select", "--%s: %s", opt->long_name, err);
+	if (wn_sel_filter_parse(&f, arg, strcmp(opt->long_name, "max") == 0, err, errlen))
 		return -1;
-	}
 	wn_sel_filter *a = realloc(o->filters, (o->nfilters + 1) * sizeof *a);
 	if (!a) {
 		wn_sel_filter_free(&f);
-		wn_cmd_error("select", "out of memory");
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	o->filters = a;
@@ -632,7 +628,7 @@ int cmd_select(int argc, const char **argv)
 		o.hier = "winnow.hcluster";
 
 	wn_stream s;
-	if (wn_stream_open(&s, "select", &co, argc, argv)) {
+	if (wn_cmd_stream_open(&s, "select", &co, argc, argv)) {
 		for (size_t i = 0; i < o.nfilters; i++)
 			wn_sel_filter_free(&o.filters[i]);
 		free(o.filters);
@@ -666,5 +662,5 @@ int cmd_select(int argc, const char **argv)
 	for (size_t i = 0; i < o.nfilters; i++)
 		wn_sel_filter_free(&o.filters[i]);
 	free(o.filters);
-	return wn_stream_finish(&s, ok && !s.failed);
+	return wn_cmd_finish(&s, ok && !s.failed);
 }

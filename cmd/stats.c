@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "cmd/common.h"
-#include "cmd/options.h"
+#include "io/options.h"
 #include "io/record.h"
 #include "selectors/stats.h"
 
@@ -66,7 +66,7 @@ int cmd_stats(int argc, const char **argv)
 		return 1;
 	}
 	wn_stream s;
-	if (wn_stream_open_input(&s, "stats", &co, argc, argv)) {
+	if (wn_cmd_stream_open_input(&s, "stats", &co, argc, argv)) {
 		wn_stats_free(st);
 		return 1;
 	}
@@ -90,5 +90,5 @@ int cmd_stats(int argc, const char **argv)
 		ok = 0;
 	wn_buf_free(&report);
 	wn_stats_free(st);
-	return wn_stream_finish(&s, ok);
+	return wn_cmd_finish(&s, ok);
 }

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "cmd/common.h"
-#include "cmd/options.h"
+#include "io/options.h"
 #include "store/store.h"
 
 static const char *const store_usage[] = {
@@ -122,13 +122,7 @@ int cmd_store(int argc, const char **argv)
 		OPT_BOOL(0, "allow-empty", &allow_empty,
 			 "store even when no records come (default: fail, table untouched)"),
 		OPT_GROUP("Input"),
-		OPT_STRING(0, "field", &co.field, "NAME", "the text field (default: text)"),
-		OPT_BOOL(0, "csv", &co.csv, "inputs are CSV with a header row"),
-		OPT_SIZE(0, "max-record", &co.max_record, "BYTES",
-			 "largest record accepted (default 64M)"),
-		OPT_CALLBACK(0, "on-error", &co, "MODE", "fail (default), skip, or quarantine FILE",
-			     wn_common_on_error_cb),
-		OPT_BOOL('q', "quiet", &co.quiet, "no progress and no count line on stderr"),
+		WN_STREAM_INPUT_OPTIONS(&co),
 		OPT_END(),
 	};
 	wn_buf cmdline = WN_BUF_INIT;
@@ -150,7 +144,7 @@ int cmd_store(int argc, const char **argv)
 
 	const char *db = argv[0];
 	wn_stream s;
-	if (wn_stream_open_input(&s, "store", &co, argc - 1, argv + 1)) {
+	if (wn_cmd_stream_open_input(&s, "store", &co, argc - 1, argv + 1)) {
 		wn_buf_free(&cmdline);
 		return 1;
 	}
@@ -165,5 +159,5 @@ int cmd_store(int argc, const char **argv)
 	if (!ok)
 		s.out_count = 0;
 	wn_buf_free(&cmdline);
-	return wn_stream_finish(&s, ok);
+	return wn_cmd_finish(&s, ok);
 }

@@ -283,10 +283,10 @@ static int vectors_run(int argc, const char **argv, int import)
 	if (import && !o.npy == !o.from_field)
 		wn_usage_error(vectors_usage, cmd, "give exactly one of --npy FILE and --from-field PATH");
 	wn_stream s;
-	if (wn_stream_open(&s, cmd, &co, argc, argv))
+	if (wn_cmd_stream_open(&s, cmd, &co, argc, argv))
 		return 1;
 	int ok = !import ? vectors_export(&o, &s) : o.npy ? import_npy(&o, &s) : import_field(&o, &s);
-	return wn_stream_finish(&s, ok);
+	return wn_cmd_finish(&s, ok);
 }
 
 int cmd_vectors(int argc, const char **argv)
@@ -295,7 +295,7 @@ int cmd_vectors(int argc, const char **argv)
 		return vectors_run(argc - 1, argv + 1, !strcmp(argv[1], "import"));
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		static const struct wn_option none[] = {OPT_END()};
-		wn_usage_help(vectors_usage, none);
+		wn_opts_print_help(stdout, vectors_usage, none);
 		return 0;
 	}
 	if (argc < 2)

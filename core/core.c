@@ -230,6 +230,24 @@ wn_core *wn_core_open(int device, int threads, char *errbuf, size_t errlen)
 	return NULL;
 }
 
+wn_core *wn_core_open_named(const char *dev, int threads, char *errbuf, size_t errlen)
+{
+	if (!dev || !*dev)
+		dev = getenv("WINNOW_DEVICE");
+	if (!dev || !*dev)
+		dev = "auto";
+	int kind = wn_core_parse_device(dev);
+	if (kind < 0) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "unknown device '%s' (expected cpu, cuda or auto)", dev);
+		return NULL;
+	}
+	wn_core *c = wn_core_open(kind, threads, errbuf, errlen);
+	if (!c && errbuf && errlen && !errbuf[0])
+		snprintf(errbuf, errlen, "cannot open the compute core");
+	return c;
+}
+
 wn_core *wn_core_open_table(const wn_backend *be, int threads)
 {
 	char why[WN_CORE_ERRLEN];

@@ -68,6 +68,9 @@ int wn_core_parse_device(const char *name);
  */
 wn_core *wn_core_open(int device, int threads, char *errbuf, size_t errlen);
 void wn_core_close(wn_core *c);
+/* The same from a device name as a user writes it: NULL or "" means
+ * $WINNOW_DEVICE, else "auto"; an unknown name fails with a reason. */
+wn_core *wn_core_open_named(const char *device, int threads, char *errbuf, size_t errlen);
 
 int wn_core_device(const wn_core *c);     /* WN_DEVICE_CPU or WN_DEVICE_CUDA */
 int wn_core_threads(const wn_core *c);

@@ -23,10 +23,22 @@ int wn_policy_parse_mode(const char *s)
 	return -1;
 }
 
+int wn_policy_open(wn_policy *p, char *err, size_t errlen)
+{
+	if (p->quarantine)
+		return 0;
+	p->quarantine = fopen(p->quarantine_path, p->append ? "ab" : "wb");
+	if (!p->quarantine) {
+		snprintf(err, errlen, "%s: cannot open quarantine file: %s", p->quarantine_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int quarantine_line(wn_policy *p, const char *raw, size_t n)
 {
 	if (!p->quarantine) {
-		p->quarantine = fopen(p->quarantine_path, "ab");
+		p->quarantine = fopen(p->quarantine_path, p->append ? "ab" : "wb");
 		if (!p->quarantine) {
 			fprintf(stderr, "winnow %s: %s: cannot open quarantine file: %s\n", p->cmd,
 				p->quarantine_path, strerror(errno));

@@ -43,6 +43,7 @@ typedef struct wn_policy {
 	FILE *quarantine;       /* opened lazily by wn_policy_reject */
 	uint64_t rejected;      /* lines rejected so far */
 	int quiet;              /* skip mode: no per-line message */
+	int append;             /* keep what the quarantine file held (else start it empty) */
 } wn_policy;
 
 /* Parse "fail", "skip" or "quarantine" (path given separately): -1 if unknown. */
@@ -61,6 +62,10 @@ int wn_policy_reject(wn_policy *p, const char *file, uint64_t line,
 /* Shorthand for a record a stage cannot use (missing field, NaN ...). */
 int wn_policy_reject_record(wn_policy *p, const wn_record *rec, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Open the quarantine file now (emptied unless p->append), so that a run
+ * with no bad lines still leaves it holding exactly this run's rejects.
+ * Returns 0, or -1 with "<path>: cannot open quarantine file: <why>". */
+int wn_policy_open(wn_policy *p, char *err, size_t errlen);
 /* Close the quarantine file (flush errors are reported and return -1). */
 int wn_policy_close(wn_policy *p);
 

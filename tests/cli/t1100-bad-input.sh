@@ -14,7 +14,7 @@ expect_reject() {
 	grep -q "^winnow cat: $f:$line: .*$what" err || { echo "no positioned error:"; cat err; return 1; }
 	"$WINNOW" cat --on-error skip "$@" "$f" > out 2> err || { echo "skip mode failed"; cat err; return 1; }
 	grep -q "rejected 1" err || { echo "skip mode did not count:"; cat err; return 1; }
-	"$WINNOW" cat --on-error quarantine q.jsonl "$@" "$f" > out2 2> err || return 1
+	"$WINNOW" cat --quarantine q.jsonl "$@" "$f" > out2 2> err || return 1
 	cmp -s out out2 || { echo "quarantine output differs from skip output"; return 1; }
 	[ "$(wc -l < q.jsonl)" -eq 1 ] || { echo "quarantine should hold one line"; return 1; }
 	sed -n "${line}p" "$f" | cmp -s - q.jsonl || { echo "quarantined line is not verbatim"; return 1; }

@@ -135,7 +135,7 @@ test_expect_success 'skip: bad records are counted in the runs row' '
 '
 
 test_expect_success 'quarantine: bad lines kept verbatim' '
-	"$WINNOW" store -q q.db --on-error quarantine q.jsonl bad.jsonl &&
+	"$WINNOW" store -q q.db --quarantine q.jsonl bad.jsonl &&
 	sed -n 51,52p bad.jsonl | cmp - q.jsonl &&
 	"$WINNOW" export -q q.db > back.jsonl && sed 51,52d bad.jsonl | cmp - back.jsonl
 '

@@ -50,7 +50,7 @@ test_expect_success 'a bad line on stdin is reported once, with its position' '
 	[ ! -s out ] && grep -q "<stdin>:4: text field is not a string" err &&
 	"$WINNOW" score dsir --on-error skip --target "$D/target.jsonl" < in.jsonl > out 2> err &&
 	[ "$(wc -l < out)" -eq 3 ] && [ "$(grep -c "<stdin>:[45]:" err)" -eq 2 ] &&
-	grep -q "in 4, out 3, rejected 2" err
+	grep -q "in 5, out 3, rejected 2" err
 '
 test_expect_success 'a bad line in a file read twice is reported once too' '
 	{ gzip -dc "$D/raw.jsonl.gz" | head -3; echo "{\"id\": 2}"; } > in.jsonl &&

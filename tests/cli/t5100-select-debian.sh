@@ -176,7 +176,7 @@ test_expect_success '--balanced on 2 levels with --hier naming the path' '
 
 test_expect_success 'a missing --by field under quarantine: the line kept verbatim, the rest selected' '
 	{ head -5 "$F"; echo "{\"id\":\"odd\",\"text\":\"no size\"}"; tail -5 "$F"; } > in.jsonl &&
-	"$WINNOW" select --top 3 --by installed_kb --on-error quarantine q.jsonl in.jsonl > out 2> err &&
+	"$WINNOW" select --top 3 --by installed_kb --quarantine q.jsonl in.jsonl > out 2> err &&
 	grep -q "^winnow select: in.jsonl:6: missing .installed_kb. (--by)" err &&
 	grep -q "in 11, out 3, rejected 1" err &&
 	sed -n 6p in.jsonl | cmp - q.jsonl && [ "$(wc -l < out)" -eq 3 ]

@@ -95,7 +95,7 @@ expect_bad_vector() { # expect_bad_vector WHAT (the bad record is line 3)
 	grep -q "^winnow cluster kmeans: in.jsonl:3: .*$1" err || { echo "not positioned:"; cat err; return 1; }
 	"$WINNOW" cluster kmeans -k 5 --on-error skip in.jsonl > out 2> err &&
 	grep -q "in 500, out 499, rejected 1" err &&
-	"$WINNOW" cluster kmeans -q -k 5 --on-error quarantine q.jsonl in.jsonl > out2 &&
+	"$WINNOW" cluster kmeans -q -k 5 --quarantine q.jsonl in.jsonl > out2 &&
 	cmp out out2 && sed -n 3p in.jsonl | cmp - q.jsonl
 }
 test_expect_success 'a NaN in a vector is a positioned error' '

@@ -1,0 +1,332 @@
+/*
+ * io/stream.c — the record stream between steps (see io/stream.h).
+ *
+ * Wiring only: the options become io/ objects (policy, reader, writer or
+ * spools), the loop's counts become the report and the closing line.
+ * Progress is shown only when stderr is a terminal, at most 4 times a second.
+ */
+#include "io/stream.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/errf.h"
+
+int wn_stream_on_error_cb(const struct wn_option *opt, const char *arg, char *err, size_t errlen)
+{
+	wn_stream_opts *co = opt->value;
+	if (!strncmp(arg, "quarantine", 10) && (arg[10] == 0 || arg[10] == ':' || arg[10] == '=')) {
+		if (!arg[10] || !arg[11]) {
+			if (co->quarantine) { /* --quarantine FILE given before */
+				co->on_error = "quarantine";
+				return 0;
+			}
+			wn_errf(err, errlen, "quarantine needs a file: --on-error quarantine=FILE or --quarantine FILE");
+			return -1;
+		}
+		co->quarantine = arg + 11;
+		co->on_error = "quarantine";
+		return 0;
+	}
+	if (wn_policy_parse_mode(arg) < 0) {
+		wn_errf(err, errlen, "unknown mode '%s' (fail, skip or quarantine=FILE)", arg);
+		return -1;
+	}
+	co->on_error = arg;
+	return 0;
+}
+
+int wn_stream_quarantine_cb(const struct wn_option *opt, const char *arg, char *err, size_t errlen)
+{
+	wn_stream_opts *co = opt->value;
+	if (!*arg) {
+		wn_errf(err, errlen, "needs a file name");
+		return -1;
+	}
+	co->quarantine = arg;
+	co->on_error = "quarantine";
+	return 0;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+static uint64_t inputs_size(int argc, const char **argv)
+{
+	uint64_t total = 0;
+	for (int i = 0; i < argc; i++) {
+		struct stat st;
+		if (!strcmp(argv[i], "-") || stat(argv[i], &st) || !S_ISREG(st.st_mode))
+			return 0;
+		total += (uint64_t)st.st_size;
+	}
+	return total;
+}
+
+/* The quarantine file must not be one of the inputs: it would be appended to while read. */
+static int check_quarantine(const wn_stream_opts *co, int argc, const char **argv, char *err,
+			    size_t errlen)
+{
+	if (!co->quarantine || strcmp(co->on_error, "quarantine"))
+		return 0;
+	struct stat q;
+	int qst = stat(co->quarantine, &q);
+	for (int i = 0; i < argc; i++) {
+		struct stat in;
+		int same = !strcmp(argv[i], co->quarantine) ||
+			   (!qst && !stat(argv[i], &in) && in.st_dev == q.st_dev && in.st_ino == q.st_ino);
+		if (same) {
+			wn_errf(err, errlen, "%s: the quarantine file is also an input", co->quarantine);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int stream_init(wn_stream *s, const char *cmd, const wn_stream_opts *co, char *err,
+		       size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	s->cmd = cmd;
+	s->co = co;
+	s->policy.cmd = cmd;
+	s->policy.mode = wn_policy_parse_mode(co->on_error);
+	if (s->policy.mode < 0) {
+		wn_errf(err, errlen, "unknown --on-error mode '%s'", co->on_error);
+		return -1;
+	}
+	s->policy.quarantine_path = co->quarantine;
+	s->policy.append = co->quarantine_append;
+	wn_annot_init(&s->annot);
+	clock_gettime(CLOCK_MONOTONIC, &s->start);
+	s->tty = !co->quiet && isatty(2);
+	if (s->policy.mode == WN_ON_ERROR_QUARANTINE && wn_policy_open(&s->policy, err, errlen))
+		return -1;
+	return 0;
+}
+
+int wn_stream_open_files(wn_stream *s, const char *cmd, const wn_stream_opts *co, int argc,
+			 const char **argv, int with_output, char *err, size_t errlen)
+{
+	if (check_quarantine(co, argc, argv, err, errlen) || stream_init(s, cmd, co, err, errlen))
+		return -1;
+	s->total_bytes = inputs_size(argc, argv);
+	wn_reader_opts ro = {co->csv ? WN_FORMAT_CSV : WN_FORMAT_AUTO, co->max_record, &s->policy};
+	s->in = wn_reader_open(argv, argc, &ro);
+	if (!s->in) {
+		wn_errf(err, errlen, "out of memory");
+		wn_policy_close(&s->policy);
+		return -1;
+	}
+	if (!with_output)
+		return 0;
+	s->out = wn_writer_open(co->output, co->stream, err, errlen);
+	if (!s->out) {
+		wn_reader_close(s->in);
+		s->in = NULL;
+		wn_policy_close(&s->policy);
+		return -1;
+	}
+	return 0;
+}
+
+int wn_stream_open_spools(wn_stream *s, const char *cmd, const wn_stream_opts *co, wn_spool *src,
+			  wn_spool *dst, char *err, size_t errlen)
+{
+	if (stream_init(s, cmd, co, err, errlen))
+		return -1;
+	if (wn_spool_rewind(src, err, errlen)) {
+		wn_policy_close(&s->policy);
+		return -1;
+	}
+	s->in_spool = src;
+	s->out_spool = dst;
+	return 0;
+}
+
+uint64_t wn_stream_bytes(const wn_stream *s)
+{
+	return s->in ? wn_reader_bytes(s->in) : 0;
+}
+
+static void show_progress(wn_stream *s, int final)
+{
+	double t = seconds_since(&s->start);
+	if (!final && seconds_since(&s->last_progress) < 0.25)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &s->last_progress);
+	uint64_t bytes = wn_stream_bytes(s);
+	double mbs = t > 0 ? (double)bytes / t / 1e6 : 0;
+	fprintf(stderr, "\rwinnow %s: %llu records, %.1f MB/s", s->cmd,
+		(unsigned long long)s->in_count, mbs);
+	if (s->total_bytes && bytes < s->total_bytes && mbs > 0)
+		fprintf(stderr, ", ETA %.0f s", (double)(s->total_bytes - bytes) / 1e6 / mbs);
+	fprintf(stderr, final ? "\r\033[K" : "   ");
+}
+
+int wn_stream_next(wn_stream *s, wn_record *rec)
+{
+	int r;
+	if (s->in) {
+		r = wn_reader_next(s->in, rec);
+	} else {
+		char err[512];
+		r = wn_spool_get(s->in_spool, rec, err, sizeof err);
+		if (r < 0)
+			fprintf(stderr, "winnow %s: %s\n", s->cmd, err);
+	}
+	if (r > 0) {
+		s->in_count++;
+		if (s->tty && (s->in_count & 4095) == 0)
+			show_progress(s, 0);
+	}
+	return r;
+}
+
+int wn_stream_write(wn_stream *s, const void *p, size_t n)
+{
+	if (s->out_spool) {
+		snprintf(s->err, sizeof s->err, "raw output cannot go to the next step");
+		s->failed = 1;
+		return -1;
+	}
+	if (wn_writer_write(s->out, p, n)) {
+		s->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int sink_line(wn_stream *s, const wn_record *rec, const char *p, size_t n)
+{
+	if (s->out_spool) {
+		wn_record r = *rec;
+		r.json.p = p;
+		r.json.n = n;
+		return wn_spool_put(s->out_spool, &r, s->err, sizeof s->err);
+	}
+	return wn_writer_line(s->out, p, n);
+}
+
+int wn_stream_emit(wn_stream *s, const wn_record *rec, const wn_annot *a)
+{
+	int r;
+	if (!a || a->n == 0) {
+		r = sink_line(s, rec, rec->json.p, rec->json.n);
+	} else {
+		wn_buf_reset(&s->line);
+		if (wn_json_splice(rec->json, a, &s->line)) {
+			fprintf(stderr, "winnow %s: %s:%llu: cannot annotate: \"winnow\" is not an object or memory ran out\n",
+				s->cmd, rec->file, (unsigned long long)rec->line);
+			s->failed = 1;
+			return -1;
+		}
+		r = sink_line(s, rec, s->line.data, s->line.len);
+	}
+	if (r) {
+		s->failed = 1;
+		return -1;
+	}
+	s->out_count++;
+	return 0;
+}
+
+int wn_stream_reject(wn_stream *s, const wn_record *rec, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	s->step_rejected++;
+	if (wn_policy_reject_record(&s->policy, rec, "%s", msg)) {
+		if (!s->stop_index)
+			s->stop_index = rec->index + 1;
+		s->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int wn_stream_text(wn_stream *s, const wn_record *rec, wn_buf *scratch, wn_span *text,
+		   const char **why)
+{
+	wn_span v;
+	if (!wn_json_get(rec->json, s->co->field, &v)) {
+		*why = "missing text field";
+		return -1;
+	}
+	if (wn_json_string(v, scratch, text)) {
+		*why = "text field is not a string";
+		return -1;
+	}
+	return 0;
+}
+
+/* in = records read + lines the reader rejected; a step that stopped on a
+ * record under fail counts the records up to it, not those read ahead. */
+static uint64_t count_in(const wn_stream *s)
+{
+	uint64_t reader_rejected = s->policy.rejected - s->step_rejected;
+	uint64_t records = s->in_count;
+	if (s->stop_index && s->stop_index < records)
+		records = s->stop_index;
+	return records + reader_rejected;
+}
+
+static int commit_sink(wn_stream *s, int ok)
+{
+	if (!s->out)
+		return ok;
+	char err[512];
+	if (ok) {
+		if (wn_writer_commit(s->out, err, sizeof err)) {
+			fprintf(stderr, "winnow %s: %s\n", s->cmd, err);
+			ok = 0;
+		}
+	} else {
+		wn_writer_abort(s->out);
+	}
+	s->out = NULL;
+	return ok;
+}
+
+int wn_stream_finish(wn_stream *s, int ok, wn_step_report *rep)
+{
+	if (s->tty && s->in)
+		show_progress(s, 1);
+	if (s->failed)
+		ok = 0;
+	if (s->err[0])
+		fprintf(stderr, "winnow %s: %s\n", s->cmd, s->err);
+	if (wn_policy_close(&s->policy))
+		ok = 0;
+	ok = commit_sink(s, ok);
+	uint64_t out = ok || s->out_spool ? s->out_count : 0;
+	if (rep) {
+		rep->step = s->cmd;
+		rep->in = count_in(s);
+		rep->out = out;
+		rep->rejected = s->policy.rejected;
+		rep->bytes = wn_stream_bytes(s);
+		rep->seconds = seconds_since(&s->start);
+		rep->ok = ok;
+	}
+	if (!s->co->quiet)
+		fprintf(stderr, "winnow %s: in %llu, out %llu, rejected %llu%s\n", s->cmd,
+			(unsigned long long)count_in(s), (unsigned long long)out,
+			(unsigned long long)s->policy.rejected, ok ? "" : " (failed: nothing written)");
+	wn_reader_close(s->in);
+	s->in = NULL;
+	wn_annot_free(&s->annot);
+	wn_buf_free(&s->line);
+	return ok ? 0 : -1;
+}
