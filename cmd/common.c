@@ -108,6 +108,11 @@ static int parse_step_argv(const wn_step *step, void *opts, struct wn_option *ta
 		wn_opts_print_help(stdout, step->usage, tab);
 		return -1; /* exit 0 */
 	}
+	const wn_stream_opts *co = opts;
+	if (rc == 0 && co->device && *co->device && wn_core_parse_device(co->device) < 0) {
+		snprintf(err, sizeof err, "unknown device '%s' (expected cpu, cuda or auto)", co->device);
+		rc = -1;
+	}
 	if (rc == 0 && step->check)
 		rc = step->check(opts, npos, argv, err, sizeof err);
 	if (rc) {
