@@ -182,9 +182,28 @@ test_expect_success 'a missing --by field under quarantine: the line kept verbat
 	sed -n 6p in.jsonl | cmp - q.jsonl && [ "$(wc -l < out)" -eq 3 ]
 '
 
-test_expect_success 'an unusable TMPDIR for the spool is a clear error, exit 1, no output' '
-	TMPDIR=/nonexistent/dir "$WINNOW" select --top 3 --by installed_kb "$F" > out 2> err; rc=$?
-	[ $rc -eq 1 ] && [ ! -s out ] && grep -q "^winnow select: cannot create a temporary file" err
+test_expect_success 'an unusable TMPDIR for the spool is a clear error naming it, exit 1, no output' '
+	WINNOW_SPOOL_MEM=0 TMPDIR=/nonexistent/dir "$WINNOW" select --top 3 --by installed_kb "$F" > out 2> err; rc=$?
+	[ $rc -eq 1 ] && [ ! -s out ] &&
+	grep -q "^winnow select: cannot create a spool in /nonexistent/dir: No such file or directory" err
+'
+
+test_expect_success 'a spool on disk gives the same selection as one in memory' '
+	"$WINNOW" select -q --top 50 --by installed_kb "$F" > mem.jsonl &&
+	WINNOW_SPOOL_MEM=0 "$WINNOW" select -q --top 50 --by installed_kb "$F" > disk.jsonl &&
+	WINNOW_SPOOL_MEM=0 "$WINNOW" select -q --epochs 3 --frac 0.1 --seed 7 "$F" > e1.jsonl &&
+	"$WINNOW" select -q --epochs 3 --frac 0.1 --seed 7 "$F" > e2.jsonl &&
+	test_cmp mem.jsonl disk.jsonl && test_cmp e1.jsonl e2.jsonl && [ "$(wc -l < e1.jsonl)" -eq 600 ]
+'
+
+test_expect_success '--epochs 0 is a usage error, not a plain sample' '
+	"$WINNOW" select --epochs 0 --frac 0.1 "$F" > out 2> err; rc=$?
+	[ $rc -eq 2 ] && [ ! -s out ] && grep -q "epochs must be at least 1" err
+'
+
+test_expect_success 'a select usage error leaves no -o file behind' '
+	"$WINNOW" select --top 3 -o sel.jsonl "$F" 2> err; rc=$?
+	[ $rc -eq 2 ] && grep -q "needs --by PATH" err && ! ls sel.jsonl* 2>/dev/null
 '
 
 test_expect_success 'filters alone stream: no spool needed' '
