@@ -152,6 +152,16 @@ int wn_stream_open_spools(wn_stream *s, const char *cmd, const wn_stream_opts *c
 	return 0;
 }
 
+const char *wn_stream_source_name(const wn_stream *s)
+{
+	if (!s->in)
+		return "<previous step>";
+	if (wn_reader_ninputs(s->in) == 0)
+		return "<stdin>";
+	const char *name = wn_reader_input_name(s->in, 0);
+	return !name || !strcmp(name, "-") ? "<stdin>" : name;
+}
+
 uint64_t wn_stream_bytes(const wn_stream *s)
 {
 	return s->in ? wn_reader_bytes(s->in) : 0;

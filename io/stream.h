@@ -140,6 +140,9 @@ int wn_stream_reject(wn_stream *s, const wn_record *rec, const char *fmt, ...)
  * field is missing or not a string, with the reason in *why. */
 int wn_stream_text(wn_stream *s, const wn_record *rec, wn_buf *scratch, wn_span *text,
 		   const char **why);
+/* The name for messages about the whole input: the first input file,
+ * "<stdin>", or "<previous step>" when reading a spool. */
+const char *wn_stream_source_name(const wn_stream *s);
 /* Input bytes consumed so far (0 when reading a spool). */
 uint64_t wn_stream_bytes(const wn_stream *s);
 

@@ -1,0 +1,52 @@
+/*
+ * cluster/vectors.h — the records of a clustering step and their vectors:
+ * every record spooled (io/spool, keeping file and line), its vector taken
+ * from a member (winnow.emb) or from the rows of a .npy, checked (dimension,
+ * NaN/Inf, one dimension throughout) with bad records rejected under the
+ * stream's policy; then the records written back in input order with the
+ * step's annotation spliced in. Also the .npy load/save of whole matrices.
+ *
+ * Owns: the spool and the matrix (wn_cluster_vectors_free).
+ * Borrows: io/stream.h, io/spool.h, embed/npy.h.
+ */
+#ifndef WN_CLUSTER_VECTORS_H
+#define WN_CLUSTER_VECTORS_H
+
+#include <stdint.h>
+
+#include "io/spool.h"
+#include "io/stream.h"
+
+#define WN_CLUSTER_MAX_DIM 65536
+
+typedef struct wn_cluster_vectors {
+	wn_spool *sp;            /* every record read that was not rejected */
+	float *X;                /* n x d, the vectors of the kept records */
+	int64_t n, d, cap;
+	unsigned char *dropped;  /* --npy: per spooled record, 1 when its row was rejected */
+	int64_t nspooled;
+} wn_cluster_vectors;
+
+/*
+ * Read the whole stream into v: vectors from the member `field_emb`, or
+ * (npy != NULL) from that file's rows, one per record. Records with a bad
+ * vector are rejected under the policy. Returns 0, or -1 (a policy stop,
+ * already reported, or the reason in err).
+ */
+int wn_cluster_vectors_load(wn_cluster_vectors *v, wn_stream *s, const char *field_emb,
+			    const char *npy, char *err, size_t errlen);
+void wn_cluster_vectors_free(wn_cluster_vectors *v);
+
+/* Fill a's annotation for vector i (0..n): 0, or -1 when memory runs out. */
+typedef int (*wn_cluster_annotate_fn)(void *ctx, int64_t i, wn_annot *a);
+/* Write every kept record in input order with its annotation. */
+int wn_cluster_vectors_emit(wn_cluster_vectors *v, wn_stream *s, wn_cluster_annotate_fn fn,
+			    void *ctx, char *err, size_t errlen);
+
+/* A whole float32 .npy as a malloc'd rows x cols matrix, and back. */
+int wn_cluster_npy_load(const char *path, float **out, int64_t *rows, int64_t *cols, char *err,
+			size_t errlen);
+int wn_cluster_npy_save(const char *path, const float *m, int64_t rows, int64_t cols, char *err,
+			size_t errlen);
+
+#endif
