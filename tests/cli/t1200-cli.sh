@@ -43,4 +43,9 @@ test_expect_success 'an unknown option suggests the closest one' '
 	"$WINNOW" cat --colums a < /dev/null 2> err; rc=$?
 	test $rc = 2 && grep -q "unknown option .--colums.; did you mean .--columns.?" err
 '
+test_expect_success 'an integer option out of range says so (not out of memory)' '
+	"$WINNOW" embed --dim 8 "$WINNOW_ROOT/fixtures/debian-2000.jsonl" 2>/dev/null | head -10 > in.jsonl &&
+	"$WINNOW" cluster kmeans -k 2147483648 in.jsonl > out 2> err; rc=$?
+	test $rc = 2 && grep -q "at most 2147483647" err && ! grep -q "out of memory" err
+'
 test_done
