@@ -4,12 +4,15 @@
  *
  * Owns: the unit-length copies streamed into FAISS in chunks (so the only
  * full normalised copy is the index's own), the chunked neighbour search,
- * the union-find and the component numbering.
+ * the repeat searches with a doubled k for the vectors whose k-th neighbour
+ * still passes the threshold (what makes the components exact at T), the
+ * union-find and the component numbering.
  * Borrows: FAISS through the C API bridge, core/core.h (wn_core_knn).
  */
 #include "cluster/graph.h"
 #include "io/errf.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,14 +89,15 @@ void wn_cluster_uf_free(wn_cluster_uf *uf)
 
 /* ---- the graph -------------------------------------------------------- */
 
-/* dst = rows [s, s+m) of X scaled to unit length; zero rows stay zero.
- * zero[i] (when given) marks rows of norm zero. */
-static void unit_rows(const float *X, int64_t s, int64_t m, int64_t d, float *dst,
-		      unsigned char *zero)
+/* dst = rows of X scaled to unit length (rows ids[0..m), or s .. s+m-1 when
+ * ids is NULL); zero rows stay zero. zero[row] (when given) marks norm zero. */
+static void unit_rows(const float *X, const int64_t *ids, int64_t s, int64_t m, int64_t d,
+		      float *dst, unsigned char *zero)
 {
 #pragma omp parallel for schedule(static) if (m * d >= (1 << 18)) /* small: not worth waking threads */
 	for (int64_t i = 0; i < m; i++) {
-		const float *x = X + (size_t)(s + i) * (size_t)d;
+		int64_t row = ids ? ids[i] : s + i;
+		const float *x = X + (size_t)row * (size_t)d;
 		double ss = 0;
 		for (int64_t t = 0; t < d; t++)
 			ss += (double)x[t] * x[t];
@@ -101,29 +105,201 @@ static void unit_rows(const float *X, int64_t s, int64_t m, int64_t d, float *ds
 		for (int64_t t = 0; t < d; t++)
 			dst[(size_t)i * (size_t)d + t] = (float)(x[t] * inv);
 		if (zero)
-			zero[s + i] = ss == 0;
+			zero[row] = ss == 0;
 	}
 }
 
-/* Union the hits of queries [s, s+m): row i has kk neighbours. */
-static uint64_t add_edges(wn_cluster_uf *uf, const unsigned char *zero, int64_t s, int64_t m,
-			  int kk, const float *sim, const int64_t *lab, double threshold)
+/*
+ * One neighbour search, whichever engine runs it: a FAISS index holding the
+ * unit rows, or the core with the unit rows U as its base. The CUDA backend
+ * keeps at most CUDA_MAX_K neighbours per query (core/cuda_knn.cu), so a
+ * row that needs more is searched on a CPU context of the core instead,
+ * opened the first time one does (the same exact brute force).
+ */
+#define CUDA_MAX_K 2048
+
+struct searcher {
+	FaissIndex *ix;
+	int hnsw_ef;     /* HNSW efSearch, 0 = max(64, 2 k) per search; -1: flat */
+	wn_core *core;
+	wn_core *cpu;    /* owned: opened for k > CUDA_MAX_K on a CUDA core */
+	const float *U;  /* core: n x d unit rows */
+	int64_t n, d;
+};
+
+static int search_rows(struct searcher *S, const float *Q, int64_t m, int64_t kk, float *sim,
+		       int64_t *lab, char *err, size_t errlen)
 {
-	uint64_t edges = 0;
+	if (S->ix) {
+		int64_t ef = S->hnsw_ef > 0 ? S->hnsw_ef : 2 * kk > 64 ? 2 * kk : 64;
+		ef = ef < INT_MAX ? ef : INT_MAX;
+		if (S->hnsw_ef >= 0 && wn_cluster_faiss_hnsw_set_ef(S->ix, 0, (int)ef)) {
+			wn_errf(err, errlen, "FAISS HNSW setup failed: %s", faiss_why());
+			return -1;
+		}
+		if (faiss_Index_search(S->ix, m, Q, kk, sim, lab)) {
+			wn_errf(err, errlen, "FAISS search failed: %s", faiss_why());
+			return -1;
+		}
+		return 0;
+	}
+	wn_core *c = S->core;
+	if (kk > CUDA_MAX_K && wn_core_device(c) == WN_DEVICE_CUDA) {
+		if (!S->cpu)
+			S->cpu = wn_core_open(WN_DEVICE_CPU, wn_core_threads(c), err, errlen);
+		if (!S->cpu)
+			return -1;
+		c = S->cpu;
+	}
+	if (wn_core_knn(c, WN_METRIC_IP, Q, m, S->U, S->n, S->d, kk, sim, lab)) {
+		wn_errf(err, errlen, "kNN on the core failed: %s", wn_core_error(c));
+		return -1;
+	}
+	return 0;
+}
+
+/* The edges found so far, and the rows whose search must be repeated. */
+struct graph {
+	wn_cluster_uf *uf;
+	const unsigned char *zero;
+	double threshold;
+	uint64_t edges;
+	int64_t *more; /* rows to search again with a larger k, ascending */
+	int64_t n_more;
+};
+
+/*
+ * Union the hits of m queries (rows ids[i], or s + i when ids is NULL), kk
+ * hits each, sorted best first. A row whose kk-th hit still passes the
+ * threshold may have more neighbours above it than were searched: it goes
+ * to g->more instead, and its edges are counted from its larger search, so
+ * each (i -> j) hit with cos >= T is counted exactly once.
+ */
+static void add_edges(struct graph *g, const int64_t *ids, int64_t s, int64_t m, int64_t kk,
+		      int64_t n, const float *sim, const int64_t *lab)
+{
 	for (int64_t i = 0; i < m; i++) {
-		if (zero[s + i])
+		int64_t q = ids ? ids[i] : s + i;
+		const float *si = sim + (size_t)i * (size_t)kk;
+		const int64_t *li = lab + (size_t)i * (size_t)kk;
+		if (g->zero[q])
 			continue;
-		for (int r = 0; r < kk; r++) {
-			int64_t j = lab[(size_t)i * kk + r];
-			if (j < 0 || j == s + i || zero[j])
+		if (kk < n && li[kk - 1] >= 0 && (double)si[kk - 1] >= g->threshold) {
+			g->more[g->n_more++] = q;
+			continue;
+		}
+		for (int64_t r = 0; r < kk; r++) {
+			int64_t j = li[r];
+			if (j < 0 || j == q || g->zero[j])
 				continue;
-			if ((double)sim[(size_t)i * kk + r] < threshold)
+			if ((double)si[r] < g->threshold)
 				break; /* sorted best first: the rest are farther */
-			wn_cluster_uf_union(uf, s + i, j);
-			edges++;
+			wn_cluster_uf_union(g->uf, q, j);
+			g->edges++;
 		}
 	}
-	return edges;
+}
+
+/* Hits (sim + lab) the repeat searches hold at once: bounds their memory. */
+#define REPEAT_BUDGET ((int64_t)1 << 22)
+
+/* Make room for `want` hits in *sim and *lab (capacity *cap). */
+static int grow_hits(float **sim, int64_t **lab, int64_t *cap, int64_t want)
+{
+	if (want <= *cap)
+		return 0;
+	float *ns = realloc(*sim, sizeof(float) * (size_t)want);
+	if (!ns)
+		return -1;
+	*sim = ns;
+	int64_t *nl = realloc(*lab, sizeof(int64_t) * (size_t)want);
+	if (!nl)
+		return -1;
+	*lab = nl;
+	*cap = want;
+	return 0;
+}
+
+/*
+ * Search the rows listed in g->more again with 2k, 4k, ... (at most n) until
+ * every row's k-th hit falls below the threshold: then every neighbour above
+ * it has been seen and the components are those of the exact threshold graph.
+ * The lists are in ascending row order and the batches cut by size only, so
+ * the result does not depend on the thread count. *sim, *lab (capacity *cap
+ * hits) and *buf (queries: chunk x d, allocated here when NULL) are reused;
+ * a batch has at most `chunk` rows, so an allocated buf always fits.
+ */
+static int search_again(struct searcher *S, const float *X, struct graph *g, int64_t chunk,
+			int64_t kk, float **sim, int64_t **lab, int64_t *cap, float **buf, char *err,
+			size_t errlen)
+{
+	int64_t n = S->n, d = S->d;
+	int64_t *todo = malloc(sizeof(int64_t) * (size_t)(g->n_more ? g->n_more : 1));
+	if (!todo && g->n_more) {
+		wn_errf(err, errlen, "out of memory building the kNN graph");
+		return -1;
+	}
+	int rc = 0;
+	while (!rc && g->n_more > 0) {
+		int64_t nt = g->n_more;
+		memcpy(todo, g->more, sizeof(int64_t) * (size_t)nt);
+		g->n_more = 0;
+		kk = kk < n / 2 ? 2 * kk : n;
+		int64_t rows = REPEAT_BUDGET / kk;
+		rows = rows < 1 ? 1 : rows > chunk ? chunk : rows;
+		rows = rows < nt ? rows : nt;
+		if (grow_hits(sim, lab, cap, rows * kk) ||
+		    (!*buf && !(*buf = malloc(sizeof(float) * (size_t)chunk * (size_t)d)))) {
+			wn_errf(err, errlen, "out of memory building the kNN graph");
+			rc = -1;
+		}
+		for (int64_t b = 0; !rc && b < nt; b += rows) {
+			int64_t m = nt - b < rows ? nt - b : rows;
+			unit_rows(X, todo + b, 0, m, d, *buf, NULL);
+			rc = search_rows(S, *buf, m, kk, *sim, *lab, err, errlen);
+			if (!rc)
+				add_edges(g, todo + b, 0, m, kk, n, *sim, *lab);
+		}
+	}
+	free(todo);
+	return rc;
+}
+
+/*
+ * The whole search: every row with its first kk hits (from the unit rows of
+ * X in *buf, chunk x d, or straight from S->U when the core runs and *buf
+ * is NULL), then the rows that need more. The caller frees *buf.
+ */
+static int search_all(struct searcher *S, const float *X, int64_t chunk, int64_t kk,
+		      wn_cluster_uf *uf, const unsigned char *zero, double threshold,
+		      float **buf, uint64_t *edges, char *err, size_t errlen)
+{
+	int64_t n = S->n, d = S->d, cap = chunk * kk;
+	struct graph g = {uf, zero, threshold, 0, malloc(sizeof(int64_t) * (size_t)n), 0};
+	float *sim = malloc(sizeof(float) * (size_t)cap);
+	int64_t *lab = malloc(sizeof(int64_t) * (size_t)cap);
+	int rc = 0;
+	if (!g.more || !sim || !lab) {
+		wn_errf(err, errlen, "out of memory building the kNN graph");
+		rc = -1;
+	}
+	for (int64_t s = 0; !rc && s < n; s += chunk) {
+		int64_t m = n - s < chunk ? n - s : chunk;
+		const float *Q = S->U ? S->U + (size_t)s * (size_t)d : *buf;
+		if (!S->U)
+			unit_rows(X, NULL, s, m, d, *buf, NULL);
+		rc = search_rows(S, Q, m, kk, sim, lab, err, errlen);
+		if (!rc)
+			add_edges(&g, NULL, s, m, kk, n, sim, lab);
+	}
+	int64_t again = chunk < GRAPH_CHUNK ? chunk : GRAPH_CHUNK;
+	if (!rc)
+		rc = search_again(S, X, &g, again, kk, &sim, &lab, &cap, buf, err, errlen);
+	*edges += g.edges;
+	free(g.more);
+	free(sim);
+	free(lab);
+	return rc;
 }
 
 static int search_faiss(const wn_cluster_graph_opts *o, const float *X, int64_t n, int64_t d,
@@ -133,51 +309,37 @@ static int search_faiss(const wn_cluster_graph_opts *o, const float *X, int64_t 
 	int use_hnsw = o->index == WN_GRAPH_INDEX_HNSW ||
 		       (o->index == WN_GRAPH_INDEX_AUTO && n > o->hnsw_above);
 	*index_used = use_hnsw ? WN_GRAPH_INDEX_HNSW : WN_GRAPH_INDEX_FLAT;
-	int kk = o->knn + 1 < n ? o->knn + 1 : (int)n; /* +1: the query finds itself */
+	int64_t kk = o->knn + 1 < n ? o->knn + 1 : n; /* +1: the query finds itself */
 	int64_t chunk = n < GRAPH_CHUNK ? n : GRAPH_CHUNK;
-	FaissIndex *ix = NULL;
+	struct searcher S = {NULL, use_hnsw ? (o->ef_search > 0 ? o->ef_search : 0) : -1,
+			     NULL, NULL, NULL, n, d};
 	int rc;
-	if (use_hnsw) {
-		rc = wn_cluster_faiss_hnsw_new(&ix, (int)d, o->hnsw_m > 0 ? o->hnsw_m : 32,
+	if (use_hnsw)
+		rc = wn_cluster_faiss_hnsw_new(&S.ix, (int)d, o->hnsw_m > 0 ? o->hnsw_m : 32,
 					       METRIC_INNER_PRODUCT);
-		int ef = o->ef_search > 0 ? o->ef_search : (2 * kk > 64 ? 2 * kk : 64);
-		if (!rc)
-			rc = wn_cluster_faiss_hnsw_set_ef(ix, 0, ef);
-	} else {
-		rc = wn_cluster_faiss_flat_new(&ix, (int)d, METRIC_INNER_PRODUCT);
-	}
+	else
+		rc = wn_cluster_faiss_flat_new(&S.ix, (int)d, METRIC_INNER_PRODUCT);
 	float *buf = malloc(sizeof(float) * (size_t)chunk * (size_t)d);
-	float *sim = malloc(sizeof(float) * (size_t)chunk * (size_t)kk);
-	idx_t *lab = malloc(sizeof(idx_t) * (size_t)chunk * (size_t)kk);
 	if (rc) {
 		wn_errf(err, errlen, "FAISS index failed: %s", faiss_why());
-	} else if (!buf || !sim || !lab) {
+	} else if (!buf) {
 		wn_errf(err, errlen, "out of memory building the kNN graph");
 		rc = -1;
 	}
 	for (int64_t s = 0; !rc && s < n; s += chunk) {
 		int64_t m = n - s < chunk ? n - s : chunk;
-		unit_rows(X, s, m, d, buf, zero);
-		if (faiss_Index_add(ix, m, buf)) {
+		unit_rows(X, NULL, s, m, d, buf, zero);
+		if (faiss_Index_add(S.ix, m, buf)) {
 			wn_errf(err, errlen, "FAISS add failed: %s", faiss_why());
 			rc = -1;
 		}
 	}
-	for (int64_t s = 0; !rc && s < n; s += chunk) {
-		int64_t m = n - s < chunk ? n - s : chunk;
-		unit_rows(X, s, m, d, buf, NULL);
-		if (faiss_Index_search(ix, m, buf, kk, sim, lab)) {
-			wn_errf(err, errlen, "FAISS search failed: %s", faiss_why());
-			rc = -1;
-			break;
-		}
-		*edges += add_edges(uf, zero, s, m, kk, sim, lab, o->threshold);
-	}
+	if (!rc)
+		rc = search_all(&S, X, chunk, kk, uf, zero, o->threshold, &buf, edges, err,
+				errlen);
 	free(buf);
-	free(sim);
-	free(lab);
-	if (ix)
-		faiss_Index_free(ix);
+	if (S.ix)
+		faiss_Index_free(S.ix);
 	return rc ? -1 : 0;
 }
 
@@ -189,31 +351,21 @@ static int search_core(wn_core *core, const wn_cluster_graph_opts *o, const floa
 		wn_errf(err, errlen, "the kNN graph on the core needs a compute context");
 		return -1;
 	}
-	int kk = o->knn + 1 < n ? o->knn + 1 : (int)n;
+	int64_t kk = o->knn + 1 < n ? o->knn + 1 : n;
 	int64_t chunk = n < GRAPH_CHUNK * 8 ? n : GRAPH_CHUNK * 8;
 	float *U = malloc(sizeof(float) * (size_t)n * (size_t)d);
-	float *sim = malloc(sizeof(float) * (size_t)chunk * (size_t)kk);
-	int64_t *lab = malloc(sizeof(int64_t) * (size_t)chunk * (size_t)kk);
-	int rc = 0;
-	if (!U || !sim || !lab) {
+	if (!U) {
 		wn_errf(err, errlen, "out of memory building the kNN graph");
-		rc = -1;
-	} else {
-		unit_rows(X, 0, n, d, U, zero);
+		return -1;
 	}
-	for (int64_t s = 0; !rc && s < n; s += chunk) {
-		int64_t m = n - s < chunk ? n - s : chunk;
-		if (wn_core_knn(core, WN_METRIC_IP, U + (size_t)s * (size_t)d, m, U, n, d, kk, sim,
-				lab)) {
-			wn_errf(err, errlen, "kNN on the core failed: %s", wn_core_error(core));
-			rc = -1;
-			break;
-		}
-		*edges += add_edges(uf, zero, s, m, kk, sim, lab, o->threshold);
-	}
+	unit_rows(X, NULL, 0, n, d, U, zero);
+	struct searcher S = {NULL, -1, core, NULL, U, n, d};
+	float *buf = NULL; /* queries come from U; repeat searches gather into buf */
+	int rc = search_all(&S, X, chunk, kk, uf, zero, o->threshold, &buf, edges, err, errlen);
+	free(buf);
+	if (S.cpu)
+		wn_core_close(S.cpu);
 	free(U);
-	free(sim);
-	free(lab);
 	return rc;
 }
 

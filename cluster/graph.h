@@ -1,6 +1,18 @@
 /*
- * cluster/graph.h — threshold graph clustering: a k-nearest-neighbour graph
- * under cosine similarity, edges kept where cos >= T, connected components.
+ * cluster/graph.h — threshold graph clustering: the graph of all pairs with
+ * cosine similarity >= T, found by k-nearest-neighbour search, and its
+ * connected components.
+ *
+ * Exact at T: a vector whose k-th neighbour still has cos >= T may have more
+ * neighbours above T than were searched, so it is searched again with 2k,
+ * 4k, ... (at most n) until its k-th neighbour falls below T. With the flat
+ * index or the core, every pair with cos >= T is therefore an edge and the
+ * components are those of the brute-force all-pairs graph, whatever knn is;
+ * knn only sets where the search starts (its cost, not its result). HNSW
+ * is approximate: it may still miss neighbours it never reaches. The cost
+ * grows with the neighbours above T: at a low T on large data, up to an
+ * all-pairs search. On a CUDA core, a search of more than 2048 neighbours
+ * (what the CUDA backend keeps per query) runs on a CPU context instead.
  *
  * Owns: the kNN search (FAISS IndexFlatIP, exact, up to `hnsw_above` vectors;
  * FAISS HNSW beyond; or brute force through the compute core's wn_core_knn,
@@ -39,7 +51,8 @@ int wn_cluster_parse_graph_index(const char *s);
 
 typedef struct wn_cluster_graph_opts {
 	double threshold;   /* an edge needs cos >= threshold */
-	int knn;            /* neighbours searched per vector (self excluded) */
+	int knn;            /* neighbours searched first per vector (self excluded);
+			       grown per vector while the knn-th passes threshold */
 	int engine;         /* enum wn_cluster_engine: CORE = brute force on the core */
 	int index;          /* enum wn_cluster_graph_index (FAISS engine only) */
 	int64_t hnsw_above; /* AUTO switches to HNSW above this many vectors */
@@ -55,7 +68,9 @@ typedef struct wn_cluster_graph_result {
 	int64_t n_components;
 	int64_t *sizes;        /* n_components: vectors per component */
 	int64_t *first;        /* n_components: smallest vector index (the representative) */
-	uint64_t edges;        /* kNN hits (i -> j, j != i) with cos >= threshold */
+	uint64_t edges;        /* hits (i -> j, j != i) with cos >= threshold: with
+				  flat or core, the ordered pairs above it (each
+				  pair counted from both ends) */
 	int engine;            /* the engine that ran */
 	int index;             /* FLAT or HNSW when FAISS ran */
 } wn_cluster_graph_result;

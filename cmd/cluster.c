@@ -38,6 +38,7 @@ static const char *const graph_usage[] = {
 	"Search each vector's --knn nearest neighbours by cosine (FAISS flat index up to",
 	"--hnsw-above vectors, HNSW beyond; brute force on CUDA), keep edges with cos >= T and",
 	"annotate winnow.component: components numbered by their first record (0, 1, ...).",
+	"Exact at T: a vector whose K-th neighbour still passes T is searched again with 2K, 4K...",
 	"",
 	"winnow cluster graph --threshold 0.95 --knn 10 < emb.jsonl > out.jsonl",
 	NULL,
