@@ -6,7 +6,8 @@
  * (signed bucket counts plus the list of buckets a text touched, so a reset
  * costs the text's size, not dim), document-frequency accumulators and the
  * IDF file format.
- * Borrows: embed/tokenize (WN_TOK_WORDS), xxh3 (libxxhash).
+ * Borrows: embed/tokenize (WN_TOK_WORDS), xxh3 (libxxhash), io/atomic
+ * (the IDF file is replaced atomically, like every output file).
  *
  * Unigrams and bigrams are hashed straight from the token spans — a bigram
  * "a b" is xxh3(b) seeded with h(a) — so the hot loop copies no bytes and
@@ -16,6 +17,8 @@
 #include "embed/hash_embed.h"
 #include "io/errf.h"
 #include "embed/tokenize.h"
+#include "io/atomic.h"
+#include "io/buf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -360,40 +363,34 @@ int wn_embed_hash_df_merge(wn_embed_hash_df *dst, const wn_embed_hash_df *src)
 
 uint64_t wn_embed_hash_df_docs(const wn_embed_hash_df *df) { return df->docs; }
 
+/* Append one formatted line to buf, passing it to out when it grows past 64 KiB. */
+static int df_put(wn_atomic *out, wn_buf *b, int last, char *err, size_t errlen)
+{
+	if (b->len < (64u << 10) && !last)
+		return 0;
+	int rc = wn_atomic_write(out, b->data, b->len, err, errlen);
+	wn_buf_reset(b);
+	return rc;
+}
+
 int wn_embed_hash_df_write(const wn_embed_hash_df *df, const char *path,
 			   char *err, size_t errlen)
 {
-	size_t n = strlen(path) + 32;
-	char *tmp = malloc(n);
-	if (!tmp) {
+	wn_atomic *out = wn_atomic_open(path, err, errlen);
+	if (!out)
+		return -1;
+	wn_buf b = WN_BUF_INIT;
+	int rc = wn_buf_printf(&b, "%s\ndim %d\nconfig %016" PRIx64 "\ndocs %" PRIu64 "\n",
+			       IDF_MAGIC, df->dim, df->config_fp, df->docs);
+	for (int i = 0; i < df->dim && !rc; i++)
+		rc = wn_buf_printf(&b, "%" PRIu64 "\n", df->df[i]) || df_put(out, &b, 0, err, errlen);
+	if (!rc)
+		rc = df_put(out, &b, 1, err, errlen) || wn_atomic_commit(out, err, errlen);
+	else if (!wn_atomic_error(out)[0])
 		wn_errf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	snprintf(tmp, n, "%s.tmp%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		wn_errf(err, errlen, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	fprintf(f, "%s\ndim %d\nconfig %016" PRIx64 "\ndocs %" PRIu64 "\n",
-		IDF_MAGIC, df->dim, df->config_fp, df->docs);
-	for (int b = 0; b < df->dim; b++)
-		fprintf(f, "%" PRIu64 "\n", df->df[b]);
-	int bad = ferror(f);
-	if (fflush(f) || fsync(fileno(f)))
-		bad = 1;
-	if (fclose(f))
-		bad = 1;
-	if (bad || rename(tmp, path)) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
+	wn_buf_free(&b);
+	wn_atomic_close(out);
+	return rc ? -1 : 0;
 }
 
 /* One line without its newline into buf; 0 at EOF, -1 when too long. */

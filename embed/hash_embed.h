@@ -116,7 +116,8 @@ int wn_embed_hash_df_merge(wn_embed_hash_df *dst, const wn_embed_hash_df *src);
 
 uint64_t wn_embed_hash_df_docs(const wn_embed_hash_df *df);
 
-/* Write the IDF file (atomically: temp file + rename). 0 or -1 with err. */
+/* Write the IDF file through io/atomic (temp file beside it + rename; a
+ * symlink is followed; see io/atomic.h). 0 or -1 with "<path>: <why>" in err. */
 int wn_embed_hash_df_write(const wn_embed_hash_df *df, const char *path,
 			   char *err, size_t errlen);
 

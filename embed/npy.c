@@ -7,6 +7,11 @@
  * that grammar with either quote style and optional trailing commas, and
  * nothing else: an unknown key, a missing key or junk after the dict is an
  * error, as it is for numpy.load.
+ *
+ * Files are written through io/atomic (temporary beside the target,
+ * renamed on commit; a device or FIFO gets the bytes at commit), which is
+ * also why the final header can be rewritten in place: it lies inside the
+ * first WN_ATOMIC_HEAD bytes that io/atomic lets a caller rewrite.
  */
 #include "embed/npy.h"
 #include "io/errf.h"
@@ -20,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/atomic.h"
 #include "io/record.h"
 
 #define NPY_MAX_HEADER (1u << 20)
@@ -355,8 +361,8 @@ int64_t wn_embed_npy_read(wn_embed_npy_reader *r, float *out, int64_t n, char *e
 /* ---- writer ------------------------------------------------------------------ */
 
 struct wn_embed_npy_writer {
-	FILE *f;
-	char *path, *tmp;
+	wn_atomic *out;
+	char *path;
 	int dtype;
 	int64_t cols, rows;
 	uint16_t *half;
@@ -365,21 +371,16 @@ struct wn_embed_npy_writer {
 
 static void n_free_writer(wn_embed_npy_writer *w)
 {
+	wn_atomic_close(w->out);
 	free(w->path);
-	free(w->tmp);
 	free(w->half);
 	free(w);
 }
 
 void wn_embed_npy_abort(wn_embed_npy_writer *w)
 {
-	if (!w)
-		return;
-	if (w->f)
-		fclose(w->f);
-	if (w->tmp)
-		unlink(w->tmp);
-	n_free_writer(w);
+	if (w)
+		n_free_writer(w); /* without a commit, io/atomic removes the temporary file */
 }
 
 /* The 128-byte preamble + header for the current shape. */
@@ -403,33 +404,17 @@ wn_embed_npy_writer *wn_embed_npy_create(const char *path, int dtype, int64_t co
 					 size_t errlen)
 {
 	wn_embed_npy_writer *w = calloc(1, sizeof *w);
-	size_t pl = strlen(path);
-	if (!w || !(w->path = strdup(path)) || !(w->tmp = malloc(pl + 16))) {
-		wn_errf(err, errlen, "out of memory");
-		if (w)
-			n_free_writer(w);
+	if (!w || !(w->path = strdup(path))) {
+		wn_errf(err, errlen, "%s: out of memory", path);
+		free(w);
 		return NULL;
 	}
 	w->dtype = dtype;
 	w->cols = cols;
-	snprintf(w->tmp, pl + 16, "%s.tmp.XXXXXX", path);
-	int fd = mkstemp(w->tmp);
-	if (fd < 0 || !(w->f = fdopen(fd, "wb"))) {
-		wn_errf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlink(w->tmp);
-		}
-		free(w->tmp);
-		w->tmp = NULL;
-		n_free_writer(w);
-		return NULL;
-	}
-	fchmod(fd, 0644);
 	char h[NPY_WRITE_HEADER];
-	if (n_header(w, h) < 0 || fwrite(h, 1, sizeof h, w->f) != sizeof h) {
-		wn_errf(err, errlen, "%s: %s", path, strerror(errno));
-		wn_embed_npy_abort(w);
+	if (!(w->out = wn_atomic_open(path, err, errlen)) || n_header(w, h) < 0 ||
+	    wn_atomic_write(w->out, h, sizeof h, err, errlen)) {
+		n_free_writer(w);
 		return NULL;
 	}
 	return w;
@@ -439,25 +424,28 @@ int wn_embed_npy_write(wn_embed_npy_writer *w, const float *rows, int64_t n, cha
 		       size_t errlen)
 {
 	size_t count = (size_t)n * (size_t)w->cols;
-	size_t ok;
+	const void *p = rows;
+	size_t bytes = count * 4;
 	if (w->dtype == WN_EMBED_NPY_F16) {
 		if (count > w->halfcap) {
-			uint16_t *p = realloc(w->half, count * sizeof *p);
-			if (!p) {
+			uint16_t *q = realloc(w->half, count * sizeof *q);
+			if (!q) {
 				wn_errf(err, errlen, "out of memory");
 				return -1;
 			}
-			w->half = p;
+			w->half = q;
 			w->halfcap = count;
 		}
 		for (size_t i = 0; i < count; i++)
 			w->half[i] = wn_f32_to_f16(rows[i]); /* little-endian host assumed */
-		ok = fwrite(w->half, 2, count, w->f);
-	} else {
-		ok = fwrite(rows, 4, count, w->f);
+		p = w->half;
+		bytes = count * 2;
 	}
-	if (ok != count) {
-		wn_errf(err, errlen, "%s: row %lld: %s", w->path, (long long)w->rows, strerror(errno));
+	char why[512];
+	if (wn_atomic_write(w->out, p, bytes, why, sizeof why)) {
+		/* why is "PATH: <strerror>"; say which row did not fit */
+		const char *reason = strncmp(why, w->path, strlen(w->path)) ? why : why + strlen(w->path) + 2;
+		wn_errf(err, errlen, "%s: row %lld: %s", w->path, (long long)w->rows, reason);
 		return -1;
 	}
 	w->rows += n;
@@ -470,18 +458,12 @@ int wn_embed_npy_commit(wn_embed_npy_writer *w, char *err, size_t errlen)
 {
 	char h[NPY_WRITE_HEADER];
 	int rc = n_header(w, h);
+	if (rc)
+		wn_errf(err, errlen, "%s: shape too large for the header", w->path);
 	if (!rc)
-		rc = fflush(w->f) || fseeko(w->f, 0, SEEK_SET) || fwrite(h, 1, sizeof h, w->f) != sizeof h ||
-		     fflush(w->f) || fsync(fileno(w->f)) ? -1 : 0;
-	int cl = fclose(w->f);
-	w->f = NULL;
-	if (rc || cl || rename(w->tmp, w->path) != 0) {
-		wn_errf(err, errlen, "%s: %s", w->path, strerror(errno));
-		wn_embed_npy_abort(w);
-		return -1;
-	}
+		rc = wn_atomic_pwrite(w->out, 0, h, sizeof h, err, errlen) || wn_atomic_commit(w->out, err, errlen);
 	n_free_writer(w);
-	return 0;
+	return rc ? -1 : 0;
 }
 
 int wn_embed_first_nonfinite(const float *x, int64_t n, int64_t cols, int64_t *row, int64_t *col)

@@ -8,12 +8,14 @@
  * file, the dict's exact keys ('descr', 'fortran_order', 'shape'), a 2-D
  * shape, and a file size that matches the shape exactly.
  *
- * Borrows: the float16 conversions of io/ (io/record.h).
+ * Borrows: the float16 conversions of io/ (io/record.h), io/atomic.
  *
  * Why a writer with commit: vectors are streamed out as records are embedded,
  * before the row count is known, so the header is written with room to spare
- * and rewritten at the end; the file is written beside its final name and
- * renamed on commit, so a failed run never leaves a half-written .npy.
+ * and rewritten at the end; the file is written through io/atomic (beside
+ * its final name and renamed on commit; a symlink is followed, a FIFO or a
+ * device gets the bytes only at commit), so a failed run never leaves a
+ * half-written .npy.
  * Errors name the file and the byte offset or row they concern.
  */
 #ifndef WN_EMBED_NPY_H
@@ -58,7 +60,7 @@ void wn_embed_npy_close(wn_embed_npy_reader *r);
 
 typedef struct wn_embed_npy_writer wn_embed_npy_writer;
 
-/* Start PATH (written to PATH.tmp.XXXXXX until commit) with `cols` columns. */
+/* Start PATH (written to PATH.tmp.XXXXXX until commit; see io/atomic.h) with `cols` columns. */
 wn_embed_npy_writer *wn_embed_npy_create(const char *path, int dtype, int64_t cols, char *err,
 					 size_t errlen);
 /* Append n rows of float32 (converted to the file's dtype). */

@@ -5,8 +5,10 @@
  *
  * Owns: input decoding, line splitting, strict validation (through the
  * simdjson bridge, io/jsonv.cc), positioned error messages, the
- * --on-error policy (fail | skip | quarantine FILE), record counts.
- * Borrows: zlib, libzstd, libcsv, simdjson (via io/jsonv.h).
+ * --on-error policy (fail | skip | quarantine FILE), record counts, and
+ * the record boundaries of output (io/writer.c).
+ * Borrows: zlib, libzstd, libcsv, simdjson (via io/jsonv.h); io/atomic for
+ * replacing files and spooling stdout.
  *
  * A record is one JSON object; `line` points into the reader's buffer and is
  * valid until the next wn_reader_next() call. Records are validated before
@@ -118,22 +120,67 @@ int wn_record_validate(const char *buf, size_t n, int copy, char *err, size_t er
 /* ---- the writer ------------------------------------------------------- */
 
 /*
- * Output that is all-or-nothing: to a file it writes FILE.tmp.XXXXXX beside
- * it and renames on commit; to stdout it spools (in memory, then a temporary
- * file past 64 MiB) and copies to stdout on commit, so a run that fails
- * writes nothing — unless `stream` is set (--stream), which writes stdout as
- * records come for long-running pipelines that prefer latency.
+ * Output that is all-or-nothing, through io/atomic (io/atomic.h has the
+ * full rules):
+ *  - `-o PATH`, a regular file or a new name: written to PATH.tmp.XXXXXX
+ *    beside it and renamed over it on commit; a replaced file keeps its
+ *    permission bits, a new one gets 0666 & ~umask. A symlink is followed
+ *    and its target replaced (the link stays). A FIFO or a device
+ *    (/dev/null, /dev/stdout on a pipe) is never replaced: the output is
+ *    spooled and written to it on commit.
+ *  - stdout (path NULL or "-"): spooled (in memory, then io/spool's
+ *    temporary file past 64 MiB) and written on commit, so a run that fails
+ *    writes nothing; when stdout is a regular file and the commit fails half
+ *    way, it is truncated back to where the output began.
+ *  - `stream` (--stream, stdout only): written as records come, for
+ *    long-running pipelines that prefer latency. Records stay whole: only
+ *    complete records are written (a buffer that fills is flushed up to its
+ *    last complete record; abort writes the complete ones and drops a
+ *    partial one), and a write that fails half way into a regular file is
+ *    cut back to the last whole record. A pipe or a device cannot be cut
+ *    back: it may hold the start of one more record.
+ *    With a PATH, `stream` is ignored: a file is always all-or-nothing.
+ * A record is one wn_writer_line() call, or one wn_writer_write() call
+ * whose bytes end in '\n'.
+ *
+ * Every failure has a message "<path>: <strerror>" (path = the -o target or
+ * "<stdout>"), or io/spool's reason naming the spool directory when the
+ * spool cannot grow ("spool write failed (in /tmp): No space left on
+ * device"). The first failure sticks: later calls fail, and finish/commit
+ * return it in err; wn_writer_error() reads it after a failed
+ * wn_writer_line() or wn_writer_write().
  */
 typedef struct wn_writer wn_writer;
 wn_writer *wn_writer_open(const char *path, int stream, char *err, size_t errlen);
+/* Append bytes. 0, or -1 (reason in wn_writer_error()). */
 int wn_writer_write(wn_writer *w, const void *p, size_t n);
-/* Write one record line: the bytes plus '\n'. */
+/* Write one record line: the bytes plus '\n'. 0, or -1 as above. */
 int wn_writer_line(wn_writer *w, const void *p, size_t n);
-/* Publish the output. Returns 0, or -1 with a message in err. Frees w. */
+/*
+ * Finish without freeing, so the counts below can be read afterwards:
+ * commit = 1 publishes the output (rename, or the spool written out);
+ * commit = 0 discards it (--stream: writes the complete records still
+ * buffered). Returns 0, or -1 with the first failure's message in err.
+ * Call it once, then wn_writer_free().
+ */
+int wn_writer_finish(wn_writer *w, int commit, char *err, size_t errlen);
+void wn_writer_free(wn_writer *w);
+/* wn_writer_finish(w, 1, ...) then free. Returns 0, or -1 with a message in err. */
 int wn_writer_commit(wn_writer *w, char *err, size_t errlen);
-/* Discard the output (temporary file removed). Frees w. */
+/* wn_writer_finish(w, 0, ...) then free (temporary file removed). */
 void wn_writer_abort(wn_writer *w);
+/* Records given so far. */
 uint64_t wn_writer_lines(const wn_writer *w);
+/*
+ * Records that reached the destination whole: with --stream, those written
+ * so far; otherwise 0 until finish, then all of them after a successful
+ * commit and none after a failed one, except when a spooled target that
+ * cannot be truncated (a pipe, a device) failed half way through the
+ * commit: then the complete lines it received.
+ */
+uint64_t wn_writer_lines_written(const wn_writer *w);
+/* The first failure's message ("<stdout>: Broken pipe"), "" when none. */
+const char *wn_writer_error(const wn_writer *w);
 
 /* ---- vectors in records ---------------------------------------------- */
 

@@ -1,233 +1,271 @@
 /*
- * io/writer.c — all-or-nothing output (see io/record.h).
+ * io/writer.c — record output that never leaves half a record behind (see
+ * the writer section of io/record.h).
  *
- * A file output is written to a temporary file in the same directory and
- * renamed over the target on commit (rename is atomic within a directory),
- * so a failed or killed run leaves the old file or nothing. Standard output
- * cannot be taken back once written, so it is spooled — in memory up to
- * SPOOL_MEM, then in an unlinked temporary file — and copied out on commit.
- * `--stream` trades that guarantee for latency.
+ * All-or-nothing output is io/atomic's job: `-o PATH` is an atomic file
+ * (temporary beside it, renamed on commit; devices and FIFOs written from a
+ * spool at commit), stdout is an atomic spool on descriptor 1. `--stream`
+ * writes stdout as records come, so it cannot be all-or-nothing; instead it
+ * keeps records whole: it remembers where each record ends in its buffer,
+ * writes only up to the last end, and when a write fails half way into a
+ * regular file it cuts the file back to the last whole record. It counts
+ * the records that reached stdout, so the caller's closing line can say
+ * how many were written.
  */
 #include "io/record.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define OUT_BUF (1u << 20)
-#define SPOOL_MEM ((size_t)64 << 20)
+#include "io/atomic.h"
+#include "io/errf.h"
+
+#define STREAM_BUF ((size_t)1 << 20)
 
 struct wn_writer {
-	int fd;            /* destination: the temp file, the spill file, or stdout */
-	char *path, *tmp;  /* file mode: target and temporary names */
-	int to_stdout, stream, spilled;
-	char *buf;         /* output buffer (or the memory spool) */
+	wn_atomic *out;        /* all-or-nothing: -o PATH, or the stdout spool */
+	int stream_reg;        /* --stream: stdout is a regular file (a torn tail can be cut) */
+	char *buf;             /* --stream: bytes not yet written */
 	size_t len, cap;
-	uint64_t lines;
-	int err;           /* errno of the first failure */
+	size_t *ends;          /* --stream: end offset in buf of each record there */
+	size_t nends, capends;
+	uint64_t records;      /* records given */
+	uint64_t written;      /* records that reached the destination whole */
+	int finished;
+	char err[512];         /* first failure */
 };
 
-static int write_all(int fd, const char *p, size_t n)
+/* ---- failures ---------------------------------------------------------------- */
+
+static int fail(wn_writer *w, const char *fmt, const char *why)
 {
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	if (!w->err[0])
+		snprintf(w->err, sizeof w->err, fmt, why);
+	return -1;
+}
+
+/* Copy io/atomic's message (it names the path or the spool directory). */
+static int fail_out(wn_writer *w)
+{
+	return fail(w, "%s", wn_atomic_error(w->out));
+}
+
+/* ---- open ---------------------------------------------------------------------- */
+
+static wn_writer *open_stream(wn_writer *w, char *err, size_t errlen)
+{
+	struct stat st;
+	w->stream_reg = fstat(1, &st) == 0 && S_ISREG(st.st_mode);
+	w->cap = STREAM_BUF;
+	w->capends = 1024;
+	w->buf = malloc(w->cap);
+	w->ends = malloc(w->capends * sizeof *w->ends);
+	if (w->buf && w->ends)
+		return w;
+	wn_errf(err, errlen, "<stdout>: out of memory");
+	wn_writer_free(w);
+	return NULL;
 }
 
 wn_writer *wn_writer_open(const char *path, int stream, char *err, size_t errlen)
 {
 	wn_writer *w = calloc(1, sizeof *w);
 	if (!w) {
-		snprintf(err, errlen, "out of memory");
+		wn_errf(err, errlen, "%s: out of memory", path ? path : "<stdout>");
 		return NULL;
 	}
-	w->to_stdout = !path || !strcmp(path, "-");
-	w->stream = w->to_stdout && stream;
-	w->cap = OUT_BUF;
-	w->buf = malloc(w->cap);
-	if (!w->buf) {
+	int to_stdout = !path || !strcmp(path, "-");
+	if (to_stdout && stream)
+		return open_stream(w, err, errlen);
+	w->out = to_stdout ? wn_atomic_open_fd(1, "<stdout>", err, errlen)
+			   : wn_atomic_open(path, err, errlen);
+	if (!w->out) {
 		free(w);
-		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (w->to_stdout) {
-		w->fd = 1;
-		return w;
-	}
-	w->path = strdup(path);
-	w->tmp = malloc(strlen(path) + 16);
-	if (!w->path || !w->tmp) {
-		snprintf(err, errlen, "out of memory");
-		wn_writer_abort(w);
-		return NULL;
-	}
-	sprintf(w->tmp, "%s.tmp.XXXXXX", path);
-	w->fd = mkostemp(w->tmp, O_CLOEXEC);
-	if (w->fd < 0) {
-		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-		free(w->tmp);
-		w->tmp = NULL;
-		wn_writer_abort(w);
-		return NULL;
-	}
-	mode_t um = umask(0);
-	umask(um);
-	fchmod(w->fd, 0666 & ~um); /* as a plain open() would have made it */
 	return w;
 }
 
-/* Move the memory spool into an unlinked temporary file. */
-static int spill(wn_writer *w)
-{
-	const char *dir = getenv("TMPDIR");
-	char name[4096];
-	snprintf(name, sizeof name, "%s/winnow-spool.XXXXXX", dir && *dir ? dir : "/tmp");
-	int fd = mkostemp(name, O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	unlink(name);
-	if (write_all(fd, w->buf, w->len)) {
-		close(fd);
-		return -1;
-	}
-	w->fd = fd;
-	w->spilled = 1;
-	w->len = 0;
-	return 0;
-}
+/* ---- --stream ------------------------------------------------------------------ */
 
-static int flush_buf(wn_writer *w)
+static int write_all(int fd, const char *p, size_t n, size_t *done)
 {
-	if (!w->len)
-		return 0;
-	if (w->to_stdout && !w->stream && !w->spilled) {
-		/* memory spool: grow until SPOOL_MEM, then spill to a file */
-		if (w->len < SPOOL_MEM) {
-			char *p = realloc(w->buf, w->cap * 2);
-			if (p) {
-				w->buf = p;
-				w->cap *= 2;
-				return 0;
-			}
-		}
-		if (spill(w)) {
-			w->err = errno ? errno : ENOMEM;
+	*done = 0;
+	while (*done < n) {
+		ssize_t k = write(fd, p + *done, n - *done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
 			return -1;
-		}
-		return 0;
+		*done += (size_t)k;
 	}
-	if (write_all(w->fd, w->buf, w->len)) {
-		w->err = errno;
-		return -1;
-	}
-	w->len = 0;
 	return 0;
 }
 
-int wn_writer_write(wn_writer *w, const void *p, size_t n)
+/* A write stopped `tail` bytes into a record: cut them off a regular stdout. */
+static void cut_torn(wn_writer *w, size_t tail)
 {
-	if (w->err)
-		return -1;
+	if (!tail || !w->stream_reg)
+		return;
+	off_t pos = lseek(1, 0, SEEK_CUR);
+	if (pos >= (off_t)tail && ftruncate(1, pos - (off_t)tail) == 0)
+		lseek(1, pos - (off_t)tail, SEEK_SET);
+}
+
+/* Write the buffer up to its last record end (all of it when `all`). */
+static int stream_flush(wn_writer *w, int all)
+{
+	size_t n = all ? w->len : w->nends ? w->ends[w->nends - 1] : 0;
+	if (!n)
+		return 0;
+	size_t done, k = 0;
+	int rc = write_all(1, w->buf, n, &done);
+	int e = errno;
+	while (k < w->nends && w->ends[k] <= done)
+		k++;
+	w->written += k;
+	if (rc) {
+		cut_torn(w, done - (k ? w->ends[k - 1] : 0));
+		return fail(w, "<stdout>: %s", strerror(e));
+	}
+	memmove(w->buf, w->buf + n, w->len - n);
+	w->len -= n;
+	w->nends = 0; /* n is at or past the last end */
+	return 0;
+}
+
+/* Make room for more bytes: flush whole records, or grow for one long record. */
+static int stream_room(wn_writer *w)
+{
+	if (w->nends)
+		return stream_flush(w, 0);
+	char *p = realloc(w->buf, w->cap * 2);
+	if (!p)
+		return fail(w, "<stdout>: %s", strerror(ENOMEM));
+	w->buf = p;
+	w->cap *= 2;
+	return 0;
+}
+
+static int stream_append(wn_writer *w, const char *p, size_t n)
+{
 	while (n) {
-		if (w->len == w->cap && flush_buf(w))
+		if (w->len == w->cap && stream_room(w))
 			return -1;
 		size_t room = w->cap - w->len, k = n < room ? n : room;
 		memcpy(w->buf + w->len, p, k);
 		w->len += k;
-		p = (const char *)p + k;
+		p += k;
 		n -= k;
 	}
 	return 0;
 }
 
+static int stream_mark_end(wn_writer *w)
+{
+	if (w->nends == w->capends) {
+		size_t *e = realloc(w->ends, w->capends * 2 * sizeof *e);
+		if (!e)
+			return fail(w, "<stdout>: %s", strerror(ENOMEM));
+		w->ends = e;
+		w->capends *= 2;
+	}
+	w->ends[w->nends++] = w->len;
+	return 0;
+}
+
+/* ---- writing ------------------------------------------------------------------- */
+
+static int append(wn_writer *w, const void *p, size_t n)
+{
+	if (w->out)
+		return wn_atomic_write(w->out, p, n, NULL, 0) ? fail_out(w) : 0;
+	return stream_append(w, p, n);
+}
+
+static int end_record(wn_writer *w)
+{
+	w->records++;
+	return w->out ? 0 : stream_mark_end(w);
+}
+
+int wn_writer_write(wn_writer *w, const void *p, size_t n)
+{
+	if (w->err[0] || w->finished)
+		return -1;
+	if (append(w, p, n))
+		return -1;
+	return n && ((const char *)p)[n - 1] == '\n' ? end_record(w) : 0;
+}
+
 int wn_writer_line(wn_writer *w, const void *p, size_t n)
 {
-	w->lines++;
-	if (wn_writer_write(w, p, n))
+	if (w->err[0] || w->finished)
 		return -1;
-	return wn_writer_write(w, "\n", 1);
-}
-
-uint64_t wn_writer_lines(const wn_writer *w)
-{
-	return w->lines;
-}
-
-/* Copy the spill file to stdout. */
-static int copy_spill(wn_writer *w)
-{
-	if (lseek(w->fd, 0, SEEK_SET) < 0)
+	if (append(w, p, n) || append(w, "\n", 1))
 		return -1;
-	for (;;) {
-		ssize_t n = read(w->fd, w->buf, w->cap);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return 0;
-		if (write_all(1, w->buf, (size_t)n))
-			return -1;
-	}
+	return end_record(w);
 }
 
-static int commit_stdout(wn_writer *w)
+uint64_t wn_writer_lines(const wn_writer *w) { return w->records; }
+uint64_t wn_writer_lines_written(const wn_writer *w) { return w->written; }
+const char *wn_writer_error(const wn_writer *w) { return w->err; }
+
+/* ---- finishing ----------------------------------------------------------------- */
+
+/* Commit the atomic output, or leave it for wn_writer_free to discard. */
+static void finish_atomic(wn_writer *w, int commit)
 {
-	if (w->spilled) {
-		if (w->len && write_all(w->fd, w->buf, w->len))
-			return -1;
-		w->len = 0;
-		return copy_spill(w);
+	if (!commit)
+		return;
+	if (wn_atomic_commit(w->out, NULL, 0)) {
+		uint64_t lines = wn_atomic_lines_out(w->out);
+		w->written = lines < w->records ? lines : w->records;
+		fail_out(w);
+		return;
 	}
-	return write_all(1, w->buf, w->len);
+	w->written = w->records;
+}
+
+int wn_writer_finish(wn_writer *w, int commit, char *err, size_t errlen)
+{
+	if (!w->finished && !w->err[0]) {
+		if (w->out)
+			finish_atomic(w, commit);
+		else
+			stream_flush(w, commit); /* abort: whole records only */
+	}
+	w->finished = 1;
+	if (!w->err[0])
+		return 0;
+	wn_errf(err, errlen, "%s", w->err);
+	return -1;
+}
+
+void wn_writer_free(wn_writer *w)
+{
+	if (!w)
+		return;
+	wn_atomic_close(w->out);
+	free(w->buf);
+	free(w->ends);
+	free(w);
 }
 
 int wn_writer_commit(wn_writer *w, char *err, size_t errlen)
 {
-	int r = w->err ? -1 : 0;
-	if (!r && w->to_stdout) {
-		r = commit_stdout(w);
-	} else if (!r) {
-		r = flush_buf(w);
-		if (!r && fsync(w->fd) && errno != EINVAL)
-			r = -1;
-		if (close(w->fd))
-			r = -1;
-		w->fd = -1;
-		if (!r && rename(w->tmp, w->path))
-			r = -1;
-		if (!r) {
-			free(w->tmp);
-			w->tmp = NULL;
-		}
-	}
-	if (r)
-		snprintf(err, errlen, "%s: cannot write: %s", w->to_stdout ? "<stdout>" : w->path,
-			 strerror(w->err ? w->err : errno));
-	wn_writer_abort(w);
-	return r;
+	int rc = wn_writer_finish(w, 1, err, errlen);
+	wn_writer_free(w);
+	return rc;
 }
 
 void wn_writer_abort(wn_writer *w)
 {
 	if (!w)
 		return;
-	if (w->fd > 1)
-		close(w->fd);
-	if (w->tmp)
-		unlink(w->tmp);
-	free(w->tmp);
-	free(w->path);
-	free(w->buf);
-	free(w);
+	wn_writer_finish(w, 0, NULL, 0);
+	wn_writer_free(w);
 }

@@ -2,11 +2,12 @@
  * tests/unit/test_hash_embed.c — embed/hash_embed on Debian package
  * descriptions: determinism (one thread or two, one call or a batch), unit
  * norm, related packages closer than unrelated ones, char n-grams, the IDF
- * file round trip and its refusals.
+ * file round trip and its refusals, and where the IDF file is written.
  */
 #include "embed/hash_embed.h"
 #include "embed/tokenize.h"
 #include "tests/unit/test.h"
+#include "tests/unit/test_targets.h"
 
 #include <cjson/cJSON.h>
 #include <unistd.h>
@@ -239,6 +240,44 @@ static void test_idf_round_trip(void)
 	rmdir(dir);
 }
 
+/* The IDF file goes through io/atomic: a symlink stays, a 0600 file stays
+ * 0600, and a name planted where the old code put its temporary file
+ * ("PATH.tmp<pid>", opened without O_EXCL) is never written through. */
+static void test_idf_file_targets(void)
+{
+	char dir[] = "/tmp/wn_idft_XXXXXX", real[64], link[64], planted[96], victim[64], err[256];
+	static char got[1 << 16];
+	CHECK(mkdtemp(dir));
+	snprintf(real, sizeof real, "%s/real", dir);
+	snprintf(link, sizeof link, "%s/link", dir);
+	snprintf(victim, sizeof victim, "%s/victim", dir);
+	snprintf(planted, sizeof planted, "%s.tmp%ld", real, (long)getpid());
+	CHECK_EQ_INT(tt_put_file(real, "old\n", 0600), 0);
+	CHECK_EQ_INT(tt_put_file(victim, "keep\n", 0644), 0);
+	CHECK_EQ_INT(symlink("real", link), 0);
+	CHECK_EQ_INT(symlink("victim", planted), 0);
+	wn_embed_hash *h = mk(64, 0, 0, NULL);
+	wn_embed_hash_ws *ws = wn_embed_hash_ws_new(h);
+	wn_embed_hash_df *df = wn_embed_hash_df_new(h);
+	CHECK(h && ws && df);
+	CHECK_EQ_INT(wn_embed_hash_df_add(h, ws, df, "the cat", 7), 0);
+	int rc = wn_embed_hash_df_write(df, link, err, sizeof err);
+	wn_embed_hash_df_free(df);
+	wn_embed_hash_ws_free(ws);
+	wn_embed_hash_free(h);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_INT(tt_lstat_type(link), S_IFLNK);
+	CHECK_EQ_INT(tt_mode(real), 0600);
+	CHECK(tt_slurp(real, got, sizeof got) > 0 && strstr(got, "\ndim 64\n") && strstr(got, "\ndocs 1\n"));
+	CHECK(tt_slurp(victim, got, sizeof got) == 5 && !strcmp(got, "keep\n"));
+	CHECK_EQ_INT(tt_lstat_type(planted), S_IFLNK);
+	unlink(planted);
+	unlink(link);
+	unlink(real);
+	unlink(victim);
+	rmdir(dir);
+}
+
 static void test_bad_options(void)
 {
 	char err[256] = "";
@@ -264,6 +303,7 @@ int main(void)
 	RUN(test_char_ngrams_join_inflections);
 	RUN(test_idf_round_trip);
 	RUN(test_bad_options);
+	RUN(test_idf_file_targets);
 	for (int i = 0; i < n_texts; i++) {
 		free(ids[i]);
 		free(texts[i]);

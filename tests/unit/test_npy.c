@@ -7,9 +7,13 @@
  * truncated data area, trailing bytes, unsupported dtype, big-endian,
  * Fortran order, a 1-D or 3-D shape, unknown or missing keys — is refused
  * with a message naming the byte or row. A failed write leaves no file.
+ * Output targets: a replaced file keeps its mode (a new one gets the
+ * umask's), a symlink stays, a character device stays one (and a full one
+ * says so), a FIFO gets the whole file with its final header.
  */
 #include "embed/npy.h"
 #include "tests/unit/test.h"
+#include "tests/unit/test_targets.h"
 
 #include <dirent.h>
 #include <stdint.h>
@@ -215,6 +219,75 @@ static void test_abort_leaves_nothing(void)
 	CHECK(strstr(err, "/nonexistent-dir/x.npy") != NULL);
 }
 
+/* Write a 2x4 float32 .npy to path; 0 or -1 (message in err). */
+static int write_2x4(const char *path, char *err, size_t errlen)
+{
+	float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	wn_embed_npy_writer *w = wn_embed_npy_create(path, WN_EMBED_NPY_F32, 4, err, errlen);
+	if (!w)
+		return -1;
+	if (wn_embed_npy_write(w, v, 2, err, errlen)) {
+		wn_embed_npy_abort(w);
+		return -1;
+	}
+	return wn_embed_npy_commit(w, err, errlen);
+}
+
+/* What numpy would read from a 2x4 file: the header's shape and the last value. */
+static int is_2x4(const char *path)
+{
+	unsigned char b[256];
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(b, 1, sizeof b, f) : 0;
+	if (f)
+		fclose(f);
+	float last;
+	memcpy(&last, b + 128 + 7 * 4, 4);
+	return n == 128 + 32 && memmem(b, 128, "'shape': (2, 4)", 15) && last == 8.0f;
+}
+
+/* -o rules of io/atomic as --npy sees them (see test_targets.h for the devices). */
+static void test_output_targets(void)
+{
+	char p[128], q[128], err[256], full[256], null[256];
+	path_in(p, sizeof p, "secret.npy");
+	CHECK_EQ_INT(tt_put_file(p, "old", 0600), 0);
+	CHECK_EQ_INT(write_2x4(p, err, sizeof err), 0);
+	CHECK(is_2x4(p));
+	CHECK_EQ_INT(tt_mode(p), 0600);
+
+	path_in(p, sizeof p, "fresh.npy");
+	mode_t um = umask(027);
+	int rc = write_2x4(p, err, sizeof err);
+	umask(um);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_INT(tt_mode(p), 0640);
+
+	path_in(q, sizeof q, "link.npy");
+	CHECK_EQ_INT(symlink("secret.npy", q), 0);
+	CHECK_EQ_INT(write_2x4(q, err, sizeof err), 0);
+	CHECK_EQ_INT(tt_lstat_type(q), S_IFLNK);
+
+	tt_chardev(dir, "null", 3, null, sizeof null);
+	CHECK_EQ_INT(write_2x4(null, err, sizeof err), 0);
+	CHECK_EQ_INT(tt_lstat_type(null), S_IFCHR);
+	tt_chardev(dir, "full", 7, full, sizeof full);
+	CHECK_EQ_INT(write_2x4(full, err, sizeof err), -1);
+	CHECK(strstr(err, "No space left on device") != NULL);
+	CHECK_EQ_INT(tt_lstat_type(full), S_IFCHR);
+
+	path_in(p, sizeof p, "fifo");
+	path_in(q, sizeof q, "fifo.copy");
+	CHECK_EQ_INT(mkfifo(p, 0644), 0);
+	pid_t pid = tt_fifo_reader(p, q);
+	rc = write_2x4(p, err, sizeof err);
+	int read_ok = tt_fifo_done(pid, p);
+	CHECK_EQ_INT(rc, 0);
+	CHECK(read_ok);
+	CHECK_EQ_INT(tt_lstat_type(p), S_IFIFO);
+	CHECK(is_2x4(q)); /* the header was rewritten before the bytes left */
+}
+
 static void test_nonfinite(void)
 {
 	float x[6] = {0, 1, 2, 3, NAN, 5};
@@ -240,6 +313,7 @@ int main(void)
 	RUN(test_bad_files);
 	RUN(test_abort_leaves_nothing);
 	RUN(test_nonfinite);
+	RUN(test_output_targets);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
