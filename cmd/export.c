@@ -50,7 +50,7 @@ int cmd_export(int argc, const char **argv)
 	char err[512];
 	wn_writer *w = wn_writer_open(output, stream, err, sizeof err);
 	if (!w) {
-		wn_cmd_error("export", "%s: %s", output ? output : "<stdout>", err);
+		wn_cmd_error("export", "%s", err);
 		return 1;
 	}
 	uint64_t rows = 0;
@@ -60,7 +60,7 @@ int cmd_export(int argc, const char **argv)
 		return 1;
 	}
 	if (wn_writer_commit(w, err, sizeof err)) {
-		wn_cmd_error("export", "%s: %s", output ? output : "<stdout>", err);
+		wn_cmd_error("export", "%s", err);
 		return 1;
 	}
 	if (!quiet)

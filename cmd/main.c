@@ -5,6 +5,7 @@
  * export, ...), to their cmd_<name>() entry point, generated at build time
  * from the file names in cmd/ (build/commands.h).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -114,6 +115,8 @@ static int dispatch(int argc, const char **argv)
 
 int main(int argc, const char **argv)
 {
+	/* a closed pipe is a write error with a message (EPIPE), not a silent death */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		print_help(stderr);
 		return 2;

@@ -292,19 +292,23 @@ static uint64_t count_in(const wn_stream *s)
 	return records + reader_rejected;
 }
 
-static int commit_sink(wn_stream *s, int ok)
+/* Publish or discard the sink; *written = records that really reached it. */
+static int commit_sink(wn_stream *s, int ok, uint64_t *written)
 {
+	*written = s->out_spool ? s->out_count : 0;
 	if (!s->out)
 		return ok;
-	char err[512];
-	if (ok) {
-		if (wn_writer_commit(s->out, err, sizeof err)) {
+	char err[512] = "";
+	if (wn_writer_finish(s->out, ok, err, sizeof err)) {
+		if (!s->err[0] || strcmp(err, s->err))
 			fprintf(stderr, "winnow %s: %s\n", s->cmd, err);
-			ok = 0;
-		}
-	} else {
-		wn_writer_abort(s->out);
+		ok = 0;
 	}
+	/* a report (stats) is not records: out never counts more than were emitted */
+	*written = ok ? s->out_count : wn_writer_lines_written(s->out);
+	if (*written > s->out_count)
+		*written = s->out_count;
+	wn_writer_free(s->out);
 	s->out = NULL;
 	return ok;
 }
@@ -315,12 +319,14 @@ int wn_stream_finish(wn_stream *s, int ok, wn_step_report *rep)
 		show_progress(s, 1);
 	if (s->failed)
 		ok = 0;
+	if (s->out && !s->err[0] && wn_writer_error(s->out)[0]) /* a failed write inside the step */
+		snprintf(s->err, sizeof s->err, "%s", wn_writer_error(s->out));
 	if (s->err[0])
 		fprintf(stderr, "winnow %s: %s\n", s->cmd, s->err);
 	if (wn_policy_close(&s->policy))
 		ok = 0;
-	ok = commit_sink(s, ok);
-	uint64_t out = ok || s->out_spool ? s->out_count : 0;
+	uint64_t out;
+	ok = commit_sink(s, ok, &out);
 	if (rep) {
 		rep->step = s->cmd;
 		rep->in = count_in(s);
@@ -330,10 +336,15 @@ int wn_stream_finish(wn_stream *s, int ok, wn_step_report *rep)
 		rep->seconds = seconds_since(&s->start);
 		rep->ok = ok;
 	}
-	if (!s->co->quiet)
+	if (!s->co->quiet) {
+		char tail[64] = "";
+		if (!ok)
+			snprintf(tail, sizeof tail, out ? " (failed: %llu written)" : " (failed: nothing written)",
+				 (unsigned long long)out);
 		fprintf(stderr, "winnow %s: in %llu, out %llu, rejected %llu%s\n", s->cmd,
 			(unsigned long long)count_in(s), (unsigned long long)out,
-			(unsigned long long)s->policy.rejected, ok ? "" : " (failed: nothing written)");
+			(unsigned long long)s->policy.rejected, tail);
+	}
 	wn_reader_close(s->in);
 	s->in = NULL;
 	wn_annot_free(&s->annot);
