@@ -3,7 +3,7 @@
 # Plain make, no configure step. Sources are found by folder (DESIGN.md's
 # layout), so adding a file to a library folder needs no edit here:
 #   io/ core/ embed/ cluster/ selectors/ store/ pipelines/  -> build/libwinnow.a
-#   cmd/*.c                                                 -> ./winnow
+#   cmd/*.c                                                 -> $(BUILD)/winnow, copied to ./winnow
 #   core/*.cu (only when nvcc is found)                     -> build/libwinnow_cuda.so
 #   tests/unit/test_*.c                                     -> build/tests/test_*
 # The command table of cmd/main.c is generated from the cmd/*.c file names.
@@ -44,8 +44,11 @@ ALL_CUDA := $(CUDA_SO)
 endif
 endif
 
-.PHONY: all deps test check-asan demo bench install clean test-cuda fuzz
-all: winnow $(ALL_CUDA) $(UNIT_BINS)
+.PHONY: all build-tree deps test check-asan demo bench install clean test-cuda fuzz
+all: winnow build-tree
+# everything under $(BUILD)/ and nothing outside it: check-asan builds this in
+# build-asan/, so the sanitizer binary never replaces the release ./winnow
+build-tree: $(BUILD)/winnow $(ALL_CUDA) $(UNIT_BINS)
 
 winnow: $(BUILD)/winnow
 	cp $< $@
@@ -95,7 +98,7 @@ test-cuda: deps all
 	@WINNOW=$(CURDIR)/$(BUILD)/winnow WINNOW_BUILD=$(CURDIR)/$(BUILD) WINNOW_TEST_CUDA=1 bash tests/run unit
 
 check-asan: deps
-	$(MAKE) BUILD=build-asan OPT=-O1 SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" NVCC= all
+	$(MAKE) BUILD=build-asan OPT=-O1 SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" NVCC= build-tree
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  WINNOW_ASAN=1 WINNOW=$(CURDIR)/build-asan/winnow WINNOW_BUILD=$(CURDIR)/build-asan bash tests/run
 
@@ -109,8 +112,10 @@ $(BUILD)/bench/core_bench: bench/core_bench.c $(BUILD)/libwinnow.a
 bench: deps all $(BUILD)/bench/core_bench
 	@bash bench/run
 
-fuzz:
-	@bash tests/fuzz/build.sh
+# libFuzzer harnesses (clang) in build-fuzz/, FUZZ_SECONDS each; fails on a crash
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	@WINNOW_LIB_DIRS="$(LIB_DIRS)" WINNOW_LDLIBS="$(LDLIBS)" FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/build.sh
 
 install: winnow
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -119,6 +124,6 @@ install: winnow
 	  install -m 755 $(CUDA_SO) $(DESTDIR)$(PREFIX)/lib/winnow/; fi
 
 clean:
-	rm -rf build build-asan winnow demo.db
+	rm -rf build build-asan build-fuzz winnow demo.db
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)

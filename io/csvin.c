@@ -4,6 +4,8 @@
  * libcsv calls back per field and per row end; fields of the current row
  * are collected in one buffer, and the row becomes a JSON object once it
  * ends. Strict mode makes a stray quote an error instead of a guess.
+ * The lines of the row in progress are also kept as given (raw), so that a
+ * rejected row reaches the quarantine file as it was, not as JSON.
  */
 #include "io/csvin.h"
 #include "io/json.h"
@@ -21,8 +23,10 @@ struct wn_csvin {
 	wn_buf fields;      /* fields of the row in progress, NUL-separated */
 	size_t *flen;       /* their lengths (fields may hold NULs? no: JSON can't) */
 	size_t nfields, cap;
-	uint64_t cur_line, row_line;
-	int in_row, row_done, oom;
+	uint64_t row_line;  /* first line of the row in progress (of raw) */
+	int row_done, oom;
+	wn_buf raw;         /* lines of the row in progress, each plus '\n' */
+	int raw_done;       /* raw holds a finished (or dropped) row */
 };
 
 wn_csvin *wn_csvin_new(void)
@@ -44,6 +48,7 @@ void wn_csvin_free(wn_csvin *c)
 	csv_free(&c->p);
 	wn_buf_free(&c->header);
 	wn_buf_free(&c->fields);
+	wn_buf_free(&c->raw);
 	free(c->flen);
 	free(c);
 }
@@ -51,10 +56,6 @@ void wn_csvin_free(wn_csvin *c)
 static void on_field(void *s, size_t len, void *data)
 {
 	wn_csvin *c = data;
-	if (!c->in_row) {
-		c->in_row = 1;
-		c->row_line = c->cur_line;
-	}
 	if (c->nfields == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
 		size_t *f = realloc(c->flen, cap * sizeof *f);
@@ -75,10 +76,6 @@ static void on_field(void *s, size_t len, void *data)
 static void on_row(int term, void *data)
 {
 	wn_csvin *c = data;
-	if (!c->in_row) { /* a row with no fields at all */
-		c->in_row = 1;
-		c->row_line = c->cur_line;
-	}
 	c->row_done = 1;
 }
 
@@ -86,8 +83,8 @@ static void clear_row(wn_csvin *c)
 {
 	wn_buf_reset(&c->fields);
 	c->nfields = 0;
-	c->in_row = 0;
 	c->row_done = 0;
+	c->oom = 0;
 }
 
 /* The completed row: header or a JSON object. */
@@ -134,37 +131,79 @@ static int emit_row(wn_csvin *c, wn_buf *out, uint64_t *rec_line, char *err, siz
 	return 1;
 }
 
+/* Drop the parser's state after an error: the next line starts a new row. */
+static void reset_parser(wn_csvin *c)
+{
+	csv_free(&c->p);
+	csv_init(&c->p, CSV_STRICT | CSV_STRICT_FINI);
+	clear_row(c);
+}
+
+/* Only spaces, tabs and line ends: libcsv starts no row on these. */
+static int raw_is_blank(const wn_buf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if (!strchr(" \t\r\n", b->data[i]))
+			return 0;
+	return 1;
+}
+
 int wn_csvin_feed(wn_csvin *c, const char *p, size_t n, uint64_t line, wn_buf *out,
 		  uint64_t *rec_line, char *err, size_t errlen)
 {
-	c->cur_line = line;
+	if (c->raw_done) {
+		wn_buf_reset(&c->raw);
+		c->raw_done = 0;
+	}
+	if (!c->raw.len)
+		c->row_line = line;
+	if (wn_buf_append(&c->raw, p, n) || wn_buf_putc(&c->raw, '\n'))
+		c->oom = 1;
 	static const char nl = '\n';
 	for (int part = 0; part < 2; part++) {
 		const char *d = part ? &nl : p;
 		size_t dn = part ? 1 : n;
 		if (csv_parse(&c->p, d, dn, on_field, on_row, c) != dn) {
-			*rec_line = c->in_row ? c->row_line : line;
+			*rec_line = c->row_line;
 			snprintf(err, errlen, "malformed CSV: %s", csv_strerror(csv_error(&c->p)));
-			csv_free(&c->p);
-			csv_init(&c->p, CSV_STRICT | CSV_STRICT_FINI);
-			clear_row(c);
+			reset_parser(c);
+			c->raw_done = 1;
 			return -1;
 		}
 	}
-	if (c->row_done)
+	if (c->row_done) {
+		c->raw_done = 1;
 		return emit_row(c, out, rec_line, err, errlen);
+	}
+	/* no row ended: inside a quoted field, or a blank line libcsv skipped */
+	if (raw_is_blank(&c->raw))
+		wn_buf_reset(&c->raw);
 	return 0;
 }
 
 int wn_csvin_finish(wn_csvin *c, wn_buf *out, uint64_t *rec_line, char *err, size_t errlen)
 {
 	if (csv_fini(&c->p, on_field, on_row, c) != 0) {
+		/* each fed line ended in a newline: only an open quote is left */
 		*rec_line = c->row_line;
-		snprintf(err, errlen, "malformed CSV: %s", csv_strerror(csv_error(&c->p)));
-		clear_row(c);
+		snprintf(err, errlen, "malformed CSV: quoted field not closed at the end of the input");
+		reset_parser(c);
+		c->raw_done = 1;
 		return -1;
 	}
-	if (c->row_done)
+	if (c->row_done) {
+		c->raw_done = 1;
 		return emit_row(c, out, rec_line, err, errlen);
+	}
+	wn_buf_reset(&c->raw);
 	return 0;
+}
+
+const char *wn_csvin_raw(const wn_csvin *c, size_t *n)
+{
+	size_t len = c->raw.len;
+	if (len && c->raw.data[len - 1] == '\n')
+		len--;
+	*n = len;
+	return len ? c->raw.data : "";
 }

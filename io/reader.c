@@ -1,12 +1,15 @@
 /*
  * io/reader.c — the record reader: inputs -> decoded bytes -> lines -> records.
  *
- * Owns: opening inputs in order (stdin for "-"), sniffing gzip/zstd by their
- * magic bytes (never by extension), streaming decompression, splitting lines
+ * Owns: opening inputs in order (stdin for "-"), sniffing gzip/zstd/lz4 by
+ * their magic bytes (never by extension; xz and bzip2 are recognised and
+ * refused with a clear message), streaming decompression, splitting lines
  * (LF or CRLF, a final line without newline accepted, a UTF-8 BOM at the
  * start of an input skipped, blank lines ignored), the record size limit,
  * strict validation through io/jsonv.h, and CSV inputs (io/csvin.c turns
- * rows into JSON objects). Bad lines go to the policy (io/policy.c).
+ * rows into JSON objects). Bad lines go to the policy (io/policy.c) with
+ * their original bytes: the line as read (an over-long one whole, kept in
+ * the buffer while a quarantine file wants it) or the CSV row as read.
  *
  * Why one big buffer: decoded bytes land in one growable buffer that keeps
  * WN_JSON_PADDING spare bytes, so each line is validated where it lies, with
@@ -23,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <lz4frame.h>
 #include <xxhash.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -31,7 +35,35 @@
 #define MIN_FILL (1u << 20)
 #define DEFAULT_MAX_RECORD ((size_t)64 << 20)
 
-enum codec { CODEC_PLAIN, CODEC_GZIP, CODEC_ZSTD };
+/* decoded: plain, gzip, zstd, lz4 frames; recognised and refused: the rest */
+enum codec {
+	CODEC_PLAIN, CODEC_GZIP, CODEC_ZSTD, CODEC_LZ4, CODEC_XZ, CODEC_BZIP2, CODEC_LZ4_LEGACY
+};
+#define SNIFF_BYTES 16
+
+/* What the first bytes of an input say it is (n = how many there are). */
+static enum codec codec_of(const unsigned char *m, size_t n)
+{
+	static const unsigned char xz[6] = {0xfd, '7', 'z', 'X', 'Z', 0};
+	static const unsigned char bz_block[6] = {0x31, 0x41, 0x59, 0x26, 0x53, 0x59};
+	static const unsigned char bz_end[6] = {0x17, 0x72, 0x45, 0x38, 0x50, 0x90};
+	if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+		return CODEC_GZIP;
+	if (n >= 4 && !memcmp(m, "\x28\xb5\x2f\xfd", 4))
+		return CODEC_ZSTD;
+	if (n >= 4 && !memcmp(m, "\x04\x22\x4d\x18", 4))
+		return CODEC_LZ4;
+	if (n >= 4 && !memcmp(m, "\x02\x21\x4c\x18", 4))
+		return CODEC_LZ4_LEGACY;
+	if (n >= 6 && !memcmp(m, xz, 6))
+		return CODEC_XZ;
+	/* "BZh" + block size, then a block or the end-of-stream marker: a CSV
+	 * header may well start with "BZh", so the marker must follow */
+	if (n >= 10 && !memcmp(m, "BZh", 3) && m[3] >= '1' && m[3] <= '9' &&
+	    (!memcmp(m + 4, bz_block, 6) || !memcmp(m + 4, bz_end, 6)))
+		return CODEC_BZIP2;
+	return CODEC_PLAIN;
+}
 
 struct input_info {
 	char *name;
@@ -55,6 +87,7 @@ struct wn_reader {
 	z_stream z;
 	int z_init;
 	ZSTD_DStream *zs;
+	LZ4F_dctx *lz4;
 	XXH3_state_t *hash;
 	uint64_t raw_total;
 	/* a plain regular file is mapped instead of read: no copy */
@@ -66,10 +99,10 @@ struct wn_reader {
 	size_t cap, start, end, scan;
 	uint64_t line;            /* lines consumed in the current input */
 	int skipping_long;        /* inside an over-long line: drop until newline */
-	uint64_t long_line_no;
 	/* state */
 	wn_jsonv *jv;
 	wn_csvin *csv;
+	int csv_done;             /* the CSV parser of this input was finished */
 	wn_buf csvrec;
 	uint64_t count, bytes;
 	int failed;
@@ -120,6 +153,8 @@ static void close_input(wn_reader *r)
 	r->z_init = 0;
 	ZSTD_freeDStream(r->zs);
 	r->zs = NULL;
+	LZ4F_freeDecompressionContext(r->lz4);
+	r->lz4 = NULL;
 }
 
 static int fail_input(wn_reader *r, const char *what, const char *detail)
@@ -133,11 +168,9 @@ static int fail_input(wn_reader *r, const char *what, const char *detail)
 /* Map a plain (uncompressed) regular file; leaves r->map NULL otherwise. */
 static void try_map(wn_reader *r, size_t size)
 {
-	unsigned char m[4];
+	unsigned char m[SNIFF_BYTES];
 	ssize_t n = pread(r->fd, m, sizeof m, 0);
-	if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
-		return;
-	if (n >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)
+	if (n < 0 || codec_of(m, (size_t)n) != CODEC_PLAIN)
 		return;
 	void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, r->fd, 0);
 	if (p == MAP_FAILED)
@@ -154,6 +187,16 @@ static void try_map(wn_reader *r, size_t size)
 	r->in_eof = 1;
 }
 
+/* Reject an over-long line (raw: its bytes, or NULL when they are gone). */
+static int reject_long(wn_reader *r, uint64_t line, const char *raw, size_t n)
+{
+	if (!wn_policy_reject(r->policy, r->name, line, raw, n,
+			      "record larger than the limit (%zu bytes)", r->opts.max_record))
+		return 0;
+	r->failed = 1;
+	return -1;
+}
+
 /* next_line() for a mapped file. */
 static int next_mapped_line(wn_reader *r, const char **p, size_t *n)
 {
@@ -167,8 +210,7 @@ static int next_mapped_line(wn_reader *r, const char **p, size_t *n)
 		r->map_pos += len + (nl ? 1 : 0);
 		r->line++;
 		if (len > r->opts.max_record) {
-			if (wn_policy_reject(r->policy, r->name, r->line, NULL, 0,
-					     "record larger than the limit (%zu bytes)", r->opts.max_record))
+			if (reject_long(r, r->line, s, len))
 				return -1;
 			continue;
 		}
@@ -257,22 +299,55 @@ static int make_room(wn_reader *r, size_t want)
 	return 0;
 }
 
+/* An input in a format the reader knows but does not decode. */
+static int refuse_codec(wn_reader *r, const char *what, const char *tool)
+{
+	fprintf(stderr, "winnow %s: %s: compressed with %s: not supported (use %s)\n",
+		r->policy->cmd, r->name, what, tool);
+	r->failed = 1;
+	return -1;
+}
+
+/* The first bytes of a pipe may come in pieces: read until SNIFF_BYTES or EOF. */
+static ssize_t read_first(wn_reader *r)
+{
+	size_t got = 0;
+	while (got < SNIFF_BYTES) {
+		ssize_t n = read_raw(r, r->raw + got, RAW_CHUNK - got);
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			r->in_eof = 1;
+			break;
+		}
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 static int sniff_codec(wn_reader *r)
 {
-	ssize_t n = read_raw(r, r->raw, RAW_CHUNK);
+	ssize_t n = read_first(r);
 	if (n < 0)
 		return -1;
 	r->raw_pos = 0;
 	r->raw_len = (size_t)n;
-	const unsigned char *m = r->raw;
-	if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
-		r->codec = CODEC_GZIP;
+	r->codec = codec_of(r->raw, (size_t)n);
+	if (r->codec == CODEC_XZ)
+		return refuse_codec(r, "xz", "xzcat");
+	if (r->codec == CODEC_BZIP2)
+		return refuse_codec(r, "bzip2", "bzcat");
+	if (r->codec == CODEC_LZ4_LEGACY)
+		return refuse_codec(r, "lz4 (legacy format)", "lz4cat");
+	if (r->codec == CODEC_GZIP) {
 		memset(&r->z, 0, sizeof r->z);
 		if (inflateInit2(&r->z, 15 + 16) != Z_OK)
 			return fail_input(r, "cannot start gzip decoder", NULL);
 		r->z_init = 1;
-	} else if (n >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) {
-		r->codec = CODEC_ZSTD;
+	} else if (r->codec == CODEC_LZ4) {
+		if (LZ4F_isError(LZ4F_createDecompressionContext(&r->lz4, LZ4F_VERSION)))
+			return fail_input(r, "cannot start lz4 decoder", NULL);
+	} else if (r->codec == CODEC_ZSTD) {
 		r->zs = ZSTD_createDStream();
 		if (!r->zs || ZSTD_isError(ZSTD_initDStream(r->zs)))
 			return fail_input(r, "cannot start zstd decoder", NULL);
@@ -283,8 +358,6 @@ static int sniff_codec(wn_reader *r)
 		memcpy(r->buf + r->end, r->raw, (size_t)n);
 		r->end += (size_t)n;
 		r->raw_len = 0;
-		if (n == 0)
-			r->in_eof = 1;
 	}
 	return 0;
 }
@@ -352,6 +425,27 @@ static int fill_zstd(wn_reader *r)
 	return 0;
 }
 
+/* Frames follow each other; the context starts a new one after each end. */
+static int fill_lz4(wn_reader *r)
+{
+	if (refill_raw(r))
+		return -1;
+	if (r->raw_pos == r->raw_len) {
+		/* only at EOF: every raw byte is decoded */
+		if (!r->codec_done)
+			return fail_input(r, "truncated lz4 stream", NULL);
+		return 0;
+	}
+	size_t dst = r->cap - r->end, src = r->raw_len - r->raw_pos;
+	size_t hint = LZ4F_decompress(r->lz4, r->buf + r->end, &dst, r->raw + r->raw_pos, &src, NULL);
+	if (LZ4F_isError(hint))
+		return fail_input(r, "corrupt lz4 data", LZ4F_getErrorName(hint));
+	r->end += dst;
+	r->raw_pos += src;
+	r->codec_done = hint == 0; /* 0: the frame is complete */
+	return 0;
+}
+
 /* Is this input finished (all raw bytes read and decoded)? */
 static int input_done(const wn_reader *r)
 {
@@ -369,6 +463,8 @@ static int fill(wn_reader *r)
 		return fill_gzip(r);
 	if (r->codec == CODEC_ZSTD)
 		return fill_zstd(r);
+	if (r->codec == CODEC_LZ4)
+		return fill_lz4(r);
 	ssize_t n = read_raw(r, r->buf + r->end, r->cap - r->end);
 	if (n < 0)
 		return -1;
@@ -386,9 +482,30 @@ static int is_blank(const char *p, size_t n)
 	return 1;
 }
 
+/* Does the policy keep rejected bytes (so an over-long line is kept whole)? */
+static int keeps_raw(const wn_reader *r)
+{
+	return r->policy->mode == WN_ON_ERROR_QUARANTINE;
+}
+
+/* A complete line of the buffer: 1 to return it, 0 when dropped, -1 to stop. */
+static int check_line(wn_reader *r, const char *s, size_t len)
+{
+	r->line++;
+	if (r->skipping_long) { /* its start was reported and dropped already */
+		r->skipping_long = 0;
+		return 0;
+	}
+	if (len > r->opts.max_record)
+		return reject_long(r, r->line, s, len) ? -1 : 0;
+	return 1;
+}
+
 /*
  * The next raw line of the current input: 1 with [*p, *p + *n), 0 when the
- * input has no more lines, -1 on error. Over-long lines are rejected here.
+ * input has no more lines, -1 on error. Over-long lines are rejected here:
+ * kept in the buffer until they end when the policy wants their bytes,
+ * else reported at once and dropped as they come.
  */
 static int next_line(wn_reader *r, const char **p, size_t *n)
 {
@@ -396,48 +513,31 @@ static int next_line(wn_reader *r, const char **p, size_t *n)
 		return next_mapped_line(r, p, n);
 	for (;;) {
 		char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
-		if (nl) {
-			size_t s = r->start, e = (size_t)(nl - r->buf);
-			r->start = r->scan = e + 1;
-			r->line++;
-			if (r->skipping_long) {
-				r->skipping_long = 0;
+		int last = !nl && input_done(r);
+		if (nl || (last && r->start < r->end)) {
+			size_t s = r->start, e = nl ? (size_t)(nl - r->buf) : r->end;
+			r->start = r->scan = nl ? e + 1 : e;
+			int c = check_line(r, r->buf + s, e - s);
+			if (c < 0)
+				return -1;
+			if (c == 0)
 				continue;
-			}
-			if (e - s > r->opts.max_record) {
-				if (wn_policy_reject(r->policy, r->name, r->line, NULL, 0,
-						     "record larger than the limit (%zu bytes)",
-						     r->opts.max_record))
-					return -1;
-				continue;
-			}
 			*p = r->buf + s;
 			*n = e - s;
 			return 1;
 		}
+		if (last) {
+			r->skipping_long = 0;
+			return 0;
+		}
 		r->scan = r->end;
-		if (r->end - r->start > r->opts.max_record) {
-			/* too long: report once, then drop bytes until the newline */
+		if (r->end - r->start > r->opts.max_record && !keeps_raw(r)) {
 			if (!r->skipping_long) {
 				r->skipping_long = 1;
-				if (wn_policy_reject(r->policy, r->name, r->line + 1, NULL, 0,
-						     "record larger than the limit (%zu bytes)",
-						     r->opts.max_record))
+				if (reject_long(r, r->line + 1, NULL, 0))
 					return -1;
 			}
 			r->start = r->scan = r->end;
-		}
-		if (input_done(r)) {
-			if (r->start == r->end || r->skipping_long) {
-				r->skipping_long = 0;
-				r->start = r->scan = r->end;
-				return 0;
-			}
-			*p = r->buf + r->start;
-			*n = r->end - r->start;
-			r->start = r->scan = r->end;
-			r->line++;
-			return 1;
 		}
 		if (fill(r))
 			return -1;
@@ -469,12 +569,16 @@ int wn_record_validate(const char *buf, size_t n, int copy, char *err, size_t er
 	return r;
 }
 
-/* Check one line; 1 = a record, 0 = rejected and skipped, -1 = stop. */
-static int take_line(wn_reader *r, const char *p, size_t n, uint64_t line, wn_record *rec)
+/*
+ * Check one record; 1 = a record, 0 = rejected and skipped, -1 = stop.
+ * raw: what a rejection hands to the policy (the line, or the CSV row as read).
+ */
+static int take_line(wn_reader *r, const char *p, size_t n, uint64_t line, const char *raw,
+		     size_t rawlen, wn_record *rec)
 {
 	char err[256];
 	if (wn_jsonv_check_object(r->jv, p, n, err, sizeof err)) {
-		if (wn_policy_reject(r->policy, r->name, line, p, n, "%s", err)) {
+		if (wn_policy_reject(r->policy, r->name, line, raw, rawlen, "%s", err)) {
 			r->failed = 1;
 			return -1;
 		}
@@ -515,46 +619,53 @@ static int next_jsonl(wn_reader *r, wn_record *rec)
 			n--;
 		if (is_blank(p, n))
 			continue;
-		int t = take_line(r, p, n, r->line, rec);
+		int t = take_line(r, p, n, r->line, p, n, rec);
 		if (t)
 			return t;
 	}
 	return got;
 }
 
+/* A row io/csvin.c completed (c = 1) or dropped (c = -1): same returns as take_line. */
+static int csv_row(wn_reader *r, int c, uint64_t line, const char *err, wn_record *rec)
+{
+	size_t rawlen;
+	const char *raw = wn_csvin_raw(r->csv, &rawlen);
+	if (c < 0) {
+		if (wn_policy_reject(r->policy, r->name, line, raw, rawlen, "%s", err)) {
+			r->failed = 1;
+			return -1;
+		}
+		return 0;
+	}
+	if (wn_buf_reserve(&r->csvrec, WN_JSON_PADDING))
+		return fail_input(r, "out of memory", NULL);
+	return take_line(r, r->csvrec.data, r->csvrec.len, line, raw, rawlen, rec);
+}
+
 static int next_csv(wn_reader *r, wn_record *rec)
 {
-	const char *p;
-	size_t n;
-	int got;
-	for (;;) {
-		got = next_line(r, &p, &n);
+	while (!r->csv_done) {
+		const char *p;
+		size_t n;
+		int got = next_line(r, &p, &n);
 		if (got < 0)
 			return -1;
 		char err[256];
 		uint64_t line = 0;
-		int c = got ? wn_csvin_feed(r->csv, p, n, r->line, &r->csvrec, &line, err, sizeof err)
-			    : wn_csvin_finish(r->csv, &r->csvrec, &line, err, sizeof err);
-		if (got)
+		int c;
+		if (got) {
 			r->bytes += n + 1;
-		if (c < 0) {
-			if (wn_policy_reject(r->policy, r->name, line, NULL, 0, "%s", err)) {
-				r->failed = 1;
-				return -1;
-			}
-			continue;
+			c = wn_csvin_feed(r->csv, p, n, r->line, &r->csvrec, &line, err, sizeof err);
+		} else { /* the end of this input: finish the parser once */
+			r->csv_done = 1;
+			c = wn_csvin_finish(r->csv, &r->csvrec, &line, err, sizeof err);
 		}
-		if (c > 0) {
-			if (wn_buf_reserve(&r->csvrec, WN_JSON_PADDING))
-				return fail_input(r, "out of memory", NULL);
-			int t = take_line(r, r->csvrec.data, r->csvrec.len, line, rec);
-			if (t)
-				return t;
-			continue;
-		}
-		if (!got)
-			return 0;
+		int t = c ? csv_row(r, c, line, err, rec) : 0;
+		if (t)
+			return t;
 	}
+	return 0;
 }
 
 int wn_reader_next(wn_reader *r, wn_record *rec)
@@ -572,6 +683,7 @@ int wn_reader_next(wn_reader *r, wn_record *rec)
 			if (r->opts.format == WN_FORMAT_CSV) {
 				wn_csvin_free(r->csv);
 				r->csv = wn_csvin_new();
+				r->csv_done = 0;
 				if (!r->csv)
 					return fail_input(r, "out of memory", NULL);
 			}

@@ -1,14 +1,15 @@
 /*
  * io/record.h — record streams: the record type, the reader over JSONL (plain,
- * gzip, zstd: detected by magic bytes) and CSV inputs, the bad-input policy,
- * and the output writer that never leaves half-written output behind.
+ * gzip, zstd, lz4 frames: detected by magic bytes) and CSV inputs, the
+ * bad-input policy, and the output writer that never leaves half-written
+ * output behind.
  *
  * Owns: input decoding, line splitting, strict validation (through the
  * simdjson bridge, io/jsonv.cc), positioned error messages, the
  * --on-error policy (fail | skip | quarantine FILE), record counts, and
  * the record boundaries of output (io/writer.c).
- * Borrows: zlib, libzstd, libcsv, simdjson (via io/jsonv.h); io/atomic for
- * replacing files and spooling stdout.
+ * Borrows: zlib, libzstd, liblz4, libcsv, simdjson (via io/jsonv.h);
+ * io/atomic for replacing files and spooling stdout.
  *
  * A record is one JSON object; `line` points into the reader's buffer and is
  * valid until the next wn_reader_next() call. Records are validated before
