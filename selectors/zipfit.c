@@ -217,26 +217,38 @@ static int csize(const wn_zipfit *z, struct zctx *c, const char *a, size_t la,
 
 /* ---------- construction ---------- */
 
-static int check_level(wn_zipfit *z, int level, char *err, size_t errlen)
+/* The level in force for compressor and level (the default resolved), or
+ * INT_MIN with the reason in err. */
+static int level_in_force(int compressor, int level, char *err, size_t errlen)
 {
 	int lo, hi, def;
-	switch (z->compressor) {
+	switch (compressor) {
 	case WN_ZIPFIT_GZIP: lo = 1; hi = 9; def = 9; break;
 	case WN_ZIPFIT_ZSTD: lo = ZSTD_minCLevel(); hi = ZSTD_maxCLevel(); def = 3; break;
 	case WN_ZIPFIT_LZ4: lo = 0; hi = LZ4F_compressionLevel_max(); def = 0; break;
 	default:
-		wn_errf(err, errlen, "unknown compressor %d", z->compressor);
-		return -1;
+		wn_errf(err, errlen, "unknown compressor %d", compressor);
+		return INT_MIN;
 	}
 	if (level == WN_ZIPFIT_LEVEL_DEFAULT)
 		level = def;
 	if (level < lo || level > hi) {
 		wn_errf(err, errlen, "level %d out of range %d..%d for this compressor",
 			level, lo, hi);
-		return -1;
+		return INT_MIN;
 	}
-	z->level = level;
-	return 0;
+	return level;
+}
+
+int wn_zipfit_check_level(int compressor, int level, char *err, size_t errlen)
+{
+	return level_in_force(compressor, level, err, errlen) == INT_MIN ? -1 : 0;
+}
+
+static int check_level(wn_zipfit *z, int level, char *err, size_t errlen)
+{
+	z->level = level_in_force(z->compressor, level, err, errlen);
+	return z->level == INT_MIN ? -1 : 0;
 }
 
 wn_zipfit *wn_zipfit_new(const wn_zipfit_opts *o, const char *const *targets,

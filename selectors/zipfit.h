@@ -60,6 +60,11 @@ typedef struct wn_zipfit wn_zipfit;
 /* "gzip", "zstd", "lz4" -> enum; -1 for anything else. */
 int wn_zipfit_parse_compressor(const char *name);
 
+/* Whether level (or WN_ZIPFIT_LEVEL_DEFAULT) is in range for compressor:
+ * 0, or -1 with "level 10 out of range 1..9 for this compressor" in err.
+ * The rule wn_zipfit_new applies, for checking options before any work. */
+int wn_zipfit_check_level(int compressor, int level, char *err, size_t errlen);
+
 /*
  * Build a scorer for n_targets target texts (copied; the caller may free
  * them). Returns NULL with one line in err on bad options, no targets or no
