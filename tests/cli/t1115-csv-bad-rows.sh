@@ -18,16 +18,16 @@ test_expect_success 'unterminated quote under skip: one error line, then the end
 	echo "{\"id\":\"1\",\"text\":\"a\"}" > exp && test_cmp exp out &&
 	[ "$(wc -l < err)" -eq 2 ] || { echo "stderr:"; head -5 err; exit 1; }
 	sed -n 1p err | grep -q "$ERR3" &&
-	sed -n 2p err | grep -qx "winnow cat: in 1, out 1, rejected 1"
+	sed -n 2p err | grep -qx "winnow cat: in 2, out 1, rejected 1"
 '
 test_expect_success 'unterminated quote under fail: the same error, exit 1, nothing written' '
 	open_quote | $T "$WINNOW" cat --csv > out 2> err; rc=$?
 	test $rc = 1 && [ ! -s out ] && [ "$(wc -l < err)" -eq 2 ] &&
 	sed -n 1p err | grep -q "$ERR3" &&
-	sed -n 2p err | grep -qx "winnow cat: in 1, out 0, rejected 1 (failed: nothing written)"
+	sed -n 2p err | grep -qx "winnow cat: in 2, out 0, rejected 1 (failed: nothing written)"
 '
 test_expect_success 'unterminated quote under quarantine: the open row and all after it kept' '
-	rm -f q.csv; open_quote | $T "$WINNOW" cat --csv --on-error quarantine q.csv > out 2> err &&
+	rm -f q.csv; open_quote | $T "$WINNOW" cat --csv --quarantine q.csv > out 2> err &&
 	grep -q "rejected 1" err && printf "2,\"open\n3,b\n" > exp && test_cmp exp q.csv
 '
 test_expect_success 'an open quote in the first field of a row is reported at its line' '
@@ -43,23 +43,23 @@ make_bad_csv() {
 }
 test_expect_success 'every rejected row is quarantined as read, good rows pass' '
 	rm -f q.csv; make_bad_csv &&
-	$T "$WINNOW" cat --csv --on-error quarantine q.csv in.csv > out 2> err || { cat err; exit 1; }
+	$T "$WINNOW" cat --csv --quarantine q.csv in.csv > out 2> err || { cat err; exit 1; }
 	printf "%s\n" "{\"id\":\"a\",\"text\":\"one\"}" "{\"id\":\"f\",\"text\":\"ok \\\"q\\\"\"}" > exp && test_cmp exp out &&
 	sed -n "3,7p" in.csv > exp && test_cmp exp q.csv &&
 	grep -q "^winnow cat: in.csv:3: CSV row has 3 fields, the header has 2$" err &&
 	grep -q "^winnow cat: in.csv:4: CSV row has 3 fields, the header has 2$" err &&
 	grep -q "^winnow cat: in.csv:6: .*UTF-8" err &&
 	grep -q "^winnow cat: in.csv:7: malformed CSV" err &&
-	grep -qx "winnow cat: in 2, out 2, rejected 4" err
+	grep -qx "winnow cat: in 6, out 2, rejected 4" err
 '
 test_expect_success 'the same rows from stdin quarantine the same bytes' '
 	rm -f q.csv; make_bad_csv &&
-	$T "$WINNOW" cat --csv --on-error quarantine q.csv < in.csv > out 2> err &&
-	sed -n "3,7p" in.csv > exp && test_cmp exp q.csv && grep -qx "winnow cat: in 2, out 2, rejected 4" err
+	$T "$WINNOW" cat --csv --quarantine q.csv < in.csv > out 2> err &&
+	sed -n "3,7p" in.csv > exp && test_cmp exp q.csv && grep -qx "winnow cat: in 6, out 2, rejected 4" err
 '
 test_expect_success 'blank lines before a bad row are not part of it' '
 	rm -f q.csv; printf "id,text\n\n  \nb,two,extra\n" > in.csv &&
-	$T "$WINNOW" cat --csv --on-error quarantine q.csv in.csv > out 2> err &&
+	$T "$WINNOW" cat --csv --quarantine q.csv in.csv > out 2> err &&
 	grep -q "^winnow cat: in.csv:4: CSV row has 3 fields" err &&
 	echo "b,two,extra" > exp && test_cmp exp q.csv
 '
