@@ -21,9 +21,9 @@
  * consumer (this thread) alone scores and writes.
  */
 #include "cmd/common.h"
-#include "embed/tokenize.h"
 #include "selectors/dsir.h"
 #include "selectors/zipfit.h"
+#include "text/tokenize.h"
 
 #include <limits.h>
 #include <pthread.h>

@@ -6,7 +6,7 @@
  * (signed bucket counts plus the list of buckets a text touched, so a reset
  * costs the text's size, not dim), document-frequency accumulators and the
  * IDF file format.
- * Borrows: embed/tokenize (WN_TOK_WORDS), xxh3 (libxxhash).
+ * Borrows: text/tokenize (WN_TOK_WORDS), xxh3 (libxxhash).
  *
  * Unigrams and bigrams are hashed straight from the token spans — a bigram
  * "a b" is xxh3(b) seeded with h(a) — so the hot loop copies no bytes and
@@ -15,7 +15,7 @@
  */
 #include "embed/hash_embed.h"
 #include "io/errf.h"
-#include "embed/tokenize.h"
+#include "text/tokenize.h"
 
 #include <errno.h>
 #include <inttypes.h>

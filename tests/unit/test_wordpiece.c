@@ -11,7 +11,7 @@
  * path must agree with its tokenizer.json path. Malformed tokenizer.json
  * files give errors.
  */
-#include "embed/wordpiece.h"
+#include "text/wordpiece.h"
 #include "tests/unit/test.h"
 
 #include <stdint.h>
@@ -23,7 +23,7 @@ static const char *VOCAB =
 	"\"\xce\xbf\xcf\x82\":18,\"\xce\xbf\xcf\x83\":19,\"##aa\":20";
 
 /* tokenizer.json with the given normalizer JSON and max_input_chars_per_word. */
-static wn_embed_wp *mk(const char *normalizer, int max_chars)
+static wn_text_wp *mk(const char *normalizer, int max_chars)
 {
 	char json[4096], err[256];
 	snprintf(json, sizeof json,
@@ -40,7 +40,7 @@ static wn_embed_wp *mk(const char *normalizer, int max_chars)
 		 "   \"continuing_subword_prefix\": \"##\", \"max_input_chars_per_word\": %d,"
 		 "   \"vocab\": {%s}}}",
 		 normalizer, max_chars, VOCAB);
-	wn_embed_wp *wp = wn_embed_wp_from_json(json, strlen(json), err, sizeof err);
+	wn_text_wp *wp = wn_text_wp_from_json(json, strlen(json), err, sizeof err);
 	if (!wp)
 		fprintf(stderr, "tokenizer: %s\n", err);
 	return wp;
@@ -50,10 +50,10 @@ static wn_embed_wp *mk(const char *normalizer, int max_chars)
 	"\"handle_chinese_chars\": true, \"strip_accents\": null, \"lowercase\": true}"
 
 /* Encode and compare with a -1-terminated list. */
-static int ids_are(const wn_embed_wp *wp, const char *text, size_t len, const int *want)
+static int ids_are(const wn_text_wp *wp, const char *text, size_t len, const int *want)
 {
 	int32_t ids[64];
-	int n = wn_embed_wp_encode(wp, text, len, ids, 64);
+	int n = wn_text_wp_encode(wp, text, len, ids, 64);
 	int k = 0;
 	while (want[k] >= 0)
 		k++;
@@ -68,14 +68,14 @@ static int ids_are(const wn_embed_wp *wp, const char *text, size_t len, const in
 
 static void test_greedy_longest_match(void)
 {
-	wn_embed_wp *wp = mk(BERT_NORM, 100);
+	wn_text_wp *wp = mk(BERT_NORM, 100);
 	CHECK(wp != NULL);
 	int ok1 = IDS(wp, "unaffable", 2, 5, 6, 7, 3);
 	int ok2 = IDS(wp, "aaaaa", 2, 14, 20, 20, 3);     /* ##aa preferred to ##a */
 	int ok3 = IDS(wp, "unaffablex", 2, 1, 3);          /* no match for the rest: whole word [UNK] */
 	int ok4 = IDS(wp, "", 2, 3);
 	int ok5 = IDS(wp, " \t\n ", 2, 3);
-	wn_embed_wp_free(wp);
+	wn_text_wp_free(wp);
 	CHECK(ok1);
 	CHECK(ok2);
 	CHECK(ok3);
@@ -85,10 +85,10 @@ static void test_greedy_longest_match(void)
 
 static void test_lowercase_and_accents(void)
 {
-	wn_embed_wp *lc = mk(BERT_NORM, 100);
+	wn_text_wp *lc = mk(BERT_NORM, 100);
 	/* strip_accents null follows lowercase=false: accents kept */
-	wn_embed_wp *keep = mk("{\"type\": \"BertNormalizer\", \"strip_accents\": null, \"lowercase\": false}", 100);
-	wn_embed_wp *strip = mk("{\"type\": \"BertNormalizer\", \"strip_accents\": true, \"lowercase\": false}", 100);
+	wn_text_wp *keep = mk("{\"type\": \"BertNormalizer\", \"strip_accents\": null, \"lowercase\": false}", 100);
+	wn_text_wp *strip = mk("{\"type\": \"BertNormalizer\", \"strip_accents\": true, \"lowercase\": false}", 100);
 	CHECK(lc && keep && strip);
 	int ok1 = IDS(lc, "Hello, HELLO!", 2, 8, 9, 8, 10, 3);
 	int ok2 = IDS(lc, "CAF\xc3\x89", 2, 11, 3);           /* CAFÉ -> cafe */
@@ -96,9 +96,9 @@ static void test_lowercase_and_accents(void)
 	int ok4 = IDS(keep, "caf\xc3\xa9", 2, 16, 3);         /* café stays café */
 	int ok5 = IDS(keep, "Hello", 2, 1, 3);                /* not lowercased */
 	int ok6 = IDS(strip, "caf\xc3\xa9", 2, 11, 3);
-	wn_embed_wp_free(lc);
-	wn_embed_wp_free(keep);
-	wn_embed_wp_free(strip);
+	wn_text_wp_free(lc);
+	wn_text_wp_free(keep);
+	wn_text_wp_free(strip);
 	CHECK(ok1);
 	CHECK(ok2);
 	CHECK(ok3);
@@ -109,8 +109,8 @@ static void test_lowercase_and_accents(void)
 
 static void test_chinese_and_clean_text(void)
 {
-	wn_embed_wp *wp = mk(BERT_NORM, 100);
-	wn_embed_wp *nocjk = mk("{\"type\": \"BertNormalizer\", \"handle_chinese_chars\": false,"
+	wn_text_wp *wp = mk(BERT_NORM, 100);
+	wn_text_wp *nocjk = mk("{\"type\": \"BertNormalizer\", \"handle_chinese_chars\": false,"
 				 " \"clean_text\": false, \"lowercase\": true}", 100);
 	CHECK(wp && nocjk);
 	int ok1 = IDS(wp, "\xe4\xb8\xad\xe6\x96\x87", 2, 12, 13, 3);   /* 中文 -> 中 文 */
@@ -121,8 +121,8 @@ static void test_chinese_and_clean_text(void)
 	int ok6 = IDS(wp, "hello\xe2\x80\x8bhello", 2, 1, 3);          /* ZWSP (Cf) dropped: one word */
 	int ok7 = IDS(wp, "hel\xeflo", 2, 8, 3);                       /* invalid byte -> U+FFFD, dropped */
 	int ok8 = ids_are(wp, "hel\0lo", 6, (const int[]){2, 8, 3, -1}); /* NUL dropped */
-	wn_embed_wp_free(wp);
-	wn_embed_wp_free(nocjk);
+	wn_text_wp_free(wp);
+	wn_text_wp_free(nocjk);
 	CHECK(ok1);
 	CHECK(ok2);
 	CHECK(ok3);
@@ -135,14 +135,14 @@ static void test_chinese_and_clean_text(void)
 
 static void test_punctuation(void)
 {
-	wn_embed_wp *wp = mk(BERT_NORM, 100);
+	wn_text_wp *wp = mk(BERT_NORM, 100);
 	CHECK(wp != NULL);
 	int ok1 = IDS(wp, "hello$hello", 2, 8, 17, 8, 3);           /* ASCII 36 is BERT punctuation */
 	int ok2 = IDS(wp, "hello\xc2\xa1hello", 2, 8, 1, 8, 3);     /* U+00A1 (Po) splits */
 	int ok3 = IDS(wp, "hello\xc2\xa7hello", 2, 8, 1, 8, 3);     /* U+00A7 (Po) splits */
 	int ok4 = IDS(wp, "hello\xc2\xb1hello", 2, 1, 3);           /* U+00B1 (Sm) does not */
 	int ok5 = IDS(wp, "!!,", 2, 10, 10, 9, 3);
-	wn_embed_wp_free(wp);
+	wn_text_wp_free(wp);
 	CHECK(ok1);
 	CHECK(ok2);
 	CHECK(ok3);
@@ -152,18 +152,18 @@ static void test_punctuation(void)
 
 static void test_max_chars_and_truncation(void)
 {
-	wn_embed_wp *wp = mk(BERT_NORM, 5);
+	wn_text_wp *wp = mk(BERT_NORM, 5);
 	CHECK(wp != NULL);
 	int ok1 = IDS(wp, "aaaaa", 2, 14, 20, 20, 3);
 	int ok2 = IDS(wp, "aaaaaa hello", 2, 1, 8, 3);
-	wn_embed_wp_set_max_len(wp, 4);
+	wn_text_wp_set_max_len(wp, 4);
 	int ok3 = IDS(wp, "hello hello hello", 2, 8, 8, 3);
 	int ok4 = IDS(wp, "hello aaaaa", 2, 8, 14, 3);           /* cut inside a word */
-	wn_embed_wp_set_max_len(wp, 1);                                 /* clamped to specials + 1 */
-	int ok5 = wn_embed_wp_max_len(wp) == 3;
+	wn_text_wp_set_max_len(wp, 1);                                 /* clamped to specials + 1 */
+	int ok5 = wn_text_wp_max_len(wp) == 3;
 	int32_t ids[8];
-	int n = wn_embed_wp_encode(wp, "hello hello", 11, ids, 2);      /* cap below max_len */
-	wn_embed_wp_free(wp);
+	int n = wn_text_wp_encode(wp, "hello hello", 11, ids, 2);      /* cap below max_len */
+	wn_text_wp_free(wp);
 	CHECK(ok1);
 	CHECK(ok2);
 	CHECK(ok3);
@@ -175,15 +175,15 @@ static void test_max_chars_and_truncation(void)
 
 static void test_added_tokens(void)
 {
-	wn_embed_wp *wp = mk(BERT_NORM, 100);
+	wn_text_wp *wp = mk(BERT_NORM, 100);
 	CHECK(wp != NULL);
 	int ok1 = IDS(wp, "hello[MASK]hello", 2, 8, 4, 8, 3);
 	/* [SEP] is not an added token in this file: split as punctuation */
 	int ok2 = IDS(wp, "[SEP]", 2, 1, 1, 1, 3);
-	wn_embed_wp_set_pre_lowercase(wp, 1);                            /* str.lower() first: [mask] */
+	wn_text_wp_set_pre_lowercase(wp, 1);                            /* str.lower() first: [mask] */
 	int ok3 = IDS(wp, "[MASK]", 2, 1, 1, 1, 3);
-	int unknown = wn_embed_wp_token_id(wp, "x"), mask = wn_embed_wp_token_id(wp, "[MASK]");
-	wn_embed_wp_free(wp);
+	int unknown = wn_text_wp_token_id(wp, "x"), mask = wn_text_wp_token_id(wp, "[MASK]");
+	wn_text_wp_free(wp);
 	CHECK(ok1);
 	CHECK(ok2);
 	CHECK(ok3);
@@ -193,15 +193,15 @@ static void test_added_tokens(void)
 
 static void test_final_sigma(void)
 {
-	wn_embed_wp *raw = mk("null", 100);
-	wn_embed_wp *bert = mk(BERT_NORM, 100);
+	wn_text_wp *raw = mk("null", 100);
+	wn_text_wp *bert = mk(BERT_NORM, 100);
 	CHECK(raw && bert);
 	int ok1 = IDS(raw, "\xce\x9f\xce\xa3", 2, 1, 3);          /* ΟΣ untouched: not in vocab */
-	wn_embed_wp_set_pre_lowercase(raw, 1);
+	wn_text_wp_set_pre_lowercase(raw, 1);
 	int ok2 = IDS(raw, "\xce\x9f\xce\xa3", 2, 18, 3);         /* Python lower: ος (final) */
 	int ok3 = IDS(bert, "\xce\x9f\xce\xa3", 2, 19, 3);        /* Rust char lowercase: οσ */
-	wn_embed_wp_free(raw);
-	wn_embed_wp_free(bert);
+	wn_text_wp_free(raw);
+	wn_text_wp_free(bert);
 	CHECK(ok1);
 	CHECK(ok2);
 	CHECK(ok3);
@@ -212,7 +212,7 @@ static void test_vocab_txt_matches_json(void)
 	char dir[4096], err[512];
 	const char *root = getenv("WINNOW_ROOT");
 	snprintf(dir, sizeof dir, "%s/fixtures/models/bert-tiny-uncased", root && *root ? root : ".");
-	wn_embed_wp *js = wn_embed_wp_load_dir(dir, err, sizeof err);
+	wn_text_wp *js = wn_text_wp_load_dir(dir, err, sizeof err);
 	if (!js)
 		TEST_FAIL_("load: %s", err);
 	char path[4200];
@@ -222,11 +222,11 @@ static void test_vocab_txt_matches_json(void)
 	size_t n = f ? fread(buf, 1, 1 << 20, f) : 0;
 	if (f)
 		fclose(f);
-	wn_embed_wp *vt = wn_embed_wp_from_vocab_txt(buf, n, 1, err, sizeof err);
+	wn_text_wp *vt = wn_text_wp_from_vocab_txt(buf, n, 1, err, sizeof err);
 	free(buf);
 	CHECK(vt != NULL);
-	CHECK_EQ_INT(wn_embed_wp_vocab_size(js), 3000);
-	CHECK_EQ_INT(wn_embed_wp_vocab_size(vt), 3000);
+	CHECK_EQ_INT(wn_text_wp_vocab_size(js), 3000);
+	CHECK_EQ_INT(wn_text_wp_vocab_size(vt), 3000);
 	static const char *texts[] = {
 		"JACK capable organ softsynth (data files)", "Caf\xc3\xa9 na\xc3\xafve",
 		"\xe4\xb8\xad\xe6\x96\x87 [MASK] and [SEP] inside", "e-mail: foo.bar@example.com",
@@ -235,13 +235,13 @@ static void test_vocab_txt_matches_json(void)
 	int same = 1;
 	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
 		int32_t a[600], b[600];
-		int na = wn_embed_wp_encode(js, texts[i], strlen(texts[i]), a, 600);
-		int nb = wn_embed_wp_encode(vt, texts[i], strlen(texts[i]), b, 600);
+		int na = wn_text_wp_encode(js, texts[i], strlen(texts[i]), a, 600);
+		int nb = wn_text_wp_encode(vt, texts[i], strlen(texts[i]), b, 600);
 		same &= na == nb && na > 0 && memcmp(a, b, (size_t)na * sizeof *a) == 0;
 	}
-	CHECK_EQ_INT(wn_embed_wp_token_id(js, "[MASK]"), 4);
-	wn_embed_wp_free(js);
-	wn_embed_wp_free(vt);
+	CHECK_EQ_INT(wn_text_wp_token_id(js, "[MASK]"), 4);
+	wn_text_wp_free(js);
+	wn_text_wp_free(vt);
 	CHECK(same);
 }
 
@@ -267,9 +267,9 @@ static void test_bad_tokenizer_json(void)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char err[256] = "";
-		wn_embed_wp *wp = wn_embed_wp_from_json(cases[i].json, strlen(cases[i].json), err, sizeof err);
+		wn_text_wp *wp = wn_text_wp_from_json(cases[i].json, strlen(cases[i].json), err, sizeof err);
 		int ok = wp == NULL && strstr(err, cases[i].want) != NULL;
-		wn_embed_wp_free(wp);
+		wn_text_wp_free(wp);
 		if (!ok)
 			TEST_FAIL_("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].want);
 	}

@@ -1,5 +1,5 @@
 /*
- * embed/wordpiece.c — BERT tokenizer (see wordpiece.h for the steps).
+ * text/wordpiece.c — BERT tokenizer (see wordpiece.h for the steps).
  *
  * The text is processed in chunks that end at ASCII whitespace: every step
  * of the BERT pipeline is local to a whitespace-delimited span (whitespace
@@ -7,7 +7,7 @@
  * splits there), so chunking changes nothing but lets a long document stop
  * as soon as max_len ids are produced instead of normalising all of it.
  */
-#include "embed/wordpiece.h"
+#include "text/wordpiece.h"
 #include "io/errf.h"
 
 #include <cjson/cJSON.h>
@@ -37,7 +37,7 @@ typedef struct {
 	int single_word;
 } wp_added;
 
-struct wn_embed_wp {
+struct wn_text_wp {
 	char *arena;
 	size_t arena_len, arena_cap;
 	wp_slot *slots;
@@ -60,7 +60,7 @@ struct wn_embed_wp {
 
 /* ---- vocabulary hash table ------------------------------------------- */
 
-static wp_slot *wp_slot_for(const wn_embed_wp *wp, const char *s, size_t len, uint64_t h)
+static wp_slot *wp_slot_for(const wn_text_wp *wp, const char *s, size_t len, uint64_t h)
 {
 	size_t mask = wp->nslots - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -71,14 +71,14 @@ static wp_slot *wp_slot_for(const wn_embed_wp *wp, const char *s, size_t len, ui
 	}
 }
 
-static int32_t wp_lookup(const wn_embed_wp *wp, const char *s, size_t len)
+static int32_t wp_lookup(const wn_text_wp *wp, const char *s, size_t len)
 {
 	if (len > wp->max_key)
 		return -1;
 	return wp_slot_for(wp, s, len, XXH3_64bits(s, len))->id;
 }
 
-static int wp_grow(wn_embed_wp *wp)
+static int wp_grow(wn_text_wp *wp)
 {
 	size_t n = wp->nslots ? wp->nslots * 2 : 1024;
 	wp_slot *old = wp->slots, *ns = malloc(n * sizeof *ns);
@@ -97,7 +97,7 @@ static int wp_grow(wn_embed_wp *wp)
 }
 
 /* Insert or overwrite (a later duplicate wins, as in a JSON map). */
-static int wp_insert(wn_embed_wp *wp, const char *s, size_t len, int32_t id)
+static int wp_insert(wn_text_wp *wp, const char *s, size_t len, int32_t id)
 {
 	if (len > UINT32_MAX / 2)
 		return -1;
@@ -132,9 +132,9 @@ static int wp_insert(wn_embed_wp *wp, const char *s, size_t len, int32_t id)
 	return 0;
 }
 
-static wn_embed_wp *wp_new(void)
+static wn_text_wp *wp_new(void)
 {
-	wn_embed_wp *wp = calloc(1, sizeof *wp);
+	wn_text_wp *wp = calloc(1, sizeof *wp);
 	if (!wp)
 		return NULL;
 	if (wp_grow(wp) < 0) {
@@ -151,7 +151,7 @@ static wn_embed_wp *wp_new(void)
 	return wp;
 }
 
-void wn_embed_wp_free(wn_embed_wp *wp)
+void wn_text_wp_free(wn_text_wp *wp)
 {
 	if (!wp)
 		return;
@@ -163,7 +163,7 @@ void wn_embed_wp_free(wn_embed_wp *wp)
 	free(wp);
 }
 
-static int wp_add_special(wn_embed_wp *wp, const char *s, int32_t id, int single_word)
+static int wp_add_special(wn_text_wp *wp, const char *s, int32_t id, int single_word)
 {
 	wp_added *a = realloc(wp->added, (wp->nadded + 1) * sizeof *a);
 	if (!a)
@@ -182,17 +182,17 @@ static int wp_add_special(wn_embed_wp *wp, const char *s, int32_t id, int single
 	return 0;
 }
 
-void wn_embed_wp_set_max_len(wn_embed_wp *wp, int max_len)
+void wn_text_wp_set_max_len(wn_text_wp *wp, int max_len)
 {
 	int min = wp->npre + wp->npost + 1;
 	wp->max_len = max_len < min ? min : max_len;
 }
 
-int wn_embed_wp_max_len(const wn_embed_wp *wp) { return wp->max_len; }
-void wn_embed_wp_set_pre_lowercase(wn_embed_wp *wp, int on) { wp->pre_lower = on; }
-int wn_embed_wp_vocab_size(const wn_embed_wp *wp) { return wp->vocab_size; }
+int wn_text_wp_max_len(const wn_text_wp *wp) { return wp->max_len; }
+void wn_text_wp_set_pre_lowercase(wn_text_wp *wp, int on) { wp->pre_lower = on; }
+int wn_text_wp_vocab_size(const wn_text_wp *wp) { return wp->vocab_size; }
 
-int wn_embed_wp_token_id(const wn_embed_wp *wp, const char *token)
+int wn_text_wp_token_id(const wn_text_wp *wp, const char *token)
 {
 	for (size_t i = 0; i < wp->nadded; i++)
 		if (strcmp(wp->added[i].s, token) == 0)
@@ -375,7 +375,7 @@ static void wp_reorder(int32_t *v, size_t n)
 	}
 }
 
-static int wp_normalize(const wn_embed_wp *wp, const uint8_t *s, size_t n, wp_cps *out)
+static int wp_normalize(const wn_text_wp *wp, const uint8_t *s, size_t n, wp_cps *out)
 {
 	wp_cps a = {0};
 	int rc = 0;
@@ -446,7 +446,7 @@ static int wp_emit(wp_out *o, int32_t id)
 }
 
 /* One word (code points w[0..n)) -> ids. Returns 1 when the output is full. */
-static int wp_word(const wn_embed_wp *wp, const int32_t *w, size_t n, char *buf, int32_t *tmp,
+static int wp_word(const wn_text_wp *wp, const int32_t *w, size_t n, char *buf, int32_t *tmp,
 		   wp_out *o)
 {
 	if (n > (size_t)wp->max_chars)
@@ -486,7 +486,7 @@ static int wp_word(const wn_embed_wp *wp, const int32_t *w, size_t n, char *buf,
 	return 0;
 }
 
-static int wp_words(const wn_embed_wp *wp, const wp_cps *t, wp_out *o)
+static int wp_words(const wn_text_wp *wp, const wp_cps *t, wp_out *o)
 {
 	char *buf = malloc(wp->plen + 4 * t->n + 8);
 	int32_t *tmp = malloc((t->n + 1) * 4 * sizeof *tmp);
@@ -515,7 +515,7 @@ static int wp_words(const wn_embed_wp *wp, const wp_cps *t, wp_out *o)
 }
 
 /* Normalise, split and look up s[0..n), chunk by chunk. 1 = output full. */
-static int wp_segment(const wn_embed_wp *wp, const uint8_t *s, size_t n, wp_out *o)
+static int wp_segment(const wn_text_wp *wp, const uint8_t *s, size_t n, wp_out *o)
 {
 	wp_cps t = {0};
 	int full = 0;
@@ -543,7 +543,7 @@ static int wp_word_byte(uint8_t c)
 }
 
 /* Leftmost-longest added token at or after `from`; -1 if none. */
-static const wp_added *wp_find_added(const wn_embed_wp *wp, const uint8_t *s, size_t n,
+static const wp_added *wp_find_added(const wn_text_wp *wp, const uint8_t *s, size_t n,
 				     size_t from, size_t *at)
 {
 	for (size_t i = from; i < n; i++) {
@@ -567,7 +567,7 @@ static const wp_added *wp_find_added(const wn_embed_wp *wp, const uint8_t *s, si
 	return NULL;
 }
 
-int wn_embed_wp_encode(const wn_embed_wp *wp, const char *text, size_t len, int32_t *ids, int cap)
+int wn_text_wp_encode(const wn_text_wp *wp, const char *text, size_t len, int32_t *ids, int cap)
 {
 	int limit = cap < wp->max_len ? cap : wp->max_len;
 	if (limit <= 0)
@@ -621,7 +621,7 @@ static int wp_json_int(const cJSON *v, int lo, int hi, int *out)
 
 #define WP_MAX_ID (1 << 26)
 
-static int wp_load_model(wn_embed_wp *wp, const cJSON *m, char *err, size_t errlen)
+static int wp_load_model(wn_text_wp *wp, const cJSON *m, char *err, size_t errlen)
 {
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "type");
 	if (!cJSON_IsObject(m) || !cJSON_IsString(type) || strcmp(type->valuestring, "WordPiece") != 0) {
@@ -671,7 +671,7 @@ static int wp_load_model(wn_embed_wp *wp, const cJSON *m, char *err, size_t errl
 	return 0;
 }
 
-static int wp_load_normalizer(wn_embed_wp *wp, const cJSON *n, char *err, size_t errlen)
+static int wp_load_normalizer(wn_text_wp *wp, const cJSON *n, char *err, size_t errlen)
 {
 	if (!n || cJSON_IsNull(n)) {
 		wp->clean_text = wp->chinese = wp->strip_accents = wp->lowercase = 0;
@@ -691,7 +691,7 @@ static int wp_load_normalizer(wn_embed_wp *wp, const cJSON *n, char *err, size_t
 	return 0;
 }
 
-static int wp_load_pretok(wn_embed_wp *wp, const cJSON *p, char *err, size_t errlen)
+static int wp_load_pretok(wn_text_wp *wp, const cJSON *p, char *err, size_t errlen)
 {
 	if (!p || cJSON_IsNull(p)) {
 		wp->split = 0;
@@ -723,7 +723,7 @@ static int wp_template_special(const cJSON *specials, const char *name, int32_t 
 	return 0;
 }
 
-static int wp_load_template(wn_embed_wp *wp, const cJSON *p, char *err, size_t errlen)
+static int wp_load_template(wn_text_wp *wp, const cJSON *p, char *err, size_t errlen)
 {
 	const cJSON *single = cJSON_GetObjectItemCaseSensitive(p, "single");
 	const cJSON *specials = cJSON_GetObjectItemCaseSensitive(p, "special_tokens");
@@ -754,7 +754,7 @@ static int wp_load_template(wn_embed_wp *wp, const cJSON *p, char *err, size_t e
 	return 0;
 }
 
-static int wp_load_post(wn_embed_wp *wp, const cJSON *p, char *err, size_t errlen)
+static int wp_load_post(wn_text_wp *wp, const cJSON *p, char *err, size_t errlen)
 {
 	if (!p || cJSON_IsNull(p))
 		return 0;
@@ -780,7 +780,7 @@ static int wp_load_post(wn_embed_wp *wp, const cJSON *p, char *err, size_t errle
 	return -1;
 }
 
-static int wp_load_added(wn_embed_wp *wp, const cJSON *a, char *err, size_t errlen)
+static int wp_load_added(wn_text_wp *wp, const cJSON *a, char *err, size_t errlen)
 {
 	if (!a || cJSON_IsNull(a))
 		return 0;
@@ -807,7 +807,7 @@ static int wp_load_added(wn_embed_wp *wp, const cJSON *a, char *err, size_t errl
 	return 0;
 }
 
-wn_embed_wp *wn_embed_wp_from_json(const char *json, size_t len, char *err, size_t errlen)
+wn_text_wp *wn_text_wp_from_json(const char *json, size_t len, char *err, size_t errlen)
 {
 	cJSON *root = cJSON_ParseWithLength(json, len);
 	if (!cJSON_IsObject(root)) {
@@ -815,7 +815,7 @@ wn_embed_wp *wn_embed_wp_from_json(const char *json, size_t len, char *err, size
 		cJSON_Delete(root);
 		return NULL;
 	}
-	wn_embed_wp *wp = wp_new();
+	wn_text_wp *wp = wp_new();
 	int rc = wp ? 0 : -1;
 	if (rc)
 		wn_errf(err, errlen, "out of memory");
@@ -834,20 +834,20 @@ wn_embed_wp *wn_embed_wp_from_json(const char *json, size_t len, char *err, size
 		int ml;
 		if (cJSON_IsObject(tr) &&
 		    wp_json_int(cJSON_GetObjectItemCaseSensitive(tr, "max_length"), 1, 1 << 20, &ml) == 0)
-			wn_embed_wp_set_max_len(wp, ml);
+			wn_text_wp_set_max_len(wp, ml);
 	}
 	cJSON_Delete(root);
 	if (rc) {
-		wn_embed_wp_free(wp);
+		wn_text_wp_free(wp);
 		return NULL;
 	}
 	return wp;
 }
 
-wn_embed_wp *wn_embed_wp_from_vocab_txt(const char *text, size_t len, int lowercase, char *err,
+wn_text_wp *wn_text_wp_from_vocab_txt(const char *text, size_t len, int lowercase, char *err,
 				   size_t errlen)
 {
-	wn_embed_wp *wp = wp_new();
+	wn_text_wp *wp = wp_new();
 	if (!wp) {
 		wn_errf(err, errlen, "out of memory");
 		return NULL;
@@ -861,7 +861,7 @@ wn_embed_wp *wn_embed_wp_from_vocab_txt(const char *text, size_t len, int lowerc
 			k--;
 		if (id >= WP_MAX_ID || wp_insert(wp, text + p, k - p, id) < 0) {
 			wn_errf(err, errlen, id >= WP_MAX_ID ? "vocab.txt has too many lines" : "out of memory");
-			wn_embed_wp_free(wp);
+			wn_text_wp_free(wp);
 			return NULL;
 		}
 		p = e + 1;
@@ -871,7 +871,7 @@ wn_embed_wp *wn_embed_wp_from_vocab_txt(const char *text, size_t len, int lowerc
 		int32_t sid = wp_lookup(wp, specials[i], strlen(specials[i]));
 		if (sid >= 0 && wp_add_special(wp, specials[i], sid, 0) < 0) {
 			wn_errf(err, errlen, "out of memory");
-			wn_embed_wp_free(wp);
+			wn_text_wp_free(wp);
 			return NULL;
 		}
 	}
@@ -879,7 +879,7 @@ wn_embed_wp *wn_embed_wp_from_vocab_txt(const char *text, size_t len, int lowerc
 	int32_t cls = wp_lookup(wp, "[CLS]", 5), sep = wp_lookup(wp, "[SEP]", 5);
 	if (wp->unk < 0 || cls < 0 || sep < 0) {
 		wn_errf(err, errlen, "vocab.txt lacks [UNK], [CLS] or [SEP]");
-		wn_embed_wp_free(wp);
+		wn_text_wp_free(wp);
 		return NULL;
 	}
 	wp->pre[wp->npre++] = cls;
@@ -940,7 +940,7 @@ static int wp_config_lowercase(const char *dir)
 	return lc;
 }
 
-wn_embed_wp *wn_embed_wp_load_dir(const char *dir, char *err, size_t errlen)
+wn_text_wp *wn_text_wp_load_dir(const char *dir, char *err, size_t errlen)
 {
 	char path[4096], msg[512];
 	size_t n;
@@ -957,8 +957,8 @@ wn_embed_wp *wn_embed_wp_load_dir(const char *dir, char *err, size_t errlen)
 	char *txt = wp_read_file(path, &n, err, errlen);
 	if (!txt)
 		return NULL;
-	wn_embed_wp *wp = json ? wn_embed_wp_from_json(txt, n, msg, sizeof msg)
-				: wn_embed_wp_from_vocab_txt(txt, n, wp_config_lowercase(dir), msg, sizeof msg);
+	wn_text_wp *wp = json ? wn_text_wp_from_json(txt, n, msg, sizeof msg)
+				: wn_text_wp_from_vocab_txt(txt, n, wp_config_lowercase(dir), msg, sizeof msg);
 	free(txt);
 	if (!wp)
 		wn_errf(err, errlen, "%s: %s", path, msg);

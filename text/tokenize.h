@@ -1,5 +1,5 @@
 /*
- * embed/tokenize.h — winnow's one text-feature module: normalisation, word
+ * text/tokenize.h — winnow's one text-feature module: normalisation, word
  * splitting, word n-grams, character n-grams and shingles.
  *
  * Owns: a reusable tokenizer workspace (wn_tok) that turns one text into a
@@ -29,8 +29,8 @@
  * no allocation per token, none per call once warm. One workspace per
  * thread; a workspace is not shared between threads.
  */
-#ifndef WN_EMBED_TOKENIZE_H
-#define WN_EMBED_TOKENIZE_H
+#ifndef WN_TEXT_TOKENIZE_H
+#define WN_TEXT_TOKENIZE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /*
- * embed/tokenize.c — normalisation, word splitting and n-grams for every
+ * text/tokenize.c — normalisation, word splitting and n-grams for every
  * text feature in winnow (see tokenize.h for the modes).
  *
  * Owns: the workspace buffers and the Python-compatible character classes.
@@ -19,7 +19,7 @@
  *    applies: U+0130 -> "i\u0307" and the Greek final sigma) and re's
  *    Unicode \w and \s rather than a "reasonable" tokenizer.
  */
-#include "embed/tokenize.h"
+#include "text/tokenize.h"
 
 #include <stdlib.h>
 #include <string.h>
