@@ -9,6 +9,7 @@
  */
 #include "text/wordpiece.h"
 #include "io/errf.h"
+#include "text/casefold.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -283,71 +284,13 @@ typedef struct {
 
 /* ---- step 1: Python str.lower() --------------------------------------- */
 
-static int wp_cased(int32_t c)
-{
-	utf8proc_category_t k = utf8proc_category(c);
-	return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT ||
-	       utf8proc_tolower(c) != c || utf8proc_toupper(c) != c;
-}
-
-static int wp_case_ignorable(int32_t c)
-{
-	if (c == '\'' || c == '.' || c == ':' || c == '^' || c == '`' || c == 0xb7 ||
-	    c == 0x2018 || c == 0x2019 || c == 0x2024 || c == 0xfe52 || c == 0xff07 || c == 0xff0e)
-		return 1;
-	utf8proc_category_t k = utf8proc_category(c);
-	return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_ME || k == UTF8PROC_CATEGORY_CF ||
-	       k == UTF8PROC_CATEGORY_LM || k == UTF8PROC_CATEGORY_SK;
-}
-
-/* Python's rule for U+03A3: final form after a cased letter, unless one follows. */
-static int32_t wp_sigma(const wp_cps *t, size_t i)
-{
-	size_t j = i;
-	while (j > 0 && wp_case_ignorable(t->v[j - 1]))
-		j--;
-	if (j == 0 || !wp_cased(t->v[j - 1]))
-		return 0x3c3;
-	j = i + 1;
-	while (j < t->n && wp_case_ignorable(t->v[j]))
-		j++;
-	return (j < t->n && wp_cased(t->v[j])) ? 0x3c3 : 0x3c2;
-}
-
+/* The raw text lowered as Python would (text/casefold), invalid bytes read
+ * as U+FFFD like every other step here; NULL when out of memory. */
 static char *wp_python_lower(const char *text, size_t len, size_t *outlen)
 {
-	size_t k = 0;
-	while (k < len && (uint8_t)text[k] < 0x80)
-		k++;
-	if (k == len) { /* ASCII: no context rules apply */
-		char *out = malloc(len + 1);
-		for (size_t i = 0; out && i < len; i++)
-			out[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 : text[i]);
-		*outlen = len;
-		return out;
-	}
-	wp_cps t = {0};
-	for (size_t i = 0; i < len;)
-		if (wp_cps_push(&t, wp_next((const uint8_t *)text, len, &i)) < 0) {
-			free(t.v);
-			return NULL;
-		}
-	char *out = malloc(t.n * 8 + 1);
-	size_t o = 0;
-	for (size_t i = 0; out && i < t.n; i++) {
-		int32_t c = t.v[i];
-		if (c == 0x130) {
-			o += (size_t)utf8proc_encode_char('i', (uint8_t *)out + o);
-			c = 0x307;
-		} else if (c == 0x3a3) {
-			c = wp_sigma(&t, i);
-		} else {
-			c = utf8proc_tolower(c);
-		}
-		o += (size_t)utf8proc_encode_char(c, (uint8_t *)out + o);
-	}
-	free(t.v);
-	*outlen = o;
+	char *out = malloc(wn_text_lower_cap(len, WN_TEXT_LOWER_REPLACE));
+	if (out)
+		*outlen = (size_t)wn_text_lower(text, len, out, WN_TEXT_LOWER_REPLACE);
 	return out;
 }
 
@@ -422,12 +365,10 @@ static int wp_normalize(const wn_text_wp *wp, const uint8_t *s, size_t n, wp_cps
 		return -1;
 	if (wp->lowercase) {
 		wp_cps b = {0};
-		for (size_t i = 0; i < out->n && !rc; i++) {
-			int32_t c = out->v[i];
-			if (c == 0x130) /* the one unconditional multi-char lowercase mapping */
-				rc = wp_cps_push(&b, 'i') | wp_cps_push(&b, 0x307);
-			else
-				rc = wp_cps_push(&b, c < 0x80 ? (c >= 'A' && c <= 'Z' ? c + 32 : c) : utf8proc_tolower(c));
+		for (size_t i = 0; i < out->n && !rc; i++) { /* Rust's char::to_lowercase */
+			int32_t low[2];
+			int k = wn_text_lower_cp(out->v[i], low);
+			rc = wp_cps_push(&b, low[0]) | (k == 2 ? wp_cps_push(&b, low[1]) : 0);
 		}
 		free(out->v);
 		*out = b;

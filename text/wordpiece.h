@@ -7,8 +7,10 @@
  * switches, the special tokens split out of the raw text ("added tokens"),
  * the post-processor's prefix/suffix ids and the truncation length.
  *
- * Borrows: utf8proc for categories, canonical decomposition (NFD) and case
- * mapping; cJSON to read tokenizer.json (a few hundred kB, read once).
+ * Borrows: text/casefold for lowercasing (Python's str.lower() in step 1,
+ * the context-free mapping in step 3); utf8proc for categories and
+ * canonical decomposition (NFD); cJSON to read tokenizer.json (a few
+ * hundred kB, read once).
  *
  * Why a module of its own beside text/tokenize: WordPiece ids must match
  * the model's training tokenizer bit for bit (BERT's punctuation rules,

@@ -6,7 +6,8 @@
  * with "##", lowercasing and accent stripping (and strip_accents: null
  * following lowercase), CJK splitting, clean_text, punctuation splitting,
  * max_input_chars_per_word, truncation, added tokens in the raw text,
- * Python-style final sigma. The 70 reference cases of the bert-tiny
+ * Python-style final sigma (with the Case_Ignorable code points Python
+ * skips around it). The 70 reference cases of the bert-tiny
  * fixture are checked in test_bert.c; here the fixture's vocab.txt-only
  * path must agree with its tokenizer.json path. Malformed tokenizer.json
  * files give errors.
@@ -20,7 +21,8 @@ static const char *VOCAB =
 	"\"[PAD]\":0,\"[UNK]\":1,\"[CLS]\":2,\"[SEP]\":3,\"[MASK]\":4,\"un\":5,\"##aff\":6,"
 	"\"##able\":7,\"hello\":8,\",\":9,\"!\":10,\"cafe\":11,\"\xe4\xb8\xad\":12,"
 	"\"\xe6\x96\x87\":13,\"a\":14,\"##a\":15,\"caf\xc3\xa9\":16,\"$\":17,"
-	"\"\xce\xbf\xcf\x82\":18,\"\xce\xbf\xcf\x83\":19,\"##aa\":20";
+	"\"\xce\xbf\xcf\x82\":18,\"\xce\xbf\xcf\x83\":19,\"##aa\":20,"
+	"\"\xcf\x82\":21,\"\xcf\x83\":22";
 
 /* tokenizer.json with the given normalizer JSON and max_input_chars_per_word. */
 static wn_text_wp *mk(const char *normalizer, int max_chars)
@@ -207,6 +209,34 @@ static void test_final_sigma(void)
 	CHECK(ok3);
 }
 
+/*
+ * Python's str.lower() skips Case_Ignorable code points on both sides of a
+ * sigma. The seven Word_Break MidLetter ones below are punctuation, so the
+ * pre-tokenizer then splits them off and the sigma's form shows in the ids:
+ * python3 gives "ΟΣ" X "Ο" -> "οσ" X "ο" (19, [UNK], [UNK]) and
+ * "Ο" X "Σ" -> "ο" X "ς" ([UNK], [UNK], 21) for each X.
+ */
+static void test_final_sigma_case_ignorable(void)
+{
+	static const char *const mid[] = {"\xce\x87", "\xd5\x9f", "\xd7\xb4", "\xe2\x80\xa7",
+					  "\xef\xb8\x93", "\xef\xb9\x95", "\xef\xbc\x9a"};
+	wn_text_wp *wp = mk("null", 100);
+	CHECK(wp != NULL);
+	wn_text_wp_set_pre_lowercase(wp, 1);
+	int bad = -1;
+	for (int i = 0; i < 7 && bad < 0; i++) {
+		char after[32], before[32];
+		snprintf(after, sizeof after, "\xce\x9f\xce\xa3%s\xce\x9f", mid[i]);
+		snprintf(before, sizeof before, "\xce\x9f%s\xce\xa3", mid[i]);
+		if (!ids_are(wp, after, strlen(after), (const int[]){2, 19, 1, 1, 3, -1}) ||
+		    !ids_are(wp, before, strlen(before), (const int[]){2, 1, 1, 21, 3, -1}))
+			bad = i;
+	}
+	wn_text_wp_free(wp);
+	if (bad >= 0)
+		TEST_FAIL_("sigma beside code point %d of the MidLetter list: not Python's form", bad);
+}
+
 static void test_vocab_txt_matches_json(void)
 {
 	char dir[4096], err[512];
@@ -284,6 +314,7 @@ int main(void)
 	RUN(test_max_chars_and_truncation);
 	RUN(test_added_tokens);
 	RUN(test_final_sigma);
+	RUN(test_final_sigma_case_ignorable);
 	RUN(test_vocab_txt_matches_json);
 	RUN(test_bad_tokenizer_json);
 	return TEST_EXIT;
