@@ -9,6 +9,7 @@
  */
 #include "text/wordpiece.h"
 #include "io/errf.h"
+#include "io/intern.h"
 #include "text/casefold.h"
 
 #include <cjson/cJSON.h>
@@ -19,17 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <utf8proc.h>
-#include <xxhash.h>
 
 #define WP_MAX_SPECIAL 8
 #define WP_CHUNK 4096
 #define WP_MAX_FILE (512u << 20)
-
-typedef struct {
-	uint64_t hash;
-	uint32_t off, len;
-	int32_t id; /* -1: empty slot */
-} wp_slot;
 
 typedef struct {
 	char *s;
@@ -39,10 +33,9 @@ typedef struct {
 } wp_added;
 
 struct wn_text_wp {
-	char *arena;
-	size_t arena_len, arena_cap;
-	wp_slot *slots;
-	size_t nslots, nused;
+	wn_intern *vocab; /* token bytes -> entry */
+	int32_t *tok;     /* per entry: the token id */
+	size_t tok_cap;
 	size_t max_key;
 	int32_t unk;
 	char prefix[16];
@@ -59,75 +52,34 @@ struct wn_text_wp {
 	int vocab_size;
 };
 
-/* ---- vocabulary hash table ------------------------------------------- */
-
-static wp_slot *wp_slot_for(const wn_text_wp *wp, const char *s, size_t len, uint64_t h)
-{
-	size_t mask = wp->nslots - 1;
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		wp_slot *sl = &wp->slots[i];
-		if (sl->id < 0 || (sl->hash == h && sl->len == len &&
-				   memcmp(wp->arena + sl->off, s, len) == 0))
-			return sl;
-	}
-}
+/* ---- vocabulary ------------------------------------------------------- */
 
 static int32_t wp_lookup(const wn_text_wp *wp, const char *s, size_t len)
 {
 	if (len > wp->max_key)
 		return -1;
-	return wp_slot_for(wp, s, len, XXH3_64bits(s, len))->id;
-}
-
-static int wp_grow(wn_text_wp *wp)
-{
-	size_t n = wp->nslots ? wp->nslots * 2 : 1024;
-	wp_slot *old = wp->slots, *ns = malloc(n * sizeof *ns);
-	if (!ns)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		ns[i].id = -1;
-	size_t on = wp->nslots;
-	wp->slots = ns;
-	wp->nslots = n;
-	for (size_t i = 0; i < on; i++)
-		if (old[i].id >= 0)
-			*wp_slot_for(wp, wp->arena + old[i].off, old[i].len, old[i].hash) = old[i];
-	free(old);
-	return 0;
+	int64_t e = wn_intern_find(wp->vocab, s, len);
+	return e < 0 ? -1 : wp->tok[e];
 }
 
 /* Insert or overwrite (a later duplicate wins, as in a JSON map). */
 static int wp_insert(wn_text_wp *wp, const char *s, size_t len, int32_t id)
 {
-	if (len > UINT32_MAX / 2)
-		return -1;
-	if ((wp->nused + 1) * 2 > wp->nslots && wp_grow(wp) < 0)
-		return -1;
-	uint64_t h = XXH3_64bits(s, len);
-	wp_slot *sl = wp_slot_for(wp, s, len, h);
-	if (sl->id < 0) {
-		if (wp->arena_len + len + 1 > wp->arena_cap) {
-			size_t cap = (wp->arena_cap + len + 1) * 2;
-			char *a = realloc(wp->arena, cap);
-			if (!a)
-				return -1;
-			wp->arena = a;
-			wp->arena_cap = cap;
-		}
-		if (wp->arena_len > UINT32_MAX - len - 1)
+	size_t n = wn_intern_count(wp->vocab);
+	if (n == wp->tok_cap) {
+		size_t cap = n ? 2 * n : 1024;
+		int32_t *t = realloc(wp->tok, cap * sizeof *t);
+		if (!t)
 			return -1;
-		memcpy(wp->arena + wp->arena_len, s, len);
-		wp->arena[wp->arena_len + len] = 0;
-		sl->hash = h;
-		sl->off = (uint32_t)wp->arena_len;
-		sl->len = (uint32_t)len;
-		wp->arena_len += len + 1;
-		wp->nused++;
-		if (len > wp->max_key)
-			wp->max_key = len;
+		wp->tok = t;
+		wp->tok_cap = cap;
 	}
-	sl->id = id;
+	int64_t e = wn_intern_put(wp->vocab, s, len, NULL);
+	if (e < 0)
+		return -1;
+	wp->tok[e] = id;
+	if (len > wp->max_key)
+		wp->max_key = len;
 	if (id + 1 > wp->vocab_size)
 		wp->vocab_size = id + 1;
 	return 0;
@@ -138,7 +90,7 @@ static wn_text_wp *wp_new(void)
 	wn_text_wp *wp = calloc(1, sizeof *wp);
 	if (!wp)
 		return NULL;
-	if (wp_grow(wp) < 0) {
+	if (!(wp->vocab = wn_intern_new())) {
 		free(wp);
 		return NULL;
 	}
@@ -159,8 +111,8 @@ void wn_text_wp_free(wn_text_wp *wp)
 	for (size_t i = 0; i < wp->nadded; i++)
 		free(wp->added[i].s);
 	free(wp->added);
-	free(wp->slots);
-	free(wp->arena);
+	wn_intern_free(wp->vocab);
+	free(wp->tok);
 	free(wp);
 }
 

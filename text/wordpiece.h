@@ -3,14 +3,14 @@
  * `tokenizers` computes them for a BertNormalizer + BertPreTokenizer +
  * WordPiece + [CLS]/[SEP] pipeline.
  *
- * Owns: the vocabulary (a hash table from token bytes to id), the normaliser
+ * Owns: the vocabulary (token bytes -> id, over io/intern), the normaliser
  * switches, the special tokens split out of the raw text ("added tokens"),
  * the post-processor's prefix/suffix ids and the truncation length.
  *
  * Borrows: text/casefold for lowercasing (Python's str.lower() in step 1,
- * the context-free mapping in step 3); utf8proc for categories and
- * canonical decomposition (NFD); cJSON to read tokenizer.json (a few
- * hundred kB, read once).
+ * the context-free mapping in step 3); io/intern for the vocabulary's
+ * string table; utf8proc for categories and canonical decomposition (NFD);
+ * cJSON to read tokenizer.json (a few hundred kB, read once).
  *
  * Why a module of its own beside text/tokenize: WordPiece ids must match
  * the model's training tokenizer bit for bit (BERT's punctuation rules,

@@ -8,7 +8,7 @@
  * built-in tokenizer, so the normaliser, pre-tokeniser and WordPiece see
  * arbitrary bytes on every run, not only when the JSON happens to load.
  * Build: clang -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_tokenizer_json.c
- *        text/wordpiece.c -lcjson -lutf8proc -lxxhash
+ *        text/wordpiece.c text/casefold.c io/intern.c io/errf.c -lcjson -lutf8proc -lxxhash
  */
 #include "text/wordpiece.h"
 
