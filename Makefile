@@ -2,7 +2,7 @@
 #
 # Plain make, no configure step. Sources are found by folder (DESIGN.md's
 # layout), so adding a file to a library folder needs no edit here:
-#   io/ core/ embed/ cluster/ selectors/ store/ pipelines/  -> build/libwinnow.a
+#   io/ core/ text/ embed/ cluster/ selectors/ store/ pipelines/ -> build/libwinnow.a
 #   cmd/*.c                                                 -> $(BUILD)/winnow, copied to ./winnow
 #   core/*.cu (only when nvcc is found)                     -> build/libwinnow_cuda.so
 #   tests/unit/test_*.c                                     -> build/tests/test_*
@@ -24,7 +24,7 @@ LDFLAGS  += -fopenmp -rdynamic $(SANFLAGS)
 LDLIBS   += -lsimdjson -lfaiss -llapack -lopenblas -lsqlite3 -lz -lzstd -llz4 -lcsv -lnettle \
             -lcjson -lxxhash -lutf8proc -lyaml -lm -ldl -lpthread -lstdc++
 
-LIB_DIRS := io core embed cluster selectors store pipelines
+LIB_DIRS := io core text embed cluster selectors store pipelines
 LIB_C    := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_CXX  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cc))
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_C)) $(patsubst %.cc,$(BUILD)/%.o,$(LIB_CXX))

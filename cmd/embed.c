@@ -15,8 +15,8 @@
 #include "embed/bert.h"
 #include "embed/hash_embed.h"
 #include "embed/npy.h"
-#include "embed/tokenize.h"
 #include "store/embcache.h"
+#include "text/tokenize.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -43,7 +43,7 @@ enum { ACT_GELU, ACT_GELU_TANH, ACT_RELU };
 
 struct wn_embed_bert {
 	wn_core *core;
-	wn_embed_wp *wp;
+	wn_text_wp *wp;
 	int H, L, heads, I, V, P, ntypes, pad_id, act;
 	float eps;
 	int pooling, normalize, batch, max_len;
@@ -267,7 +267,7 @@ static int b_sbert_config(wn_embed_bert *m, const char *dir, int want_len, char 
 		return -1;
 	int len = 0, rc = b_int(s, "max_seq_length", 0, &len, "sentence_bert_config.json", err, errlen);
 	if (!rc && b_flag(s, "do_lower_case"))
-		wn_embed_wp_set_pre_lowercase(m->wp, 1);
+		wn_text_wp_set_pre_lowercase(m->wp, 1);
 	cJSON_Delete(s);
 	if (rc)
 		return -1;
@@ -285,8 +285,8 @@ static int b_sbert_config(wn_embed_bert *m, const char *dir, int want_len, char 
 		len = want_len;
 	if (!len || len > m->P)
 		len = m->P;
-	wn_embed_wp_set_max_len(m->wp, len);
-	m->max_len = wn_embed_wp_max_len(m->wp); /* at least specials + 1 */
+	wn_text_wp_set_max_len(m->wp, len);
+	m->max_len = wn_text_wp_max_len(m->wp); /* at least specials + 1 */
 	if (m->max_len > m->P) {
 		wn_errf(err, errlen, "max length %d exceeds the model's %d positions", m->max_len, m->P);
 		return -1;
@@ -534,7 +534,7 @@ void wn_embed_bert_close(wn_embed_bert *m)
 		if (ws[i])
 			wn_core_free(m->core, ws[i]);
 	free(m->layers);
-	wn_embed_wp_free(m->wp);
+	wn_text_wp_free(m->wp);
 	free(m);
 }
 
@@ -557,15 +557,15 @@ wn_embed_bert *wn_embed_bert_open(wn_core *core, const char *dir, const wn_embed
 		    : wn_core_device(core) == WN_DEVICE_CUDA ? ATTN_CAP_GPU : ATTN_CAP_CPU;
 	char msg[512] = "";
 	int rc = b_config(m, dir, msg, sizeof msg);
-	if (!rc && !(m->wp = wn_embed_wp_load_dir(dir, err, errlen)))
+	if (!rc && !(m->wp = wn_text_wp_load_dir(dir, err, errlen)))
 		goto fail;
 	if (!rc)
 		rc = b_sbert_config(m, dir, o->max_len, msg, sizeof msg);
 	if (!rc)
 		rc = b_modules(m, dir, msg, sizeof msg);
-	if (!rc && wn_embed_wp_vocab_size(m->wp) > m->V) {
+	if (!rc && wn_text_wp_vocab_size(m->wp) > m->V) {
 		snprintf(msg, sizeof msg, "tokenizer ids reach %d but config.json vocab_size is %d",
-			 wn_embed_wp_vocab_size(m->wp) - 1, m->V);
+			 wn_text_wp_vocab_size(m->wp) - 1, m->V);
 		rc = -1;
 	}
 	if (rc) {
@@ -592,7 +592,7 @@ int wn_embed_bert_dim(const wn_embed_bert *m) { return m->H; }
 int wn_embed_bert_max_len(const wn_embed_bert *m) { return m->max_len; }
 int wn_embed_bert_pooling(const wn_embed_bert *m) { return m->pooling; }
 int wn_embed_bert_normalize(const wn_embed_bert *m) { return m->normalize; }
-const wn_embed_wp *wn_embed_bert_tokenizer(const wn_embed_bert *m) { return m->wp; }
+const wn_text_wp *wn_embed_bert_tokenizer(const wn_embed_bert *m) { return m->wp; }
 const char *wn_embed_bert_fingerprint(const wn_embed_bert *m) { return m->fp; }
 
 void wn_embed_bert_stats(const wn_embed_bert *m, uint64_t *tokens, uint64_t *padded)
@@ -799,7 +799,7 @@ int wn_embed_bert_encode(wn_embed_bert *m, const char *const *texts, const size_
 		int wn = (int)(n - w0 < win ? n - w0 : win), bad = 0;
 #pragma omp parallel for schedule(dynamic, 8) num_threads(wn_core_threads(m->core)) reduction(| : bad)
 		for (int i = 0; i < wn; i++) {
-			tl[i] = wn_embed_wp_encode(m->wp, texts[w0 + i], lens[w0 + i], tok + (int64_t)i * ML,
+			tl[i] = wn_text_wp_encode(m->wp, texts[w0 + i], lens[w0 + i], tok + (int64_t)i * ML,
 						   (int)ML);
 			bad |= tl[i] <= 0;
 		}

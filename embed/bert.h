@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
-#include "embed/wordpiece.h"
+#include "text/wordpiece.h"
 
 enum wn_embed_pooling {
 	WN_EMBED_POOL_AUTO = 0, /* as the model directory says (mean when it says nothing) */
@@ -61,7 +61,7 @@ int wn_embed_bert_dim(const wn_embed_bert *m);
 int wn_embed_bert_max_len(const wn_embed_bert *m);
 int wn_embed_bert_pooling(const wn_embed_bert *m);   /* MEAN or CLS, after overrides */
 int wn_embed_bert_normalize(const wn_embed_bert *m); /* 0 or 1, after overrides */
-const wn_embed_wp *wn_embed_bert_tokenizer(const wn_embed_bert *m);
+const wn_text_wp *wn_embed_bert_tokenizer(const wn_embed_bert *m);
 
 /*
  * 32 hex digits: xxh3-128 over the bytes of every file that shapes the

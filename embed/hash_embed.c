@@ -6,7 +6,7 @@
  * (signed bucket counts plus the list of buckets a text touched, so a reset
  * costs the text's size, not dim), document-frequency accumulators and the
  * IDF file format.
- * Borrows: embed/tokenize (WN_TOK_WORDS), xxh3 (libxxhash), io/atomic
+ * Borrows: text/tokenize (WN_TOK_WORDS), xxh3 (libxxhash), io/atomic
  * (the IDF file is replaced atomically, like every output file).
  *
  * Unigrams and bigrams are hashed straight from the token spans — a bigram
@@ -16,9 +16,9 @@
  */
 #include "embed/hash_embed.h"
 #include "io/errf.h"
-#include "embed/tokenize.h"
 #include "io/atomic.h"
 #include "io/buf.h"
+#include "text/tokenize.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -6,7 +6,7 @@
  * sublinear TF, optional IDF, L2 normalisation) and the IDF statistics file
  * that `winnow embed --fit-idf` writes and `--idf FILE` reads.
  *
- * Borrows: the tokenizer (embed/tokenize.h, mode WN_TOK_WORDS: NFKC + case
+ * Borrows: the tokenizer (text/tokenize.h, mode WN_TOK_WORDS: NFKC + case
  * folding with an ASCII fast path), xxh3 from libxxhash.
  *
  * The vector of a text, for dim buckets:

@@ -4,7 +4,7 @@
  *
  * Owns: the two count vectors, log_diff, per-thread scratch (tokenizer,
  * partial counts, a feature -> bucket cache, bucket-id buffers).
- * Borrows: embed/tokenize (WN_TOK_WORDPUNCT), nettle SHA-256, xxh3, OpenMP.
+ * Borrows: text/tokenize (WN_TOK_WORDPUNCT), nettle SHA-256, xxh3, OpenMP.
  *
  * Why a cache: word frequencies are Zipfian, so a small direct-mapped table
  * of recent features (keyed by xxh3 of the bytes, the bytes kept inline and
@@ -16,7 +16,7 @@
  */
 #include "selectors/dsir.h"
 #include "io/errf.h"
-#include "embed/tokenize.h"
+#include "text/tokenize.h"
 
 #include <math.h>
 #include <nettle/sha2.h>

@@ -8,7 +8,7 @@
  * weight of a text, and a per-thread cache of feature -> bucket.
  *
  *   tokens    = re.findall(r"\w+|[^\w\s]+", text.lower())  (nltk's
- *               WordPunctTokenizer; embed/tokenize.h, WN_TOK_WORDPUNCT)
+ *               WordPunctTokenizer; text/tokenize.h, WN_TOK_WORDPUNCT)
  *   features  = every token, then every bigram "a b" (one space), with
  *               multiplicity (ngrams = 3 adds trigrams, and so on)
  *   bucket(f) = int(sha256(utf8(f)).hexdigest(), 16) mod buckets — the
@@ -21,7 +21,7 @@
  * Unlike the package (whose scoring always uses 10,000 buckets), the weight
  * uses the same bucket count as the fit.
  *
- * Borrows: embed/tokenize, nettle's SHA-256, xxh3, OpenMP.
+ * Borrows: text/tokenize, nettle's SHA-256, xxh3, OpenMP.
  *
  * Threads: the count and score calls spread a batch over opts.threads
  * threads; per-thread partial counts are integers, so totals do not depend

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "embed/tokenize.h"
+#include "text/tokenize.h"
 #include "io/errf.h"
 #include "selectors/dsir.h"
 #include "selectors/score_step.h"

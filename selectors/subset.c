@@ -6,7 +6,7 @@
  * Owns: the bookkeeping around the draws (who is eligible, how many each
  * group or cluster gets, ties, output order). Borrows: the draws
  * themselves — uniform and Gumbel top-k without replacement — from the
- * compute core's samplers (core/sample.h); xxhash for interning groups.
+ * compute core's samplers (core/sample.h).
  *
  * Why sort-based top-N instead of a heap: the caller already holds all keys
  * (select must see the whole stream before it can emit), n log n over a
@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "core/sample.h"
 
@@ -243,148 +242,6 @@ int wn_sel_weighted(const double *w, size_t n, size_t k, int log_weights,
 				       isnan(v) || isinf(v) ? "not finite" : "negative");
 	}
 	return draw_gumbel(w, n, log_weights, k, seed, stream, out, nout, err, errlen);
-}
-
-/* ---- group interning ----------------------------------------------------- */
-
-struct wn_sel_groups {
-	char *bytes;          /* all names, concatenated */
-	size_t bytes_len, bytes_cap;
-	size_t *off, *len;    /* per id */
-	uint64_t *hash;       /* per id */
-	size_t count, cap;
-	int64_t *slot;        /* open addressing: id or -1 */
-	size_t nslots;        /* power of two */
-};
-
-wn_sel_groups *wn_sel_groups_new(void)
-{
-	wn_sel_groups *g = calloc(1, sizeof *g);
-	if (!g)
-		return NULL;
-	g->nslots = 64;
-	g->slot = malloc(g->nslots * sizeof *g->slot);
-	if (!g->slot) {
-		free(g);
-		return NULL;
-	}
-	for (size_t i = 0; i < g->nslots; i++)
-		g->slot[i] = -1;
-	return g;
-}
-
-static int groups_rehash(wn_sel_groups *g)
-{
-	size_t ns = g->nslots * 2;
-	int64_t *s = malloc(ns * sizeof *s);
-	if (!s)
-		return -1;
-	for (size_t i = 0; i < ns; i++)
-		s[i] = -1;
-	for (size_t id = 0; id < g->count; id++) {
-		size_t j = g->hash[id] & (ns - 1);
-		while (s[j] >= 0)
-			j = (j + 1) & (ns - 1);
-		s[j] = (int64_t)id;
-	}
-	free(g->slot);
-	g->slot = s;
-	g->nslots = ns;
-	return 0;
-}
-
-static int groups_grow(wn_sel_groups *g, size_t extra_bytes)
-{
-	if (g->count == g->cap) {
-		size_t nc = g->cap ? g->cap * 2 : 16;
-		size_t *off = realloc(g->off, nc * sizeof *off);
-		if (!off)
-			return -1;
-		g->off = off;
-		size_t *len = realloc(g->len, nc * sizeof *len);
-		if (!len)
-			return -1;
-		g->len = len;
-		uint64_t *h = realloc(g->hash, nc * sizeof *h);
-		if (!h)
-			return -1;
-		g->hash = h;
-		g->cap = nc;
-	}
-	if (g->bytes_len + extra_bytes > g->bytes_cap) {
-		size_t nc = g->bytes_cap ? g->bytes_cap : 256;
-		while (nc < g->bytes_len + extra_bytes)
-			nc *= 2;
-		char *b = realloc(g->bytes, nc);
-		if (!b)
-			return -1;
-		g->bytes = b;
-		g->bytes_cap = nc;
-	}
-	return 0;
-}
-
-int64_t wn_sel_groups_find(const wn_sel_groups *g, const void *p, size_t n)
-{
-	uint64_t h = XXH3_64bits(p, n);
-	for (size_t j = h & (g->nslots - 1); g->slot[j] >= 0; j = (j + 1) & (g->nslots - 1)) {
-		size_t id = (size_t)g->slot[j];
-		if (g->hash[id] == h && g->len[id] == n && memcmp(g->bytes + g->off[id], p, n) == 0)
-			return (int64_t)id;
-	}
-	return -1;
-}
-
-int64_t wn_sel_groups_intern(wn_sel_groups *g, const void *p, size_t n)
-{
-	uint64_t h = XXH3_64bits(p, n);
-	size_t j = h & (g->nslots - 1);
-	while (g->slot[j] >= 0) {
-		size_t id = (size_t)g->slot[j];
-		if (g->hash[id] == h && g->len[id] == n && memcmp(g->bytes + g->off[id], p, n) == 0)
-			return (int64_t)id;
-		j = (j + 1) & (g->nslots - 1);
-	}
-	if (groups_grow(g, n))
-		return -1;
-	size_t id = g->count++;
-	if (n)
-		memcpy(g->bytes + g->bytes_len, p, n);
-	g->off[id] = g->bytes_len;
-	g->len[id] = n;
-	g->hash[id] = h;
-	g->bytes_len += n;
-	g->slot[j] = (int64_t)id;
-	if (g->count * 2 > g->nslots && groups_rehash(g))
-		return -1;
-	return (int64_t)id;
-}
-
-size_t wn_sel_groups_count(const wn_sel_groups *g)
-{
-	return g->count;
-}
-
-const char *wn_sel_groups_name(const wn_sel_groups *g, size_t id, size_t *n)
-{
-	if (id >= g->count) {
-		*n = 0;
-		return NULL;
-	}
-	*n = g->len[id];
-	return g->bytes + g->off[id];
-}
-
-void wn_sel_groups_free(wn_sel_groups *g)
-{
-	if (!g)
-		return;
-	free(g->bytes);
-	free(g->off);
-	free(g->len);
-	free(g->hash);
-	free(g->slot);
-	free(g);
 }
 
 /* ---- per-group selection -------------------------------------------------- */

@@ -6,12 +6,12 @@
  * Owns: top-N / fraction by a key, the --min/--max filter values, uniform
  * and weighted sampling without replacement, per-group caps, RS2 epochs,
  * temperature mixing across groups (resampled or upweighted), the balanced
- * hierarchical sample over winnow.hcluster paths, and interning group
- * values into dense ids.
- * Borrows: every random draw comes from the compute core's samplers
- * (core/sample.h, Philox keyed by (seed, stream)); nothing here draws a
- * random number of its own, so a selection is a pure function of the
- * arrays, the options and the seed — independent of thread count.
+ * hierarchical sample over winnow.hcluster paths.
+ * Borrows: io/intern.h to number group values (wn_sel_groups); every
+ * random draw comes from the compute core's samplers (core/sample.h,
+ * Philox keyed by (seed, stream)); nothing here draws a random number of
+ * its own, so a selection is a pure function of the arrays, the options
+ * and the seed — independent of thread count.
  *
  * Conventions: items are numbered 0..n-1 in stream order ("positions");
  * every function that returns kept positions returns them ascending, so the
@@ -25,6 +25,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "io/intern.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -92,17 +94,27 @@ int wn_sel_weighted(const double *w, size_t n, size_t k, int log_weights,
 /* ---- groups ------------------------------------------------------------ */
 
 /* Interns group values (any bytes) into dense ids 0, 1, ... in order of
- * first appearance, so group numbering follows the stream. */
-typedef struct wn_sel_groups wn_sel_groups;
-wn_sel_groups *wn_sel_groups_new(void);
+ * first appearance, so group numbering follows the stream. This is the one
+ * interning table of io/intern.h under the names select and stats use. */
+typedef wn_intern wn_sel_groups;
+static inline wn_sel_groups *wn_sel_groups_new(void) { return wn_intern_new(); }
 /* Returns the id of the value, adding it when new; -1 when out of memory. */
-int64_t wn_sel_groups_intern(wn_sel_groups *g, const void *p, size_t n);
+static inline int64_t wn_sel_groups_intern(wn_sel_groups *g, const void *p, size_t n)
+{
+	return wn_intern_put(g, p, n, NULL);
+}
 /* The id of the value when already interned, else -1 (nothing added). */
-int64_t wn_sel_groups_find(const wn_sel_groups *g, const void *p, size_t n);
-size_t wn_sel_groups_count(const wn_sel_groups *g);
-/* The bytes of group `id` (not NUL-terminated; *n gets the length). */
-const char *wn_sel_groups_name(const wn_sel_groups *g, size_t id, size_t *n);
-void wn_sel_groups_free(wn_sel_groups *g);
+static inline int64_t wn_sel_groups_find(const wn_sel_groups *g, const void *p, size_t n)
+{
+	return wn_intern_find(g, p, n);
+}
+static inline size_t wn_sel_groups_count(const wn_sel_groups *g) { return wn_intern_count(g); }
+/* The bytes of group `id` (*n gets the length; NUL-terminated). */
+static inline const char *wn_sel_groups_name(const wn_sel_groups *g, size_t id, size_t *n)
+{
+	return wn_intern_str(g, id, n);
+}
+static inline void wn_sel_groups_free(wn_sel_groups *g) { wn_intern_free(g); }
 
 /* How to choose inside each group under --per. */
 enum wn_sel_within {

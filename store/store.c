@@ -5,7 +5,8 @@
  * the single BEGIN IMMEDIATE ... COMMIT transaction of a run, the schema,
  * the annotation-column cache, and the prepared INSERT.
  * Borrows: SQLite; io/json.h to walk records (already validated by the
- * reader, so the scanner can trust their syntax).
+ * reader, so the scanner can trust their syntax); io/intern.h for the
+ * annotation keys.
  *
  * Speed comes from four things: one transaction, one prepared statement
  * reused for every row, a hash map from a winnow key's raw bytes to its
@@ -15,6 +16,7 @@
  */
 #include "store/store.h"
 #include "io/errf.h"
+#include "io/intern.h"
 #include "store/sqlerr.h"
 
 #include <errno.h>
@@ -42,13 +44,6 @@ enum { SLOT_NONE_YET = -1, SLOT_NEVER = -2 };
 struct ann_col {
 	char *name; /* the unescaped key, which is also the column name */
 	size_t len;
-};
-
-struct key_slot { /* raw key bytes (with quotes) -> column index */
-	char *raw;
-	size_t len;
-	uint64_t hash;
-	int col; /* >= 0, SLOT_NONE_YET, or SLOT_NEVER */
 };
 
 struct pending { /* one annotation value of the current row */
@@ -104,8 +99,9 @@ struct wn_store {
 
 	struct ann_col *cols;
 	int ncols, capcols;
-	struct key_slot *slots;
-	size_t nslots, nused; /* nslots is a power of two */
+	wn_intern *keys; /* raw key bytes (with quotes) -> key id */
+	int *key_col;    /* per key id: column >= 0, SLOT_NONE_YET or SLOT_NEVER */
+	size_t key_col_cap;
 	struct pending *pend;
 	size_t npend, cappend;
 
@@ -257,49 +253,6 @@ static int exec_sql(wn_store *s, const char *sql, char *err, size_t errlen)
 
 /* ---- the annotation-column cache -------------------------------------- */
 
-static uint64_t hash_bytes(const char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-static int slots_grow(wn_store *s)
-{
-	size_t n = s->nslots ? s->nslots * 2 : 64;
-	struct key_slot *t = calloc(n, sizeof *t);
-	if (!t)
-		return -1;
-	for (size_t i = 0; i < s->nslots; i++) {
-		struct key_slot *o = &s->slots[i];
-		if (!o->raw)
-			continue;
-		size_t j = o->hash & (n - 1);
-		while (t[j].raw)
-			j = (j + 1) & (n - 1);
-		t[j] = *o;
-	}
-	free(s->slots);
-	s->slots = t;
-	s->nslots = n;
-	return 0;
-}
-
-/* The slot of a raw key, or where it would go (raw == NULL). */
-static struct key_slot *slot_find(wn_store *s, const char *raw, size_t len, uint64_t h)
-{
-	size_t j = h & (s->nslots - 1);
-	for (;;) {
-		struct key_slot *k = &s->slots[j];
-		if (!k->raw || (k->hash == h && k->len == len && !memcmp(k->raw, raw, len)))
-			return k;
-		j = (j + 1) & (s->nslots - 1);
-	}
-}
-
 static int ascii_ieq(const char *a, size_t an, const char *b, size_t bn)
 {
 	return an == bn && !strncasecmp(a, b, an);
@@ -344,31 +297,30 @@ static int cols_push(wn_store *s, const char *name, size_t n)
 	return 0;
 }
 
-/* Look up (or register) a raw key; returns its slot or NULL (memory). */
-static struct key_slot *key_lookup(wn_store *s, wn_span raw)
+/* The id of a raw key, registered (and classified) when first met; -1
+ * when out of memory. */
+static int64_t key_lookup(wn_store *s, wn_span raw)
 {
-	uint64_t h = hash_bytes(raw.p, raw.n);
-	struct key_slot *k = slot_find(s, raw.p, raw.n, h);
-	if (k->raw)
-		return k;
-	if ((s->nused + 1) * 2 > s->nslots) {
-		if (slots_grow(s))
-			return NULL;
-		k = slot_find(s, raw.p, raw.n, h);
+	int64_t id = wn_intern_find(s->keys, raw.p, raw.n);
+	if (id >= 0)
+		return id;
+	size_t n = wn_intern_count(s->keys);
+	if (n == s->key_col_cap) {
+		size_t cap = n ? 2 * n : 64;
+		int *c = realloc(s->key_col, cap * sizeof *c);
+		if (!c)
+			return -1;
+		s->key_col = c;
+		s->key_col_cap = cap;
 	}
 	wn_span key;
 	if (wn_json_string(raw, &s->scratch, &key))
-		return NULL;
-	char *copy = malloc(raw.n ? raw.n : 1);
-	if (!copy)
-		return NULL;
-	memcpy(copy, raw.p, raw.n);
-	k->raw = copy;
-	k->len = raw.n;
-	k->hash = h;
-	k->col = classify_key(s, key.p, key.n);
-	s->nused++;
-	return k;
+		return -1;
+	int col = classify_key(s, key.p, key.n);
+	id = wn_intern_put(s->keys, raw.p, raw.n, NULL);
+	if (id >= 0)
+		s->key_col[id] = col;
+	return id;
 }
 
 static int is_integer_text(wn_span v)
@@ -379,15 +331,16 @@ static int is_integer_text(wn_span v)
 	return 1;
 }
 
-/* Add a column for key slot k whose value is v (a non-null scalar). */
-static int add_column(wn_store *s, struct key_slot *k, wn_span v, char *err, size_t errlen)
+/* Add a column for key id k whose value is v (a non-null scalar). */
+static int add_column(wn_store *s, size_t k, wn_span v, char *err, size_t errlen)
 {
 	if (s->ncols >= MAX_ANN_COLS) {
-		k->col = SLOT_NEVER;
+		s->key_col[k] = SLOT_NEVER;
 		return 0;
 	}
-	wn_span key;
-	if (wn_json_string((wn_span){k->raw, k->len}, &s->scratch, &key))
+	wn_span raw, key;
+	raw.p = wn_intern_str(s->keys, k, &raw.n);
+	if (wn_json_string(raw, &s->scratch, &key))
 		goto oom;
 	const char *type = "TEXT";
 	int t = wn_json_type_of(v);
@@ -405,7 +358,7 @@ static int add_column(wn_store *s, struct key_slot *k, wn_span v, char *err, siz
 		free(s->cols[--s->ncols].name);
 		return -1;
 	}
-	k->col = s->ncols - 1;
+	s->key_col[k] = s->ncols - 1;
 	s->ins_dirty = 1;
 	return 0;
 oom:
@@ -631,7 +584,7 @@ wn_store *wn_store_begin(const char *path, const wn_store_opts *opts, char *err,
 	s->extra = dup_str(o.extra);
 	if (!s->path || !s->table || (o.command && !s->command) || (o.seed && !s->seed) ||
 	    (o.extra && !s->extra) || wn_store_quote_ident(&s->qtable, o.table, strlen(o.table)) ||
-	    wn_buf_putc(&s->inputs, '[') || slots_grow(s)) {
+	    wn_buf_putc(&s->inputs, '[') || !(s->keys = wn_intern_new())) {
 		wn_errf(err, errlen, "out of memory");
 		wn_store_abort(s);
 		return NULL;
@@ -697,25 +650,25 @@ static int collect_annotations(wn_store *s, wn_span win, char *err, size_t errle
 	wn_span k, v;
 	s->npend = 0;
 	while (wn_json_next_member(win, &pos, &k, &v)) {
-		struct key_slot *slot = key_lookup(s, k);
-		if (!slot) {
+		int64_t id = key_lookup(s, k);
+		if (id < 0) {
 			wn_errf(err, errlen, "out of memory");
 			return WN_STORE_EDB;
 		}
-		if (slot->col == SLOT_NEVER)
+		if (s->key_col[id] == SLOT_NEVER)
 			continue;
 		int t = wn_json_type_of(v);
 		int scalar = t == WN_JSON_NUMBER || t == WN_JSON_STRING || t == WN_JSON_TRUE ||
 			     t == WN_JSON_FALSE;
-		if (slot->col == SLOT_NONE_YET) {
+		if (s->key_col[id] == SLOT_NONE_YET) {
 			if (!scalar)
 				continue;
-			if (add_column(s, slot, v, err, errlen))
+			if (add_column(s, (size_t)id, v, err, errlen))
 				return WN_STORE_EDB;
-			if (slot->col < 0)
+			if (s->key_col[id] < 0)
 				continue;
 		}
-		if (pend_push(s, slot->col, v)) {
+		if (pend_push(s, s->key_col[id], v)) {
 			wn_errf(err, errlen, "out of memory");
 			return WN_STORE_EDB;
 		}
@@ -1071,9 +1024,8 @@ static void store_free(wn_store *s)
 	for (int i = 0; i < s->ncols; i++)
 		free(s->cols[i].name);
 	free(s->cols);
-	for (size_t i = 0; i < s->nslots; i++)
-		free(s->slots[i].raw);
-	free(s->slots);
+	wn_intern_free(s->keys);
+	free(s->key_col);
 	free(s->pend);
 	pipe_free(&s->pipe);
 	wn_buf_free(&s->scratch);

@@ -13,7 +13,7 @@
  */
 #include "core/core.h"
 #include "embed/bert.h"
-#include "embed/wordpiece.h"
+#include "text/wordpiece.h"
 #include "io/json.h"
 #include "io/record.h"
 #include "tests/unit/test.h"
@@ -154,11 +154,11 @@ static void test_token_ids(void)
 		TEST_FAIL_("open %.300s: %.600s", model_dir, err);
 	}
 	CHECK_EQ_INT(wn_embed_bert_max_len(m), max_seq);
-	const wn_embed_wp *wp = wn_embed_bert_tokenizer(m);
+	const wn_text_wp *wp = wn_embed_bert_tokenizer(m);
 	int bad = -1;
 	for (int i = 0; i < ncases && bad < 0; i++) {
 		int32_t ids[4096];
-		int k = wn_embed_wp_encode(wp, cases[i].text, cases[i].len, ids, 4096);
+		int k = wn_text_wp_encode(wp, cases[i].text, cases[i].len, ids, 4096);
 		if (k != cases[i].nids || memcmp(ids, cases[i].ids, (size_t)k * sizeof *ids) != 0)
 			bad = i;
 	}

@@ -7,7 +7,7 @@
  * the same bits on 1 and 2 threads; the xxh3 variant.
  */
 #include "selectors/dsir.h"
-#include "embed/tokenize.h"
+#include "text/tokenize.h"
 #include "tests/unit/test.h"
 
 #include <cjson/cJSON.h>

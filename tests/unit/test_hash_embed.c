@@ -5,7 +5,7 @@
  * file round trip and its refusals, and where the IDF file is written.
  */
 #include "embed/hash_embed.h"
-#include "embed/tokenize.h"
+#include "text/tokenize.h"
 #include "tests/unit/test.h"
 #include "tests/unit/test_targets.h"
 

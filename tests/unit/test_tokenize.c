@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_tokenize.c — embed/tokenize: the Python-compatible DSIR
+ * tests/unit/test_tokenize.c — text/tokenize: the Python-compatible DSIR
  * split, the NFKC + casefold word split and its ASCII fast path, n-grams.
  *
  * Expected tokens below are what Python 3 gives for
@@ -7,7 +7,7 @@
  * re.findall(r"\w+", ...) on the same strings; the fast path is checked
  * against utf8proc_map on the whole text over real Debian descriptions.
  */
-#include "embed/tokenize.h"
+#include "text/tokenize.h"
 #include "tests/unit/test.h"
 
 #include <cjson/cJSON.h>

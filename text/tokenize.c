@@ -1,10 +1,10 @@
 /*
- * embed/tokenize.c — normalisation, word splitting and n-grams for every
+ * text/tokenize.c — normalisation, word splitting and n-grams for every
  * text feature in winnow (see tokenize.h for the modes).
  *
  * Owns: the workspace buffers and the Python-compatible character classes.
- * Borrows: utf8proc (categories, simple lowercase, bidi classes, NFKC and
- * case folding).
+ * Borrows: text/casefold (Python's str.lower()); utf8proc (categories, bidi
+ * classes, NFKC and case folding).
  *
  * Why it looks the way it does:
  *  - Texts are mostly ASCII. ASCII bytes are lowered through a table and never
@@ -15,11 +15,11 @@
  *    byte before it (which may take a combining mark) to the next pair of
  *    ASCII bytes.
  *  - DSIR must match Python number for number, so WORDPUNCT reproduces
- *    str.lower() (simple lowercase plus the two context rules CPython
- *    applies: U+0130 -> "i\u0307" and the Greek final sigma) and re's
- *    Unicode \w and \s rather than a "reasonable" tokenizer.
+ *    str.lower() (text/casefold, shared with WordPiece) and re's Unicode
+ *    \w and \s rather than a "reasonable" tokenizer.
  */
-#include "embed/tokenize.h"
+#include "text/tokenize.h"
+#include "text/casefold.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -183,22 +183,6 @@ static inline int32_t decode_valid(const unsigned char *s, size_t *i)
 	return cp;
 }
 
-/* Code point ending just before byte i of valid UTF-8; moves i back. */
-static int32_t decode_back(const unsigned char *s, size_t *i)
-{
-	size_t j = *i - 1;
-	while (j > 0 && (s[j] & 0xC0) == 0x80)
-		j--;
-	size_t k = j;
-	*i = j;
-	return decode_valid(s, &k);
-}
-
-static inline size_t encode(int32_t cp, char *out)
-{
-	return (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out);
-}
-
 /* Index of the first byte >= 0x80 at or after i, or len. */
 static size_t next_non_ascii(const unsigned char *s, size_t i, size_t len)
 {
@@ -282,96 +266,13 @@ static long normalize_words(wn_tok *t, const unsigned char *s, size_t len)
 
 /* ---------- WORDPUNCT / NONWORD: Python str.lower() ---------- */
 
-/* Cased (Lu, Ll, Lt, Other_Lowercase/Uppercase) as CPython's final-sigma
- * rule uses it. */
-static int is_cased(int32_t cp)
-{
-	int c = utf8proc_category(cp);
-	if (c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL ||
-	    c == UTF8PROC_CATEGORY_LT)
-		return 1;
-	return utf8proc_islower(cp) || utf8proc_isupper(cp);
-}
-
-/* Case_Ignorable: Mn, Me, Cf, Lm, Sk and the Word_Break MidLetter,
- * MidNumLet and Single_Quote characters. */
-static int is_case_ignorable(int32_t cp)
-{
-	switch (cp) {
-	case 0x27: case 0x2E: case 0x3A: case 0xB7: case 0x387: case 0x55F:
-	case 0x5F4: case 0x2018: case 0x2019: case 0x2024: case 0x2027:
-	case 0xFE13: case 0xFE52: case 0xFE55: case 0xFF07: case 0xFF0E:
-	case 0xFF1A:
-		return 1;
-	}
-	int c = utf8proc_category(cp);
-	return c == UTF8PROC_CATEGORY_MN || c == UTF8PROC_CATEGORY_ME ||
-	       c == UTF8PROC_CATEGORY_CF || c == UTF8PROC_CATEGORY_LM ||
-	       c == UTF8PROC_CATEGORY_SK;
-}
-
-/* CPython's handle_capital_sigma: U+03A3 at byte pos (len sz) of s. */
-static int32_t sigma_lower(const unsigned char *s, size_t len, size_t pos,
-			   size_t sz)
-{
-	size_t i = pos;
-	int32_t c = 0;
-	int found = 0;
-	while (i > 0) {
-		c = decode_back(s, &i);
-		if (!is_case_ignorable(c)) {
-			found = 1;
-			break;
-		}
-	}
-	if (!found || !is_cased(c))
-		return 0x3C3;
-	i = pos + sz;
-	while (i < len) {
-		utf8proc_ssize_t n = utf8proc_iterate(
-			s + i, (utf8proc_ssize_t)(len - i), &c);
-		if (n < 0) /* the caller reports the bad byte when it gets there */
-			return 0x3C3;
-		i += (size_t)n;
-		if (!is_case_ignorable(c))
-			return is_cased(c) ? 0x3C3 : 0x3C2;
-	}
-	return 0x3C2;
-}
-
 static long normalize_lower(wn_tok *t, const unsigned char *s, size_t len)
 {
-	/* lowercasing grows a code point by at most 3 bytes -> 3 bytes
-	 * (e.g. U+0130 "I with dot" becomes "i" + U+0307, 2 -> 3 bytes) */
-	if (grow((void **)&t->buf, &t->buf_cap, len + len / 2 + 8, 1))
+	size_t cap = wn_text_lower_cap(len, WN_TEXT_LOWER_STRICT);
+	if (grow((void **)&t->buf, &t->buf_cap, cap, 1))
 		return WN_TOK_ENOMEM;
-	size_t i = 0, o = 0;
-	while (i < len) {
-		size_t j = next_non_ascii(s, i, len);
-		lower_ascii(s + i, j - i, t->buf + o);
-		o += j - i;
-		i = j;
-		while (i < len && s[i] >= 0x80) {
-			int32_t cp;
-			utf8proc_ssize_t n = utf8proc_iterate(
-				s + i, (utf8proc_ssize_t)(len - i), &cp);
-			if (n < 0)
-				return WN_TOK_EUTF8;
-			if (grow((void **)&t->buf, &t->buf_cap, o + 8 + (len - i), 1))
-				return WN_TOK_ENOMEM;
-			if (cp == 0x130) {
-				t->buf[o++] = 'i';
-				o += encode(0x307, t->buf + o);
-			} else if (cp == 0x3A3) {
-				o += encode(sigma_lower(s, len, i, (size_t)n), t->buf + o);
-			} else {
-				o += encode(utf8proc_tolower(cp), t->buf + o);
-			}
-			i += (size_t)n;
-		}
-	}
-	t->buf[o] = 0;
-	return (long)o;
+	long n = wn_text_lower((const char *)s, len, t->buf, WN_TEXT_LOWER_STRICT);
+	return n < 0 ? WN_TOK_EUTF8 : n;
 }
 
 long wn_tok_normalize(wn_tok *t, const char *text, size_t len,

@@ -1,5 +1,5 @@
 /*
- * embed/tokenize.h — winnow's one text-feature module: normalisation, word
+ * text/tokenize.h — winnow's one text-feature module: normalisation, word
  * splitting, word n-grams, character n-grams and shingles.
  *
  * Owns: a reusable tokenizer workspace (wn_tok) that turns one text into a
@@ -9,18 +9,19 @@
  * of carrying a tokenizer of its own (DESIGN.md, "Text features are written
  * once").
  *
- * Borrows: utf8proc for Unicode categories, case mappings, bidi classes and
- * NFKC; nothing else from winnow.
+ * Borrows: text/casefold.h for Python's str.lower() (the WORDPUNCT and
+ * NONWORD modes); utf8proc for Unicode categories, bidi classes, NFKC and
+ * case folding.
  *
  * Modes (wn_tok_opts.mode):
  *  - WN_TOK_WORDS: NFKC + case folding, then maximal runs of word
  *    characters (letters, marks, numbers, connector punctuation such as '_');
  *    everything else separates. Pure-ASCII stretches of the text never touch
  *    utf8proc (the fast path of the hash embedder).
- *  - WN_TOK_WORDPUNCT: DSIR's definition — Python str.lower(), then nltk's
- *    WordPunctTokenizer, i.e. re.findall(r"\w+|[^\w\s]+"), with Python's
- *    Unicode \w (str.isalnum() or '_': letters and numbers, not marks) and \s
- *    (str.isspace()).
+ *  - WN_TOK_WORDPUNCT: DSIR's definition — Python str.lower()
+ *    (wn_text_lower), then nltk's WordPunctTokenizer, i.e.
+ *    re.findall(r"\w+|[^\w\s]+"), with Python's Unicode \w (str.isalnum()
+ *    or '_': letters and numbers, not marks) and \s (str.isspace()).
  *  - WN_TOK_NONWORD: MinHash-style re.split(r"\W+") with the same Python \w,
  *    empty pieces dropped; the text is lowered as in WORDPUNCT unless
  *    .casefold_nfkc asks for the WORDS normalisation.
@@ -29,8 +30,8 @@
  * no allocation per token, none per call once warm. One workspace per
  * thread; a workspace is not shared between threads.
  */
-#ifndef WN_EMBED_TOKENIZE_H
-#define WN_EMBED_TOKENIZE_H
+#ifndef WN_TEXT_TOKENIZE_H
+#define WN_TEXT_TOKENIZE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /*
- * embed/wordpiece.c — BERT tokenizer (see wordpiece.h for the steps).
+ * text/wordpiece.c — BERT tokenizer (see wordpiece.h for the steps).
  *
  * The text is processed in chunks that end at ASCII whitespace: every step
  * of the BERT pipeline is local to a whitespace-delimited span (whitespace
@@ -7,8 +7,10 @@
  * splits there), so chunking changes nothing but lets a long document stop
  * as soon as max_len ids are produced instead of normalising all of it.
  */
-#include "embed/wordpiece.h"
+#include "text/wordpiece.h"
 #include "io/errf.h"
+#include "io/intern.h"
+#include "text/casefold.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -18,17 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <utf8proc.h>
-#include <xxhash.h>
 
 #define WP_MAX_SPECIAL 8
 #define WP_CHUNK 4096
 #define WP_MAX_FILE (512u << 20)
-
-typedef struct {
-	uint64_t hash;
-	uint32_t off, len;
-	int32_t id; /* -1: empty slot */
-} wp_slot;
 
 typedef struct {
 	char *s;
@@ -37,11 +32,10 @@ typedef struct {
 	int single_word;
 } wp_added;
 
-struct wn_embed_wp {
-	char *arena;
-	size_t arena_len, arena_cap;
-	wp_slot *slots;
-	size_t nslots, nused;
+struct wn_text_wp {
+	wn_intern *vocab; /* token bytes -> entry */
+	int32_t *tok;     /* per entry: the token id */
+	size_t tok_cap;
 	size_t max_key;
 	int32_t unk;
 	char prefix[16];
@@ -58,86 +52,45 @@ struct wn_embed_wp {
 	int vocab_size;
 };
 
-/* ---- vocabulary hash table ------------------------------------------- */
+/* ---- vocabulary ------------------------------------------------------- */
 
-static wp_slot *wp_slot_for(const wn_embed_wp *wp, const char *s, size_t len, uint64_t h)
-{
-	size_t mask = wp->nslots - 1;
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		wp_slot *sl = &wp->slots[i];
-		if (sl->id < 0 || (sl->hash == h && sl->len == len &&
-				   memcmp(wp->arena + sl->off, s, len) == 0))
-			return sl;
-	}
-}
-
-static int32_t wp_lookup(const wn_embed_wp *wp, const char *s, size_t len)
+static int32_t wp_lookup(const wn_text_wp *wp, const char *s, size_t len)
 {
 	if (len > wp->max_key)
 		return -1;
-	return wp_slot_for(wp, s, len, XXH3_64bits(s, len))->id;
-}
-
-static int wp_grow(wn_embed_wp *wp)
-{
-	size_t n = wp->nslots ? wp->nslots * 2 : 1024;
-	wp_slot *old = wp->slots, *ns = malloc(n * sizeof *ns);
-	if (!ns)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		ns[i].id = -1;
-	size_t on = wp->nslots;
-	wp->slots = ns;
-	wp->nslots = n;
-	for (size_t i = 0; i < on; i++)
-		if (old[i].id >= 0)
-			*wp_slot_for(wp, wp->arena + old[i].off, old[i].len, old[i].hash) = old[i];
-	free(old);
-	return 0;
+	int64_t e = wn_intern_find(wp->vocab, s, len);
+	return e < 0 ? -1 : wp->tok[e];
 }
 
 /* Insert or overwrite (a later duplicate wins, as in a JSON map). */
-static int wp_insert(wn_embed_wp *wp, const char *s, size_t len, int32_t id)
+static int wp_insert(wn_text_wp *wp, const char *s, size_t len, int32_t id)
 {
-	if (len > UINT32_MAX / 2)
-		return -1;
-	if ((wp->nused + 1) * 2 > wp->nslots && wp_grow(wp) < 0)
-		return -1;
-	uint64_t h = XXH3_64bits(s, len);
-	wp_slot *sl = wp_slot_for(wp, s, len, h);
-	if (sl->id < 0) {
-		if (wp->arena_len + len + 1 > wp->arena_cap) {
-			size_t cap = (wp->arena_cap + len + 1) * 2;
-			char *a = realloc(wp->arena, cap);
-			if (!a)
-				return -1;
-			wp->arena = a;
-			wp->arena_cap = cap;
-		}
-		if (wp->arena_len > UINT32_MAX - len - 1)
+	size_t n = wn_intern_count(wp->vocab);
+	if (n == wp->tok_cap) {
+		size_t cap = n ? 2 * n : 1024;
+		int32_t *t = realloc(wp->tok, cap * sizeof *t);
+		if (!t)
 			return -1;
-		memcpy(wp->arena + wp->arena_len, s, len);
-		wp->arena[wp->arena_len + len] = 0;
-		sl->hash = h;
-		sl->off = (uint32_t)wp->arena_len;
-		sl->len = (uint32_t)len;
-		wp->arena_len += len + 1;
-		wp->nused++;
-		if (len > wp->max_key)
-			wp->max_key = len;
+		wp->tok = t;
+		wp->tok_cap = cap;
 	}
-	sl->id = id;
+	int64_t e = wn_intern_put(wp->vocab, s, len, NULL);
+	if (e < 0)
+		return -1;
+	wp->tok[e] = id;
+	if (len > wp->max_key)
+		wp->max_key = len;
 	if (id + 1 > wp->vocab_size)
 		wp->vocab_size = id + 1;
 	return 0;
 }
 
-static wn_embed_wp *wp_new(void)
+static wn_text_wp *wp_new(void)
 {
-	wn_embed_wp *wp = calloc(1, sizeof *wp);
+	wn_text_wp *wp = calloc(1, sizeof *wp);
 	if (!wp)
 		return NULL;
-	if (wp_grow(wp) < 0) {
+	if (!(wp->vocab = wn_intern_new())) {
 		free(wp);
 		return NULL;
 	}
@@ -151,19 +104,19 @@ static wn_embed_wp *wp_new(void)
 	return wp;
 }
 
-void wn_embed_wp_free(wn_embed_wp *wp)
+void wn_text_wp_free(wn_text_wp *wp)
 {
 	if (!wp)
 		return;
 	for (size_t i = 0; i < wp->nadded; i++)
 		free(wp->added[i].s);
 	free(wp->added);
-	free(wp->slots);
-	free(wp->arena);
+	wn_intern_free(wp->vocab);
+	free(wp->tok);
 	free(wp);
 }
 
-static int wp_add_special(wn_embed_wp *wp, const char *s, int32_t id, int single_word)
+static int wp_add_special(wn_text_wp *wp, const char *s, int32_t id, int single_word)
 {
 	wp_added *a = realloc(wp->added, (wp->nadded + 1) * sizeof *a);
 	if (!a)
@@ -182,17 +135,17 @@ static int wp_add_special(wn_embed_wp *wp, const char *s, int32_t id, int single
 	return 0;
 }
 
-void wn_embed_wp_set_max_len(wn_embed_wp *wp, int max_len)
+void wn_text_wp_set_max_len(wn_text_wp *wp, int max_len)
 {
 	int min = wp->npre + wp->npost + 1;
 	wp->max_len = max_len < min ? min : max_len;
 }
 
-int wn_embed_wp_max_len(const wn_embed_wp *wp) { return wp->max_len; }
-void wn_embed_wp_set_pre_lowercase(wn_embed_wp *wp, int on) { wp->pre_lower = on; }
-int wn_embed_wp_vocab_size(const wn_embed_wp *wp) { return wp->vocab_size; }
+int wn_text_wp_max_len(const wn_text_wp *wp) { return wp->max_len; }
+void wn_text_wp_set_pre_lowercase(wn_text_wp *wp, int on) { wp->pre_lower = on; }
+int wn_text_wp_vocab_size(const wn_text_wp *wp) { return wp->vocab_size; }
 
-int wn_embed_wp_token_id(const wn_embed_wp *wp, const char *token)
+int wn_text_wp_token_id(const wn_text_wp *wp, const char *token)
 {
 	for (size_t i = 0; i < wp->nadded; i++)
 		if (strcmp(wp->added[i].s, token) == 0)
@@ -283,71 +236,13 @@ typedef struct {
 
 /* ---- step 1: Python str.lower() --------------------------------------- */
 
-static int wp_cased(int32_t c)
-{
-	utf8proc_category_t k = utf8proc_category(c);
-	return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT ||
-	       utf8proc_tolower(c) != c || utf8proc_toupper(c) != c;
-}
-
-static int wp_case_ignorable(int32_t c)
-{
-	if (c == '\'' || c == '.' || c == ':' || c == '^' || c == '`' || c == 0xb7 ||
-	    c == 0x2018 || c == 0x2019 || c == 0x2024 || c == 0xfe52 || c == 0xff07 || c == 0xff0e)
-		return 1;
-	utf8proc_category_t k = utf8proc_category(c);
-	return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_ME || k == UTF8PROC_CATEGORY_CF ||
-	       k == UTF8PROC_CATEGORY_LM || k == UTF8PROC_CATEGORY_SK;
-}
-
-/* Python's rule for U+03A3: final form after a cased letter, unless one follows. */
-static int32_t wp_sigma(const wp_cps *t, size_t i)
-{
-	size_t j = i;
-	while (j > 0 && wp_case_ignorable(t->v[j - 1]))
-		j--;
-	if (j == 0 || !wp_cased(t->v[j - 1]))
-		return 0x3c3;
-	j = i + 1;
-	while (j < t->n && wp_case_ignorable(t->v[j]))
-		j++;
-	return (j < t->n && wp_cased(t->v[j])) ? 0x3c3 : 0x3c2;
-}
-
+/* The raw text lowered as Python would (text/casefold), invalid bytes read
+ * as U+FFFD like every other step here; NULL when out of memory. */
 static char *wp_python_lower(const char *text, size_t len, size_t *outlen)
 {
-	size_t k = 0;
-	while (k < len && (uint8_t)text[k] < 0x80)
-		k++;
-	if (k == len) { /* ASCII: no context rules apply */
-		char *out = malloc(len + 1);
-		for (size_t i = 0; out && i < len; i++)
-			out[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 : text[i]);
-		*outlen = len;
-		return out;
-	}
-	wp_cps t = {0};
-	for (size_t i = 0; i < len;)
-		if (wp_cps_push(&t, wp_next((const uint8_t *)text, len, &i)) < 0) {
-			free(t.v);
-			return NULL;
-		}
-	char *out = malloc(t.n * 8 + 1);
-	size_t o = 0;
-	for (size_t i = 0; out && i < t.n; i++) {
-		int32_t c = t.v[i];
-		if (c == 0x130) {
-			o += (size_t)utf8proc_encode_char('i', (uint8_t *)out + o);
-			c = 0x307;
-		} else if (c == 0x3a3) {
-			c = wp_sigma(&t, i);
-		} else {
-			c = utf8proc_tolower(c);
-		}
-		o += (size_t)utf8proc_encode_char(c, (uint8_t *)out + o);
-	}
-	free(t.v);
-	*outlen = o;
+	char *out = malloc(wn_text_lower_cap(len, WN_TEXT_LOWER_REPLACE));
+	if (out)
+		*outlen = (size_t)wn_text_lower(text, len, out, WN_TEXT_LOWER_REPLACE);
 	return out;
 }
 
@@ -375,7 +270,7 @@ static void wp_reorder(int32_t *v, size_t n)
 	}
 }
 
-static int wp_normalize(const wn_embed_wp *wp, const uint8_t *s, size_t n, wp_cps *out)
+static int wp_normalize(const wn_text_wp *wp, const uint8_t *s, size_t n, wp_cps *out)
 {
 	wp_cps a = {0};
 	int rc = 0;
@@ -422,12 +317,10 @@ static int wp_normalize(const wn_embed_wp *wp, const uint8_t *s, size_t n, wp_cp
 		return -1;
 	if (wp->lowercase) {
 		wp_cps b = {0};
-		for (size_t i = 0; i < out->n && !rc; i++) {
-			int32_t c = out->v[i];
-			if (c == 0x130) /* the one unconditional multi-char lowercase mapping */
-				rc = wp_cps_push(&b, 'i') | wp_cps_push(&b, 0x307);
-			else
-				rc = wp_cps_push(&b, c < 0x80 ? (c >= 'A' && c <= 'Z' ? c + 32 : c) : utf8proc_tolower(c));
+		for (size_t i = 0; i < out->n && !rc; i++) { /* Rust's char::to_lowercase */
+			int32_t low[2];
+			int k = wn_text_lower_cp(out->v[i], low);
+			rc = wp_cps_push(&b, low[0]) | (k == 2 ? wp_cps_push(&b, low[1]) : 0);
 		}
 		free(out->v);
 		*out = b;
@@ -446,7 +339,7 @@ static int wp_emit(wp_out *o, int32_t id)
 }
 
 /* One word (code points w[0..n)) -> ids. Returns 1 when the output is full. */
-static int wp_word(const wn_embed_wp *wp, const int32_t *w, size_t n, char *buf, int32_t *tmp,
+static int wp_word(const wn_text_wp *wp, const int32_t *w, size_t n, char *buf, int32_t *tmp,
 		   wp_out *o)
 {
 	if (n > (size_t)wp->max_chars)
@@ -486,7 +379,7 @@ static int wp_word(const wn_embed_wp *wp, const int32_t *w, size_t n, char *buf,
 	return 0;
 }
 
-static int wp_words(const wn_embed_wp *wp, const wp_cps *t, wp_out *o)
+static int wp_words(const wn_text_wp *wp, const wp_cps *t, wp_out *o)
 {
 	char *buf = malloc(wp->plen + 4 * t->n + 8);
 	int32_t *tmp = malloc((t->n + 1) * 4 * sizeof *tmp);
@@ -515,7 +408,7 @@ static int wp_words(const wn_embed_wp *wp, const wp_cps *t, wp_out *o)
 }
 
 /* Normalise, split and look up s[0..n), chunk by chunk. 1 = output full. */
-static int wp_segment(const wn_embed_wp *wp, const uint8_t *s, size_t n, wp_out *o)
+static int wp_segment(const wn_text_wp *wp, const uint8_t *s, size_t n, wp_out *o)
 {
 	wp_cps t = {0};
 	int full = 0;
@@ -543,7 +436,7 @@ static int wp_word_byte(uint8_t c)
 }
 
 /* Leftmost-longest added token at or after `from`; -1 if none. */
-static const wp_added *wp_find_added(const wn_embed_wp *wp, const uint8_t *s, size_t n,
+static const wp_added *wp_find_added(const wn_text_wp *wp, const uint8_t *s, size_t n,
 				     size_t from, size_t *at)
 {
 	for (size_t i = from; i < n; i++) {
@@ -567,7 +460,7 @@ static const wp_added *wp_find_added(const wn_embed_wp *wp, const uint8_t *s, si
 	return NULL;
 }
 
-int wn_embed_wp_encode(const wn_embed_wp *wp, const char *text, size_t len, int32_t *ids, int cap)
+int wn_text_wp_encode(const wn_text_wp *wp, const char *text, size_t len, int32_t *ids, int cap)
 {
 	int limit = cap < wp->max_len ? cap : wp->max_len;
 	if (limit <= 0)
@@ -621,7 +514,7 @@ static int wp_json_int(const cJSON *v, int lo, int hi, int *out)
 
 #define WP_MAX_ID (1 << 26)
 
-static int wp_load_model(wn_embed_wp *wp, const cJSON *m, char *err, size_t errlen)
+static int wp_load_model(wn_text_wp *wp, const cJSON *m, char *err, size_t errlen)
 {
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(m, "type");
 	if (!cJSON_IsObject(m) || !cJSON_IsString(type) || strcmp(type->valuestring, "WordPiece") != 0) {
@@ -671,7 +564,7 @@ static int wp_load_model(wn_embed_wp *wp, const cJSON *m, char *err, size_t errl
 	return 0;
 }
 
-static int wp_load_normalizer(wn_embed_wp *wp, const cJSON *n, char *err, size_t errlen)
+static int wp_load_normalizer(wn_text_wp *wp, const cJSON *n, char *err, size_t errlen)
 {
 	if (!n || cJSON_IsNull(n)) {
 		wp->clean_text = wp->chinese = wp->strip_accents = wp->lowercase = 0;
@@ -691,7 +584,7 @@ static int wp_load_normalizer(wn_embed_wp *wp, const cJSON *n, char *err, size_t
 	return 0;
 }
 
-static int wp_load_pretok(wn_embed_wp *wp, const cJSON *p, char *err, size_t errlen)
+static int wp_load_pretok(wn_text_wp *wp, const cJSON *p, char *err, size_t errlen)
 {
 	if (!p || cJSON_IsNull(p)) {
 		wp->split = 0;
@@ -723,7 +616,7 @@ static int wp_template_special(const cJSON *specials, const char *name, int32_t 
 	return 0;
 }
 
-static int wp_load_template(wn_embed_wp *wp, const cJSON *p, char *err, size_t errlen)
+static int wp_load_template(wn_text_wp *wp, const cJSON *p, char *err, size_t errlen)
 {
 	const cJSON *single = cJSON_GetObjectItemCaseSensitive(p, "single");
 	const cJSON *specials = cJSON_GetObjectItemCaseSensitive(p, "special_tokens");
@@ -754,7 +647,7 @@ static int wp_load_template(wn_embed_wp *wp, const cJSON *p, char *err, size_t e
 	return 0;
 }
 
-static int wp_load_post(wn_embed_wp *wp, const cJSON *p, char *err, size_t errlen)
+static int wp_load_post(wn_text_wp *wp, const cJSON *p, char *err, size_t errlen)
 {
 	if (!p || cJSON_IsNull(p))
 		return 0;
@@ -780,7 +673,7 @@ static int wp_load_post(wn_embed_wp *wp, const cJSON *p, char *err, size_t errle
 	return -1;
 }
 
-static int wp_load_added(wn_embed_wp *wp, const cJSON *a, char *err, size_t errlen)
+static int wp_load_added(wn_text_wp *wp, const cJSON *a, char *err, size_t errlen)
 {
 	if (!a || cJSON_IsNull(a))
 		return 0;
@@ -807,7 +700,7 @@ static int wp_load_added(wn_embed_wp *wp, const cJSON *a, char *err, size_t errl
 	return 0;
 }
 
-wn_embed_wp *wn_embed_wp_from_json(const char *json, size_t len, char *err, size_t errlen)
+wn_text_wp *wn_text_wp_from_json(const char *json, size_t len, char *err, size_t errlen)
 {
 	cJSON *root = cJSON_ParseWithLength(json, len);
 	if (!cJSON_IsObject(root)) {
@@ -815,7 +708,7 @@ wn_embed_wp *wn_embed_wp_from_json(const char *json, size_t len, char *err, size
 		cJSON_Delete(root);
 		return NULL;
 	}
-	wn_embed_wp *wp = wp_new();
+	wn_text_wp *wp = wp_new();
 	int rc = wp ? 0 : -1;
 	if (rc)
 		wn_errf(err, errlen, "out of memory");
@@ -834,20 +727,20 @@ wn_embed_wp *wn_embed_wp_from_json(const char *json, size_t len, char *err, size
 		int ml;
 		if (cJSON_IsObject(tr) &&
 		    wp_json_int(cJSON_GetObjectItemCaseSensitive(tr, "max_length"), 1, 1 << 20, &ml) == 0)
-			wn_embed_wp_set_max_len(wp, ml);
+			wn_text_wp_set_max_len(wp, ml);
 	}
 	cJSON_Delete(root);
 	if (rc) {
-		wn_embed_wp_free(wp);
+		wn_text_wp_free(wp);
 		return NULL;
 	}
 	return wp;
 }
 
-wn_embed_wp *wn_embed_wp_from_vocab_txt(const char *text, size_t len, int lowercase, char *err,
+wn_text_wp *wn_text_wp_from_vocab_txt(const char *text, size_t len, int lowercase, char *err,
 				   size_t errlen)
 {
-	wn_embed_wp *wp = wp_new();
+	wn_text_wp *wp = wp_new();
 	if (!wp) {
 		wn_errf(err, errlen, "out of memory");
 		return NULL;
@@ -861,7 +754,7 @@ wn_embed_wp *wn_embed_wp_from_vocab_txt(const char *text, size_t len, int lowerc
 			k--;
 		if (id >= WP_MAX_ID || wp_insert(wp, text + p, k - p, id) < 0) {
 			wn_errf(err, errlen, id >= WP_MAX_ID ? "vocab.txt has too many lines" : "out of memory");
-			wn_embed_wp_free(wp);
+			wn_text_wp_free(wp);
 			return NULL;
 		}
 		p = e + 1;
@@ -871,7 +764,7 @@ wn_embed_wp *wn_embed_wp_from_vocab_txt(const char *text, size_t len, int lowerc
 		int32_t sid = wp_lookup(wp, specials[i], strlen(specials[i]));
 		if (sid >= 0 && wp_add_special(wp, specials[i], sid, 0) < 0) {
 			wn_errf(err, errlen, "out of memory");
-			wn_embed_wp_free(wp);
+			wn_text_wp_free(wp);
 			return NULL;
 		}
 	}
@@ -879,7 +772,7 @@ wn_embed_wp *wn_embed_wp_from_vocab_txt(const char *text, size_t len, int lowerc
 	int32_t cls = wp_lookup(wp, "[CLS]", 5), sep = wp_lookup(wp, "[SEP]", 5);
 	if (wp->unk < 0 || cls < 0 || sep < 0) {
 		wn_errf(err, errlen, "vocab.txt lacks [UNK], [CLS] or [SEP]");
-		wn_embed_wp_free(wp);
+		wn_text_wp_free(wp);
 		return NULL;
 	}
 	wp->pre[wp->npre++] = cls;
@@ -940,7 +833,7 @@ static int wp_config_lowercase(const char *dir)
 	return lc;
 }
 
-wn_embed_wp *wn_embed_wp_load_dir(const char *dir, char *err, size_t errlen)
+wn_text_wp *wn_text_wp_load_dir(const char *dir, char *err, size_t errlen)
 {
 	char path[4096], msg[512];
 	size_t n;
@@ -957,8 +850,8 @@ wn_embed_wp *wn_embed_wp_load_dir(const char *dir, char *err, size_t errlen)
 	char *txt = wp_read_file(path, &n, err, errlen);
 	if (!txt)
 		return NULL;
-	wn_embed_wp *wp = json ? wn_embed_wp_from_json(txt, n, msg, sizeof msg)
-				: wn_embed_wp_from_vocab_txt(txt, n, wp_config_lowercase(dir), msg, sizeof msg);
+	wn_text_wp *wp = json ? wn_text_wp_from_json(txt, n, msg, sizeof msg)
+				: wn_text_wp_from_vocab_txt(txt, n, wp_config_lowercase(dir), msg, sizeof msg);
 	free(txt);
 	if (!wp)
 		wn_errf(err, errlen, "%s: %s", path, msg);
