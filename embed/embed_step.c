@@ -21,6 +21,7 @@
 
 #include "embed/npy.h"
 #include "embed/tokenize.h"
+#include "embed/vectors_step.h"
 #include "io/batch.h"
 #include "io/errf.h"
 
@@ -150,22 +151,13 @@ static int reserve_rows(struct embed_run *r, size_t n)
 	return 0;
 }
 
-/* Write record i, annotated with its vector unless --no-annotate. */
+/* Write the record, annotated with its vector unless --no-annotate. */
 static int emit_one(struct embed_run *r, const wn_record *rec, const float *v)
 {
-	const wn_annot *a = NULL;
-	if (!r->o->no_annotate) {
-		int dtype = !strcmp(r->o->vec_dtype, "f16") ? WN_VEC_F16 : WN_VEC_F32;
-		wn_buf_reset(&r->b64);
-		wn_annot_clear(&r->s->annot);
-		if (wn_vec_annot(&r->b64, v, wn_embedder_dim(r->e), dtype) ||
-		    wn_annot_set_raw(&r->s->annot, "emb", r->b64.data, r->b64.len)) {
-			wn_errf(r->err, r->errlen, "out of memory");
-			return -1;
-		}
-		a = &r->s->annot;
-	}
-	return wn_stream_emit(r->s, rec, a);
+	if (r->o->no_annotate)
+		return wn_stream_emit(r->s, rec, NULL);
+	return wn_vectors_emit(r->s, rec, v, wn_embedder_dim(r->e), !strcmp(r->o->vec_dtype, "f16"),
+			       &r->b64, r->err, r->errlen);
 }
 
 /* Emit the block's records in order (rejecting the unusable ones), then
@@ -211,8 +203,7 @@ static const char *record_problem(wn_stream *s, const wn_record *rec, wn_buf *sc
 	const char *why = NULL;
 	if (wn_stream_text(s, rec, scratch, text, &why))
 		return why;
-	wn_span v;
-	if (annotate && wn_json_get(rec->json, "winnow", &v) && wn_json_type_of(v) != WN_JSON_OBJECT)
+	if (annotate && !wn_vectors_annotatable(rec))
 		return "\"winnow\" is not an object";
 	return NULL;
 }

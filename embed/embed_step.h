@@ -7,8 +7,9 @@
  * blocks of records (io/batch.h) between the stream and the embedder, the
  * .npy writer and the cache for the run, and their all-or-nothing ends.
  * Borrows: embed/embedder.h (hash or BERT, and the cache), embed/npy.h,
- * io/stream.h; the cache's implementation from whoever fills cache_ops
- * (cmd/embed.c hands it store/embcache.h).
+ * embed/vectors_step.h (writing winnow.emb), io/batch.h, io/stream.h;
+ * the cache's implementation from whoever fills cache_ops (cmd/embed.c
+ * hands it store/embcache.h).
  */
 #ifndef WN_EMBED_EMBED_STEP_H
 #define WN_EMBED_EMBED_STEP_H

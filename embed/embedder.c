@@ -26,7 +26,8 @@ struct wn_embedder {
 	char fingerprint[64];
 	const wn_embed_cache_ops *cache_ops;
 	void *cache;
-	/* scratch of one call, grown as needed */
+	/* scratch of one call (pointers into one allocation) */
+	char *scratch;
 	size_t cap;
 	const char **mtext;   /* the texts the cache missed */
 	size_t *mlen, *midx;  /* their lengths and their places in the call */
@@ -45,12 +46,7 @@ void wn_embedder_free(wn_embedder *e)
 	wn_embed_hash_free(e->hash);
 	if (e->core)
 		wn_core_close(e->core);
-	free(e->mtext);
-	free(e->mlen);
-	free(e->midx);
-	free(e->mwhy);
-	free(e->status);
-	free(e->rows);
+	free(e->scratch);
 	free(e);
 }
 
@@ -133,25 +129,26 @@ int wn_embedder_commit(wn_embedder *e, char *err, size_t errlen)
 	return e->cache_ops->commit(c, err, errlen);
 }
 
-/* Resize the array *pp to n elements; on failure it is left as it was. */
-static int grow_to(void *pp, size_t n, size_t elem)
-{
-	void *old, *q;
-	memcpy(&old, pp, sizeof old);
-	if (!(q = realloc(old, n * elem)))
-		return -1;
-	memcpy(pp, &q, sizeof q);
-	return 0;
-}
-#define GROW(p, n) (grow_to(&(p), (n), sizeof *(p)) == 0)
-
+/* Room for n texts in the call's scratch. It is one allocation, replaced
+ * (not grown) when too small: nothing in it outlives a call. */
 static int reserve(wn_embedder *e, size_t n)
 {
 	if (n <= e->cap)
 		return 0;
-	if (!GROW(e->mtext, n) || !GROW(e->mlen, n) || !GROW(e->midx, n) || !GROW(e->mwhy, n) ||
-	    !GROW(e->status, n) || grow_to(&e->rows, n * (size_t)e->dim, sizeof *e->rows))
+	size_t words = n * (sizeof *e->mtext + sizeof *e->mwhy + sizeof *e->mlen + sizeof *e->midx);
+	size_t rest = n * (sizeof *e->status + (size_t)e->dim * sizeof *e->rows);
+	char *p = malloc(words + rest);
+	if (!p)
 		return -1;
+	free(e->scratch);
+	e->scratch = p;
+	/* eight-byte members first, then the four-byte ones */
+	e->mtext = (const char **)(void *)p;
+	e->mwhy = (const char **)(void *)(p += n * sizeof *e->mtext);
+	e->mlen = (size_t *)(void *)(p += n * sizeof *e->mwhy);
+	e->midx = (size_t *)(void *)(p += n * sizeof *e->mlen);
+	e->rows = (float *)(void *)(p += n * sizeof *e->midx);
+	e->status = (int *)(void *)(p + n * (size_t)e->dim * sizeof *e->rows);
 	e->cap = n;
 	return 0;
 }

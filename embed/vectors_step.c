@@ -58,14 +58,13 @@ static const char *check_dim(int *want, int got, char *msg, size_t len)
 	return msg;
 }
 
-static int annotatable(const wn_record *rec)
+int wn_vectors_annotatable(const wn_record *rec)
 {
 	wn_span v;
 	return !wn_json_get(rec->json, "winnow", &v) || wn_json_type_of(v) == WN_JSON_OBJECT;
 }
 
-/* Splice winnow.emb = v into the record and write it. */
-static int emit_vec(wn_stream *s, const wn_record *rec, const float *v, int dim, int f16,
+int wn_vectors_emit(wn_stream *s, const wn_record *rec, const float *v, int dim, int f16,
 		    wn_buf *b64, char *err, size_t errlen)
 {
 	wn_buf_reset(b64);
@@ -202,9 +201,9 @@ static int import_one(struct import_run *m, const wn_record *rec)
 		return wn_stream_reject(m->s, rec, "%s: row %lld, column %lld is %s", m->o->npy,
 					(long long)(m->row - 1), (long long)bc,
 					v[bc] != v[bc] ? "NaN" : "infinite");
-	if (!annotatable(rec))
+	if (!wn_vectors_annotatable(rec))
 		return wn_stream_reject(m->s, rec, "\"winnow\" is not an object");
-	return emit_vec(m->s, rec, v, m->dim, is_f16(m->o), &m->b64, m->err, m->errlen);
+	return wn_vectors_emit(m->s, rec, v, m->dim, is_f16(m->o), &m->b64, m->err, m->errlen);
 }
 
 /* Open the file and check its dimension against --dim: 0, or -1 with err. */
@@ -262,7 +261,7 @@ static const char *field_problem(const wn_record *rec, const char *field, float 
 		return msg;
 	if (!d)
 		return "empty array";
-	if (!annotatable(rec))
+	if (!wn_vectors_annotatable(rec))
 		return "\"winnow\" is not an object";
 	return check_dim(dim, d, msg, len);
 }
@@ -281,7 +280,7 @@ static int import_field(const wn_vectors_opts *o, wn_stream *s, char *err, size_
 		if (why)
 			ok = wn_stream_reject(s, &rec, "%s: %s", o->from_field, why) == 0;
 		else
-			ok = emit_vec(s, &rec, v, dim, is_f16(o), &b64, err, errlen) == 0;
+			ok = wn_vectors_emit(s, &rec, v, dim, is_f16(o), &b64, err, errlen) == 0;
 	}
 	if (ok && got < 0)
 		ok = 0;

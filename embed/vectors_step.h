@@ -50,6 +50,15 @@ int wn_vectors_export_run(const wn_vectors_opts *o, wn_stream *s, wn_step_report
 int wn_vectors_import_run(const wn_vectors_opts *o, wn_stream *s, wn_step_report *rep, char *err,
 			  size_t errlen);
 
+/* ---- shared with the embed step ---- */
+
+/* 1 when rec can take annotations ("winnow" absent or an object). */
+int wn_vectors_annotatable(const wn_record *rec);
+/* Write rec with winnow.emb = v (dim floats, written as f16 or f32); b64
+ * is the caller's scratch. 0, or -1 (reported, or "out of memory" in err). */
+int wn_vectors_emit(wn_stream *s, const wn_record *rec, const float *v, int dim, int f16,
+		    wn_buf *b64, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
