@@ -33,15 +33,9 @@ static const struct command commands[] = {
 static const char *legacy_description(const char *name)
 {
 	static const char *const d[][2] = {
-		{"cluster", "k-means, hierarchical k-means and kNN-graph clusters of the vectors"},
 		{"device", "what compute backend, BLAS and GPU winnow found"},
-		{"embed", "hashed n-gram or BERT-family vectors into winnow.emb"},
 		{"export", "read a stored table back as JSONL, byte-identical"},
-		{"score", "zipfit (gzip alignment to a target set) and dsir (importance weights)"},
-		{"select", "top/frac by a score, filters, weighted or stratified samples"},
-		{"stats", "counts, text lengths, field presence, annotation summaries"},
 		{"store", "write the stream to SQLite in one transaction"},
-		{"vectors", ".npy export and import, vectors from your own JSON field"},
 	};
 	for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
 		if (!strcmp(d[i][0], name))
@@ -54,8 +48,10 @@ static void print_help(FILE *f)
 	fprintf(f, "usage: winnow <command> [options] [file...]\n\n"
 		   "Select and curate training data: JSONL records stream through\n"
 		   "small commands; '-' or no file reads standard input.\n\nCommands:\n");
-	for (const wn_step *const *s = wn_steps; *s; s++)
-		fprintf(f, "  %-16s %s\n", (*s)->name, wn_opts_description((*s)->usage));
+	for (const wn_step *const *s = wn_steps; *s; s++) {
+		const char *d = wn_opts_description((*s)->usage);
+		fprintf(f, "  %-16s %.*s\n", (*s)->name, (int)strcspn(d, "\n"), d);
+	}
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-16s %s\n", commands[i].name, legacy_description(commands[i].name));
 	fprintf(f, "\n'winnow <command> --help' shows a command's options and examples.\n"
@@ -79,7 +75,10 @@ static int list_methods(FILE *f, const char *group)
 		if (!strncmp((*s)->name, group, n) && (*s)->name[n] == ' ') {
 			if (!found++)
 				fprintf(f, "usage: winnow %s <method> [options] [file...]\n\nMethods:\n", group);
-			fprintf(f, "  %-12s %s\n", (*s)->name + n + 1, wn_opts_description((*s)->usage));
+		{
+			const char *d = wn_opts_description((*s)->usage);
+			fprintf(f, "  %-12s %.*s\n", (*s)->name + n + 1, (int)strcspn(d, "\n"), d);
+		}
 		}
 	return found;
 }

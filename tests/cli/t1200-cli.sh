@@ -48,4 +48,12 @@ test_expect_success 'an integer option out of range says so (not out of memory)'
 	"$WINNOW" cluster kmeans -k 2147483648 in.jsonl > out 2> err; rc=$?
 	test $rc = 2 && grep -q "at most 2147483647" err && ! grep -q "out of memory" err
 '
+test_expect_success 'an unknown --device is a usage error' '
+	"$WINNOW" embed --device gpu < /dev/null > out 2> err; rc=$?
+	test $rc = 2 && grep -q "unknown device .gpu. (expected cpu, cuda or auto)" err
+'
+test_expect_success 'a command with methods lists them, each with a description' '
+	"$WINNOW" score 2> err; rc=$?
+	test $rc = 2 && grep -q "^  zipfit  *[A-Za-z]" err && grep -q "^  dsir  *[A-Za-z]" err
+'
 test_done
