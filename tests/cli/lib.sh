@@ -12,6 +12,10 @@
 # Prints "PASS <script>: <what>" / "FAIL ..." lines for tests/run.
 # Helpers: shared_file PATH (path under ../shared, or SKIP the case when absent),
 # fixture NAME (path under fixtures/), skip_case 'reason'.
+# skip_case only right after a check that a tool or file is absent (`[ -f X ] ||`,
+# `command -v T ||`, a can_*/have_* probe); an expected failure checks the exit
+# code AND the message; byte identity is compared with cmp: tests/lint-tests.sh
+# (run by t0001) fails on the shapes that break these.
 set -u
 WINNOW=${WINNOW:-$(cd "$(dirname "$0")/../.." && pwd)/build/winnow}
 WINNOW_ROOT=${WINNOW_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}

@@ -25,7 +25,7 @@ test_expect_success 'gzip level 1 and zstd level 3 match theirs' '
 '
 test_expect_success 'records are unchanged apart from the winnow member' '
 	"$WINNOW" score zipfit -q --target "$Z/target.jsonl" "$Z/source.jsonl" > out.jsonl &&
-	jq -c "del(.winnow)" out.jsonl > a && jq -c . "$Z/source.jsonl" > b && test_cmp a b
+	sed "s/,\"winnow\":{\"zipfit\":[-+0-9.e]*}}\$/}/" out.jsonl > a && test_cmp "$Z/source.jsonl" a
 '
 test_expect_success 'same bytes on 1 and 2 threads' '
 	"$WINNOW" score zipfit -q --threads 1 --target "$Z/target.jsonl" "$Z/source.jsonl" > one &&
@@ -59,7 +59,6 @@ test_expect_success 'a missing or empty target file fails with nothing written' 
 	grep -q "no target texts" err
 '
 test_expect_success 'pipeline: select --top 10 --by winnow.zipfit takes the reference top 10' '
-	"$WINNOW" select --help 2>/dev/null | grep -q -- "--top" || skip_case "no winnow select here"
 	"$WINNOW" score zipfit -q --target "$Z/target.jsonl" "$Z/source.jsonl" |
 		"$WINNOW" select -q --top 10 --by winnow.zipfit | jq -r .id | sort > got &&
 	jq -s -r "sort_by(-.zipfit) | .[:10][] | .index" "$Z/expected-level9.jsonl" > idx &&

@@ -30,7 +30,7 @@ test_expect_success 'records are unchanged apart from the winnow member; 1 and 2
 	"$WINNOW" score dsir -q --threads 1 --target "$D/target.jsonl" "$D/raw.jsonl.gz" > one &&
 	"$WINNOW" score dsir -q --threads 2 --target "$D/target.jsonl" "$D/raw.jsonl.gz" > two &&
 	test_cmp one two &&
-	jq -c "del(.winnow)" one > a && gzip -dc "$D/raw.jsonl.gz" | jq -c . > b && test_cmp a b
+	sed "s/,\"winnow\":{\"dsir\":[-+0-9.e]*}}\$/}/" one > a && gzip -dc "$D/raw.jsonl.gz" > b && test_cmp b a
 '
 test_expect_success 'one bucket: p_raw = p_target, every weight is 0' '
 	gzip -dc "$D/raw.jsonl.gz" | head -50 > in.jsonl &&
@@ -63,7 +63,6 @@ test_expect_success 'an empty input has no raw pool: a clear error' '
 	grep -q "raw set has no tokens (empty input?)" err
 '
 test_expect_success 'pipeline: resampling by exp(winnow.dsir) favours target-like records, per seed' '
-	"$WINNOW" select --help 2>/dev/null | grep -q -- "--log-weights" || skip_case "no winnow select --log-weights here"
 	"$WINNOW" score dsir -q --target "$D/target.jsonl" "$D/raw.jsonl.gz" > scored.jsonl &&
 	"$WINNOW" select -q --sample 100 --weights winnow.dsir --log-weights --seed 7 scored.jsonl > a &&
 	"$WINNOW" select -q --sample 100 --weights winnow.dsir --log-weights --seed 7 scored.jsonl > b &&

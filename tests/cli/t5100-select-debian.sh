@@ -96,10 +96,10 @@ test_expect_success '--epochs 3 --frac 0.1: three different subsets of 200, tagg
 	"$WINNOW" select -q --epochs 3 --frac 0.1 --seed 7 "$F" > out &&
 	[ "$(wc -l < out)" -eq 600 ] &&
 	for e in 0 1 2; do
-		jq -c "select(.winnow.epoch == $e) | del(.winnow)" out > ep$e &&
+		sed -n "s/,\"winnow\":{\"epoch\":$e}}\$/}/p" out > ep$e &&
 		[ "$(wc -l < ep$e)" -eq 200 ] && [ "$(sort -u ep$e | wc -l)" -eq 200 ] || return 1
 	done &&
-	jq -c . "$F" > canon && in_input_order canon ep0 && in_input_order canon ep2 &&
+	in_input_order "$F" ep0 && in_input_order "$F" ep1 && in_input_order "$F" ep2 &&
 	! cmp -s ep0 ep1 && ! cmp -s ep1 ep2 &&
 	jq -r .winnow.epoch out | uniq | tr "\n" " " | grep -qx "0 1 2 "
 '
@@ -135,7 +135,7 @@ test_expect_success '--mix upsamples small sections by repeating records' '
 test_expect_success '--mix --upweight: all records, group weight sums N x p_g, one weight per group' '
 	"$WINNOW" select -q --mix section --temperature 2 --upweight "$F" > out &&
 	[ "$(wc -l < out)" -eq 2000 ] &&
-	jq -c "del(.winnow)" out | cmp - <(jq -c . "$F") &&
+	sed "s/,\"winnow\":{\"weight\":[-+0-9.e]*}}\$/}/" out | cmp - "$F" &&
 	jq -s -r "(group_by(.section) | map({key: .[0].section, value: (length | sqrt)}) | from_entries) as \$m |
 		(\$m | add) as \$S |
 		group_by(.section)[] | {s: .[0].section, sum: (map(.winnow.weight) | add),
