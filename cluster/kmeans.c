@@ -182,14 +182,14 @@ int wn_cluster_kmeans_train(wn_core *core, const wn_cluster_kmeans_opts *o, cons
 			    int64_t n, int64_t d, float *C_out, double *obj_per_iter,
 			    int64_t *n_train, char *err, size_t errlen)
 {
+	if (o->k >= 1 && o->k > n) { /* before the dimension: no vectors at all has none */
+		wn_errf(err, errlen, "k (%lld) is larger than the number of vectors (%lld)",
+			(long long)o->k, (long long)n);
+		return -1;
+	}
 	if (o->k < 1 || d < 1 || o->niter < 1) {
 		wn_errf(err, errlen, "k-means needs k >= 1, niter >= 1 and vectors (k=%lld, niter=%d, dim=%lld)",
 			(long long)o->k, o->niter, (long long)d);
-		return -1;
-	}
-	if (o->k > n) {
-		wn_errf(err, errlen, "k (%lld) is larger than the number of vectors (%lld)",
-			(long long)o->k, (long long)n);
 		return -1;
 	}
 	if (o->k > INT_MAX || d > INT_MAX) {

@@ -295,7 +295,7 @@ static uint64_t count_in(const wn_stream *s)
 /* Publish or discard the sink; *written = records that really reached it. */
 static int commit_sink(wn_stream *s, int ok, uint64_t *written)
 {
-	*written = s->out_spool ? s->out_count : 0;
+	*written = s->out_count; /* a spool or the step's own sink (store) */
 	if (!s->out)
 		return ok;
 	char err[512] = "";

@@ -54,10 +54,10 @@ test_expect_success 'three blocks: order kept, rejects at their place, each vect
 	grep -qx "winnow embed: in 4602, out 4600, rejected 2" err &&
 	printf "%s\n" "{\"id\":\"no-text-1\"}" "{\"text\":\"x\",\"winnow\":[]}" > want-q && test_cmp want-q q.jsonl &&
 	grep -q "in.jsonl:2101: missing text field" err && grep -q "in.jsonl:4002: \"winnow\" is not an object" err &&
-	grep -v -e no-text-1 -e "\"winnow\":\[\]" in.jsonl | jq -c "del(.winnow)" > want && jq -c "del(.winnow)" out.jsonl > got && test_cmp want got &&
+	grep -v -e no-text-1 -e "\"winnow\":\[\]" in.jsonl > want && sed "s/,\"winnow\":{\"emb\":{\"dim\":16,\"dtype\":\"f32\",\"b64\":\"[A-Za-z0-9+\/=]*\"}}}\$/}/" out.jsonl > got && test_cmp want got &&
 	"$WINNOW" vectors export -q --npy back.npy out.jsonl > /dev/null && cmp e.npy back.npy &&
 	for n in 1 2100 2101 4001 4600; do
-		sed -n ${n}p out.jsonl | jq -c "del(.winnow)" | "$WINNOW" embed -q --dim 16 | jq -c .winnow.emb > alone &&
+		sed -n ${n}p out.jsonl | sed "s/,\"winnow\":{\"emb\":{\"dim\":16,\"dtype\":\"f32\",\"b64\":\"[A-Za-z0-9+\/=]*\"}}}\$/}/" | "$WINNOW" embed -q --dim 16 | jq -c .winnow.emb > alone &&
 		sed -n ${n}p out.jsonl | jq -c .winnow.emb > inblock && test_cmp alone inblock || exit 1
 	done
 '

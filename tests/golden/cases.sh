@@ -31,7 +31,7 @@ golden cat-to-csv-first-fields 'winnow cat --to csv nightly.jsonl'
 golden cat-csv-to-csv 'winnow cat --csv --to csv --on-error skip table.csv'
 golden cat-output-file 'winnow cat -o copy.jsonl corpus.jsonl.gz nightly.jsonl.zst' copy.jsonl
 golden cat-stream-stdin 'winnow cat --stream - < corpus.jsonl.zst'
-golden cat-quarantine 'winnow cat --on-error quarantine quarantined.jsonl mixed.jsonl' quarantined.jsonl
+golden cat-quarantine 'winnow cat --quarantine quarantined.jsonl mixed.jsonl' quarantined.jsonl
 golden cat-max-record-skip 'winnow cat --max-record 400 --on-error skip corpus.jsonl'
 golden cat-field-skip 'winnow cat --field section --on-error skip mixed.jsonl'
 golden cat-bad-inputs-skip 'winnow cat --on-error skip bad-blank-lines.jsonl bad-bom.jsonl bad-crlf.jsonl bad-good3.jsonl bad-invalid-utf8.jsonl bad-malformed.jsonl bad-missing-text.jsonl bad-no-final-newline.jsonl bad-not-object.jsonl'
@@ -73,7 +73,7 @@ golden select-epochs-sample 'winnow select --epochs 2 --sample 10 --seed 1 corpu
 golden select-mix-sample 'winnow select --mix section --temperature 2 --sample 100 --seed 4 debian.jsonl'
 golden select-balanced-hier 'winnow select --balanced --cap 50 --hier winnow.hcluster --seed 2 clustered.jsonl'
 golden select-csv-output 'winnow select --csv table.csv --on-error skip --sample 5 --seed 1 -o picked.jsonl' picked.jsonl
-golden select-stream-quarantine 'winnow select --stream --on-error quarantine q.jsonl --top 3 --by installed_kb mixed.jsonl' q.jsonl
+golden select-stream-quarantine 'winnow select --stream --quarantine q.jsonl --top 3 --by installed_kb mixed.jsonl' q.jsonl
 golden select-field-max-record 'winnow select -q --field section --max-record 1000 --on-error skip --sample 10 --seed 2 mixed.jsonl corpus.jsonl'
 golden_fails select-fails-no-by 2 'winnow select --top 10 debian.jsonl'
 golden_fails select-fails-missing-key 1 'winnow select --top 10 --by winnow.zipfit debian.jsonl'
@@ -85,7 +85,7 @@ golden store-seed-export-csv 'winnow store sel.db --seed 42 corpus.jsonl && winn
 golden store-annotated-columns "winnow cluster kmeans -k 8 --seed 2 $CPU < emb.jsonl | winnow score zipfit --threads 2 --target evals.jsonl | winnow store ann.db && winnow export ann.db --to csv && dbdump ann.db selection > ann.dump" ann.dump
 golden store-replace 'winnow store r.db corpus.jsonl && winnow store r.db --mode replace nightly.jsonl && winnow export r.db && dbdump r.db selection > r.dump' r.dump
 golden store-csv-skip-field 'winnow store c.db --csv --on-error skip --field section --busy-timeout 100 -t csvrows table.csv && winnow export c.db -t csvrows --to csv && dbdump c.db csvrows > c.dump' c.dump
-golden store-quarantine 'winnow store q.db --on-error quarantine q.jsonl mixed.jsonl && dbdump q.db selection > q.dump' q.jsonl q.dump
+golden store-quarantine 'winnow store q.db --quarantine q.jsonl mixed.jsonl && dbdump q.db selection > q.dump' q.jsonl q.dump
 golden store-allow-empty 'winnow store e.db --allow-empty empty.jsonl && dbdump e.db selection > e.dump' e.dump
 golden store-max-record 'winnow store m.db --max-record 500 --on-error skip corpus.jsonl && dbdump m.db selection > m.dump' m.dump
 golden store-export-stream-quiet 'winnow store -q x.db nightly.jsonl && winnow export --stream x.db && winnow export -q x.db --to csv'
@@ -105,7 +105,7 @@ golden embed-model-cls-no-normalize "winnow embed --model models/bert-tiny --poo
 golden embed-model-mean-f16 "winnow embed --model models/bert-tiny --pooling mean --normalize --vec-dtype f16 --batch 64 $CPU --npy m.npy nightly.jsonl" m.npy
 golden embed-csv-output "winnow embed $CPU --csv table.csv --on-error skip --dim 32 -o e.jsonl" e.jsonl
 golden embed-field-quiet "winnow embed -q $CPU --field section --dim 16 corpus.jsonl"
-golden embed-quarantine "winnow embed $CPU --on-error quarantine q.jsonl --dim 16 mixed.jsonl" q.jsonl
+golden embed-quarantine "winnow embed $CPU --quarantine q.jsonl --dim 16 mixed.jsonl" q.jsonl
 golden embed-stream-stdin "winnow embed $CPU --stream --dim 8 --max-record 1000 --on-error skip < corpus.jsonl.gz"
 golden_fails embed-fails-missing-text 1 "winnow embed $CPU --dim 16 --npy x.npy bad-missing-text.jsonl"
 golden_fails embed-fails-malformed 1 "winnow embed $CPU --dim 16 mixed.jsonl"
@@ -132,7 +132,7 @@ golden kmeans-example-npy-stats "winnow cluster kmeans -k 50 --npy vectors.npy -
 golden kmeans-spherical-max-train "winnow cluster kmeans -k 16 --spherical --niter 10 --max-train 300 --seed 3 $CPU emb.jsonl.zst"
 golden kmeans-engine-core "winnow cluster kmeans -k 10 --engine core --stats core.json $CPU emb.jsonl && unclock core.json > core-noclock.json" core-noclock.json
 golden kmeans-field-emb "winnow cluster kmeans -k 6 --field-emb vec --engine faiss $CPU -o k.jsonl emb-vec.jsonl" k.jsonl
-golden kmeans-quarantine "winnow cluster kmeans -k 5 --stream --on-error quarantine q.jsonl $CPU emb-bad.jsonl" q.jsonl
+golden kmeans-quarantine "winnow cluster kmeans -k 5 --stream --quarantine q.jsonl $CPU emb-bad.jsonl" q.jsonl
 golden_fails kmeans-fails-k 1 "winnow cluster kmeans -k 501 $CPU emb.jsonl"
 golden_fails kmeans-fails-no-vector 1 "winnow cluster kmeans -k 5 $CPU emb-bad.jsonl"
 golden_fails kmeans-fails-usage 2 "winnow cluster kmeans $CPU emb.jsonl"
@@ -156,7 +156,7 @@ golden graph-hnsw-above "winnow cluster graph --threshold 0.9 --hnsw-above 100 $
 golden graph-flat-npy "winnow cluster graph --threshold 0.85 --index flat --npy vectors.npy --stats f.json $CPU docs500.jsonl" f.json
 golden graph-engine-core "winnow cluster graph --threshold 0.9 --knn 8 --engine core $CPU emb.jsonl"
 golden graph-field-emb "winnow cluster graph --threshold 0.9 --field-emb vec $CPU emb-vec.jsonl"
-golden graph-quarantine "winnow cluster graph --threshold 0.9 --on-error quarantine q.jsonl -o g.jsonl $CPU emb-bad.jsonl" q.jsonl g.jsonl
+golden graph-quarantine "winnow cluster graph --threshold 0.9 --quarantine q.jsonl -o g.jsonl $CPU emb-bad.jsonl" q.jsonl g.jsonl
 golden_fails graph-fails-usage 2 "winnow cluster graph --knn 5 $CPU emb.jsonl"
 
 # --- score zipfit -----------------------------------------------------------------
