@@ -16,6 +16,7 @@
 
 #include "cmd/common.h"
 #include "cmd/options.h"
+#include "io/cleanup.h"
 #include "store/store.h"
 
 static const char *const store_usage[] = {
@@ -154,6 +155,7 @@ int cmd_store(int argc, const char **argv)
 		wn_buf_free(&cmdline);
 		return 1;
 	}
+	wn_cleanup_install_signals(); /* Ctrl-C removes a new database's temporary files */
 	wn_store *st = wn_store_begin(db, &so, err, sizeof err);
 	int ok = 0;
 	if (!st)
