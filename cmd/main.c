@@ -11,6 +11,7 @@
 
 #include "cmd/common.h"
 #include "core/core.h"
+#include "io/cleanup.h"
 
 #define WN_COMMAND(name) int cmd_##name(int argc, const char **argv);
 #include "commands.h"
@@ -116,6 +117,9 @@ int main(int argc, const char **argv)
 {
 	/* a closed pipe is a write error with a message (EPIPE), not a silent death */
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGINT, SIGTERM, SIGHUP remove every temporary output file before the
+	 * process dies (-o FILE's temp file, a new database's files) */
+	wn_cleanup_install_signals();
 	if (argc < 2) {
 		print_help(stderr);
 		return 2;

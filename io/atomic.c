@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/cleanup.h"
 #include "io/errf.h"
 #include "io/spool.h"
 
@@ -51,25 +52,6 @@ struct wn_atomic {
 	int committed;
 	char err[512];       /* first failure */
 };
-
-/* ---- the cleanup list (io/cleanup.h, merged separately) ---------------- */
-
-/* MERGE: once io/cleanup.h is on this branch, include it and call
- * wn_cleanup_add/wn_cleanup_remove directly; delete these declarations. */
-int wn_cleanup_add(const char *path) __attribute__((weak));
-void wn_cleanup_remove(const char *path) __attribute__((weak));
-
-static void cleanup_add(const char *path)
-{
-	if (wn_cleanup_add)
-		wn_cleanup_add(path);
-}
-
-static void cleanup_remove(const char *path)
-{
-	if (wn_cleanup_remove)
-		wn_cleanup_remove(path);
-}
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -212,7 +194,7 @@ static int create_temp(wn_atomic *a, mode_t mode)
 		a->tmp[n + 11] = 0;
 		a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 		if (a->fd >= 0) {
-			cleanup_add(a->tmp);
+			wn_cleanup_add(a->tmp);
 			return 0;
 		}
 		if (errno != EEXIST)
@@ -489,7 +471,7 @@ static int commit_rename(wn_atomic *a, char *err, size_t errlen)
 		return fail_errno(a, err, errlen, errno);
 	if (rename(a->tmp, a->target))
 		return fail_errno(a, err, errlen, errno);
-	cleanup_remove(a->tmp);
+	wn_cleanup_remove(a->tmp);
 	free(a->tmp);
 	a->tmp = NULL;
 	sync_dir(a->target);
@@ -517,7 +499,7 @@ void wn_atomic_close(wn_atomic *a)
 		close(a->fd);
 	if (a->tmp) {
 		unlink(a->tmp);
-		cleanup_remove(a->tmp);
+		wn_cleanup_remove(a->tmp);
 	}
 	wn_spool_free(a->spool);
 	free(a->tmp);

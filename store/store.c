@@ -6,7 +6,15 @@
  * the annotation-column cache, and the prepared INSERT.
  * Borrows: SQLite; io/json.h to walk records (already validated by the
  * reader, so the scanner can trust their syntax); io/intern.h for the
- * annotation keys.
+ * annotation keys; io/cleanup.h to have a new database's temporary files
+ * removed if the process is killed.
+ *
+ * A new database is built under a temporary name in the same directory
+ * and renamed into place (never replacing anything) after its COMMIT; a
+ * run that finds a database there by then merges into it instead (see
+ * "publishing a new database"). So a failed or killed run removes only
+ * files it made under its own temporary name, never a database another
+ * run may be using.
  *
  * Speed comes from four things: one transaction, one prepared statement
  * reused for every row, a hash map from a winnow key's raw bytes to its
@@ -15,11 +23,13 @@
  * writer thread that inserts while the caller reads the next records.
  */
 #include "store/store.h"
+#include "io/cleanup.h"
 #include "io/errf.h"
 #include "io/intern.h"
 #include "store/sqlerr.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -89,7 +99,8 @@ struct pipe {
 struct wn_store {
 	sqlite3 *db;
 	char *path;
-	int created; /* the file did not exist before this run */
+	char *tmp;   /* a new database: the temporary file it is built in */
+	int busy_ms; /* SQLite's busy timeout */
 	int in_txn;
 	char *table;
 	wn_buf qtable; /* the table name quoted as an identifier */
@@ -436,7 +447,7 @@ static int bind_value(wn_store *s, int param, wn_span v)
 static int create_runs(wn_store *s, char *err, size_t errlen)
 {
 	return exec_sql(s,
-			"CREATE TABLE IF NOT EXISTS " WN_STORE_RUNS_TABLE "("
+			"CREATE TABLE IF NOT EXISTS main." WN_STORE_RUNS_TABLE "("
 			"run_id INTEGER PRIMARY KEY, started TEXT, finished TEXT, "
 			"version TEXT, command TEXT, inputs TEXT, "
 			"n_in INTEGER, n_out INTEGER, n_rejected INTEGER, seed TEXT, "
@@ -466,8 +477,8 @@ static int create_table(wn_store *s, char *err, size_t errlen)
 static int load_table(wn_store *s, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT name FROM pragma_table_info(?1)", -1, &st, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "SELECT name FROM pragma_table_info(?1, 'main')", -1, &st,
+			       NULL) != SQLITE_OK) {
 		wn_store_db_err(s->db, err, errlen);
 		return -1;
 	}
@@ -503,25 +514,131 @@ static int load_table(wn_store *s, char *err, size_t errlen)
 	return 0;
 }
 
-static int open_db(wn_store *s, const wn_store_opts *o, char *err, size_t errlen)
+/*
+ * A new database is built under a temporary name beside `path` and moved
+ * into place only after its COMMIT (publish, below). Nobody else knows
+ * that name, so until then every file of the run is provably this run's:
+ * a failed or killed run removes exactly those and nothing at `path`, and
+ * two runs that create the same database at once never share (or delete)
+ * each other's files. SQLite's side files for the temporary name are
+ * registered with io/cleanup.h before SQLite can create them.
+ */
+static const char *const side_sfx[] = {"-wal", "-shm", "-journal"};
+#define NSIDE ((int)(sizeof side_sfx / sizeof side_sfx[0]))
+
+/* Is `path` a database this run has to create? */
+static int path_is_new(const char *path)
 {
 	struct stat st;
-	s->created = stat(s->path, &st) != 0 && errno == ENOENT;
-	int rc = sqlite3_open_v2(s->path, &s->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	if (!*path || !strcmp(path, ":memory:"))
+		return 0;
+	return lstat(path, &st) != 0 && errno == ENOENT;
+}
+
+/* Remove the temporary database and its side files: unlink, then forget
+ * (a signal in between unlinks a name that is gone already). */
+static void tmp_discard(wn_store *s)
+{
+	if (!s->tmp)
+		return;
+	wn_buf p = WN_BUF_INIT;
+	for (int i = 0; i < NSIDE; i++) {
+		wn_buf_reset(&p);
+		if (wn_buf_printf(&p, "%s%s", s->tmp, side_sfx[i]))
+			continue;
+		unlink(wn_buf_cstr(&p));
+		wn_cleanup_remove(wn_buf_cstr(&p));
+	}
+	wn_buf_free(&p);
+	unlink(s->tmp);
+	wn_cleanup_remove(s->tmp);
+	free(s->tmp);
+	s->tmp = NULL;
+}
+
+/* Why creating a file beside `path` failed (errno e), in words. */
+static void create_err(const char *path, int e, char *err, size_t errlen)
+{
+	char why[300];
+	if (!open_reason(path, why, sizeof why))
+		snprintf(why, sizeof why, "%s", strerror(e));
+	wn_errf(err, errlen, "unable to open database file (%s)", why);
+}
+
+/*
+ * Create the temporary file "<path>.winnow-tmp-<pid>-<n>" with O_EXCL (so
+ * it is ours) and register it and its side-file names for removal.
+ */
+static int tmp_create(wn_store *s, char *err, size_t errlen)
+{
+	wn_buf name = WN_BUF_INIT;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	unsigned long salt = (unsigned long)ts.tv_nsec;
+	int fd = -1, e = 0;
+	for (int tries = 0; tries < 100 && fd < 0; tries++) {
+		wn_buf_reset(&name);
+		if (wn_buf_printf(&name, "%s.winnow-tmp-%ld-%lx", s->path, (long)getpid(),
+				  salt + (unsigned long)tries)) {
+			e = ENOMEM;
+			break;
+		}
+		fd = wn_cleanup_create(wn_buf_cstr(&name), 0644);
+		e = errno;
+		if (fd < 0 && e != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		wn_buf_free(&name);
+		create_err(s->path, e, err, errlen);
+		return -1;
+	}
+	close(fd);
+	s->tmp = strdup(wn_buf_cstr(&name));
+	if (!s->tmp) {
+		unlink(wn_buf_cstr(&name));
+		wn_cleanup_remove(wn_buf_cstr(&name));
+		wn_buf_free(&name);
+		wn_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	int bad = 0;
+	for (int i = 0; i < NSIDE && !bad; i++) {
+		wn_buf_reset(&name);
+		bad = wn_buf_printf(&name, "%s%s", s->tmp, side_sfx[i]) ||
+		      wn_cleanup_add(wn_buf_cstr(&name));
+	}
+	wn_buf_free(&name);
+	if (bad) {
+		wn_errf(err, errlen, "cannot register the temporary database for removal (%s)",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Open `file` as the run's connection; errors name the user's path. */
+static int db_connect(wn_store *s, const char *file, int flags, char *err, size_t errlen)
+{
+	int rc = sqlite3_open_v2(file, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		open_err(s->db, s->path, err, errlen);
+		sqlite3_close(s->db);
+		s->db = NULL;
 		return -1;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	int wait = o->busy_timeout_ms == 0 ? 5000 : o->busy_timeout_ms < 0 ? 0 : o->busy_timeout_ms;
-	sqlite3_busy_timeout(s->db, wait);
+	sqlite3_busy_timeout(s->db, s->busy_ms);
+	return 0;
+}
 
+/* WAL mode and the run's pragmas; page size first for a new database. */
+static int db_setup(wn_store *s, int fresh, char *err, size_t errlen)
+{
 	/* A database this run creates gets 16 KiB pages: selection rows are
 	 * long (text plus the record), and bigger pages cut SQLite's CPU time
 	 * per row by about a third here. It must be set before WAL is. */
-	if (s->created && exec_sql(s, "PRAGMA page_size=16384", err, errlen))
+	if (fresh && exec_sql(s, "PRAGMA page_size=16384", err, errlen))
 		return -1;
 	/* WAL is what lets readers see the old table until COMMIT, and what
 	 * makes a killed run vanish on recovery. NORMAL sync in WAL keeps each
@@ -530,11 +647,11 @@ static int open_db(wn_store *s, const wn_store_opts *o, char *err, size_t errlen
 	 * spill to the WAL as uncommitted frames) and costs less than a big
 	 * one to fill. */
 	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &q, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "PRAGMA main.journal_mode=WAL", -1, &q, NULL) != SQLITE_OK) {
 		open_err(s->db, s->path, err, errlen);
 		return -1;
 	}
-	rc = sqlite3_step(q);
+	int rc = sqlite3_step(q);
 	if (rc != SQLITE_ROW) {
 		open_err(s->db, s->path, err, errlen);
 		sqlite3_finalize(q);
@@ -546,16 +663,56 @@ static int open_db(wn_store *s, const wn_store_opts *o, char *err, size_t errlen
 		wn_errf(err, errlen, "cannot switch the database to WAL mode");
 		return -1;
 	}
-	if (exec_sql(s, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192; "
-			"PRAGMA temp_store=MEMORY",
-		     err, errlen))
-		return -1;
+	return exec_sql(s, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192; "
+			   "PRAGMA temp_store=MEMORY",
+			err, errlen);
+}
+
+static int db_begin(wn_store *s, char *err, size_t errlen)
+{
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		open_err(s->db, s->path, err, errlen);
 		return -1;
 	}
 	s->in_txn = 1;
 	return 0;
+}
+
+/* The database at path, which exists: opened without SQLITE_OPEN_CREATE,
+ * so a file removed meanwhile is not silently recreated (1: it vanished,
+ * retry as a new one). SQLite may still create through a dangling symlink
+ * (its target is created in place, not race-free, as before) and for
+ * ":memory:". */
+static int open_existing(wn_store *s, char *err, size_t errlen)
+{
+	struct stat st;
+	int flags = SQLITE_OPEN_READWRITE;
+	if (!*s->path || !strcmp(s->path, ":memory:") ||
+	    (stat(s->path, &st) != 0 && errno == ENOENT))
+		flags |= SQLITE_OPEN_CREATE;
+	if (db_connect(s, s->path, flags, err, errlen))
+		return path_is_new(s->path) ? 1 : -1;
+	return 0;
+}
+
+static int open_db(wn_store *s, char *err, size_t errlen)
+{
+	for (int tries = 0;; tries++) {
+		if (path_is_new(s->path)) {
+			if (tmp_create(s, err, errlen) ||
+			    db_connect(s, s->tmp, SQLITE_OPEN_READWRITE, err, errlen))
+				return -1;
+			break;
+		}
+		int rc = open_existing(s, err, errlen);
+		if (rc == 0)
+			break;
+		if (rc < 0 || tries == 3)
+			return -1;
+	}
+	if (db_setup(s, s->tmp != NULL, err, errlen))
+		return -1;
+	return db_begin(s, err, errlen);
 }
 
 wn_store *wn_store_begin(const char *path, const wn_store_opts *opts, char *err, size_t errlen)
@@ -590,7 +747,8 @@ wn_store *wn_store_begin(const char *path, const wn_store_opts *opts, char *err,
 		return NULL;
 	}
 	iso_now(s->started);
-	if (open_db(s, &o, err, errlen) || create_runs(s, err, errlen))
+	s->busy_ms = o.busy_timeout_ms == 0 ? 5000 : o.busy_timeout_ms < 0 ? 0 : o.busy_timeout_ms;
+	if (open_db(s, err, errlen) || create_runs(s, err, errlen))
 		goto fail;
 	if (s->mode == WN_STORE_REPLACE) {
 		wn_buf_reset(&s->sql);
@@ -907,23 +1065,37 @@ static int writer_error(wn_store *s, char *err, size_t errlen)
 	return WN_STORE_EDB;
 }
 
-int wn_store_add(wn_store *s, wn_span record, wn_span text, char *err, size_t errlen)
+/* The record's id and winnow members (absent: p == NULL; "winnow": null
+ * counts as absent). WN_STORE_EBADREC when "winnow" is not an object. */
+static int record_parts(wn_store *s, wn_span record, wn_span *id, wn_span *win, char *err,
+			size_t errlen)
 {
-	wn_span id = {0}, win = {0}, k, v;
+	wn_span k, v;
 	size_t pos = 0;
+	id->p = win->p = NULL;
+	id->n = win->n = 0;
 	while (wn_json_next_member(record, &pos, &k, &v)) {
 		if (key_is(s, k, "id", 2))
-			id = v;
+			*id = v;
 		else if (key_is(s, k, "winnow", 6))
-			win = v;
+			*win = v;
 	}
-	int wt = win.p ? wn_json_type_of(win) : WN_JSON_NULL;
+	int wt = win->p ? wn_json_type_of(*win) : WN_JSON_NULL;
 	if (wt != WN_JSON_OBJECT && wt != WN_JSON_NULL) {
 		wn_errf(err, errlen, "\"winnow\" is not an object");
 		return WN_STORE_EBADREC;
 	}
 	if (wt != WN_JSON_OBJECT)
-		win.p = NULL; /* "winnow": null stores as NULL */
+		win->p = NULL; /* "winnow": null stores as NULL */
+	return 0;
+}
+
+int wn_store_add(wn_store *s, wn_span record, wn_span text, char *err, size_t errlen)
+{
+	wn_span id, win;
+	int rc = record_parts(s, record, &id, &win, err, errlen);
+	if (rc)
+		return rc;
 	/* id and winnow lie inside the record: store them as offsets */
 	/* text unescaped without a copy lies inside the record too */
 	int text_in_rec = text.p >= record.p && text.p + text.n <= record.p + record.n;
@@ -980,7 +1152,7 @@ static int insert_run(wn_store *s, uint64_t n_in, uint64_t n_rejected, int64_t *
 	}
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO " WN_STORE_RUNS_TABLE "(started, finished, version, "
+			       "INSERT INTO main." WN_STORE_RUNS_TABLE "(started, finished, version, "
 			       "command, inputs, n_in, n_out, n_rejected, seed, table_name, mode, "
 			       "rowid_first, rowid_last, extra) "
 			       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -1035,12 +1207,264 @@ static void store_free(wn_store *s)
 	wn_buf_free(&s->qtable);
 	wn_buf_free(&s->inputs);
 	free(s->path);
+	free(s->tmp);
 	free(s->table);
 	free(s->command);
 	free(s->seed);
 	free(s->extra);
 	free(s);
 }
+
+/* ---- publishing a new database ----------------------------------------- */
+
+/*
+ * The temporary database after its COMMIT: checkpoint everything into
+ * the main file and close, so that the file alone holds the database (a
+ * WAL's frames would not follow the rename).
+ */
+static int tmp_seal(wn_store *s, char *err, size_t errlen)
+{
+	if (sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) !=
+	    SQLITE_OK) {
+		wn_store_db_err(s->db, err, errlen);
+		return -1;
+	}
+	int rc = sqlite3_close(s->db);
+	s->db = NULL;
+	wn_buf wal = WN_BUF_INIT;
+	struct stat st;
+	int left = !wn_buf_printf(&wal, "%s-wal", s->tmp) && stat(wn_buf_cstr(&wal), &st) == 0 &&
+		   st.st_size > 0;
+	wn_buf_free(&wal);
+	if (rc != SQLITE_OK || left) {
+		wn_errf(err, errlen, "cannot checkpoint the new database");
+		return -1;
+	}
+	return 0;
+}
+
+/* rename(from, to) unless `to` exists (EEXIST then); link(2) where the
+ * file system has no RENAME_NOREPLACE. */
+static int move_noreplace(const char *from, const char *to)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return -1;
+	if (link(from, to))
+		return -1;
+	unlink(from);
+	return 0;
+}
+
+/* Make the new name durable: fsync the directory (best effort). */
+static void sync_dir(const char *path)
+{
+	char *dir = strdup(path);
+	if (!dir)
+		return;
+	char *slash = strrchr(dir, '/');
+	const char *d = !slash ? "." : slash == dir ? "/" : (*slash = 0, dir);
+	int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+static void cols_clear(wn_store *s)
+{
+	for (int i = 0; i < s->ncols; i++)
+		free(s->cols[i].name);
+	s->ncols = 0;
+}
+
+#define MERGE_SRC "winnow_src"
+
+/* Forget the key -> column cache (the target table's columns differ). */
+static int slots_clear(wn_store *s)
+{
+	wn_intern *fresh = wn_intern_new();
+	if (!fresh)
+		return -1;
+	wn_intern_free(s->keys);
+	s->keys = fresh;
+	return 0;
+}
+
+/*
+ * Insert the source's rows into the target table in rowid order, through
+ * the path wn_store_add's rows take: id and annotations are read again
+ * from each stored record, so the columns follow the target's schema
+ * exactly as they would in a run started now.
+ */
+static int merge_rows(wn_store *s, char *err, size_t errlen)
+{
+	uint64_t want = s->rows;
+	s->rows = 0;
+	wn_buf_reset(&s->sql);
+	if (slots_clear(s) || wn_buf_puts(&s->sql, "SELECT record, text FROM " MERGE_SRC ".") ||
+	    wn_store_quote_ident(&s->sql, s->table, strlen(s->table)) ||
+	    wn_buf_puts(&s->sql, " ORDER BY rowid")) {
+		wn_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, wn_buf_cstr(&s->sql), -1, &st, NULL) != SQLITE_OK) {
+		wn_store_db_err(s->db, err, errlen);
+		return -1;
+	}
+	int rc = SQLITE_DONE, bad = prepare_insert(s, err, errlen);
+	while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		wn_span rec = {(const char *)sqlite3_column_text(st, 0), 0}, id, win;
+		rec.n = (size_t)sqlite3_column_bytes(st, 0);
+		wn_span text = {(const char *)sqlite3_column_text(st, 1), 0};
+		text.n = (size_t)sqlite3_column_bytes(st, 1);
+		if (!text.p)
+			text.p = "";
+		bad = !rec.p || record_parts(s, rec, &id, &win, err, errlen) ||
+		      insert_row(s, rec, text, id, win, err, errlen);
+		if (bad && !rec.p)
+			wn_errf(err, errlen, "the new database lost a record");
+	}
+	if (!bad && rc != SQLITE_DONE) {
+		wn_store_db_err(s->db, err, errlen);
+		bad = 1;
+	}
+	sqlite3_finalize(st);
+	if (!bad && s->rows != want) {
+		wn_errf(err, errlen, "copied %llu rows into the database, expected %llu",
+			(unsigned long long)s->rows, (unsigned long long)want);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+/* This run's runs row, copied with the rowids the rows got here. */
+static int merge_run_row(wn_store *s, int64_t *run_id, char *err, size_t errlen)
+{
+	char finished[32];
+	iso_now(finished);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO main." WN_STORE_RUNS_TABLE "(started, finished, version, "
+			       "command, inputs, n_in, n_out, n_rejected, seed, table_name, mode, "
+			       "rowid_first, rowid_last, extra) SELECT started, ?1, version, command, "
+			       "inputs, n_in, n_out, n_rejected, seed, table_name, mode, ?2, ?3, extra "
+			       "FROM " MERGE_SRC "." WN_STORE_RUNS_TABLE,
+			       -1, &st, NULL) != SQLITE_OK) {
+		wn_store_db_err(s->db, err, errlen);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, finished, -1, SQLITE_STATIC);
+	if (s->rows) {
+		sqlite3_bind_int64(st, 2, s->rowid_first);
+		sqlite3_bind_int64(st, 3, s->rowid_last);
+	}
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || sqlite3_changes(s->db) != 1) {
+		wn_store_db_err(s->db, err, errlen);
+		return -1;
+	}
+	if (run_id)
+		*run_id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+static int merge_attach(wn_store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "ATTACH ?1 AS " MERGE_SRC, -1, &st, NULL) != SQLITE_OK) {
+		wn_store_db_err(s->db, err, errlen);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, s->tmp, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		wn_store_db_err(s->db, err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Another run created the database while this one built its own: append
+ * (or replace) into it as a run that began now would, by copying from the
+ * finished temporary database inside one write transaction (which waits
+ * on the busy timeout like any run). 1: the database vanished meanwhile.
+ */
+static int merge_into(wn_store *s, int64_t *run_id, char *err, size_t errlen)
+{
+	int rc = open_existing(s, err, errlen);
+	if (rc)
+		return rc;
+	wn_buf_reset(&s->qtable);
+	cols_clear(s);
+	if (wn_buf_puts(&s->qtable, "\"main\".") ||
+	    wn_store_quote_ident(&s->qtable, s->table, strlen(s->table))) {
+		wn_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (db_setup(s, 0, err, errlen) || merge_attach(s, err, errlen) ||
+	    db_begin(s, err, errlen) || create_runs(s, err, errlen))
+		return -1;
+	if (s->mode == WN_STORE_REPLACE) {
+		wn_buf_reset(&s->sql);
+		if (wn_buf_printf(&s->sql, "DROP TABLE IF EXISTS %s", wn_buf_cstr(&s->qtable))) {
+			wn_errf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (exec_sql(s, wn_buf_cstr(&s->sql), err, errlen) || create_table(s, err, errlen))
+			return -1;
+	} else if (load_table(s, err, errlen)) {
+		return -1;
+	}
+	if (merge_rows(s, err, errlen) || merge_run_row(s, run_id, err, errlen) ||
+	    exec_sql(s, "COMMIT", err, errlen))
+		return -1;
+	s->in_txn = 0;
+	sqlite3_finalize(s->ins);
+	s->ins = NULL;
+	sqlite3_close(s->db);
+	s->db = NULL;
+	return 0;
+}
+
+/*
+ * Move the committed temporary database to `path`; when another run put
+ * a database there first, merge into that one instead. Either way the
+ * temporary files are gone afterwards.
+ */
+static int publish(wn_store *s, int64_t *run_id, char *err, size_t errlen)
+{
+	if (tmp_seal(s, err, errlen))
+		return -1;
+	for (int tries = 0; tries < 4; tries++) {
+		if (move_noreplace(s->tmp, s->path) == 0) {
+			sync_dir(s->path);
+			tmp_discard(s); /* only the (now unused) names */
+			return 0;
+		}
+		if (errno != EEXIST) {
+			wn_errf(err, errlen, "cannot move the new database into place: %s",
+				strerror(errno));
+			return -1;
+		}
+		int rc = merge_into(s, run_id, err, errlen);
+		if (rc <= 0) {
+			if (rc == 0)
+				tmp_discard(s);
+			return rc;
+		}
+	}
+	wn_errf(err, errlen, "the database keeps appearing and vanishing; giving up");
+	return -1;
+}
+
+/* ---- finishing, continued ----------------------------------------------- */
 
 int wn_store_commit(wn_store *s, uint64_t n_in, uint64_t n_rejected, int64_t *run_id,
 		    char *err, size_t errlen)
@@ -1060,50 +1484,34 @@ int wn_store_commit(wn_store *s, uint64_t n_in, uint64_t n_rejected, int64_t *ru
 	s->in_txn = 0;
 	sqlite3_finalize(s->ins);
 	s->ins = NULL;
-	/* Closing checkpoints the WAL into the database; a failure there
-	 * loses nothing (the committed frames stay in the WAL). */
-	sqlite3_close_v2(s->db);
+	if (s->tmp) {
+		if (publish(s, run_id, err, errlen)) {
+			wn_store_abort(s);
+			return -1;
+		}
+	} else {
+		/* Closing checkpoints the WAL into the database; a failure
+		 * there loses nothing (the committed frames stay in the WAL). */
+		sqlite3_close_v2(s->db);
+	}
 	store_free(s);
 	return 0;
 }
 
-/* A database this run created and left without tables is removed again:
- * a failed first run leaves no file behind. */
-static int db_is_empty(sqlite3 *db)
-{
-	sqlite3_stmt *st;
-	int empty = 0;
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		empty = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == 0;
-		sqlite3_finalize(st);
-	}
-	return empty;
-}
-
+/* Roll back and close. The only files removed are this run's temporary
+ * ones: a database at `path` is never deleted, whoever created it. */
 void wn_store_abort(wn_store *s)
 {
 	if (!s)
 		return;
-	int remove_file = 0;
 	pipe_join(s, 1);
 	if (s->ins)
 		sqlite3_finalize(s->ins);
 	if (s->db) {
 		if (s->in_txn)
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		remove_file = s->created && db_is_empty(s->db);
 		sqlite3_close_v2(s->db);
 	}
-	if (remove_file) {
-		static const char *const sfx[] = {"-wal", "-shm", ""};
-		wn_buf p = WN_BUF_INIT;
-		for (int i = 0; i < 3; i++) {
-			wn_buf_reset(&p);
-			if (!wn_buf_printf(&p, "%s%s", s->path, sfx[i]))
-				unlink(wn_buf_cstr(&p));
-		}
-		wn_buf_free(&p);
-	}
+	tmp_discard(s);
 	store_free(s);
 }

@@ -11,9 +11,21 @@
  * before or as it is after (SQLite's WAL recovery discards uncommitted
  * frames).
  *
+ * A database that does not exist yet is built under a temporary name
+ * beside `path` ("<path>.winnow-tmp-<pid>-<n>", plus SQLite's -wal/-shm)
+ * and moved into place with rename-without-replace after COMMIT, so it
+ * appears whole or not at all. If another run put a database at `path`
+ * meanwhile (two runs creating one database at once), this run's rows and
+ * runs row are copied into that one in one write transaction, exactly as a
+ * run started at that moment would have written them. A failed run, or
+ * one killed by SIGINT/SIGTERM/SIGHUP once wn_cleanup_install_signals()
+ * (io/cleanup.h) is in place, removes those temporary files and nothing
+ * else; a database at `path` is never deleted. kill -9 can leave the
+ * temporary files behind, never a half-made database at `path`.
+ *
  * Borrows: SQLite (libsqlite3), the JSON scanner (io/json.h) to find id and
  * the "winnow" annotations in each record, the writer (io/record.h) for
- * export output.
+ * export output, the signal cleanup list (io/cleanup.h).
  *
  * Selection table (name quoted as an identifier, never spliced as SQL):
  *   rowid INTEGER PRIMARY KEY   insertion order, 1.. in replace mode
@@ -81,11 +93,12 @@ int wn_store_parse_mode(const char *s);
 int wn_store_check_table(const char *name, char *err, size_t errlen);
 
 /*
- * Open (creating if needed) the database at `path` and begin the run's
- * transaction: WAL mode, BEGIN IMMEDIATE, the runs table, and the
- * selection table dropped and recreated (replace) or checked and reused
- * (append). Returns NULL with the reason in err ("unable to open database
- * file", "database is locked", "file is not a database", ...).
+ * Open the database at `path` (or start a new one under a temporary name,
+ * see above) and begin the run's transaction: WAL mode, BEGIN IMMEDIATE,
+ * the runs table, and the selection table dropped and recreated (replace)
+ * or checked and reused (append). Returns NULL with the reason in err
+ * ("unable to open database file", "database is locked", "file is not a
+ * database", ...).
  */
 wn_store *wn_store_begin(const char *path, const wn_store_opts *opts, char *err, size_t errlen);
 
@@ -108,14 +121,17 @@ uint64_t wn_store_rows(const wn_store *s);      /* rows accepted so far */
 
 /*
  * Write the runs row (counts: in, rejected; out is the rows added) and
- * COMMIT. Returns 0 (the new run_id in *run_id when non-NULL), or -1 with
- * the reason in err (then it is as wn_store_abort). Frees s either way.
+ * COMMIT; a new database is then moved into place, or merged into the one
+ * another run put there first (that merge waits on the busy timeout and
+ * can fail like any run: "database is locked", "not a winnow table").
+ * Returns 0 (the new run_id in *run_id when non-NULL), or -1 with the
+ * reason in err (then it is as wn_store_abort). Frees s either way.
  */
 int wn_store_commit(wn_store *s, uint64_t n_in, uint64_t n_rejected, int64_t *run_id,
 		    char *err, size_t errlen);
 
-/* Roll back and close; when this run created the database file, remove it
- * again so that a failed run leaves nothing behind. Frees s. NULL is fine. */
+/* Roll back and close; a new database's temporary files are removed, so a
+ * failed first run leaves nothing behind. Frees s. NULL is fine. */
 void wn_store_abort(wn_store *s);
 
 /* ---- export ----------------------------------------------------------- */

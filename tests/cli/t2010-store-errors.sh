@@ -105,7 +105,8 @@ test_expect_success 'a "winnow" member that is not an object is a positioned err
 
 test_expect_success 'a failed first run leaves no database file behind' '
 	"$WINNOW" store new.db bad.jsonl 2>err; [ $? -eq 1 ] &&
-	[ ! -e new.db ] && [ ! -e new.db-wal ] && [ ! -e new.db-shm ]
+	[ ! -e new.db ] && [ ! -e new.db-wal ] && [ ! -e new.db-shm ] &&
+	[ -z "$(ls | grep "^new\.db")" ]
 '
 
 test_expect_success 'a missing input file fails before anything is written' '

@@ -1,12 +1,14 @@
 /*
  * tests/unit/test_store.c — the SQLite store (store/store.h): schema and
  * annotation columns, hostile table and key names, replace vs append, the
- * runs row, all-or-nothing runs, isolation from readers, database errors,
- * and export (byte-identical JSONL on a Debian slice, RFC 4180 CSV).
+ * runs row, all-or-nothing runs, isolation from readers, two runs creating
+ * one database at once, database errors, and export (byte-identical JSONL
+ * on a Debian slice, RFC 4180 CSV).
  *
  * Borrows: io/ (reader for the Debian slice, writer for export output);
  * SQLite directly, to look at what the store wrote.
  */
+#include <dirent.h>
 #include <regex.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -125,6 +127,20 @@ static char *export_to(const char *db, const char *table, int format, size_t *n)
 	if (wn_writer_commit(w, errbuf, sizeof errbuf))
 		return NULL;
 	return slurp(out, n);
+}
+
+/* How many files of tmpdir hold `part` in their name. */
+static int count_files(const char *part)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	int n = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += strstr(e->d_name, part) != NULL;
+	closedir(d);
+	return n;
 }
 
 static void test_columns_follow_scalar_annotations(void)
@@ -319,6 +335,134 @@ static void test_abort_and_isolation(void)
 	struct stat sb;
 	CHECK(stat(fresh, &sb) != 0);
 	CHECK(stat(tpath("fresh.db-wal"), &sb) != 0);
+	CHECK_EQ_INT(count_files("fresh.db"), 0); /* nor a temporary file */
+}
+
+/* Begin a run on db (NULL on failure) and add the records. */
+static wn_store *run_open(const char *db, const char *table, int mode, const char *const *recs)
+{
+	wn_store_opts o = {table, mode, 0, "winnow store test", NULL, NULL};
+	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
+	for (int i = 0; s && recs[i]; i++)
+		if (add(s, recs[i])) {
+			wn_store_abort(s);
+			return NULL;
+		}
+	return s;
+}
+
+static uint64_t nrecs(const char *const *recs)
+{
+	uint64_t n = 0;
+	while (recs[n])
+		n++;
+	return n;
+}
+
+/* Everything a table and the runs log hold, except the timestamps. */
+#define DUMP_T                                                                              \
+	"SELECT (SELECT group_concat(name||':'||type, ' ') FROM pragma_table_info('t'))||' | '||" \
+	"(SELECT group_concat(quote(rowid)||','||quote(id)||','||quote(text)||','||"           \
+	"quote(record)||','||quote(winnow)||','||quote(score)||','||quote(cluster), ' ') "     \
+	"FROM t)||' | '||(SELECT group_concat(run_id||','||n_out||','||mode||','||"            \
+	"ifnull(rowid_first,'-')||'-'||ifnull(rowid_last,'-'), ' ') FROM runs)"
+
+static const char *const race_a[] = {
+	"{\"id\":\"a1\",\"text\":\"one\",\"winnow\":{\"Score\":2,\"cluster\":7}}",
+	"{\"id\":\"a2\",\"text\":\"two\",\"winnow\":{\"cluster\":8.5,\"score\":\"s\"}}", NULL};
+static const char *const race_b[] = {"{\"id\":\"b1\",\"text\":\"three\",\"winnow\":{\"score\":1}}",
+				     "{\"id\":\"b2\",\"text\":\"four\",\"winnow\":{\"cluster\":3}}",
+				     NULL};
+
+/*
+ * Two runs create the same database at once: neither sees the other's
+ * temporary database, the first to commit puts its database in place, and
+ * the second then appends (or replaces) into it exactly as a run started
+ * after the first would have: the reference is the same two runs made one
+ * after the other.
+ */
+static void race_check(int mode, const char *db, const char *ref)
+{
+	wn_store *a = run_open(db, "t", mode, race_a);
+	CHECK(a != NULL);
+	wn_store *b = run_open(db, "t", mode, race_b);
+	CHECK(b != NULL);
+	struct stat sb;
+	CHECK(stat(db, &sb) != 0); /* a new database appears only at COMMIT */
+	CHECK_EQ_INT(count_files("winnow-tmp"), 6); /* two files, each with -wal and -shm */
+	int64_t id_b = 0, id_a = 0;
+	CHECK_EQ_INT(wn_store_commit(b, nrecs(race_b), 0, &id_b, errbuf, sizeof errbuf), 0);
+	CHECK_EQ_INT(wn_store_commit(a, nrecs(race_a), 0, &id_a, errbuf, sizeof errbuf), 0);
+	CHECK_EQ_INT(id_b, 1);
+	CHECK_EQ_INT(id_a, 2);
+	CHECK_EQ_INT(store_run(ref, "t", mode, race_b), 0);
+	CHECK_EQ_INT(store_run(ref, "t", mode, race_a), 0);
+	char *got = q1(db, DUMP_T), *want = q1(ref, DUMP_T);
+	CHECK(want != NULL);
+	int same = got && !strcmp(got, want);
+	if (!same)
+		fprintf(stderr, "  merged: %s\n  serial: %s\n", got ? got : "NULL", want);
+	free(got);
+	free(want);
+	CHECK(same);
+	CHECK(q_is(db, "PRAGMA integrity_check", "ok"));
+	CHECK(q_is(db, "PRAGMA journal_mode", "wal"));
+	CHECK_EQ_INT(count_files("winnow-tmp"), 0);
+}
+
+static void test_concurrent_creators_append(void)
+{
+	race_check(WN_STORE_APPEND, tpath("race-a.db"), tpath("race-a-ref.db"));
+	/* by hand: b's rows, then a's; a's "Score" clashes with the column
+	 * score (it stays in winnow), its "cluster" values join the column */
+	CHECK(q_is(tpath("race-a.db"),
+		   "SELECT group_concat(rowid||':'||id||':'||quote(score)||':'||quote(cluster), ' ') "
+		   "FROM t",
+		   "1:b1:1:NULL 2:b2:NULL:3 3:a1:NULL:7 4:a2:'s':8.5"));
+	CHECK(q_is(tpath("race-a.db"), "SELECT group_concat(rowid_first||'-'||rowid_last) FROM runs",
+		   "1-2,3-4"));
+}
+
+static void test_concurrent_creators_replace(void)
+{
+	race_check(WN_STORE_REPLACE, tpath("race-r.db"), tpath("race-r-ref.db"));
+	CHECK(q_is(tpath("race-r.db"), "SELECT group_concat(rowid||':'||id, ' ') FROM t",
+		   "1:a1 2:a2"));
+}
+
+/*
+ * A run that created nothing visible never removes a database: when the
+ * first creator fails after another run put its database in place, or the
+ * merge into what appeared is refused, the database stays as it is and
+ * only the failed run's own temporary files go.
+ */
+static void test_failed_creator_keeps_the_winner(void)
+{
+	const char *db = tpath("keep.db");
+	wn_store *a = run_open(db, "t", WN_STORE_APPEND, race_a);
+	CHECK(a != NULL);
+	CHECK_EQ_INT(store_run(db, "t", WN_STORE_APPEND, race_b), 0);
+	CHECK_EQ_INT(add(a, "{\"text\":\"bad\",\"winnow\":[1]}"), WN_STORE_EBADREC);
+	wn_store_abort(a);
+	CHECK(q_is(db, "SELECT group_concat(id) FROM t", "b1,b2"));
+	CHECK(q_is(db, "SELECT count(*) FROM runs", "1"));
+	CHECK_EQ_INT(count_files("winnow-tmp"), 0);
+
+	/* what appeared is not winnow's: the merge fails, nothing changes */
+	const char *other = tpath("other.db");
+	a = run_open(other, "plain", WN_STORE_APPEND, race_a);
+	CHECK(a != NULL);
+	sqlite3 *h;
+	CHECK_EQ_INT(sqlite3_open(other, &h), SQLITE_OK);
+	CHECK_EQ_INT(sqlite3_exec(h, "CREATE TABLE plain(x); INSERT INTO plain VALUES(1)", NULL,
+				  NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(h);
+	CHECK(wn_store_commit(a, 2, 0, NULL, errbuf, sizeof errbuf) != 0);
+	CHECK(strstr(errbuf, "not a winnow table") != NULL);
+	CHECK(q_is(other, "SELECT group_concat(name) FROM sqlite_master", "plain"));
+	CHECK(q_is(other, "SELECT group_concat(x) FROM plain", "1"));
+	CHECK_EQ_INT(count_files("winnow-tmp"), 0);
 }
 
 /* Many batches through the writer thread (spares recycled), with a key
@@ -519,6 +663,9 @@ int main(void)
 	RUN(test_append_and_replace);
 	RUN(test_runs_row);
 	RUN(test_abort_and_isolation);
+	RUN(test_concurrent_creators_append);
+	RUN(test_concurrent_creators_replace);
+	RUN(test_failed_creator_keeps_the_winner);
 	RUN(test_many_rows_through_the_writer);
 	RUN(test_writer_error_fails_the_run);
 	RUN(test_database_errors);
