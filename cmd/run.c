@@ -14,7 +14,7 @@
 #include "pipelines/runner.h"
 
 static const char *const run_usage[] = {
-	"winnow run [--dry-run | --explain] [--threads N] [--device DEV] [-q] recipe.yaml",
+	"winnow run [--dry-run | --explain] [-o FILE] [--threads N] [--device DEV] [-q] recipe.yaml",
 	"",
 	"Run the steps a recipe names, in one process, from its inputs to its output.\n"
 	"Every key is checked against the step's options before any work starts.\n"
@@ -29,12 +29,13 @@ static const char *const run_usage[] = {
 int cmd_run(int argc, const char **argv)
 {
 	int dry = 0, explain = 0, threads = -1;
-	wn_recipe_env env = {NULL, NULL, 0};
+	wn_recipe_env env = {NULL, NULL, 0, NULL};
 	struct wn_option opts[] = {
 		OPT_BOOL(0, "dry-run", &dry, "print the plan and the shell pipeline; run nothing"),
 		OPT_BOOL(0, "explain", &explain, "say what each step reads and writes; run nothing"),
 		OPT_INT(0, "threads", &threads, "N", "threads for every step that computes (default: all cores)"),
 		OPT_STRING(0, "device", &env.device, "DEV", "cpu, cuda or auto for every step that computes"),
+		OPT_STRING('o', "output", &env.output, "FILE", "write JSONL to FILE instead of the recipe's output"),
 		OPT_BOOL('q', "quiet", &env.quiet, "no closing lines on stderr"),
 		OPT_END(),
 	};

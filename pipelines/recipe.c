@@ -25,6 +25,7 @@ typedef struct parse_ctx {
 	wn_recipe *r;
 	yaml_document_t *doc;
 	const wn_step *const *steps;
+	const wn_recipe_env *env;
 	char *err;
 	size_t errlen;
 } parse_ctx;
@@ -313,6 +314,8 @@ static int parse_steps(parse_ctx *c, const yaml_node_t *v)
 static int add_store(parse_ctx *c, const yaml_node_t *m, const yaml_node_t *db_key)
 {
 	const wn_step *st = NULL;
+	if (c->env && c->env->output)
+		return 0; /* -o FILE replaces the database */
 	for (size_t i = 0; c->steps[i]; i++)
 		if (!strcmp(c->steps[i]->name, "store"))
 			st = c->steps[i];
@@ -419,6 +422,24 @@ static int load_document(parse_ctx *c, const char *text, size_t len)
 	return more ? -1 : 0;
 }
 
+static void free_step(wn_recipe_step *s);
+
+/* `winnow run -o FILE`: JSONL to FILE, whatever output: says (the store step goes). */
+static int override_output(parse_ctx *c, const char *path)
+{
+	wn_recipe *r = c->r;
+	if (r->out_db) {
+		if (r->nsteps && r->steps[r->nsteps - 1].db)
+			free_step(&r->steps[--r->nsteps]);
+		free(r->out_db);
+		r->out_db = NULL;
+	}
+	free(r->out_jsonl);
+	if (!(r->out_jsonl = strdup(path)))
+		return pos_err(c, r->out_at, "out of memory");
+	return 0;
+}
+
 static wn_recipe *recipe_new(const char *name, const char *text, size_t len)
 {
 	wn_recipe *r = calloc(1, sizeof *r);
@@ -446,7 +467,7 @@ wn_recipe *wn_recipe_parse(const char *name, const char *text, size_t len,
 		return NULL;
 	}
 	yaml_document_t doc;
-	parse_ctx c = {r, &doc, steps, err, errlen};
+	parse_ctx c = {r, &doc, steps, env, err, errlen};
 	if (len > RECIPE_MAX_BYTES) {
 		pos_err(&c, (wn_recipe_pos){1, 1}, "a recipe is at most %u bytes", RECIPE_MAX_BYTES);
 		wn_recipe_free(r);
@@ -458,6 +479,8 @@ wn_recipe *wn_recipe_parse(const char *name, const char *text, size_t len,
 	}
 	int rc = parse_top(&c, yaml_document_get_root_node(&doc));
 	yaml_document_delete(&doc);
+	if (!rc && env && env->output)
+		rc = override_output(&c, env->output);
 	if (rc || wn_recipe_check_steps(r, env, err, errlen)) {
 		wn_recipe_free(r);
 		return NULL;

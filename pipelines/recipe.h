@@ -80,6 +80,7 @@ typedef struct wn_recipe_env {
 	const char *threads;     /* "2" */
 	const char *device;      /* "cpu" */
 	int quiet;               /* -q: no closing lines */
+	const char *output;      /* -o FILE: JSONL to FILE instead of the recipe's output */
 } wn_recipe_env;
 
 /*
