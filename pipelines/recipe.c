@@ -41,19 +41,22 @@ static wn_recipe_pos node_pos(const yaml_node_t *n)
 	return mark_pos(n->start_mark);
 }
 
-/* "name:line:col: what" into err; returns -1. */
-static int pos_err(parse_ctx *c, wn_recipe_pos at, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int pos_err(parse_ctx *c, wn_recipe_pos at, const char *fmt, ...)
+int wn_recipe_error(char *err, size_t errlen, const char *name, wn_recipe_pos at, const char *fmt, ...)
 {
 	char msg[768];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	wn_errf(c->err, c->errlen, "%s:%u:%u: %s", c->r->name, at.line, at.col, msg);
+	wn_errf(err, errlen, "%s:%u:%u: %s", name, at.line, at.col, msg);
+	for (char *p = err; err && errlen && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -1;
 }
+
+#define pos_err(c, at, ...) wn_recipe_error((c)->err, (c)->errlen, (c)->r->name, (at), __VA_ARGS__)
+#define START_POS ((wn_recipe_pos){.line = 1, .col = 1})
 
 static yaml_node_t *node_at(parse_ctx *c, int id)
 {
@@ -64,7 +67,7 @@ static yaml_node_t *node_at(parse_ctx *c, int id)
 static int scalar_dup(parse_ctx *c, const yaml_node_t *n, const char *what, char **out)
 {
 	if (!n || n->type != YAML_SCALAR_NODE)
-		return pos_err(c, n ? node_pos(n) : (wn_recipe_pos){1, 1}, "%s must be a single value", what);
+		return pos_err(c, n ? node_pos(n) : START_POS, "%s must be a single value", what);
 	const char *v = (const char *)n->data.scalar.value;
 	size_t len = n->data.scalar.length;
 	if (memchr(v, 0, len))
@@ -371,7 +374,7 @@ static int parse_top(parse_ctx *c, const yaml_node_t *root)
 {
 	static const char *const keys[] = {"winnow", "seed", "inputs", "steps", "output", NULL};
 	if (!root || root->type != YAML_MAPPING_NODE)
-		return pos_err(c, root ? node_pos(root) : (wn_recipe_pos){1, 1},
+		return pos_err(c, root ? node_pos(root) : START_POS,
 			       "a recipe is a mapping of winnow: 1, inputs:, steps: and output:");
 	if (plain_unique_keys(c, root))
 		return -1;
@@ -400,7 +403,7 @@ static int load_document(parse_ctx *c, const char *text, size_t len)
 {
 	yaml_parser_t p;
 	if (!yaml_parser_initialize(&p))
-		return pos_err(c, (wn_recipe_pos){1, 1}, "out of memory");
+		return pos_err(c, START_POS, "out of memory");
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	int ok = yaml_parser_load(&p, c->doc);
 	if (!ok) {
@@ -469,7 +472,7 @@ wn_recipe *wn_recipe_parse(const char *name, const char *text, size_t len,
 	yaml_document_t doc;
 	parse_ctx c = {r, &doc, steps, env, err, errlen};
 	if (len > RECIPE_MAX_BYTES) {
-		pos_err(&c, (wn_recipe_pos){1, 1}, "a recipe is at most %u bytes", RECIPE_MAX_BYTES);
+		pos_err(&c, START_POS, "a recipe is at most %u bytes", RECIPE_MAX_BYTES);
 		wn_recipe_free(r);
 		return NULL;
 	}

@@ -124,6 +124,12 @@ void wn_recipe_unbind(wn_recipe_bound *b);
 /* Bind and unbind every step (what wn_recipe_parse does last): 0 or -1. */
 int wn_recipe_check_steps(const wn_recipe *r, const wn_recipe_env *env, char *err, size_t errlen);
 
+/* "name:line:col: what" into err, on one line: control bytes in what (a
+ * YAML key may hold a folded line break) become '?'. For the recipe's
+ * modules. Returns -1. */
+int wn_recipe_error(char *err, size_t errlen, const char *name, wn_recipe_pos at, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 /* --dry-run: the plan, then "shell: <the equivalent pipeline>". */
 int wn_recipe_print_plan(FILE *f, const wn_recipe *r, const wn_recipe_env *env);
 /* The equivalent shell pipeline on one line (no newline). */

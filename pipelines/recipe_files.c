@@ -19,19 +19,7 @@
 
 #define RECIPE_MAX_BYTES (1u << 20)
 
-static int file_err(const wn_recipe *r, wn_recipe_pos at, char *err, size_t errlen,
-		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int file_err(const wn_recipe *r, wn_recipe_pos at, char *err, size_t errlen,
-		    const char *fmt, ...)
-{
-	char msg[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	wn_errf(err, errlen, "%s:%u:%u: %s", r->name, at.line, at.col, msg);
-	return -1;
-}
+#define file_err(r, at, err, errlen, ...) wn_recipe_error((err), (errlen), (r)->name, (at), __VA_ARGS__)
 
 static int by_bytes(const void *a, const void *b)
 {

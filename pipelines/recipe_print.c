@@ -160,7 +160,9 @@ int wn_recipe_print_explain(FILE *f, const wn_recipe *r)
 	for (size_t i = 0; i < r->nsteps; i++) {
 		const wn_recipe_step *rs = &r->steps[i];
 		fprintf(f, "%zu. %s: reads ", i + 1, rs->step->name);
-		if (i == 0)
+		if (i == 0 && !r->ninputs) /* not resolved: the patterns as written */
+			fprintf(f, "the inputs (%s%s)", r->patterns[0], r->npatterns > 1 ? ", ..." : "");
+		else if (i == 0)
 			fprintf(f, "%zu input file%s (%s%s)", r->ninputs, r->ninputs == 1 ? "" : "s",
 				r->inputs[0], r->ninputs > 1 ? ", ..." : "");
 		else

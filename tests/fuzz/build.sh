@@ -9,7 +9,7 @@ out=build-fuzz; mkdir -p $out
 CC=${FUZZ_CC:-clang}; CXX=${FUZZ_CXX:-clang++}
 flags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -I. -D_GNU_SOURCE -fopenmp"
 objs=()
-for f in io/*.c core/*.c embed/*.c cluster/*.c selectors/*.c store/*.c; do
+for f in io/*.c core/*.c embed/*.c cluster/*.c selectors/*.c store/*.c pipelines/*.c; do
 	[ -f "$f" ] || continue
 	o=$out/$(echo "$f" | tr / _).o
 	[ "$o" -nt "$f" ] || $CC $flags -std=c11 -c "$f" -o "$o"
@@ -32,6 +32,7 @@ for h in tests/fuzz/fuzz_*.c; do
 	fuzz_csv) cp fixtures/bad/*.csv "$seeds"/ ;;
 	fuzz_safetensors) cp fixtures/models/bert-tiny-uncased/model.safetensors "$seeds"/ ;;
 	fuzz_tokenizer_json) cp fixtures/models/bert-tiny-uncased/tokenizer.json "$seeds"/ ;;
+	fuzz_recipe) cp pipelines/*.yaml "$seeds"/ ;;
 	esac
 	if [ -d fixtures/fuzz/$n ]; then cp fixtures/fuzz/$n/* "$seeds"/; fi
 	echo "== $n"
