@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <nettle/sha2.h>
 #include <yaml.h>
 
 #include "io/errf.h"
@@ -422,6 +423,8 @@ static int load_document(parse_ctx *c, const char *text, size_t len)
 		yaml_document_delete(&next);
 	}
 	yaml_parser_delete(&p);
+	if (more)
+		yaml_document_delete(c->doc);
 	return more ? -1 : 0;
 }
 
@@ -520,4 +523,15 @@ void wn_recipe_free(wn_recipe *r)
 	free(r->out_jsonl);
 	free(r->out_db);
 	free(r);
+}
+
+void wn_recipe_sha256(const wn_recipe *r, char hex[65])
+{
+	struct sha256_ctx ctx;
+	uint8_t d[SHA256_DIGEST_SIZE];
+	sha256_init(&ctx);
+	sha256_update(&ctx, r->text_len, (const uint8_t *)r->text);
+	sha256_digest(&ctx, sizeof d, d);
+	for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }

@@ -100,6 +100,8 @@ int wn_recipe_resolve(wn_recipe *r, char *err, size_t errlen);
 wn_recipe *wn_recipe_load(const char *path, const wn_step *const *steps,
 			  const wn_recipe_env *env, char *err, size_t errlen);
 void wn_recipe_free(wn_recipe *r);
+/* The SHA-256 of the recipe's bytes as 64 hex digits (for provenance). */
+void wn_recipe_sha256(const wn_recipe *r, char hex[65]);
 
 /* One step of a plan bound to a live options struct, as argv would fill it. */
 typedef struct wn_recipe_bound {

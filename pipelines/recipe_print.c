@@ -110,10 +110,12 @@ int wn_recipe_print_shell(FILE *f, const wn_recipe *r, const wn_recipe_env *env)
 
 int wn_recipe_print_plan(FILE *f, const wn_recipe *r, const wn_recipe_env *env)
 {
+	char sha[65];
+	wn_recipe_sha256(r, sha);
 	fprintf(f, "recipe %s: winnow 1", r->name);
 	if (r->seed)
 		fprintf(f, ", seed %s", r->seed);
-	fprintf(f, "\ninputs (%zu):\n", r->ninputs);
+	fprintf(f, "\nsha256 %s\ninputs (%zu):\n", sha, r->ninputs);
 	for (size_t i = 0; i < r->ninputs; i++)
 		fprintf(f, "  %s\n", r->inputs[i]);
 	fprintf(f, "steps (%zu):\n", r->nsteps);

@@ -263,12 +263,13 @@ test_expect_success 'on-error skip in a recipe: counted as in the shell' '
 
 # ---- --dry-run and --explain ----
 
-test_expect_success '--dry-run prints the plan and the shell line, runs nothing' '
+test_expect_success '--dry-run prints the plan (with the recipe'\''s sha256, as sha256sum says) and the shell line, runs nothing' '
 	fresh &&
 	mk_input && printf "winnow: 1\nseed: 3\ninputs: in.jsonl\nsteps:\n  - cat\n  - select:\n      top: 5\n      by: \"x y\"\n      asc: false\n      seed: 5\n  - cluster kmeans: {k: 2, spherical: true}\noutput: {jsonl: o.jsonl}\n" > r.yaml &&
 	"$WINNOW" run --dry-run --threads 2 r.yaml > got 2> err &&
-	cat > want <<-\EOF &&
+	cat > want <<-EOF &&
 	recipe r.yaml: winnow 1, seed 3
+	sha256 $(sha256sum < r.yaml | cut -c1-64)
 	inputs (1):
 	  in.jsonl
 	steps (3):
