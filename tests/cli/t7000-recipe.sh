@@ -295,12 +295,14 @@ test_expect_success '--explain: one line per step, what it reads and writes' '
 
 # ---- the example recipes users copy ----
 
+# a probe: every step $recipe names is in this build's table of steps
+have_recipe_steps() { ! "$WINNOW" run --dry-run -o /dev/null "$recipe" 2>&1 >/dev/null | grep -q "unknown step"; }
+
 for recipe in "$WINNOW_ROOT"/pipelines/*.yaml; do
 	rname=$(basename "$recipe")
 	test_expect_success "pipelines/$rname runs and equals its shell pipeline" '
 		cd "$WINNOW_ROOT" &&
-		missing=$("$WINNOW" run --dry-run -o "$TEST_DIR/x.jsonl" "$recipe" 2>&1 >/dev/null | sed -n "s/.*unknown step .\([a-z ]*\).*/\1/p") &&
-		if [ -n "$missing" ]; then skip_case "step '\''$missing'\'' is not a step in this build"; fi &&
+		have_recipe_steps || skip_case "a step it names is not a step in this build yet" &&
 		"$WINNOW" run -q -o "$TEST_DIR/$rname.jsonl" "$recipe" && test -s "$TEST_DIR/$rname.jsonl" &&
 		"$WINNOW" run --dry-run -o "$TEST_DIR/$rname.shell.jsonl" "$recipe" | sed -n "s/^shell: //p" > "$TEST_DIR/p.sh" &&
 		PATH="$TEST_DIR/bin:$PATH" bash -o pipefail "$TEST_DIR/p.sh" 2> /dev/null &&
