@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=./winnow
-has() { "$W" help | grep -qx "  $1"; }
+has() { "$W" help | grep -q "^  $1 "; }
 rm -f demo.db
 steps=("$W" cat fixtures/debian-2000.jsonl)
 pipe="winnow cat fixtures/debian-2000.jsonl"
@@ -35,3 +35,15 @@ sqlite3 -header -column demo.db "SELECT id, cluster, round(zipfit, 4) AS zipfit,
 echo
 echo "provenance:"
 sqlite3 -header -column demo.db "SELECT run_id, finished, n_in, n_out, n_rejected, version FROM runs ORDER BY run_id DESC LIMIT 1;"
+echo
+# The same kind of job as one recipe file (pipelines/curation.yaml), run by
+# `winnow run` in one process; its output goes to a scratch directory.
+recipe=pipelines/curation.yaml
+out=$(mktemp -d "${TMPDIR:-/tmp}/winnow-demo.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+echo "recipe $recipe, as a shell pipeline:"
+"$W" run --dry-run -o "$out/curated.jsonl" "$recipe" | sed -n 's/^shell: /  /p'
+"$W" run -o "$out/curated.jsonl" "$recipe"
+echo
+echo "kept by the recipe, largest sections:"
+grep -o '"section": "[^"]*"' "$out/curated.jsonl" | sort | uniq -c | sort -rn | head -5

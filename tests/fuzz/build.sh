@@ -48,6 +48,7 @@ for h in tests/fuzz/fuzz_*.c; do
 	fuzz_csv) cp fixtures/bad/*.csv "$seeds"/ ;;
 	fuzz_safetensors) cp fixtures/models/bert-tiny-uncased/model.safetensors "$seeds"/ ;;
 	fuzz_tokenizer_json) cp fixtures/models/bert-tiny-uncased/tokenizer.json "$seeds"/ ;;
+	fuzz_recipe) cp pipelines/*.yaml "$seeds"/ ;;
 	esac
 	if [ -d fixtures/fuzz/$n ]; then cp fixtures/fuzz/$n/* "$seeds"/; fi
 	echo "== $n"

@@ -1,0 +1,67 @@
+/*
+ * cmd/run.c — `winnow run recipe.yaml`: a whole pipeline from one file, in
+ * one process. Usage, options and one call; the recipe is pipelines/recipe.c,
+ * the run pipelines/runner.c, and the steps are the one table (cmd/steps.c),
+ * handed down so that nothing below cmd/ includes cmd/.
+ *
+ * Exit codes: 0 done, 1 a step or the output failed (nothing written),
+ * 2 a usage or recipe error (found before any work starts).
+ */
+#include <stdio.h>
+
+#include "cmd/common.h"
+#include "pipelines/recipe.h"
+#include "pipelines/runner.h"
+
+static const char *const run_usage[] = {
+	"winnow run [--dry-run | --explain] [-o FILE] [--threads N] [--device DEV] [-q] recipe.yaml",
+	"",
+	"Run the steps a recipe names, in one process, from its inputs to its output.\n"
+	"Every key is checked against the step's options before any work starts.\n"
+	"--dry-run prints the plan and the equivalent shell pipeline (same bytes out).",
+	"",
+	"winnow run pipelines/curation.yaml",
+	"winnow run --dry-run pipelines/clustering.yaml",
+	"0 3 * * * cd /data && winnow run -q nightly.yaml || mail -s 'winnow failed' me",
+	NULL,
+};
+
+int cmd_run(int argc, const char **argv)
+{
+	int dry = 0, explain = 0, threads = -1;
+	wn_recipe_env env = {NULL, NULL, 0, NULL};
+	struct wn_option opts[] = {
+		OPT_BOOL(0, "dry-run", &dry, "print the plan and the shell pipeline; run nothing"),
+		OPT_BOOL(0, "explain", &explain, "say what each step reads and writes; run nothing"),
+		OPT_INT(0, "threads", &threads, "N", "threads for every step that computes (default: all cores)"),
+		OPT_STRING(0, "device", &env.device, "DEV", "cpu, cuda or auto for every step that computes"),
+		OPT_STRING('o', "output", &env.output, "FILE", "write JSONL to FILE instead of the recipe's output"),
+		OPT_BOOL('q', "quiet", &env.quiet, "no closing lines on stderr"),
+		OPT_END(),
+	};
+	int npos = wn_parse_options(argc, argv, opts, run_usage);
+	if (npos != 1)
+		wn_usage_error(run_usage, "run", npos ? "one recipe at a time" : "missing the recipe file");
+	char threads_s[16], err[1024];
+	if (threads >= 0) {
+		snprintf(threads_s, sizeof threads_s, "%d", threads);
+		env.threads = threads_s;
+	}
+	if (env.device && wn_core_parse_device(env.device) < 0)
+		wn_usage_error(run_usage, "run", "unknown device '%s' (expected cpu, cuda or auto)", env.device);
+	wn_recipe *r = wn_recipe_load(argv[0], wn_steps, &env, err, sizeof err);
+	if (!r) {
+		wn_cmd_error("run", "%s", err);
+		return 2;
+	}
+	int rc = 0;
+	if (dry || explain)
+		rc = (dry && wn_recipe_print_plan(stdout, r, &env)) ||
+		     (explain && wn_recipe_print_explain(stdout, r));
+	else if (wn_runner_run(r, &env, NULL, err, sizeof err)) {
+		wn_cmd_error("run", "%s", err);
+		rc = 1;
+	}
+	wn_recipe_free(r);
+	return rc;
+}
