@@ -505,8 +505,9 @@ static int wp_json_flag(const cJSON *obj, const char *key, int dflt)
 
 static int wp_json_int(const cJSON *v, int lo, int hi, int *out)
 {
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
-	    v->valuedouble < lo || v->valuedouble > hi)
+	/* range first: converting an out-of-range double to int is undefined */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+	    v->valuedouble != (double)(int)v->valuedouble)
 		return -1;
 	*out = (int)v->valuedouble;
 	return 0;

@@ -305,8 +305,26 @@ static void test_bad_tokenizer_json(void)
 	}
 }
 
+/* A huge or fractional number where an integer belongs is refused, and
+ * (under UBSan) never converted out of range first. */
+static void test_out_of_range_integer_refused(void)
+{
+	char err[256] = "";
+	const char *bad[] = {"1e300", "-1e300", "3.5", "1e10"};
+	for (int i = 0; i < 4; i++) {
+		char json[512];
+		snprintf(json, sizeof json,
+			 "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\","
+			 " \"max_input_chars_per_word\": %s, \"vocab\": {\"[UNK]\": 0}}}", bad[i]);
+		wn_text_wp *wp = wn_text_wp_from_json(json, strlen(json), err, sizeof err);
+		CHECK(wp == NULL);
+		CHECK(strstr(err, "max_input_chars_per_word") != NULL);
+	}
+}
+
 int main(void)
 {
+	RUN(test_out_of_range_integer_refused);
 	RUN(test_greedy_longest_match);
 	RUN(test_lowercase_and_accents);
 	RUN(test_chinese_and_clean_text);
