@@ -133,21 +133,6 @@ static int32_t sigma(int after_cased, const unsigned char *s, size_t len, size_t
 	return 0x3C2;
 }
 
-/* Index of the first byte >= 0x80 at or after i, or len. */
-static size_t ascii_end(const unsigned char *s, size_t i, size_t len)
-{
-	while (i + 8 <= len) {
-		uint64_t w;
-		memcpy(&w, s + i, 8);
-		if (w & 0x8080808080808080ull)
-			break;
-		i += 8;
-	}
-	while (i < len && s[i] < 0x80)
-		i++;
-	return i;
-}
-
 /* Lower the ASCII bytes s[i, j) into out; returns the new look-back flag. */
 static int lower_ascii(const unsigned char *s, size_t i, size_t j, char *out, int after_cased)
 {
@@ -165,7 +150,7 @@ long wn_text_lower(const char *text, size_t len, char *out, int flags)
 	size_t i = 0, o = 0;
 	int after_cased = 0; /* the last code point not Case_Ignorable was Cased */
 	while (i < len) {
-		size_t j = ascii_end(s, i, len);
+		size_t j = wn_text_ascii_end(s, i, len);
 		after_cased = lower_ascii(s, i, j, out + o, after_cased);
 		o += j - i;
 		i = j;

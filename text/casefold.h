@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -73,6 +74,22 @@ int wn_text_lower_cp(int32_t cp, int32_t out[2]);
 /* The two properties of the final-sigma rule, exposed for tests. */
 int wn_text_is_cased(int32_t cp);
 int wn_text_is_case_ignorable(int32_t cp);
+
+/* Index of the first byte >= 0x80 at or after i, or len: the ASCII fast
+ * path every text rule takes (eight bytes at a time). */
+static inline size_t wn_text_ascii_end(const unsigned char *s, size_t i, size_t len)
+{
+	while (i + 8 <= len) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+		i += 8;
+	}
+	while (i < len && s[i] < 0x80)
+		i++;
+	return i;
+}
 
 #ifdef __cplusplus
 }

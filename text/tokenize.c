@@ -183,21 +183,6 @@ static inline int32_t decode_valid(const unsigned char *s, size_t *i)
 	return cp;
 }
 
-/* Index of the first byte >= 0x80 at or after i, or len. */
-static size_t next_non_ascii(const unsigned char *s, size_t i, size_t len)
-{
-	while (i + 8 <= len) {
-		uint64_t w;
-		memcpy(&w, s + i, 8);
-		if (w & 0x8080808080808080ull)
-			break;
-		i += 8;
-	}
-	while (i < len && s[i] < 0x80)
-		i++;
-	return i;
-}
-
 static void lower_ascii(const unsigned char *s, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
@@ -243,7 +228,7 @@ static long normalize_words(wn_tok *t, const unsigned char *s, size_t len)
 		return WN_TOK_ENOMEM;
 	size_t i = 0, o = 0;
 	while (i < len) {
-		size_t j = next_non_ascii(s, i, len);
+		size_t j = wn_text_ascii_end(s, i, len);
 		size_t start = j < len && j > i ? j - 1 : j; /* keep the base char */
 		lower_ascii(s + i, start - i, t->buf + o);
 		o += start - i;
