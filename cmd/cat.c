@@ -24,7 +24,8 @@ static void cat_options(void *p, struct wn_option *t)
 	wn_cat_opts *o = p;
 	WN_STEP_TABLE(t,
 		OPT_STRING(0, "to", &o->to, "FORMAT", "output format: jsonl (default) or csv"),
-		OPT_STRING(0, "columns", &o->columns, "A,B,..", "CSV columns (default: the first record's fields)"),
+		OPT_STRING(0, "columns", &o->columns, "A,B,..", "CSV columns, dotted paths allowed (default: every field of every record, winnow.* one column each)"),
+		OPT_BOOL(0, "with-vectors", &o->vectors, "CSV: keep vector annotations such as winnow.emb (left out by default)"),
 		WN_STREAM_OPTIONS(&o->io));
 }
 

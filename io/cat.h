@@ -12,7 +12,8 @@
 typedef struct wn_cat_opts {
 	wn_stream_opts io;
 	const char *to;       /* "jsonl" (default) or "csv" */
-	const char *columns;  /* CSV columns "a,b" (NULL: the first record's fields) */
+	const char *columns;  /* CSV columns "a,b" (NULL: every record's fields, learnt in a first pass) */
+	int vectors;          /* CSV: keep vector annotations (left out by default) */
 } wn_cat_opts;
 
 void wn_cat_init(wn_cat_opts *o);

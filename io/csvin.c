@@ -11,6 +11,7 @@
 #include "io/json.h"
 
 #include <csv.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct wn_csvin {
 	int row_done, oom;
 	wn_buf raw;         /* lines of the row in progress, each plus '\n' */
 	int raw_done;       /* raw holds a finished (or dropped) row */
+	int types;          /* --csv-types: cells that are JSON numbers become numbers */
 };
 
 wn_csvin *wn_csvin_new(void)
@@ -39,6 +41,44 @@ wn_csvin *wn_csvin_new(void)
 		return NULL;
 	}
 	return c;
+}
+
+void wn_csvin_set_types(wn_csvin *c, int on)
+{
+	c->types = on;
+}
+
+/* A cell that is a JSON number (RFC 8259 grammar) with a finite value. */
+static int is_json_number(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if (i < n && s[i] >= '1' && s[i] <= '9')
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	else
+		return 0;
+	if (i < n && s[i] == '.') {
+		size_t d = ++i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t d = i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == d)
+			return 0;
+	}
+	return i == n && isfinite(strtod(s, NULL)); /* fields are NUL-terminated */
 }
 
 void wn_csvin_free(wn_csvin *c)
@@ -118,7 +158,10 @@ static int emit_row(wn_csvin *c, wn_buf *out, uint64_t *rec_line, char *err, siz
 		size_t nl = strlen(name);
 		wn_json_put_string(out, name, nl);
 		wn_buf_putc(out, ':');
-		if (wn_json_put_string(out, val, c->flen[i])) {
+		int bad = c->types && is_json_number(val, c->flen[i])
+				  ? wn_buf_append(out, val, c->flen[i])
+				  : wn_json_put_string(out, val, c->flen[i]);
+		if (bad) {
 			snprintf(err, errlen, "out of memory");
 			clear_row(c);
 			return -1;

@@ -17,6 +17,9 @@
 typedef struct wn_csvin wn_csvin;
 
 wn_csvin *wn_csvin_new(void);
+/* --csv-types: a cell that is a JSON number (-12, 3.5, 1e-3; not 012, +1,
+ * 1., inf) becomes a number instead of a string. Off by default. */
+void wn_csvin_set_types(wn_csvin *c, int on);
 void wn_csvin_free(wn_csvin *c);
 /*
  * Feed one input line (without its newline; `line` = its 1-based number).

@@ -6,26 +6,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/intern.h"
+
 struct wn_csvout {
 	wn_buf names;   /* NUL-separated column names */
 	size_t ncols;
-	int header_done;
-	wn_buf row, scratch;
+	int header_done, vectors;
+	wn_intern *seen; /* learnt columns: the names met so far */
+	wn_buf row, scratch, path;
 };
 
 static int add_column(wn_csvout *c, const char *s, size_t n)
 {
+	if (c->seen) {
+		int added = 0;
+		if (wn_intern_put(c->seen, s, n, &added) < 0)
+			return -1;
+		if (!added)
+			return 0;
+	}
 	c->ncols++;
 	if (wn_buf_append(&c->names, s, n))
 		return -1;
 	return wn_buf_putc(&c->names, 0);
 }
 
-wn_csvout *wn_csvout_new(const char *columns)
+wn_csvout *wn_csvout_new(const char *columns, int vectors)
 {
 	wn_csvout *c = calloc(1, sizeof *c);
-	if (!c || !columns)
+	if (!c)
+		return NULL;
+	c->vectors = vectors;
+	if (!columns) {
+		if (!(c->seen = wn_intern_new())) {
+			free(c);
+			return NULL;
+		}
 		return c;
+	}
 	const char *p = columns;
 	for (;;) {
 		const char *comma = strchr(p, ',');
@@ -48,6 +66,8 @@ void wn_csvout_free(wn_csvout *c)
 	wn_buf_free(&c->names);
 	wn_buf_free(&c->row);
 	wn_buf_free(&c->scratch);
+	wn_buf_free(&c->path);
+	wn_intern_free(c->seen);
 	free(c);
 }
 
@@ -80,12 +100,44 @@ static int write_header(wn_csvout *c, wn_writer *w)
 	return wn_writer_line(w, c->row.data, c->row.len);
 }
 
-static int columns_from(wn_csvout *c, wn_span rec)
+/* A vector annotation: {"dim": D, "dtype": ..., "b64": ...}. */
+static int is_vector(wn_span v)
+{
+	wn_span b64;
+	return wn_json_type_of(v) == WN_JSON_OBJECT && wn_json_get(v, "b64", &b64);
+}
+
+/* winnow's member, one column per annotation ("winnow.<name>"). */
+static int learn_winnow(wn_csvout *c, wn_span w)
 {
 	size_t pos = 0;
 	wn_span k, v, key;
+	while (wn_json_next_member(w, &pos, &k, &v)) {
+		if (wn_json_string(k, &c->scratch, &key))
+			return -1;
+		if (is_vector(v) && !c->vectors)
+			continue;
+		wn_buf_reset(&c->path);
+		if (wn_buf_puts(&c->path, "winnow.") || wn_buf_append(&c->path, key.p, key.n) ||
+		    add_column(c, c->path.data, c->path.len))
+			return -1;
+	}
+	return 0;
+}
+
+int wn_csvout_learn(wn_csvout *c, wn_span rec)
+{
+	if (!c->seen)
+		return 0;
+	size_t pos = 0;
+	wn_span k, v, key;
 	while (wn_json_next_member(rec, &pos, &k, &v)) {
-		if (wn_json_string(k, &c->scratch, &key) || add_column(c, key.p, key.n))
+		if (wn_json_string(k, &c->scratch, &key))
+			return -1;
+		int rc = key.n == 6 && !memcmp(key.p, "winnow", 6) && wn_json_type_of(v) == WN_JSON_OBJECT
+				 ? learn_winnow(c, v)
+				 : add_column(c, key.p, key.n);
+		if (rc)
 			return -1;
 	}
 	return 0;
@@ -93,12 +145,8 @@ static int columns_from(wn_csvout *c, wn_span rec)
 
 int wn_csvout_record(wn_csvout *c, wn_writer *w, wn_span rec)
 {
-	if (!c->header_done) {
-		if (!c->ncols && columns_from(c, rec))
-			return -1;
-		if (write_header(c, w))
-			return -1;
-	}
+	if (!c->header_done && write_header(c, w))
+		return -1;
 	wn_buf_reset(&c->row);
 	const char *name = c->names.data;
 	for (size_t i = 0; i < c->ncols; i++) {

@@ -686,6 +686,7 @@ int wn_reader_next(wn_reader *r, wn_record *rec)
 				r->csv_done = 0;
 				if (!r->csv)
 					return fail_input(r, "out of memory", NULL);
+				wn_csvin_set_types(r->csv, r->opts.csv_types);
 			}
 		}
 		int got = r->opts.format == WN_FORMAT_CSV ? next_csv(r, rec) : next_jsonl(r, rec);

@@ -80,6 +80,7 @@ typedef struct wn_reader_opts {
 	int format;              /* WN_FORMAT_AUTO: JSONL (CSV only when asked) */
 	size_t max_record;       /* bytes; 0 = default 64 MiB */
 	wn_policy *policy;       /* required */
+	int csv_types;           /* CSV cells that are JSON numbers become numbers */
 } wn_reader_opts;
 
 typedef struct wn_reader wn_reader;

@@ -119,7 +119,8 @@ int wn_stream_open_files(wn_stream *s, const char *cmd, const wn_stream_opts *co
 	if (check_quarantine(co, argc, argv, err, errlen) || stream_init(s, cmd, co, err, errlen))
 		return -1;
 	s->total_bytes = inputs_size(argc, argv);
-	wn_reader_opts ro = {co->csv ? WN_FORMAT_CSV : WN_FORMAT_AUTO, co->max_record, &s->policy};
+	wn_reader_opts ro = {co->csv ? WN_FORMAT_CSV : WN_FORMAT_AUTO, co->max_record, &s->policy,
+			     co->csv_types};
 	s->in = wn_reader_open(argv, argc, &ro);
 	if (!s->in) {
 		wn_errf(err, errlen, "out of memory");

@@ -51,12 +51,13 @@ typedef struct wn_stream_opts {
 	const char *output;          /* -o FILE (NULL: stdout) */
 	const char *field;           /* --field NAME (text field) */
 	int csv;                     /* --csv: inputs are CSV */
+	int csv_types;               /* --csv-types: CSV cells that are numbers become numbers */
 	size_t max_record;           /* --max-record BYTES */
 	const char *device;          /* --device cpu|cuda|auto (env WINNOW_DEVICE) */
 	int threads;                 /* --threads N (0 = all cores) */
 } wn_stream_opts;
 
-#define WN_STREAM_OPTS_INIT {"fail", NULL, 0, 0, 0, NULL, "text", 0, 0, NULL, 0}
+#define WN_STREAM_OPTS_INIT {"fail", NULL, 0, 0, 0, NULL, "text", 0, 0, 0, NULL, 0}
 
 /* --on-error MODE with MODE fail, skip, quarantine=FILE (or quarantine:FILE). */
 int wn_stream_on_error_cb(const struct wn_option *opt, const char *arg, char *err, size_t errlen);
@@ -66,6 +67,7 @@ int wn_stream_quarantine_cb(const struct wn_option *opt, const char *arg, char *
 #define WN_STREAM_INPUT_OPTIONS(co)                                                      \
 	OPT_STRING(0, "field", &(co)->field, "NAME", "the text field (default: text)"), \
 	OPT_BOOL(0, "csv", &(co)->csv, "inputs are CSV with a header row"),              \
+	OPT_BOOL(0, "csv-types", &(co)->csv_types, "--csv: cells that are JSON numbers become numbers (else all strings)"), \
 	OPT_SIZE(0, "max-record", &(co)->max_record, "BYTES", "largest record accepted (default 64M)"), \
 	OPT_CALLBACK(0, "on-error", (co), "MODE", "fail (default), skip, or quarantine=FILE", wn_stream_on_error_cb), \
 	OPT_CALLBACK(0, "quarantine", (co), "FILE", "keep rejected lines verbatim in FILE (--on-error quarantine)", wn_stream_quarantine_cb), \

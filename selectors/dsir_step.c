@@ -122,7 +122,7 @@ static int count_quietly(const wn_score_dsir_opts *o, wn_stream *s, struct count
 	for (int i = 0; i < n; i++)
 		paths[i] = wn_reader_input_name(s->in, i);
 	wn_policy quiet = {s->cmd, WN_ON_ERROR_SKIP, NULL, NULL, 0, 1, 0};
-	wn_reader_opts ro = {o->io.csv ? WN_FORMAT_CSV : WN_FORMAT_AUTO, o->io.max_record, &quiet};
+	wn_reader_opts ro = {o->io.csv ? WN_FORMAT_CSV : WN_FORMAT_AUTO, o->io.max_record, &quiet, o->io.csv_types};
 	int rc = -1;
 	if (!(p.r = wn_reader_open(paths, n, &ro)))
 		wn_errf(err, errlen, "out of memory");

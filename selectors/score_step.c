@@ -100,7 +100,7 @@ int wn_score_pass_run(wn_score_pass *p, wn_batch_consume_fn fn, void *ctx, uint6
 int wn_score_side_file(wn_stream *s, const char *path, const char *field, wn_batch_consume_fn fn,
 		       void *ctx, uint64_t *n, char *err, size_t errlen)
 {
-	wn_reader_opts ro = {WN_FORMAT_AUTO, s->co->max_record, &s->policy};
+	wn_reader_opts ro = {WN_FORMAT_AUTO, s->co->max_record, &s->policy, 0};
 	const char *paths[1] = {path};
 	wn_reader *r = wn_reader_open(paths, 1, &ro);
 	if (!r) {

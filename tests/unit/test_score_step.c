@@ -29,7 +29,7 @@ static wn_spool *spool_of(const char *path)
 {
 	char err[256];
 	wn_policy pol = {"test", WN_ON_ERROR_FAIL, NULL, NULL, 0, 0, 0};
-	wn_reader_opts ro = {WN_FORMAT_AUTO, 0, &pol};
+	wn_reader_opts ro = {WN_FORMAT_AUTO, 0, &pol, 0};
 	wn_reader *r = wn_reader_open(&path, 1, &ro);
 	wn_spool *s = wn_spool_new(0, err, sizeof err);
 	wn_record rec;
