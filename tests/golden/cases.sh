@@ -97,12 +97,12 @@ golden_fails export-fails-no-db 1 'winnow export no-such.db'
 # --- embed ------------------------------------------------------------------------
 golden embed-example-hash "winnow embed $CPU corpus.jsonl > embedded.jsonl" embedded.jsonl
 golden embed-example-idf "winnow embed $CPU --fit-idf idf.txt corpus.jsonl && winnow embed $CPU --idf idf.txt corpus.jsonl" idf.txt
-golden embed-example-model-npy "winnow embed --model models/bert-tiny $CPU --npy emb.npy --no-annotate nightly.jsonl.zst" emb.npy
-golden embed-example-model-cache-kmeans "winnow embed --model models/bert-tiny $CPU --cache emb.db nightly.jsonl | winnow cluster kmeans -k 5 $CPU && winnow embed --model models/bert-tiny $CPU --cache emb.db nightly.jsonl > again.jsonl 2> again.err" again.jsonl again.err
+golden_float embed-example-model-npy "winnow embed --model models/bert-tiny $CPU --npy emb.npy --no-annotate nightly.jsonl.zst" emb.npy
+golden_float embed-example-model-cache-kmeans "winnow embed --model models/bert-tiny $CPU --cache emb.db nightly.jsonl | winnow cluster kmeans -k 5 $CPU && winnow embed --model models/bert-tiny $CPU --cache emb.db nightly.jsonl > again.jsonl 2> again.err" again.jsonl again.err
 golden embed-hash-options "winnow embed $CPU --dim 64 --char-ngrams 3,5 --vec-dtype f16 --npy h.npy corpus.jsonl" h.npy
 golden embed-hash-cache "winnow embed $CPU --dim 32 --cache c.db nightly.jsonl > first.jsonl && winnow embed $CPU --dim 32 --cache c.db corpus.jsonl 2> second.err" first.jsonl second.err
-golden embed-model-cls-no-normalize "winnow embed --model models/bert-tiny --pooling cls --no-normalize --batch 7 $CPU nightly.jsonl"
-golden embed-model-mean-f16 "winnow embed --model models/bert-tiny --pooling mean --normalize --vec-dtype f16 --batch 64 $CPU --npy m.npy nightly.jsonl" m.npy
+golden_float embed-model-cls-no-normalize "winnow embed --model models/bert-tiny --pooling cls --no-normalize --batch 7 $CPU nightly.jsonl"
+golden_float embed-model-mean-f16 "winnow embed --model models/bert-tiny --pooling mean --normalize --vec-dtype f16 --batch 64 $CPU --npy m.npy nightly.jsonl" m.npy
 golden embed-csv-output "winnow embed $CPU --csv table.csv --on-error skip --dim 32 -o e.jsonl" e.jsonl
 golden embed-field-quiet "winnow embed -q $CPU --field section --dim 16 corpus.jsonl"
 golden embed-quarantine "winnow embed $CPU --quarantine q.jsonl --dim 16 mixed.jsonl" q.jsonl
@@ -130,7 +130,7 @@ golden kmeans-example-centroids-out "winnow cluster kmeans -k 20 --seed 7 --cent
 golden kmeans-example-centroids-reuse "head -250 emb.jsonl | winnow cluster kmeans -q -k 20 --seed 7 --centroids-out yesterday.npy $CPU > /dev/null && winnow cluster kmeans --centroids yesterday.npy $CPU < emb.jsonl > out.jsonl" yesterday.npy out.jsonl
 golden kmeans-example-npy-stats "winnow cluster kmeans -k 50 --npy vectors.npy --stats km.json $CPU docs500.jsonl && unclock km.json > km-noclock.json" km-noclock.json
 golden kmeans-spherical-max-train "winnow cluster kmeans -k 16 --spherical --niter 10 --max-train 300 --seed 3 $CPU emb.jsonl.zst"
-golden kmeans-engine-core "winnow cluster kmeans -k 10 --engine core --stats core.json $CPU emb.jsonl && unclock core.json > core-noclock.json" core-noclock.json
+golden_float kmeans-engine-core "winnow cluster kmeans -k 10 --engine core --stats core.json $CPU emb.jsonl && unclock core.json > core-noclock.json" core-noclock.json
 golden kmeans-field-emb "winnow cluster kmeans -k 6 --field-emb vec --engine faiss $CPU -o k.jsonl emb-vec.jsonl" k.jsonl
 golden kmeans-quarantine "winnow cluster kmeans -k 5 --stream --quarantine q.jsonl $CPU emb-bad.jsonl" q.jsonl
 golden_fails kmeans-fails-k 1 "winnow cluster kmeans -k 501 $CPU emb.jsonl"

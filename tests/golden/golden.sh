@@ -27,7 +27,7 @@ GOLDEN_DIR=$GOLDEN_ROOT/fixtures/golden
 GOLDEN_WHOLE_MAX=$((64 * 1024))
 GOLDEN_COUNT_RE='^winnow [a-z ]+: in [0-9]+, out [0-9]+, rejected [0-9]+$'
 golden_names=()
-declare -A golden_cmd=() golden_code=() golden_files=()
+declare -A golden_cmd=() golden_code=() golden_files=() golden_float_case=()
 
 # --- the registry (cases.sh calls these) ---------------------------------------
 
@@ -41,6 +41,12 @@ _golden_add() { # _golden_add NAME CODE CMD FILE...
 }
 # golden NAME 'COMMAND' [FILE...]: COMMAND exits 0; stdout, count lines and FILEs are golden.
 golden() { _golden_add "$1" 0 "$2" "${@:3}"; }
+# golden_float NAME 'COMMAND' [FILE...]: as golden, for outputs whose last
+# bits depend on how the compiler ordered float arithmetic (BERT vectors, the
+# core's k-means): exact in the release build; under the sanitizer build
+# (WINNOW_ASAN=1, -O1) the case still runs in full, but only exit code, count
+# lines and line counts are compared.
+golden_float() { golden_float_case[$1]=1; _golden_add "$1" 0 "$2" "${@:3}"; }
 # golden_fails NAME CODE 'COMMAND': COMMAND exits CODE; stdout and all of stderr are golden.
 golden_fails() { _golden_add "$1" "$2" "$3"; }
 
@@ -174,6 +180,17 @@ golden_store() {
 # golden_cmp FILE: compare one artifact with its expected twin in GOLDEN_DIR.
 golden_cmp() {
 	local base want got; base=$(basename "$1")
+	if [ -n "${GOLDEN_LOOSE:-}" ] && [[ $base == *.npy ]]; then
+		want=$(stat -c %s "$GOLDEN_DIR/$base" 2> /dev/null); got=$(stat -c %s "$1")
+		[ "$want" = "$got" ] && return 0
+		echo "$base: $got bytes, expected $want (sanitizer build: float bytes not compared)"; return 1
+	fi
+	if [ -n "${GOLDEN_LOOSE:-}" ] && [[ $base != *.count ]]; then
+		[ -f "$GOLDEN_DIR/$base.lines" ] && want=$(cat "$GOLDEN_DIR/$base.lines") || want=$(wc -l < "$GOLDEN_DIR/$base" | tr -d ' ')
+		got=$(wc -l < "$1" | tr -d ' ')
+		[ "$want" = "$got" ] && return 0
+		echo "$base: $got lines, expected $want (sanitizer build: float bytes not compared)"; return 1
+	fi
 	if [ -f "$GOLDEN_DIR/$base" ]; then
 		cmp "$GOLDEN_DIR/$base" "$1" && return 0
 		diff "$GOLDEN_DIR/$base" "$1" | head -20 | cut -c1-300; return 1
@@ -197,7 +214,8 @@ golden_expected() {
 
 # golden_check NAME INPUTS ARTDIR: run case NAME and compare every artifact both ways.
 golden_check() {
-	local name=$1 f bad=0
+	local name=$1 f bad=0 GOLDEN_LOOSE=
+	[ "${WINNOW_ASAN:-}" = 1 ] && [ -n "${golden_float_case[$name]:-}" ] && GOLDEN_LOOSE=1
 	golden_run "$@" || return 1
 	for f in "$3"/*; do golden_cmp "$f" || bad=1; done
 	diff <(golden_expected "$name") <(cd "$3" && ls | LC_ALL=C sort) > /dev/null ||
