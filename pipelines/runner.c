@@ -7,6 +7,13 @@
  * writer is the only thing that touches the output, and it renames into
  * place only on success). The order is fixed, so the bytes are the same as
  * the shell pipeline's at any thread count.
+ *
+ * Provenance: the store step made from output.db reads a spool and never
+ * sees the files, so the runner keeps what step 1's reader knew of each
+ * input (name, size, xxh3) and hands the store step that, the recipe (name,
+ * text, sha256) and the reports of the steps before it (wn_store_provenance,
+ * store/store_step.h); the store step writes them to runs.inputs and
+ * runs.extra. The store step is known by its run function, not its name.
  */
 #include "pipelines/runner.h"
 

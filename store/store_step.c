@@ -206,7 +206,7 @@ static int put_report(wn_buf *b, const wn_step_report *r)
 {
 	const char *name = r->step ? r->step : "";
 	return wn_buf_puts(b, "{\"step\":") || wn_json_put_string(b, name, strlen(name)) ||
-	       wn_buf_printf(b, ",\"in\":%llu,\"out\":%llu,\"rejected\":%llu,\"seconds\":%.3f}",
+	       wn_buf_printf(b, ",\"in\":%llu,\"out\":%llu,\"rejected\":%llu,\"seconds\":%.6f}",
 			     (unsigned long long)r->in, (unsigned long long)r->out,
 			     (unsigned long long)r->rejected, r->seconds);
 }
