@@ -30,7 +30,9 @@
  * table 'T' by run N; its records are now there twice") and the run goes on:
  * appending the same data twice is how duplicates happen silently, but a
  * rerun on purpose (a fixed input) is legitimate. Inputs with no records
- * stored (an --allow-empty run) do not count.
+ * stored (an --allow-empty run) do not count. The warning is printed even
+ * under -q (it is not progress). Refusing instead (an "append-new" mode)
+ * is not implemented: wn_store_input_seen is what it would need.
  */
 #ifndef WN_STORE_STEP_H
 #define WN_STORE_STEP_H
