@@ -5,6 +5,13 @@
  * Owns: the command's options, usage text and wiring.
  * Borrows: store/store.h (wn_store_export) and the all-or-nothing writer of
  * io/record.h, so a failed export leaves no partial output file.
+ *
+ * Not a step (yet): it reads no records, and the step driver
+ * (cmd/common.c) opens a record source (stdin when no file is named) for
+ * every step, WN_STEP_NO_INPUT or not, and prints a closing line after a
+ * failure that `winnow export` never printed (fixtures/golden/export-fails-*
+ * would change); a recipe refuses NO_INPUT steps anyway. It becomes a step
+ * once the driver opens no source for WN_STEP_NO_INPUT.
  */
 #include <stdio.h>
 #include <string.h>

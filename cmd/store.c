@@ -2,21 +2,22 @@
  * cmd/store.c — `winnow store DB`: write a record stream into a SQLite
  * selection table, in one transaction, with a provenance row in `runs`.
  *
- * Owns: the command's options, usage text and wiring.
- * Borrows: the stream helpers (cmd/common.h) for input, --field and the
- * bad-record policy; store/store.h for everything about the database.
+ * Owns: the usage text, the option table, and the command line recorded in
+ * runs.command. Borrows: the step (store/store_step.h: the options' rules,
+ * the write loop, provenance) and the step driver (cmd/common.h).
  *
- * Under --on-error fail a bad record stops the run before COMMIT, so the
- * database is left exactly as it was (a database this run created is
- * removed again). A run with no records to store fails too, unless
- * --allow-empty: in `a | b | winnow store` an upstream stage that fails
- * writes nothing, and an empty input must not wipe yesterday's table.
+ * The command line is the process's own argv, read from /proc/self/cmdline:
+ * the step shape hands a step its parsed options and positional words, not
+ * argv, and runs.command must stay the words as typed ("winnow store -q
+ * out.db --seed 7 in.jsonl"). Without /proc the column is NULL.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/common.h"
-#include "io/options.h"
 #include "store/store.h"
+#include "store/store_step.h"
 
 static const char *const store_usage[] = {
 	"winnow store DB [options] [file...]",
@@ -40,124 +41,52 @@ static int put_shell_word(wn_buf *b, const char *w)
 	return bad || wn_buf_putc(b, '\'');
 }
 
-/* The command line for the runs table, taken before options are parsed. */
-static int command_line(wn_buf *b, int argc, const char **argv)
+/* "winnow" and the process's words after the program's: NULL when unknown. */
+static char *command_line(void)
 {
-	int bad = wn_buf_puts(b, "winnow");
-	for (int i = 0; i < argc && !bad; i++)
-		bad = wn_buf_putc(b, ' ') || put_shell_word(b, argv[i]);
-	return bad;
+	FILE *f = fopen("/proc/self/cmdline", "rb");
+	wn_buf raw = WN_BUF_INIT, b = WN_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	int bad = !f;
+	while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0 && !bad)
+		bad = wn_buf_append(&raw, chunk, n);
+	if (f)
+		fclose(f);
+	bad = bad || wn_buf_puts(&b, "winnow");
+	const char *p = wn_buf_cstr(&raw), *end = p + raw.len;
+	for (p += strlen(p) + 1; p < end && !bad; p += strlen(p) + 1)
+		bad = wn_buf_putc(&b, ' ') || put_shell_word(&b, p);
+	char *s = bad ? NULL : strdup(wn_buf_cstr(&b));
+	wn_buf_free(&raw);
+	wn_buf_free(&b);
+	return s;
 }
 
-/* Store every record; returns 1 when the stream ended cleanly. */
-static int store_records(wn_stream *s, wn_store *st, const char *db)
+static void store_options(void *p, struct wn_option *t)
 {
-	wn_buf scratch = WN_BUF_INIT;
-	wn_record rec;
-	wn_span text;
-	const char *why;
-	char err[512];
-	int r;
-	while ((r = wn_stream_next(s, &rec)) > 0) {
-		if (wn_stream_text(s, &rec, &scratch, &text, &why)) {
-			if (wn_stream_reject(s, &rec, "%s", why))
-				break;
-			continue;
-		}
-		int rc = wn_store_add(st, rec.json, text, err, sizeof err);
-		if (rc == WN_STORE_EBADREC) {
-			if (wn_stream_reject(s, &rec, "%s", err))
-				break;
-		} else if (rc) {
-			wn_cmd_error(s->cmd, "%s: %s", db, err);
-			s->failed = 1;
-			break;
-		}
-	}
-	wn_buf_free(&scratch);
-	return r == 0 && !s->failed;
-}
-
-static int commit_run(wn_stream *s, wn_store *st, const char *db, const char *table,
-		      int allow_empty)
-{
-	char err[512];
-	if (!allow_empty && wn_store_rows(st) == 0) {
-		wn_cmd_error(s->cmd, "%s: no records to store; table '%s' left as it was "
-			     "(--allow-empty stores an empty table)", db, table);
-		wn_store_abort(st);
-		return 0;
-	}
-	for (int i = 0; i < wn_reader_ninputs(s->in); i++)
-		if (wn_store_add_input(st, wn_reader_input_name(s->in, i),
-				       wn_reader_input_size(s->in, i),
-				       wn_reader_input_hash(s->in, i))) {
-			wn_cmd_error(s->cmd, "out of memory");
-			wn_store_abort(st);
-			return 0;
-		}
-	uint64_t rows = wn_store_rows(st);
-	if (wn_store_commit(st, s->in_count, s->policy.rejected, NULL, err, sizeof err)) {
-		wn_cmd_error(s->cmd, "%s: %s", db, err);
-		return 0;
-	}
-	s->out_count = rows;
-	return 1;
-}
-
-int cmd_store(int argc, const char **argv)
-{
-	struct wn_common co = WN_COMMON_INIT;
-	const char *mode = "replace";
-	wn_store_opts so = {WN_STORE_DEFAULT_TABLE, WN_STORE_REPLACE, 5000, NULL, NULL, NULL};
-	int allow_empty = 0;
-	struct wn_option opts[] = {
+	wn_store_step_opts *o = p;
+	WN_STEP_TABLE(t,
 		OPT_GROUP("Database"),
-		OPT_STRING('t', "table", &so.table, "NAME", "table to write (default: selection)"),
-		OPT_STRING(0, "mode", &mode, "MODE",
+		OPT_STRING('t', "table", &o->table, "NAME", "table to write (default: selection)"),
+		OPT_STRING(0, "mode", &o->mode, "MODE",
 			   "replace (default: drop and recreate the table) or append"),
-		OPT_STRING(0, "seed", &so.seed, "S", "record S as the run's seed in the runs table"),
-		OPT_INT(0, "busy-timeout", &so.busy_timeout_ms, "MS",
+		OPT_STRING(0, "seed", &o->seed, "S", "record S as the run's seed in the runs table"),
+		OPT_INT(0, "busy-timeout", &o->busy_timeout_ms, "MS",
 			"wait this long for another writer (default 5000; -1: fail at once)"),
-		OPT_BOOL(0, "allow-empty", &allow_empty,
+		OPT_BOOL(0, "allow-empty", &o->allow_empty,
 			 "store even when no records come (default: fail, table untouched)"),
 		OPT_GROUP("Input"),
-		WN_STREAM_INPUT_OPTIONS(&co),
-		OPT_END(),
-	};
-	wn_buf cmdline = WN_BUF_INIT;
-	if (command_line(&cmdline, argc, argv)) {
-		wn_cmd_error("store", "out of memory");
-		return 1;
-	}
-	argc = wn_parse_options(argc, argv, opts, store_usage);
-	char err[512];
-	if (argc < 1)
-		wn_usage_error(store_usage, "store", "missing the database path");
-	so.mode = wn_store_parse_mode(mode);
-	if (so.mode < 0)
-		wn_usage_error(store_usage, "store", "--mode must be replace or append, not '%s'",
-			       mode);
-	if (wn_store_check_table(so.table, err, sizeof err))
-		wn_usage_error(store_usage, "store", "--table: %s", err);
-	so.command = wn_buf_cstr(&cmdline);
-
-	const char *db = argv[0];
-	wn_stream s;
-	if (wn_cmd_stream_open_input(&s, "store", &co, argc - 1, argv + 1)) {
-		wn_buf_free(&cmdline);
-		return 1;
-	}
-	wn_store *st = wn_store_begin(db, &so, err, sizeof err);
-	int ok = 0;
-	if (!st)
-		wn_cmd_error("store", "%s: %s", db, err);
-	else if (store_records(&s, st, db))
-		ok = commit_run(&s, st, db, so.table, allow_empty);
-	else
-		wn_store_abort(st);
-	if (!ok)
-		s.out_count = 0;
-	wn_buf_free(&cmdline);
-	return wn_cmd_finish(&s, ok);
+		WN_STREAM_INPUT_OPTIONS(&o->io));
 }
+
+static void store_init(void *p)
+{
+	wn_store_step_opts *o = p;
+	wn_store_step_init(o);
+	o->command = command_line();
+}
+
+const wn_step wn_step_store = {"store", store_usage, sizeof(wn_store_step_opts), WN_STEP_NO_OUTPUT,
+			       store_init, store_options, wn_store_step_check_v,
+			       wn_store_step_run_v, wn_store_step_release_v};

@@ -22,7 +22,10 @@
  *                                      an option with only a short name (-k)
  *                                      is keyed by its letter; a list value
  *                                      repeats the option (min: [a=1, b=2])
- *   output: {jsonl: out.jsonl}         or {db: out.db, table: T, mode: M}
+ *   output: {jsonl: out.jsonl}         or {db: out.db, table: T, mode: M}:
+ *                                      the store step runs last, and its runs
+ *                                      row records the inputs, the recipe and
+ *                                      its sha256, and each step's counts
  * Relative paths are relative to the current directory, as in a shell.
  */
 #ifndef WN_PIPELINES_RECIPE_H

@@ -1139,6 +1139,55 @@ int wn_store_add_input(wn_store *s, const char *name, uint64_t size, uint64_t xx
 	return 0;
 }
 
+int wn_store_set_extra(wn_store *s, const char *json)
+{
+	char *copy = dup_str(json);
+	if (json && !copy)
+		return -1;
+	free(s->extra);
+	s->extra = copy;
+	return 0;
+}
+
+/* Runs of this table since its last replace run that stored rows and list
+ * the hash: the text this file writes for inputs, matched exactly. */
+int wn_store_input_seen(wn_store *s, uint64_t xxh3, int64_t *run_id, char *err, size_t errlen)
+{
+	/* the connection is single-threaded (NOMUTEX): drain and stop the writer
+	 * first; rows added later are inserted inline */
+	int pushed = pipe_push(s);
+	pipe_join(s, 0);
+	if (pushed || s->pipe.failed) {
+		writer_error(s, err, errlen);
+		return -1;
+	}
+	char needle[40];
+	snprintf(needle, sizeof needle, "\"xxh3\":\"%016llx\"", (unsigned long long)xxh3);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT max(run_id) FROM main." WN_STORE_RUNS_TABLE " WHERE table_name = ?1 "
+			       "AND n_out > 0 AND instr(inputs, ?2) > 0 AND run_id >= coalesce("
+			       "(SELECT max(run_id) FROM main." WN_STORE_RUNS_TABLE
+			       " WHERE table_name = ?1 AND mode = 'replace'), 0)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		wn_store_db_err(s->db, err, errlen);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, s->table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, needle, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*run_id = sqlite3_column_int64(st, 0);
+		found = 1;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		wn_store_db_err(s->db, err, errlen);
+		found = -1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
 /* ---- finishing -------------------------------------------------------- */
 
 static int insert_run(wn_store *s, uint64_t n_in, uint64_t n_rejected, int64_t *run_id,

@@ -45,7 +45,11 @@
  *   {"name","size","xxh3"}), n_in, n_out, n_rejected INTEGER, seed TEXT,
  *   table_name TEXT, mode TEXT ("replace"|"append"), rowid_first,
  *   rowid_last INTEGER (the rows this run inserted; NULL when none),
- *   extra TEXT (a JSON object other stages may add: recipe, steps ...).
+ *   extra TEXT (a JSON object other stages may add, or NULL: a recipe's
+ *   store step writes {"recipe":{"file","sha256","text"},"steps":[{"step",
+ *   "in","out","rejected","seconds"}...]}, see store/store_step.h).
+ * inputs[].xxh3 is 16 lower-case hex digits, the xxh3-64 of the input's bytes
+ * as read (compressed); wn_store_input_seen finds it in earlier runs.
  */
 #ifndef WN_STORE_H
 #define WN_STORE_H
@@ -118,6 +122,19 @@ int wn_store_add(wn_store *s, wn_span record, wn_span text, char *err, size_t er
 int wn_store_add_input(wn_store *s, const char *name, uint64_t size, uint64_t xxh3);
 
 uint64_t wn_store_rows(const wn_store *s);      /* rows accepted so far */
+
+/* Set (or replace) runs.extra: a raw JSON object, copied. 0 or -1 (memory). */
+int wn_store_set_extra(wn_store *s, const char *json);
+
+/*
+ * Whether an earlier run stored rows in this run's table from an input with
+ * this xxh3 since the table was last replaced (its rows are still there):
+ * 1 with that run's run_id in *run_id (the latest such run), 0 when none,
+ * -1 with the reason in err (then the run cannot commit). Reads inside the
+ * run's transaction; call it after the last wn_store_add (it drains the
+ * background writer first).
+ */
+int wn_store_input_seen(wn_store *s, uint64_t xxh3, int64_t *run_id, char *err, size_t errlen);
 
 /*
  * Write the runs row (counts: in, rejected; out is the rows added) and

@@ -1,0 +1,244 @@
+/*
+ * store/store_step.c — the `store` step (see store/store_step.h): the
+ * options' rules, the write loop over the stream, the provenance of the
+ * runs row (from the reader's inputs or the runner's), the append-twice
+ * warning, and the rule that an empty run leaves the table as it was.
+ *
+ * Under --on-error fail a bad record stops the run before COMMIT, so the
+ * database is left exactly as it was (a database this run created is
+ * removed again). A run with no records to store fails too, unless
+ * --allow-empty: in `a | b | winnow store` an upstream stage that fails
+ * writes nothing, and an empty input must not wipe yesterday's table.
+ */
+#include "store/store_step.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "io/errf.h"
+#include "io/json.h"
+#include "store/store.h"
+
+void wn_store_step_init(wn_store_step_opts *o)
+{
+	*o = (wn_store_step_opts){WN_STREAM_OPTS_INIT, WN_STORE_DEFAULT_TABLE, "replace", NULL, 5000,
+				  0, NULL, NULL, NULL, WN_STORE_REPLACE};
+}
+
+int wn_store_step_check(wn_store_step_opts *o, int *npos, const char **pos, char *err,
+			size_t errlen)
+{
+	char why[512];
+	if (*npos < 1) {
+		wn_errf(err, errlen, "missing the database path");
+		return -1;
+	}
+	o->mode_value = wn_store_parse_mode(o->mode);
+	if (o->mode_value < 0) {
+		wn_errf(err, errlen, "--mode must be replace or append, not '%s'", o->mode);
+		return -1;
+	}
+	if (wn_store_check_table(o->table, why, sizeof why)) {
+		wn_errf(err, errlen, "--table: %s", why);
+		return -1;
+	}
+	o->db = pos[0];
+	memmove(pos, pos + 1, (size_t)(*npos - 1) * sizeof *pos);
+	(*npos)--;
+	return 0;
+}
+
+void wn_store_step_release(wn_store_step_opts *o)
+{
+	free(o->command);
+	o->command = NULL;
+}
+
+/* Store every record; 0 when the stream ended cleanly, else -1 (reason
+ * printed by the policy, or in err). */
+static int store_records(wn_store_step_opts *o, wn_stream *s, wn_store *st, char *err,
+			 size_t errlen)
+{
+	wn_buf scratch = WN_BUF_INIT;
+	wn_record rec;
+	wn_span text;
+	const char *why;
+	char e[512];
+	int r;
+	while ((r = wn_stream_next(s, &rec)) > 0) {
+		if (wn_stream_text(s, &rec, &scratch, &text, &why)) {
+			if (wn_stream_reject(s, &rec, "%s", why))
+				break;
+			continue;
+		}
+		int rc = wn_store_add(st, rec.json, text, e, sizeof e);
+		if (rc == WN_STORE_EBADREC) {
+			if (wn_stream_reject(s, &rec, "%s", e))
+				break;
+		} else if (rc) {
+			wn_errf(err, errlen, "%s: %s", o->db, e);
+			s->failed = 1;
+			break;
+		}
+	}
+	wn_buf_free(&scratch);
+	return r == 0 && !s->failed ? 0 : -1;
+}
+
+/* The inputs for runs: the reader's when reading files, else the runner's. */
+static int add_inputs(const wn_store_step_opts *o, const wn_stream *s, wn_store *st)
+{
+	int bad = 0;
+	if (s->in)
+		for (int i = 0; i < wn_reader_ninputs(s->in) && !bad; i++)
+			bad = wn_store_add_input(st, wn_reader_input_name(s->in, i),
+						 wn_reader_input_size(s->in, i),
+						 wn_reader_input_hash(s->in, i));
+	else if (o->prov)
+		for (size_t i = 0; i < o->prov->ninputs && !bad; i++)
+			bad = wn_store_add_input(st, o->prov->inputs[i].name, o->prov->inputs[i].size,
+						 o->prov->inputs[i].xxh3);
+	return bad;
+}
+
+static void warn_seen(const wn_store_step_opts *o, const wn_stream *s, const char *name,
+		      uint64_t xxh3, int64_t run)
+{
+	fprintf(stderr, "winnow %s: %s: warning: input '%s' (xxh3 %016llx) was already stored in "
+		"table '%s' by run %lld; its records are now there twice\n", s->cmd, o->db, name,
+		(unsigned long long)xxh3, o->table, (long long)run);
+}
+
+/* --mode append: one warning per input already stored in the table. */
+static int check_appended(const wn_store_step_opts *o, const wn_stream *s, wn_store *st,
+			  char *err, size_t errlen)
+{
+	int n = s->in ? wn_reader_ninputs(s->in) : o->prov ? (int)o->prov->ninputs : 0;
+	char e[512];
+	for (int i = 0; i < n && o->mode_value == WN_STORE_APPEND && wn_store_rows(st); i++) {
+		const char *name = s->in ? wn_reader_input_name(s->in, i) : o->prov->inputs[i].name;
+		uint64_t h = s->in ? wn_reader_input_hash(s->in, i) : o->prov->inputs[i].xxh3;
+		int64_t run;
+		int seen = wn_store_input_seen(st, h, &run, e, sizeof e);
+		if (seen < 0) {
+			wn_errf(err, errlen, "%s: %s", o->db, e);
+			return -1;
+		}
+		if (seen)
+			warn_seen(o, s, name, h, run);
+	}
+	return 0;
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+/* runs.extra for a recipe: the recipe and every step's report, this one last. */
+static int set_extra(const wn_store_step_opts *o, const wn_stream *s, wn_store *st,
+		     const struct timespec *t0)
+{
+	if (!o->prov)
+		return 0;
+	wn_step_report self = {s->cmd, s->in_count + s->policy.rejected - s->step_rejected,
+			       wn_store_rows(st), s->policy.rejected, 0, since(t0), 1};
+	wn_buf b = WN_BUF_INIT;
+	int bad = wn_store_step_extra(&b, o->prov, &self) || wn_store_set_extra(st, wn_buf_cstr(&b));
+	wn_buf_free(&b);
+	return bad;
+}
+
+static int commit_run(wn_store_step_opts *o, wn_stream *s, wn_store *st,
+		      const struct timespec *t0, char *err, size_t errlen)
+{
+	if (!o->allow_empty && wn_store_rows(st) == 0) {
+		wn_errf(err, errlen, "%s: no records to store; table '%s' left as it was "
+			"(--allow-empty stores an empty table)", o->db, o->table);
+		wn_store_abort(st);
+		return -1;
+	}
+	if (check_appended(o, s, st, err, errlen)) {
+		wn_store_abort(st);
+		return -1;
+	}
+	if (add_inputs(o, s, st) || set_extra(o, s, st, t0)) {
+		wn_errf(err, errlen, "out of memory");
+		wn_store_abort(st);
+		return -1;
+	}
+	uint64_t rows = wn_store_rows(st);
+	char e[512];
+	if (wn_store_commit(st, s->in_count, s->policy.rejected, NULL, e, sizeof e)) {
+		wn_errf(err, errlen, "%s: %s", o->db, e);
+		return -1;
+	}
+	s->out_count = rows;
+	return 0;
+}
+
+int wn_store_step_run(wn_store_step_opts *o, wn_stream *s, wn_step_report *rep, char *err,
+		      size_t errlen)
+{
+	(void)rep;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	const char *command = o->prov && o->prov->command ? o->prov->command : o->command;
+	wn_store_opts so = {o->table, o->mode_value, o->busy_timeout_ms, command, o->seed, NULL};
+	char e[512];
+	wn_store *st = wn_store_begin(o->db, &so, e, sizeof e);
+	if (!st) {
+		wn_errf(err, errlen, "%s: %s", o->db, e);
+		return -1;
+	}
+	if (store_records(o, s, st, err, errlen)) {
+		wn_store_abort(st);
+		return -1;
+	}
+	return commit_run(o, s, st, &t0, err, errlen);
+}
+
+static int put_report(wn_buf *b, const wn_step_report *r)
+{
+	const char *name = r->step ? r->step : "";
+	return wn_buf_puts(b, "{\"step\":") || wn_json_put_string(b, name, strlen(name)) ||
+	       wn_buf_printf(b, ",\"in\":%llu,\"out\":%llu,\"rejected\":%llu,\"seconds\":%.6f}",
+			     (unsigned long long)r->in, (unsigned long long)r->out,
+			     (unsigned long long)r->rejected, r->seconds);
+}
+
+static int put_str_member(wn_buf *b, const char *key, const char *v)
+{
+	return wn_buf_printf(b, "\"%s\":", key) ||
+	       (v ? wn_json_put_string(b, v, strlen(v)) : wn_buf_puts(b, "null"));
+}
+
+int wn_store_step_extra(wn_buf *out, const wn_store_provenance *p, const wn_step_report *self)
+{
+	int bad = wn_buf_puts(out, "{\"recipe\":{") || put_str_member(out, "file", p->recipe) ||
+		  wn_buf_putc(out, ',') || put_str_member(out, "sha256", p->recipe_sha256) ||
+		  wn_buf_putc(out, ',') || put_str_member(out, "text", p->recipe_text) ||
+		  wn_buf_puts(out, "},\"steps\":[");
+	for (size_t i = 0; i < p->nsteps && !bad; i++)
+		bad = put_report(out, &p->steps[i]) || wn_buf_putc(out, ',');
+	return bad || put_report(out, self) || wn_buf_puts(out, "]}");
+}
+
+int wn_store_step_check_v(void *o, int *npos, const char **pos, char *err, size_t errlen)
+{
+	return wn_store_step_check(o, npos, pos, err, errlen);
+}
+
+int wn_store_step_run_v(void *o, wn_stream *s, wn_step_report *rep, char *err, size_t errlen)
+{
+	return wn_store_step_run(o, s, rep, err, errlen);
+}
+
+void wn_store_step_release_v(void *o)
+{
+	wn_store_step_release(o);
+}
