@@ -37,7 +37,6 @@ static const char *legacy_description(const char *name)
 		{"device", "what compute backend, BLAS and GPU winnow found"},
 		{"export", "read a stored table back as JSONL, byte-identical"},
 		{"run", "run a recipe (YAML): its steps in one process, the same bytes as the pipeline"},
-		{"store", "write the stream to SQLite in one transaction"},
 	};
 	for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
 		if (!strcmp(d[i][0], name))
