@@ -90,6 +90,30 @@ wn_core *wn_common_core_open(const char *cmd, const struct wn_stream_opts *co)
 	return c;
 }
 
+/* A shell word as it can be pasted back: bare when safe, else '...'. */
+static int put_shell_word(wn_buf *b, const char *w)
+{
+	if (*w && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			    "0123456789_-+=./:,@%") == strlen(w))
+		return wn_buf_puts(b, w);
+	int bad = wn_buf_putc(b, '\'');
+	for (const char *p = w; *p && !bad; p++)
+		bad = *p == '\'' ? wn_buf_puts(b, "'\\''") : wn_buf_putc(b, *p);
+	return bad || wn_buf_putc(b, '\'');
+}
+
+/* "winnow <step> <words as typed>", each word quoted for a shell: runs.command. */
+char *wn_cmd_command_line(const char *name, int argc, const char **argv)
+{
+	wn_buf b = WN_BUF_INIT;
+	int bad = wn_buf_puts(&b, "winnow ") || wn_buf_puts(&b, name);
+	for (int i = 1; i < argc && !bad; i++)
+		bad = wn_buf_putc(&b, ' ') || put_shell_word(&b, argv[i]);
+	char *s = bad ? NULL : strdup(wn_buf_cstr(&b));
+	wn_buf_free(&b);
+	return s;
+}
+
 const wn_step *wn_step_find(const char *name)
 {
 	for (const wn_step *const *s = wn_steps; *s; s++)
@@ -122,7 +146,7 @@ static int parse_step_argv(const wn_step *step, void *opts, struct wn_option *ta
 	return 0;
 }
 
-static int run_step(const wn_step *step, void *opts, int npos, const char **pos)
+static int run_step(const wn_step *step, void *opts, int npos, const char **pos, const char *command)
 {
 	wn_stream_opts *co = opts; /* every step's options start with the stream's */
 	char err[512] = "";
@@ -132,6 +156,7 @@ static int run_step(const wn_step *step, void *opts, int npos, const char **pos)
 		wn_cmd_error(step->name, "%s", err);
 		return 1;
 	}
+	s.command = command;
 	wn_step_report rep = {0};
 	int rc = step->run(opts, &s, &rep, err, sizeof err);
 	if (rc && err[0])
@@ -149,15 +174,17 @@ int wn_step_main(const wn_step *step, int argc, const char **argv)
 		free(tab);
 		return 1;
 	}
+	char *command = wn_cmd_command_line(step->name, argc, argv); /* before parsing reorders argv */
 	step->init(opts);
 	step->options(opts, tab);
 	int npos, rc = parse_step_argv(step, opts, tab, argc, argv, &npos);
 	if (rc == 0)
-		rc = run_step(step, opts, npos, argv);
+		rc = run_step(step, opts, npos, argv, command);
 	else if (rc < 0)
 		rc = 0;
 	if (step->release)
 		step->release(opts);
+	free(command);
 	free(tab);
 	free(opts);
 	return rc;

@@ -38,6 +38,10 @@ const wn_step *wn_step_find(const char *name);
  * returns the exit code (0, 1 runtime failure, 2 usage error). */
 int wn_step_main(const wn_step *step, int argc, const char **argv);
 
+/* "winnow <name> <argv[1..] as typed>", each word quoted for a shell
+ * (malloc'd; NULL when memory runs out): what runs.command records. */
+char *wn_cmd_command_line(const char *name, int argc, const char **argv);
+
 /* ---- for command files that are not steps yet ---- */
 
 #define wn_common wn_stream_opts

@@ -9,6 +9,8 @@
  */
 #include <stdio.h>
 
+#include <stdlib.h>
+
 #include "cmd/common.h"
 #include "pipelines/recipe.h"
 #include "pipelines/runner.h"
@@ -29,7 +31,9 @@ static const char *const run_usage[] = {
 int cmd_run(int argc, const char **argv)
 {
 	int dry = 0, explain = 0, threads = -1;
-	wn_recipe_env env = {NULL, NULL, 0, NULL};
+	wn_recipe_env env = {NULL, NULL, 0, NULL, NULL};
+	char *command = wn_cmd_command_line("run", argc, argv); /* before parsing reorders argv */
+	env.command = command;
 	struct wn_option opts[] = {
 		OPT_BOOL(0, "dry-run", &dry, "print the plan and the shell pipeline; run nothing"),
 		OPT_BOOL(0, "explain", &explain, "say what each step reads and writes; run nothing"),
@@ -52,6 +56,7 @@ int cmd_run(int argc, const char **argv)
 	wn_recipe *r = wn_recipe_load(argv[0], wn_steps, &env, err, sizeof err);
 	if (!r) {
 		wn_cmd_error("run", "%s", err);
+		free(command);
 		return 2;
 	}
 	int rc = 0;
@@ -63,5 +68,6 @@ int cmd_run(int argc, const char **argv)
 		rc = 1;
 	}
 	wn_recipe_free(r);
+	free(command);
 	return rc;
 }

@@ -2,14 +2,10 @@
  * cmd/store.c — `winnow store DB`: write a record stream into a SQLite
  * selection table, in one transaction, with a provenance row in `runs`.
  *
- * Owns: the usage text, the option table, and the command line recorded in
- * runs.command. Borrows: the step (store/store_step.h: the options' rules,
- * the write loop, provenance) and the step driver (cmd/common.h).
- *
- * The command line is the process's own argv, read from /proc/self/cmdline:
- * the step shape hands a step its parsed options and positional words, not
- * argv, and runs.command must stay the words as typed ("winnow store -q
- * out.db --seed 7 in.jsonl"). Without /proc the column is NULL.
+ * Owns: the usage text and the option table. Borrows: the step
+ * (store/store_step.h: the options' rules, the write loop, provenance) and
+ * the step driver (cmd/common.h), which hands the step the command line as
+ * typed for runs.command.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,40 +25,6 @@ static const char *const store_usage[] = {
 	NULL,
 };
 
-/* A shell word as it can be pasted back: bare when safe, else '...'. */
-static int put_shell_word(wn_buf *b, const char *w)
-{
-	if (*w && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			    "0123456789_-+=./:,@%") == strlen(w))
-		return wn_buf_puts(b, w);
-	int bad = wn_buf_putc(b, '\'');
-	for (const char *p = w; *p && !bad; p++)
-		bad = *p == '\'' ? wn_buf_puts(b, "'\\''") : wn_buf_putc(b, *p);
-	return bad || wn_buf_putc(b, '\'');
-}
-
-/* "winnow" and the process's words after the program's: NULL when unknown. */
-static char *command_line(void)
-{
-	FILE *f = fopen("/proc/self/cmdline", "rb");
-	wn_buf raw = WN_BUF_INIT, b = WN_BUF_INIT;
-	char chunk[4096];
-	size_t n;
-	int bad = !f;
-	while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0 && !bad)
-		bad = wn_buf_append(&raw, chunk, n);
-	if (f)
-		fclose(f);
-	bad = bad || wn_buf_puts(&b, "winnow");
-	const char *p = wn_buf_cstr(&raw), *end = p + raw.len;
-	for (p += strlen(p) + 1; p < end && !bad; p += strlen(p) + 1)
-		bad = wn_buf_putc(&b, ' ') || put_shell_word(&b, p);
-	char *s = bad ? NULL : strdup(wn_buf_cstr(&b));
-	wn_buf_free(&raw);
-	wn_buf_free(&b);
-	return s;
-}
-
 static void store_options(void *p, struct wn_option *t)
 {
 	wn_store_step_opts *o = p;
@@ -80,12 +42,7 @@ static void store_options(void *p, struct wn_option *t)
 		WN_STREAM_INPUT_OPTIONS(&o->io));
 }
 
-static void store_init(void *p)
-{
-	wn_store_step_opts *o = p;
-	wn_store_step_init(o);
-	o->command = command_line();
-}
+static void store_init(void *p) { wn_store_step_init(p); }
 
 const wn_step wn_step_store = {"store", store_usage, sizeof(wn_store_step_opts), WN_STEP_NO_OUTPUT,
 			       store_init, store_options, wn_store_step_check_v,

@@ -113,6 +113,7 @@ typedef struct wn_stream {
 	struct timespec start, last_progress;
 	uint64_t total_bytes;   /* input size when known, for the ETA */
 	char err[512];          /* the sink's last error */
+	const char *command;    /* the command line as typed (the CLI), or NULL (a recipe) */
 } wn_stream;
 
 /*

@@ -84,6 +84,7 @@ typedef struct wn_recipe_env {
 	const char *device;      /* "cpu" */
 	int quiet;               /* -q: no closing lines */
 	const char *output;      /* -o FILE: JSONL to FILE instead of the recipe's output */
+	const char *command;     /* the command line as typed, for the store's runs.command */
 } wn_recipe_env;
 
 /*

@@ -125,6 +125,7 @@ static int run_step(const wn_recipe *r, size_t i, const wn_recipe_env *env, wn_s
 		wn_errf(err, errlen, "%s: step %zu (%s): %s", r->name, i + 1, r->steps[i].step->name, why);
 	} else {
 		give_prov(pv, r, i, &b, reps);
+		s.command = env ? env->command : NULL;
 		int ran = b.step->run(b.opts, &s, rep, why, sizeof why);
 		if (ran && why[0])
 			fprintf(stderr, "winnow %s: %s\n", b.step->name, why);

@@ -187,7 +187,9 @@ int wn_store_step_run(wn_store_step_opts *o, wn_stream *s, wn_step_report *rep, 
 	(void)rep;
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	const char *command = o->prov && o->prov->command ? o->prov->command : o->command;
+	const char *command = o->prov && o->prov->command ? o->prov->command
+			      : o->command                 ? o->command
+							   : s->command;
 	wn_store_opts so = {o->table, o->mode_value, o->busy_timeout_ms, command, o->seed, NULL};
 	char e[512];
 	wn_store *st = wn_store_begin(o->db, &so, e, sizeof e);

@@ -84,7 +84,7 @@ static const wn_step *const fz_steps[] = {&fz_a, &fz_b, &fz_store, NULL};
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[1024] = "";
-	wn_recipe_env env = {"2", NULL, 0, NULL};
+	wn_recipe_env env = {"2", NULL, 0, NULL, NULL};
 	wn_recipe *r = wn_recipe_parse("fuzz.yaml", (const char *)data, size, fz_steps, &env, err, sizeof err);
 	if (!r) {
 		if (strncmp(err, "fuzz.yaml:", 10) || strchr(err, '\n'))
