@@ -131,6 +131,8 @@ void wn_dyn_normalise(double *v, const int32_t *y, int64_t n, int64_t C, int how
 
 struct run {
 	const wn_dyn_opts *o;
+	const wn_dyn_hooks *hooks;
+	int run;
 	wn_model *m;
 	const float *X;
 	const int32_t *y;
@@ -161,12 +163,14 @@ static void gather(struct run *r, const int64_t *idx, int64_t B)
 }
 
 /* One evaluation of every example: correctness transitions and margins. */
-static int evaluate_all(struct run *r, int margins)
+static int evaluate_all(struct run *r, int64_t step, int margins)
 {
 	for (int64_t s = 0; s < r->n; s += r->bs) {
 		int64_t B = r->n - s < r->bs ? r->n - s : r->bs;
 		if (wn_model_forward(r->m, r->X + s * r->d, B, NULL) || wn_model_logits(r->m, r->zb))
 			return model_fail(r, "evaluation");
+		if (r->hooks && r->hooks->eval)
+			r->hooks->eval(r->hooks->ctx, r->run, step, s, B, r->zb);
 		for (int64_t b = 0; b < B; b++) {
 			int64_t i = s + b;
 			const float *z = r->zb + b * r->C;
@@ -225,7 +229,7 @@ static int train_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64
 			return model_fail(r, "training step");
 		sum += l * (double)B;
 		++*step;
-		if ((*step % every == 0 || *step == total) && evaluate_all(r, *step >= spe))
+		if ((*step % every == 0 || *step == total) && evaluate_all(r, *step, *step >= spe))
 			return -1;
 	}
 	*loss = sum / (double)r->n_train;
@@ -256,8 +260,7 @@ static int add_vog(struct run *r, int64_t K, double *sum)
 	return rc;
 }
 
-static int run_once(struct run *r, int run, uint64_t seed, wn_dyn_epoch_fn fn, void *ctx,
-		    wn_dyn_scores *out)
+static int run_once(struct run *r, uint64_t seed, wn_dyn_scores *out)
 {
 	const wn_dyn_opts *o = r->o;
 	int epochs = o->train.epochs;
@@ -284,8 +287,8 @@ static int run_once(struct run *r, int run, uint64_t seed, wn_dyn_epoch_fn fn, v
 			return -1;
 		if (holdout_accuracy(r, &acc))
 			return -1;
-		if (fn)
-			fn(ctx, run, e + 1, loss, acc, r->n_hold);
+		if (r->hooks && r->hooks->epoch)
+			r->hooks->epoch(r->hooks->ctx, r->run, e + 1, loss, acc, r->n_hold);
 	}
 	for (int64_t i = 0; i < r->n; i++) {
 		out->forgetting[i] += r->ever[i] ? (double)r->forget[i] : (double)r->T;
@@ -384,13 +387,13 @@ static int check_args(const wn_dyn_opts *o, int64_t n, int64_t d, int64_t C, cha
 }
 
 int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *y, int64_t n,
-	       int64_t d, int64_t C, const unsigned char *holdout, wn_dyn_epoch_fn fn, void *ctx,
+	       int64_t d, int64_t C, const unsigned char *holdout, const wn_dyn_hooks *hooks,
 	       wn_dyn_scores *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	if (check_args(o, n, d, C, err, errlen))
 		return -1;
-	struct run r = {.o = o, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
+	struct run r = {.o = o, .hooks = hooks, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
 			.err = err, .errlen = errlen};
 	int rc = -1;
 	if (alloc_scores(out, n) || alloc_run(&r, holdout)) {
@@ -411,7 +414,8 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 			wn_errf(err, errlen, "out of memory for %d checkpoints", o->train.epochs);
 			goto done;
 		}
-		int bad = run_once(&r, run, seed, fn, ctx, out);
+		r.run = run;
+		int bad = run_once(&r, seed, out);
 		wn_model_free(r.m);
 		r.m = NULL;
 		if (bad)

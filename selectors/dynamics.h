@@ -68,20 +68,29 @@ typedef struct wn_dyn_scores {
 
 void wn_dyn_scores_free(wn_dyn_scores *s);
 
-/* After every epoch of every run: the mean training loss and, when a
- * held-out set exists, its accuracy (n_holdout > 0). */
-typedef void (*wn_dyn_epoch_fn)(void *ctx, int run, int epoch, double train_loss,
-				double holdout_acc, int64_t n_holdout);
+/*
+ * What a caller may watch (every member optional): after every epoch of
+ * every run, the mean training loss and, when a held-out set exists, its
+ * accuracy (n_holdout > 0); after every evaluation, the logits of rows
+ * [first, first + B) (B x C) at optimizer step `step` (the trace forgetting
+ * and the margin are read from; per-checkpoint losses for trajectories).
+ */
+typedef struct wn_dyn_hooks {
+	void (*epoch)(void *ctx, int run, int epoch, double train_loss, double holdout_acc,
+		      int64_t n_holdout);
+	void (*eval)(void *ctx, int run, int64_t step, int64_t first, int64_t B, const float *logits);
+	void *ctx;
+} wn_dyn_hooks;
 
 /*
  * Train o->runs models on the rows of X (n x d) with labels y in [0, C),
  * skipping the rows with holdout[i] != 0 (NULL: none), and score every row,
- * held-out ones included. Run r draws its initial weights and its shuffles
+ * held-out ones included; hooks may be NULL. Run r draws its initial weights and its shuffles
  * from wn_rng_derive(o->train.seed, r). Returns 0, or -1 with one line in
  * err.
  */
 int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *y, int64_t n,
-	       int64_t d, int64_t C, const unsigned char *holdout, wn_dyn_epoch_fn fn, void *ctx,
+	       int64_t d, int64_t C, const unsigned char *holdout, const wn_dyn_hooks *hooks,
 	       wn_dyn_scores *out, char *err, size_t errlen);
 
 /* ---- the arithmetic, on plain arrays (for tests and other steps) ---- */

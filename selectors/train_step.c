@@ -435,8 +435,9 @@ int wn_train_step_run(const wn_train_step_opts *o, wn_stream *s, wn_step_report 
 	if (split(o, &r, s->cmd, err, errlen))
 		return run_close(&r, -1);
 	char why[512] = "";
-	if (wn_dyn_run(r.core, &o->dyn, r.v.X, r.L.y, r.v.n, r.v.d, r.L.C, r.holdout,
-		       o->io.quiet ? NULL : epoch_report, (void *)s->cmd, &r.sc, why, sizeof why)) {
+	wn_dyn_hooks hooks = {o->io.quiet ? NULL : epoch_report, NULL, (void *)s->cmd};
+	if (wn_dyn_run(r.core, &o->dyn, r.v.X, r.L.y, r.v.n, r.v.d, r.L.C, r.holdout, &hooks, &r.sc,
+		       why, sizeof why)) {
 		wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why);
 		return run_close(&r, -1);
 	}

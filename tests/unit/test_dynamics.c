@@ -182,7 +182,7 @@ static void test_run_against_replay(void)
 		el2n[i] = ref_el2n(&r, i);
 	wn_dyn_scores s;
 	char err[256] = "";
-	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, NULL, NULL, NULL, &s, err, sizeof err) == 0);
+	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, NULL, NULL, &s, err, sizeof err) == 0);
 	CHECK_EQ_INT(s.evaluations, 2);
 	CHECK_EQ_INT(s.steps, 2);
 	int learned = 0;
@@ -211,23 +211,108 @@ static void test_cadence_and_errors(void)
 	wn_dyn_scores s;
 	char err[256] = "";
 	o.log_every = 2; /* steps 2, 4, 6 */
-	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, NULL, NULL, NULL, &s, err, sizeof err) == 0);
+	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, NULL, NULL, &s, err, sizeof err) == 0);
 	CHECK_EQ_INT(s.evaluations, 3);
 	CHECK_EQ_INT(s.steps, 6);
 	for (int i = 0; i < 9; i++)
 		CHECK(s.forgetting[i] >= 0 && s.forgetting[i] <= 3);
 	wn_dyn_scores_free(&s);
 	o.log_every = 4; /* step 4, then the last step */
-	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, NULL, NULL, NULL, &s, err, sizeof err) == 0);
+	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, NULL, NULL, &s, err, sizeof err) == 0);
 	CHECK_EQ_INT(s.evaluations, 2);
 	wn_dyn_scores_free(&s);
 	o.score_epoch = 3;
-	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, NULL, NULL, NULL, &s, err, sizeof err) == -1);
+	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, NULL, NULL, &s, err, sizeof err) == -1);
 	CHECK(strstr(err, "score epoch 3") != NULL);
 	o.score_epoch = 2;
 	unsigned char all[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
-	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, all, NULL, NULL, &s, err, sizeof err) == -1);
+	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, all, NULL, &s, err, sizeof err) == -1);
 	CHECK(strstr(err, "every example is held out") != NULL);
+	wn_core_close(c);
+}
+
+/* The trace the eval hook reports: per run, evaluation and row, the
+ * correctness and the margin, reduced here by the definitions. */
+enum { TR_RUNS = 2, TR_EVALS = 12 };
+/* PTS with point 1 moved onto point 0 and labelled 2: where class 0 holds
+ * two of three points, the copy labelled 1 is never learned */
+static const float DUP[18] = {2.0f, 0.1f,  2.0f, 0.1f, 2.4f, 0.2f,  -1.1f, 1.6f, -0.7f,
+			      1.9f, -1.3f, 1.5f, -0.9f, -1.8f, -1.2f, -1.5f, -0.8f, -1.9f};
+static const int32_t NOISY[9] = {0, 1, 0, 1, 1, 1, 2, 2, 2};
+
+struct trace {
+	int64_t steps[TR_RUNS][TR_EVALS];
+	int nev[TR_RUNS];
+	int right[TR_RUNS][TR_EVALS][9];
+	double margin[TR_RUNS][TR_EVALS][9];
+};
+
+static void on_eval(void *ctx, int run, int64_t step, int64_t first, int64_t B, const float *z)
+{
+	struct trace *t = ctx;
+	if (first == 0) /* a new evaluation starts at row 0 */
+		t->steps[run][t->nev[run]++] = step;
+	int e = t->nev[run];
+	for (int64_t b = 0; b < B; b++) {
+		int64_t i = first + b;
+		const float *zi = z + b * 3;
+		int y = NOISY[i], best = 0;
+		double other = -1e300;
+		for (int j = 0; j < 3; j++) {
+			if (zi[j] > zi[best])
+				best = j;
+			if (j != y && zi[j] > other)
+				other = zi[j];
+		}
+		t->right[run][e - 1][i] = best == y;
+		t->margin[run][e - 1][i] = zi[y] - other;
+	}
+}
+
+static void test_trace(void)
+{
+	wn_dyn_opts o = tiny_opts();
+	o.train.batch = 4; /* 3 steps an epoch (4, 4, 1) */
+	o.train.epochs = 3;
+	o.log_every = 1;
+	o.runs = TR_RUNS;
+	o.train.seed = 6; /* a seed whose trace has a never-learned and a forgotten example */
+	wn_core *c = ctx(1);
+	struct trace t;
+	memset(&t, 0, sizeof t);
+	wn_dyn_hooks hk = {NULL, on_eval, &t};
+	wn_dyn_scores s;
+	char err[256] = "";
+	CHECK(wn_dyn_run(c, &o, DUP, NOISY, 9, 2, 3, NULL, &hk, &s, err, sizeof err) == 0);
+	CHECK_EQ_INT(s.evaluations, 9);
+	for (int r = 0; r < TR_RUNS; r++) {
+		CHECK_EQ_INT(t.nev[r], 9);
+		for (int e = 0; e < 9; e++)
+			CHECK_EQ_INT(t.steps[r][e], e + 1);
+	}
+	int never = 0, forgotten = 0;
+	for (int i = 0; i < 9; i++) {
+		double forget = 0, aum = 0;
+		for (int r = 0; r < TR_RUNS; r++) {
+			int ev = 0, ever = 0;
+			double m = 0;
+			for (int e = 0; e < 9; e++) {
+				ever |= t.right[r][e][i];
+				ev += e > 0 && t.right[r][e - 1][i] && !t.right[r][e][i];
+				if (t.steps[r][e] >= 3) /* the first epoch ends at step 3 */
+					m += t.margin[r][e][i] / 7;
+			}
+			forget += (ever ? ev : 9) / (double)TR_RUNS;
+			aum += m / TR_RUNS;
+			never += !ever;
+			forgotten += ev > 0;
+		}
+		CHECK_NEAR(s.forgetting[i], forget, 1e-12);
+		CHECK_NEAR(s.aum[i], aum, 1e-5);
+	}
+	CHECK(never > 0); /* the trace holds both cases the definition separates */
+	CHECK(forgotten > 0);
+	wn_dyn_scores_free(&s);
 	wn_core_close(c);
 }
 
@@ -266,9 +351,10 @@ static void test_holdout_not_trained(void)
 		}
 	wn_dyn_scores a, b;
 	struct seen seen = {0};
+	wn_dyn_hooks seen_hooks = {on_epoch, NULL, &seen};
 	char err[256] = "";
-	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, h, on_epoch, &seen, &a, err, sizeof err) == 0);
-	CHECK(wn_dyn_run(c, &o, sub, suby, 7, 2, 3, NULL, NULL, NULL, &b, err, sizeof err) == 0);
+	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, h, &seen_hooks, &a, err, sizeof err) == 0);
+	CHECK(wn_dyn_run(c, &o, sub, suby, 7, 2, 3, NULL, NULL, &b, err, sizeof err) == 0);
 	CHECK_EQ_INT(seen.calls, 10); /* 2 runs x 5 epochs */
 	CHECK_EQ_INT(seen.last_epoch, 5);
 	CHECK_EQ_INT(seen.nh, 2);
@@ -311,7 +397,7 @@ static void test_threads_identical(void)
 	char err[256] = "";
 	for (int t = 0; t < 2; t++) {
 		wn_core *c = ctx(t + 1);
-		CHECK(wn_dyn_run(c, &o, X, y, N, D, C, h, NULL, NULL, &s[t], err, sizeof err) == 0);
+		CHECK(wn_dyn_run(c, &o, X, y, N, D, C, h, NULL, &s[t], err, sizeof err) == 0);
 		wn_core_close(c);
 	}
 	CHECK(!memcmp(s[0].el2n, s[1].el2n, N * sizeof(double)));
@@ -331,6 +417,7 @@ int main(void)
 	RUN(test_issue_values);
 	RUN(test_run_against_replay);
 	RUN(test_cadence_and_errors);
+	RUN(test_trace);
 	RUN(test_holdout_not_trained);
 	RUN(test_threads_identical);
 	return TEST_EXIT;
