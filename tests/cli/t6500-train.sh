@@ -93,6 +93,14 @@ test_expect_success 'Debian slice, label section: held-out accuracy above the ma
 	"$WINNOW" train -q --label section --holdout 0.2 --epochs 10 --threads 1 emb.jsonl | cmp - deb
 '
 
+test_expect_success 'a recipe step: the same bytes as its shell pipeline' '
+	printf "winnow: 1\nseed: 3\ninputs: [pts.jsonl]\nsteps:\n  - train: {label: kind, model: linear, epochs: 3, holdout: 0.2}\n  - select: {top: 10, by: winnow.el2n}\noutput: {jsonl: r.jsonl}\n" > r.yaml &&
+	"$WINNOW" run -q r.yaml &&
+	"$WINNOW" train -q --label kind --model linear --epochs 3 --holdout 0.2 --seed 3 pts.jsonl |
+		"$WINNOW" select -q --top 10 --by winnow.el2n > s.jsonl &&
+	[ "$(wc -l < r.jsonl)" -eq 10 ] && cmp r.jsonl s.jsonl
+'
+
 test_expect_success 'a record without the label: positioned error, nothing written (exit 1)' '
 	sed "7s/\"kind\":\"[abc]\",//" pts.jsonl > nolab.jsonl &&
 	"$WINNOW" train --label kind --epochs 2 nolab.jsonl > out 2> err; rc=$?
