@@ -301,6 +301,14 @@ int wn_model_forward(wn_model *m, const float *X, int64_t B, float *probs_out)
 	return 0;
 }
 
+int wn_model_logits(wn_model *m, float *out)
+{
+	if (!m->B)
+		return fail(m, WN_CORE_EINVAL, "logits without a forward pass");
+	memcpy(out, m->z_h, (size_t)(m->B * m->C) * sizeof(float));
+	return 0;
+}
+
 /* ---- backward ----------------------------------------------------------- */
 
 static int check_labels(wn_model *m, const int32_t *y, int64_t B)

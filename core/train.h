@@ -84,6 +84,10 @@ int wn_model_get_grads(wn_model *m, float *host);
  */
 int wn_model_forward(wn_model *m, const float *X_host, int64_t B, float *probs_out);
 
+/* The logits (B x C, host) of the last forward pass: margins (AUM) need
+ * them exact where a probability would underflow. */
+int wn_model_logits(wn_model *m, float *out);
+
 /*
  * Softmax cross-entropy against labels y of the last forward batch:
  * per-example losses to loss_out (optional, B), their mean to *mean_loss

@@ -19,7 +19,7 @@
 CPU='--device cpu --threads 2'
 
 # --- help: the usage text is part of the interface ---------------------------------
-golden help 'for c in "" cat stats select store export embed vectors "vectors export" "vectors import" cluster "cluster kmeans" "cluster hkmeans" "cluster graph" score "score zipfit" "score dsir" device; do echo "== winnow $c --help"; winnow $c --help; done; echo "== winnow help"; winnow help'
+golden help 'for c in "" cat stats select store export embed vectors "vectors export" "vectors import" cluster "cluster kmeans" "cluster hkmeans" "cluster graph" score "score zipfit" "score dsir" device train; do echo "== winnow $c --help"; winnow $c --help; done; echo "== winnow help"; winnow help'
 golden_fails unknown-command 2 'winnow frobnicate'
 golden_fails no-command 2 'winnow'
 

@@ -1,0 +1,66 @@
+/*
+ * cmd/train.c — `winnow train`: train a proxy classifier on the records'
+ * vectors and annotate every record with the scores of its training
+ * dynamics. Usage and the option table only; the step is
+ * selectors/train_step.c (training and scores: selectors/dynamics.c).
+ */
+#include "cmd/common.h"
+#include "selectors/train_step.h"
+
+static const char *const train_usage[] = {
+	"winnow train --label FIELD [--model linear|mlp] [--hidden 64] [--epochs E] [--runs R] [options] [file...]",
+	"",
+	"Train a proxy classifier (mini-batch AdamW on the compute core) on winnow.emb (or --npy)\n"
+	"with classes from FIELD (numbered in byte order of the labels; --labels-out keeps the map),\n"
+	"and annotate every record, averaged over --runs seeds: winnow.el2n (||p - y|| after\n"
+	"--score-epoch), winnow.grand (last-layer gradient norm at initialisation),\n"
+	"winnow.forgetting (correct -> wrong transitions between evaluations of the whole set every\n"
+	"--log-every steps; never learned: the number of evaluations), winnow.aum (mean margin\n"
+	"z_y - max other over the evaluations after the first epoch), winnow.vog (variance over the\n"
+	"epoch checkpoints of d z_y / d x, mean over elements; --vog-std: std). --holdout FRAC\n"
+	"keeps records out of training (winnow.holdout) and reports their accuracy per epoch.\n"
+	"Same output at any --threads for a --seed; on CUDA the products run on the GPU and the\n"
+	"scores may differ from the CPU's in the last float digits.",
+	"",
+	"winnow embed debian.jsonl | winnow train --label section --holdout 0.2 > scored.jsonl",
+	"winnow train --label section --model linear --epochs 5 --runs 3 --labels-out classes.jsonl emb.jsonl",
+	"winnow train --label y --npy emb.npy --log-every 10 --vog-std --vog-norm class data.jsonl",
+	NULL,
+};
+
+static void train_options(void *p, struct wn_option *t)
+{
+	wn_train_step_opts *o = p;
+	WN_STEP_TABLE(t,
+		OPT_GROUP("Model"),
+		OPT_STRING(0, "label", &o->label, "FIELD", "the class of each record (a string or number; required)"),
+		OPT_STRING(0, "model", &o->model, "M", "linear or mlp (default mlp)"),
+		OPT_INT64(0, "hidden", &o->hidden, "H", "mlp hidden width (default 64)"),
+		OPT_STRING(0, "act", &o->act, "A", "mlp activation: relu (default) or gelu"),
+		OPT_STRING(0, "labels-out", &o->labels_out, "FILE", "write the class map as JSONL (class, label, records)"),
+		OPT_GROUP("Training"),
+		OPT_INT(0, "epochs", &o->epochs, "E", "epochs (default 10)"),
+		OPT_INT(0, "runs", &o->runs, "R", "independent runs, scores averaged (default 1)"),
+		OPT_INT64(0, "seed", &o->seed, "S", "random seed of the split, weights and shuffles (default 0)"),
+		OPT_INT64(0, "batch", &o->batch, "B", "mini-batch size (default 128)"),
+		OPT_DOUBLE(0, "lr", &o->lr, "LR", "AdamW learning rate (default 0.001)"),
+		OPT_DOUBLE(0, "weight-decay", &o->weight_decay, "W", "AdamW decoupled weight decay (default 0.01)"),
+		OPT_DOUBLE(0, "holdout", &o->holdout, "FRAC", "hold out floor(FRAC n) records; accuracy per epoch"),
+		OPT_GROUP("Scores"),
+		OPT_INT(0, "score-epoch", &o->score_epoch, "E", "EL2N after epoch E (0: at initialisation; default 2)"),
+		OPT_INT64(0, "log-every", &o->log_every, "N", "evaluate every record every N steps (default: once per epoch)"),
+		OPT_BOOL(0, "vog-std", &o->vog_std, "VoG as per-element standard deviation (Agarwal) instead of variance"),
+		OPT_STRING(0, "vog-norm", &o->vog_norm, "N", "standardise VoG: none (default), class or dataset"),
+		OPT_GROUP("Vectors"),
+		OPT_STRING(0, "field-emb", &o->field_emb, "PATH", "vector member (default: winnow.emb)"),
+		OPT_STRING(0, "npy", &o->npy, "FILE", "vectors from a float32 .npy, one row per record"),
+		WN_STREAM_OPTIONS(&o->io),
+		WN_COMPUTE_OPTIONS(&o->io));
+}
+
+static void train_init(void *p) { wn_train_step_init(p); }
+static int train_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_train_step_check(p, err, n); }
+static int train_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_train_step_run(p, s, r, err, n); }
+
+const wn_step wn_step_train = {"train", train_usage, sizeof(wn_train_step_opts), WN_STEP_WHOLE,
+			       train_init, train_options, train_check, train_run, NULL};

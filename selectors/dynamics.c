@@ -1,0 +1,432 @@
+/*
+ * selectors/dynamics.c — the proxy training loop and the scores read from
+ * its dynamics (see selectors/dynamics.h).
+ *
+ * One run: a model from its own seed, GraNd (and EL2N at score_epoch 0) at
+ * initialisation, then epochs of shuffled mini-batch AdamW steps over the
+ * training rows; every log_every steps (and after the last one) the whole
+ * set is evaluated for forgetting and the margin; after every epoch the
+ * parameters are kept for VoG, EL2N is read at score_epoch, and the
+ * held-out rows are scored. VoG comes last, chunk by chunk of examples
+ * against every kept checkpoint, so its memory is K x chunk x d, not
+ * K x n x d. All sums over examples run in example order on one thread:
+ * the thread count changes nothing.
+ */
+#include "selectors/dynamics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "core/sample.h"
+#include "io/errf.h"
+
+#define STREAM_SHUFFLE 0x64796e0000000000ull /* "dyn" + epoch */
+#define VOG_CHUNK 1024
+
+void wn_dyn_opts_default(wn_dyn_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	wn_train_opts_default(&o->train);
+	o->train.epochs = 10;
+	o->act = WN_ACT_RELU;
+	o->runs = 1;
+	o->score_epoch = 2;
+}
+
+void wn_dyn_scores_free(wn_dyn_scores *s)
+{
+	free(s->el2n);
+	free(s->grand);
+	free(s->forgetting);
+	free(s->aum);
+	free(s->vog);
+	memset(s, 0, sizeof *s);
+}
+
+/* ---- arithmetic ---- */
+
+int64_t wn_dyn_forgetting(const unsigned char *correct, int64_t T)
+{
+	int64_t events = 0, ever = 0;
+	for (int64_t t = 0; t < T; t++) {
+		ever |= correct[t] != 0;
+		events += t > 0 && correct[t - 1] && !correct[t];
+	}
+	return ever ? events : T;
+}
+
+int64_t wn_dyn_argmax(const float *z, int64_t C)
+{
+	int64_t best = 0;
+	for (int64_t k = 1; k < C; k++)
+		if (z[k] > z[best])
+			best = k;
+	return best;
+}
+
+double wn_dyn_margin(const float *z, int64_t C, int32_t y)
+{
+	double other = -INFINITY;
+	for (int64_t k = 0; k < C; k++)
+		if (k != y && z[k] > other)
+			other = z[k];
+	return (double)z[y] - other;
+}
+
+/* VoG over K gradients of d elements, gradient k at g + k * stride. */
+static double vog_strided(const float *g, int64_t K, int64_t stride, int64_t d, int use_std)
+{
+	double sum = 0;
+	for (int64_t j = 0; j < d; j++) {
+		double mean = 0, m2 = 0;
+		for (int64_t k = 0; k < K; k++)
+			mean += g[k * stride + j];
+		mean /= (double)K;
+		for (int64_t k = 0; k < K; k++) {
+			double e = g[k * stride + j] - mean;
+			m2 += e * e;
+		}
+		sum += use_std ? sqrt(m2 / (double)K) : m2 / (double)K;
+	}
+	return sum / (double)d;
+}
+
+double wn_dyn_vog(const float *grads, int64_t K, int64_t d, int use_std)
+{
+	return K > 0 && d > 0 ? vog_strided(grads, K, d, d, use_std) : 0;
+}
+
+/* Standardise the members of group g (all when y is NULL). */
+static void normalise_group(double *v, const int32_t *y, int64_t n, int32_t g)
+{
+	double sum = 0, m2 = 0;
+	int64_t cnt = 0;
+	for (int64_t i = 0; i < n; i++)
+		if (!y || y[i] == g)
+			sum += v[i], cnt++;
+	if (!cnt)
+		return;
+	double mean = sum / (double)cnt;
+	for (int64_t i = 0; i < n; i++)
+		if (!y || y[i] == g)
+			m2 += (v[i] - mean) * (v[i] - mean);
+	double sd = sqrt(m2 / (double)cnt);
+	for (int64_t i = 0; i < n; i++)
+		if (!y || y[i] == g)
+			v[i] = sd > 0 ? (v[i] - mean) / sd : 0;
+}
+
+void wn_dyn_normalise(double *v, const int32_t *y, int64_t n, int64_t C, int how)
+{
+	if (how == WN_DYN_VOG_DATASET)
+		normalise_group(v, NULL, n, 0);
+	else if (how == WN_DYN_VOG_CLASS)
+		for (int64_t g = 0; g < C; g++)
+			normalise_group(v, y, n, (int32_t)g);
+}
+
+/* ---- one run ---- */
+
+struct run {
+	const wn_dyn_opts *o;
+	const wn_dyn_hooks *hooks;
+	int run;
+	wn_model *m;
+	const float *X;
+	const int32_t *y;
+	int64_t n, d, C, bs, P;
+	int64_t *train_idx, n_train, *hold_idx, n_hold, *perm;
+	float *xb, *zb, *tmp, *ckpt;
+	int32_t *yb;
+	unsigned char *prev, *ever;
+	int64_t *forget, T, nmargin;
+	double *margin;
+	char *err;
+	size_t errlen;
+};
+
+static int model_fail(struct run *r, const char *what)
+{
+	wn_errf(r->err, r->errlen, "%s: %s", what, wn_model_error(r->m));
+	return -1;
+}
+
+/* Rows idx[0..B) of X and y into the batch buffers. */
+static void gather(struct run *r, const int64_t *idx, int64_t B)
+{
+	for (int64_t b = 0; b < B; b++) {
+		memcpy(r->xb + b * r->d, r->X + idx[b] * r->d, (size_t)r->d * sizeof(float));
+		r->yb[b] = r->y[idx[b]];
+	}
+}
+
+/* One evaluation of every example: correctness transitions and margins. */
+static int evaluate_all(struct run *r, int64_t step, int margins)
+{
+	for (int64_t s = 0; s < r->n; s += r->bs) {
+		int64_t B = r->n - s < r->bs ? r->n - s : r->bs;
+		if (wn_model_forward(r->m, r->X + s * r->d, B, NULL) || wn_model_logits(r->m, r->zb))
+			return model_fail(r, "evaluation");
+		if (r->hooks && r->hooks->eval)
+			r->hooks->eval(r->hooks->ctx, r->run, step, s, B, r->zb);
+		for (int64_t b = 0; b < B; b++) {
+			int64_t i = s + b;
+			const float *z = r->zb + b * r->C;
+			unsigned char ok = wn_dyn_argmax(z, r->C) == r->y[i];
+			r->forget[i] += r->T > 0 && r->prev[i] && !ok;
+			r->prev[i] = ok;
+			r->ever[i] |= ok;
+			if (margins)
+				r->margin[i] += wn_dyn_margin(z, r->C, r->y[i]);
+		}
+	}
+	r->T++;
+	r->nmargin += margins != 0;
+	return 0;
+}
+
+static int holdout_accuracy(struct run *r, double *acc)
+{
+	int64_t right = 0;
+	for (int64_t s = 0; s < r->n_hold; s += r->bs) {
+		int64_t B = r->n_hold - s < r->bs ? r->n_hold - s : r->bs;
+		gather(r, r->hold_idx + s, B);
+		if (wn_model_forward(r->m, r->xb, B, NULL) || wn_model_logits(r->m, r->zb))
+			return model_fail(r, "held-out evaluation");
+		for (int64_t b = 0; b < B; b++)
+			right += wn_dyn_argmax(r->zb + b * r->C, r->C) == r->yb[b];
+	}
+	*acc = r->n_hold ? (double)right / (double)r->n_hold : 0;
+	return 0;
+}
+
+/* EL2N of every example, added to sum. */
+static int add_el2n(struct run *r, double *sum)
+{
+	if (wn_model_scores(r->m, r->X, r->y, r->n, NULL, r->tmp, NULL, NULL, NULL))
+		return model_fail(r, "EL2N");
+	for (int64_t i = 0; i < r->n; i++)
+		sum[i] += r->tmp[i];
+	return 0;
+}
+
+/* One epoch of steps; evaluations on the log_every cadence. */
+static int train_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64_t spe,
+		       int64_t every, int64_t total, double *loss)
+{
+	double sum = 0;
+	wn_sample_permutation(r->n_train, seed, STREAM_SHUFFLE + (uint64_t)e, r->perm);
+	for (int64_t i = 0; i < r->n_train; i++)
+		r->perm[i] = r->train_idx[r->perm[i]];
+	for (int64_t s = 0; s < r->n_train; s += r->bs) {
+		int64_t B = r->n_train - s < r->bs ? r->n_train - s : r->bs;
+		double l = 0;
+		gather(r, r->perm + s, B);
+		if (wn_model_forward(r->m, r->xb, B, NULL) || wn_model_backward(r->m, r->yb, NULL, &l) ||
+		    wn_model_adamw_step(r->m, &r->o->train))
+			return model_fail(r, "training step");
+		sum += l * (double)B;
+		++*step;
+		if ((*step % every == 0 || *step == total) && evaluate_all(r, *step, *step >= spe))
+			return -1;
+	}
+	*loss = sum / (double)r->n_train;
+	return 0;
+}
+
+/* VoG of every example against the K kept checkpoints, added to sum. */
+static int add_vog(struct run *r, int64_t K, double *sum)
+{
+	int64_t chunk = r->n < VOG_CHUNK ? r->n : VOG_CHUNK;
+	float *g = malloc((size_t)(K * chunk * r->d) * sizeof *g);
+	if (!g) {
+		wn_errf(r->err, r->errlen, "VoG: out of memory (%lld checkpoints of %lld x %lld)",
+			(long long)K, (long long)chunk, (long long)r->d);
+		return -1;
+	}
+	int rc = 0;
+	for (int64_t s = 0; s < r->n && !rc; s += chunk) {
+		int64_t B = r->n - s < chunk ? r->n - s : chunk;
+		for (int64_t k = 0; k < K && !rc; k++)
+			if (wn_model_set_params(r->m, r->ckpt + k * r->P) ||
+			    wn_model_input_grad(r->m, r->X + s * r->d, r->y + s, B, g + k * chunk * r->d))
+				rc = model_fail(r, "VoG");
+		for (int64_t b = 0; b < B && !rc; b++)
+			sum[s + b] += vog_strided(g + b * r->d, K, chunk * r->d, r->d, r->o->vog_std);
+	}
+	free(g);
+	return rc;
+}
+
+static int run_once(struct run *r, uint64_t seed, wn_dyn_scores *out)
+{
+	const wn_dyn_opts *o = r->o;
+	int epochs = o->train.epochs;
+	memset(r->prev, 0, (size_t)r->n);
+	memset(r->ever, 0, (size_t)r->n);
+	memset(r->forget, 0, (size_t)r->n * sizeof *r->forget);
+	memset(r->margin, 0, (size_t)r->n * sizeof *r->margin);
+	r->T = r->nmargin = 0;
+	if (wn_model_scores(r->m, r->X, r->y, r->n, NULL, NULL, r->tmp, NULL, NULL))
+		return model_fail(r, "GraNd");
+	for (int64_t i = 0; i < r->n; i++)
+		out->grand[i] += r->tmp[i];
+	if (o->score_epoch == 0 && add_el2n(r, out->el2n))
+		return -1;
+	int64_t spe = (r->n_train + r->bs - 1) / r->bs, total = spe * epochs, step = 0;
+	int64_t every = o->log_every > 0 ? o->log_every : spe;
+	for (int e = 0; e < epochs; e++) {
+		double loss = 0, acc = 0;
+		if (train_epoch(r, seed, e, &step, spe, every, total, &loss))
+			return -1;
+		if (wn_model_get_params(r->m, r->ckpt + (int64_t)e * r->P))
+			return model_fail(r, "checkpoint");
+		if (e + 1 == o->score_epoch && add_el2n(r, out->el2n))
+			return -1;
+		if (holdout_accuracy(r, &acc))
+			return -1;
+		if (r->hooks && r->hooks->epoch)
+			r->hooks->epoch(r->hooks->ctx, r->run, e + 1, loss, acc, r->n_hold);
+	}
+	for (int64_t i = 0; i < r->n; i++) {
+		out->forgetting[i] += r->ever[i] ? (double)r->forget[i] : (double)r->T;
+		out->aum[i] += r->nmargin ? r->margin[i] / (double)r->nmargin : 0;
+	}
+	out->evaluations = r->T;
+	out->steps = step;
+	return add_vog(r, epochs, out->vog);
+}
+
+/* ---- setup ---- */
+
+static int alloc_scores(wn_dyn_scores *s, int64_t n)
+{
+	memset(s, 0, sizeof *s);
+	s->n = n;
+	size_t z = (size_t)(n ? n : 1);
+	s->el2n = calloc(z, sizeof(double));
+	s->grand = calloc(z, sizeof(double));
+	s->forgetting = calloc(z, sizeof(double));
+	s->aum = calloc(z, sizeof(double));
+	s->vog = calloc(z, sizeof(double));
+	return s->el2n && s->grand && s->forgetting && s->aum && s->vog ? 0 : -1;
+}
+
+static int alloc_run(struct run *r, const unsigned char *holdout)
+{
+	size_t n = (size_t)(r->n ? r->n : 1), bs = (size_t)r->bs;
+	r->train_idx = malloc(n * sizeof(int64_t));
+	r->hold_idx = malloc(n * sizeof(int64_t));
+	r->perm = malloc(n * sizeof(int64_t));
+	r->xb = malloc(bs * (size_t)r->d * sizeof(float));
+	r->zb = malloc(bs * (size_t)r->C * sizeof(float));
+	r->yb = malloc(bs * sizeof(int32_t));
+	r->tmp = malloc(n * sizeof(float));
+	r->prev = malloc(n);
+	r->ever = malloc(n);
+	r->forget = malloc(n * sizeof(int64_t));
+	r->margin = malloc(n * sizeof(double));
+	if (!r->train_idx || !r->hold_idx || !r->perm || !r->xb || !r->zb || !r->yb || !r->tmp ||
+	    !r->prev || !r->ever || !r->forget || !r->margin)
+		return -1;
+	for (int64_t i = 0; i < r->n; i++) {
+		if (holdout && holdout[i])
+			r->hold_idx[r->n_hold++] = i;
+		else
+			r->train_idx[r->n_train++] = i;
+	}
+	return 0;
+}
+
+static void free_run(struct run *r)
+{
+	free(r->train_idx);
+	free(r->hold_idx);
+	free(r->perm);
+	free(r->xb);
+	free(r->zb);
+	free(r->yb);
+	free(r->tmp);
+	free(r->prev);
+	free(r->ever);
+	free(r->forget);
+	free(r->margin);
+	free(r->ckpt);
+}
+
+static void average(wn_dyn_scores *s, const wn_dyn_opts *o, const int32_t *y, int64_t C)
+{
+	double R = (double)o->runs;
+	for (int64_t i = 0; i < s->n; i++) {
+		s->el2n[i] /= R;
+		s->grand[i] /= R;
+		s->forgetting[i] /= R;
+		s->aum[i] /= R;
+		s->vog[i] /= R;
+	}
+	wn_dyn_normalise(s->vog, y, s->n, C, o->vog_norm);
+}
+
+static int check_args(const wn_dyn_opts *o, int64_t n, int64_t d, int64_t C, char *err,
+		      size_t errlen)
+{
+	if (n < 1 || d < 1 || C < 2) {
+		wn_errf(err, errlen, "training needs examples, a dimension and 2 classes (n %lld, d %lld, classes %lld)",
+			(long long)n, (long long)d, (long long)C);
+		return -1;
+	}
+	if (o->runs < 1 || o->train.epochs < 1 || o->train.batch < 1 || o->score_epoch < 0 ||
+	    o->score_epoch > o->train.epochs || o->log_every < 0) {
+		wn_errf(err, errlen, "bad training options (runs %d, epochs %d, batch %lld, score epoch %d)",
+			o->runs, o->train.epochs, (long long)o->train.batch, o->score_epoch);
+		return -1;
+	}
+	return 0;
+}
+
+int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *y, int64_t n,
+	       int64_t d, int64_t C, const unsigned char *holdout, const wn_dyn_hooks *hooks,
+	       wn_dyn_scores *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (check_args(o, n, d, C, err, errlen))
+		return -1;
+	struct run r = {.o = o, .hooks = hooks, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
+			.err = err, .errlen = errlen};
+	int rc = -1;
+	if (alloc_scores(out, n) || alloc_run(&r, holdout)) {
+		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n);
+		goto done;
+	}
+	if (r.n_train == 0) {
+		wn_errf(err, errlen, "every example is held out: nothing to train on");
+		goto done;
+	}
+	for (int run = 0; run < o->runs; run++) {
+		uint64_t seed = wn_rng_derive(o->train.seed, (uint64_t)run);
+		r.m = wn_model_new(c, d, o->hidden, C, o->act, r.bs, seed, err, errlen);
+		if (!r.m)
+			goto done;
+		r.P = wn_model_num_params(r.m);
+		if (!r.ckpt && !(r.ckpt = malloc((size_t)(r.P * o->train.epochs) * sizeof(float)))) {
+			wn_errf(err, errlen, "out of memory for %d checkpoints", o->train.epochs);
+			goto done;
+		}
+		r.run = run;
+		int bad = run_once(&r, seed, out);
+		wn_model_free(r.m);
+		r.m = NULL;
+		if (bad)
+			goto done;
+	}
+	average(out, o, y, C);
+	rc = 0;
+done:
+	wn_model_free(r.m);
+	free_run(&r);
+	if (rc)
+		wn_dyn_scores_free(out);
+	return rc;
+}

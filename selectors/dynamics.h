@@ -1,0 +1,110 @@
+/*
+ * selectors/dynamics.h — training dynamics of a proxy classifier and the
+ * per-example scores read from them: EL2N and GraNd (Paul et al. 2021),
+ * forgetting events (Toneva et al. 2019), the area under the margin
+ * (Pleiss et al. 2020) and the variance of gradients (Agarwal et al. 2022,
+ * in Anand et al. 2023's text variant), each averaged over runs.
+ *
+ * Owns: the training loop around core/train.h's primitives (mini-batch
+ * AdamW steps, an evaluation of the whole set every log_every steps, the
+ * held-out accuracy after every epoch, the per-epoch parameter checkpoints
+ * VoG needs) and the score arithmetic, also exposed on plain arrays so a
+ * test can hold it against a hand computation.
+ * Borrows: the compute core and its model (core/train.h), Philox
+ * (core/rng.h) and permutations (core/sample.h). Knows matrices and class
+ * ids, never records (selectors/train_step.c maps records to these).
+ * Why: every data-selection score that needs a trained model shares one
+ * training run; computing them in one pass costs one set of evaluations.
+ *
+ * Definitions (T evaluations, K checkpoints, R runs):
+ *  - el2n: ||softmax(z) - onehot(y)||_2 after epoch score_epoch (0 = at
+ *    initialisation);
+ *  - grand: ||grad CE|| of the last layer at initialisation, as
+ *    wn_model_scores computes it (||p - y|| sqrt(||h||^2 + 1));
+ *  - forgetting: correct -> incorrect transitions between consecutive
+ *    evaluations (correct: the first arg max of z is y); an example never
+ *    correct at any evaluation gets T;
+ *  - aum: the mean of z_y - max_{k != y} z_k over the evaluations made once
+ *    the first epoch is complete;
+ *  - vog: at the end of every epoch (K = epochs) the gradient of z_y with
+ *    respect to the input; per element its variance across the K
+ *    checkpoints (population form), then the mean over elements; vog_std
+ *    takes the per-element standard deviation instead (Agarwal's form);
+ *    vog_norm then standardises the scores (after averaging over runs)
+ *    within each class or over the whole set.
+ * Every score is deterministic for a seed at any thread count.
+ */
+#ifndef WN_SELECTORS_DYNAMICS_H
+#define WN_SELECTORS_DYNAMICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "core/train.h"
+
+enum wn_dyn_vog_norm { WN_DYN_VOG_NONE = 0, WN_DYN_VOG_CLASS = 1, WN_DYN_VOG_DATASET = 2 };
+
+typedef struct wn_dyn_opts {
+	int64_t hidden;       /* 0: linear model; else the MLP's hidden width */
+	int act;              /* enum wn_act (MLP) */
+	wn_train_opts train;  /* batch, epochs, lr, betas, eps, weight decay; seed */
+	int runs;             /* independent runs averaged (default 1) */
+	int score_epoch;      /* EL2N after this epoch (0..epochs; default 2) */
+	int64_t log_every;    /* evaluate the whole set every N steps (0: once per epoch) */
+	int vog_std;          /* per-element std instead of variance */
+	int vog_norm;         /* enum wn_dyn_vog_norm */
+} wn_dyn_opts;
+
+void wn_dyn_opts_default(wn_dyn_opts *o);
+
+/* Per-example results, n entries each (malloc'd by wn_dyn_run). */
+typedef struct wn_dyn_scores {
+	int64_t n;
+	double *el2n, *grand, *forgetting, *aum, *vog;
+	int64_t evaluations;  /* T of one run */
+	int64_t steps;        /* optimizer steps of one run */
+} wn_dyn_scores;
+
+void wn_dyn_scores_free(wn_dyn_scores *s);
+
+/*
+ * What a caller may watch (every member optional): after every epoch of
+ * every run, the mean training loss and, when a held-out set exists, its
+ * accuracy (n_holdout > 0); after every evaluation, the logits of rows
+ * [first, first + B) (B x C) at optimizer step `step` (the trace forgetting
+ * and the margin are read from; per-checkpoint losses for trajectories).
+ */
+typedef struct wn_dyn_hooks {
+	void (*epoch)(void *ctx, int run, int epoch, double train_loss, double holdout_acc,
+		      int64_t n_holdout);
+	void (*eval)(void *ctx, int run, int64_t step, int64_t first, int64_t B, const float *logits);
+	void *ctx;
+} wn_dyn_hooks;
+
+/*
+ * Train o->runs models on the rows of X (n x d) with labels y in [0, C),
+ * skipping the rows with holdout[i] != 0 (NULL: none), and score every row,
+ * held-out ones included; hooks may be NULL. Run r draws its initial weights and its shuffles
+ * from wn_rng_derive(o->train.seed, r). Returns 0, or -1 with one line in
+ * err.
+ */
+int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *y, int64_t n,
+	       int64_t d, int64_t C, const unsigned char *holdout, const wn_dyn_hooks *hooks,
+	       wn_dyn_scores *out, char *err, size_t errlen);
+
+/* ---- the arithmetic, on plain arrays (for tests and other steps) ---- */
+
+/* Forgetting events of one correctness sequence of T evaluations. */
+int64_t wn_dyn_forgetting(const unsigned char *correct, int64_t T);
+/* z[y] - max_{k != y} z[k] for C >= 2 logits. */
+double wn_dyn_margin(const float *z, int64_t C, int32_t y);
+/* The first arg max of C logits. */
+int64_t wn_dyn_argmax(const float *z, int64_t C);
+/* VoG of one example from K gradients of d elements (K x d row-major). */
+double wn_dyn_vog(const float *grads, int64_t K, int64_t d, int use_std);
+/* Standardise v in place ((v - mean) / std, population; std 0 gives 0),
+ * within each class of y (WN_DYN_VOG_CLASS) or over all n. */
+void wn_dyn_normalise(double *v, const int32_t *y, int64_t n, int64_t C, int how);
+
+#endif

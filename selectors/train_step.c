@@ -1,0 +1,451 @@
+/*
+ * selectors/train_step.c — the `train` step (see selectors/train_step.h):
+ * records and vectors through cluster/vectors.c, a second pass over the
+ * spool for the labels (a record without one is rejected under the
+ * policy and leaves the matrix), the classes, the held-out split, the
+ * training run (selectors/dynamics.c), then every record written back in
+ * input order with its scores.
+ */
+#include "selectors/train_step.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/vectors.h"
+#include "core/sample.h"
+#include "io/errf.h"
+#include "io/json.h"
+#include "io/record.h"
+
+#define STREAM_HOLDOUT 0x686f6c646f757400ull /* "holdout" */
+
+void wn_train_step_init(wn_train_step_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->io = (wn_stream_opts)WN_STREAM_OPTS_INIT;
+	wn_dyn_opts_default(&o->dyn);
+	o->model = "mlp";
+	o->hidden = 64;
+	o->act = "relu";
+	o->epochs = o->dyn.train.epochs;
+	o->runs = o->dyn.runs;
+	o->score_epoch = o->dyn.score_epoch;
+	o->batch = o->dyn.train.batch;
+	o->lr = o->dyn.train.lr;
+	o->weight_decay = o->dyn.train.weight_decay;
+	o->field_emb = "winnow.emb";
+	o->vog_norm = "none";
+}
+
+static int parse_choices(wn_train_step_opts *o, char *err, size_t errlen)
+{
+	if (strcmp(o->model, "linear") && strcmp(o->model, "mlp"))
+		return wn_errf(err, errlen, "unknown --model '%s' (linear or mlp)", o->model), -1;
+	if (!strcmp(o->act, "relu"))
+		o->dyn.act = WN_ACT_RELU;
+	else if (!strcmp(o->act, "gelu"))
+		o->dyn.act = WN_ACT_GELU;
+	else
+		return wn_errf(err, errlen, "unknown --act '%s' (relu or gelu)", o->act), -1;
+	if (!strcmp(o->vog_norm, "none"))
+		o->dyn.vog_norm = WN_DYN_VOG_NONE;
+	else if (!strcmp(o->vog_norm, "class"))
+		o->dyn.vog_norm = WN_DYN_VOG_CLASS;
+	else if (!strcmp(o->vog_norm, "dataset"))
+		o->dyn.vog_norm = WN_DYN_VOG_DATASET;
+	else
+		return wn_errf(err, errlen, "unknown --vog-norm '%s' (none, class or dataset)",
+			       o->vog_norm), -1;
+	return 0;
+}
+
+int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
+{
+	if (!o->label || !*o->label)
+		return wn_errf(err, errlen, "--label FIELD is required"), -1;
+	if (parse_choices(o, err, errlen))
+		return -1;
+	if (o->epochs < 1 || o->runs < 1 || o->batch < 1)
+		return wn_errf(err, errlen, "--epochs, --runs and --batch must be at least 1"), -1;
+	if (!strcmp(o->model, "mlp") && o->hidden < 1)
+		return wn_errf(err, errlen, "--hidden must be at least 1"), -1;
+	if (o->score_epoch < 0 || o->score_epoch > o->epochs)
+		return wn_errf(err, errlen, "--score-epoch %d is beyond --epochs %d (0 to %d)",
+			       o->score_epoch, o->epochs, o->epochs), -1;
+	if (o->seed < 0 || o->log_every < 0)
+		return wn_errf(err, errlen, "--seed and --log-every must not be negative"), -1;
+	if (!(o->lr > 0) || !(o->weight_decay >= 0))
+		return wn_errf(err, errlen, "--lr must be positive and --weight-decay not negative"), -1;
+	if (!(o->holdout >= 0 && o->holdout < 1))
+		return wn_errf(err, errlen, "--holdout FRAC must be in [0, 1)"), -1;
+	o->dyn.hidden = strcmp(o->model, "mlp") ? 0 : o->hidden;
+	o->dyn.train.epochs = o->epochs;
+	o->dyn.train.batch = o->batch;
+	o->dyn.train.lr = (float)o->lr;
+	o->dyn.train.weight_decay = (float)o->weight_decay;
+	o->dyn.train.seed = (uint64_t)o->seed;
+	o->dyn.runs = o->runs;
+	o->dyn.score_epoch = o->score_epoch;
+	o->dyn.log_every = o->log_every;
+	o->dyn.vog_std = o->vog_std;
+	return 0;
+}
+
+/* ---- labels ---- */
+
+struct labels {
+	wn_buf text;      /* every label, back to back */
+	size_t *off, *len; /* per example */
+	int32_t *y;       /* class ids */
+	int64_t C;
+	int64_t *first;   /* per class: an example holding its label */
+	int64_t *count;   /* per class: examples */
+};
+
+static void labels_free(struct labels *L)
+{
+	wn_buf_free(&L->text);
+	free(L->off);
+	free(L->len);
+	free(L->y);
+	free(L->first);
+	free(L->count);
+}
+
+/* The label text of one record: 1 got it, 0 rejected (go on), -1 stop. */
+static int record_label(wn_stream *s, const wn_record *rec, const char *field, wn_buf *scratch,
+			wn_span *out)
+{
+	wn_span v;
+	if (!wn_json_get(rec->json, field, &v))
+		return wn_stream_reject(s, rec, "no label at %s", field) ? -1 : 0;
+	int t = wn_json_type_of(v);
+	if (t == WN_JSON_NUMBER) {
+		*out = v;
+		return 1;
+	}
+	if (t != WN_JSON_STRING || wn_json_string(v, scratch, out))
+		return wn_stream_reject(s, rec, "label %s is not a string or a number", field) ? -1 : 0;
+	return 1;
+}
+
+/* Labels of the kept records; a record without one leaves v's matrix. */
+static int read_labels(wn_cluster_vectors *v, wn_stream *s, const char *field, struct labels *L,
+		       char *err, size_t errlen)
+{
+	size_t n = (size_t)(v->n ? v->n : 1);
+	L->off = malloc(n * sizeof *L->off);
+	L->len = malloc(n * sizeof *L->len);
+	if (!v->dropped)
+		v->dropped = calloc((size_t)(v->nspooled ? v->nspooled : 1), 1);
+	if (!L->off || !L->len || !v->dropped || wn_spool_rewind(v->sp, err, errlen))
+		return err[0] ? -1 : (wn_errf(err, errlen, "out of memory"), -1);
+	wn_buf scratch = WN_BUF_INIT;
+	int64_t j = 0, keep = 0;
+	int rc = 0;
+	for (int64_t i = 0; i < v->nspooled && !rc; i++) {
+		wn_record rec;
+		wn_span lab;
+		if (wn_spool_get(v->sp, &rec, err, errlen) != 1) {
+			rc = -1;
+			break;
+		}
+		if (v->dropped[i])
+			continue;
+		int got = record_label(s, &rec, field, &scratch, &lab);
+		if (got <= 0) {
+			v->dropped[i] = 1;
+			rc = got;
+		} else {
+			L->off[keep] = L->text.len;
+			L->len[keep] = lab.n;
+			if (wn_buf_append(&L->text, lab.p, lab.n))
+				rc = (wn_errf(err, errlen, "out of memory"), -1);
+			memmove(v->X + keep * v->d, v->X + j * v->d, (size_t)v->d * sizeof(float));
+			keep++;
+		}
+		j++;
+	}
+	wn_buf_free(&scratch);
+	v->n = keep;
+	return rc || s->failed ? -1 : 0;
+}
+
+struct sort_key {
+	const char *p;
+	size_t n;
+	int64_t i;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+	size_t m = x->n < y->n ? x->n : y->n;
+	int c = memcmp(x->p, y->p, m);
+	if (c)
+		return c;
+	if (x->n != y->n)
+		return x->n < y->n ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+static int same_label(const struct sort_key *a, const struct sort_key *b)
+{
+	return a->n == b->n && !memcmp(a->p, b->p, a->n);
+}
+
+/* Class ids in byte order of the labels. */
+static int map_classes(struct labels *L, int64_t n)
+{
+	struct sort_key *k = malloc((size_t)(n ? n : 1) * sizeof *k);
+	L->y = malloc((size_t)(n ? n : 1) * sizeof *L->y);
+	L->first = malloc((size_t)(n ? n : 1) * sizeof *L->first);
+	L->count = calloc((size_t)(n ? n : 1), sizeof *L->count);
+	if (!k || !L->y || !L->first || !L->count) {
+		free(k);
+		return -1;
+	}
+	for (int64_t i = 0; i < n; i++)
+		k[i] = (struct sort_key){L->text.data + L->off[i], L->len[i], i};
+	qsort(k, (size_t)n, sizeof *k, cmp_key);
+	L->C = 0;
+	for (int64_t r = 0; r < n; r++) {
+		if (r == 0 || !same_label(&k[r - 1], &k[r]))
+			L->first[L->C++] = k[r].i;
+		L->y[k[r].i] = (int32_t)(L->C - 1);
+		L->count[L->C - 1]++;
+	}
+	free(k);
+	return 0;
+}
+
+static void label_text(const struct labels *L, int64_t cls, const char **p, int *n)
+{
+	int64_t i = L->first[cls];
+	*p = L->text.data + L->off[i];
+	*n = (int)L->len[i];
+}
+
+/* --labels-out FILE: one JSON line per class, written atomically. */
+static int write_labels(const char *path, const struct labels *L, char *err, size_t errlen)
+{
+	char why[512] = "";
+	wn_writer *w = wn_writer_open(path, 0, why, sizeof why);
+	wn_buf line = WN_BUF_INIT;
+	int rc = w ? 0 : -1;
+	for (int64_t c = 0; c < L->C && !rc; c++) {
+		const char *p;
+		int n;
+		label_text(L, c, &p, &n);
+		wn_buf_reset(&line);
+		rc = wn_buf_printf(&line, "{\"class\":%lld,\"label\":", (long long)c) ||
+		     wn_json_put_string(&line, p, (size_t)n) ||
+		     wn_buf_printf(&line, ",\"records\":%lld}", (long long)L->count[c]) ||
+		     wn_writer_line(w, line.data, line.len);
+	}
+	if (!rc && wn_writer_commit(w, why, sizeof why))
+		rc = -1;
+	else if (rc && w)
+		wn_writer_abort(w);
+	wn_buf_free(&line);
+	if (rc)
+		wn_errf(err, errlen, "%s: %s", path, why[0] ? why : "out of memory");
+	return rc;
+}
+
+/* Without --labels-out the mapping goes to stderr. */
+static void report_classes(const wn_train_step_opts *o, const struct labels *L, const char *cmd)
+{
+	fprintf(stderr, "winnow %s: %lld classes from %s:", cmd, (long long)L->C, o->label);
+	for (int64_t c = 0; c < L->C; c++) {
+		const char *p;
+		int n;
+		label_text(L, c, &p, &n);
+		fprintf(stderr, " %lld=%.*s (%lld)", (long long)c, n, p, (long long)L->count[c]);
+	}
+	fputc('\n', stderr);
+}
+
+/* ---- held-out split ---- */
+
+/* floor(frac n) examples (at least 1 when frac > 0), drawn by --seed. */
+static unsigned char *split_holdout(double frac, uint64_t seed, int64_t n, int64_t *nh)
+{
+	*nh = 0;
+	if (frac <= 0)
+		return NULL;
+	unsigned char *h = calloc((size_t)n, 1);
+	int64_t *perm = malloc((size_t)n * sizeof *perm);
+	if (!h || !perm) {
+		free(h);
+		free(perm);
+		return NULL;
+	}
+	*nh = (int64_t)floor(frac * (double)n);
+	if (*nh < 1)
+		*nh = 1;
+	wn_sample_permutation(n, seed, STREAM_HOLDOUT, perm);
+	for (int64_t i = 0; i < *nh; i++)
+		h[perm[i]] = 1;
+	free(perm);
+	return h;
+}
+
+/* The most frequent training class, and its share of the held-out set. */
+static double majority_rate(const struct labels *L, const unsigned char *h, int64_t n,
+			    int64_t *cls)
+{
+	int64_t *cnt = calloc((size_t)L->C, sizeof *cnt), hit = 0, nh = 0;
+	*cls = 0;
+	if (!cnt)
+		return 0;
+	for (int64_t i = 0; i < n; i++)
+		cnt[L->y[i]] += !h[i];
+	for (int64_t c = 1; c < L->C; c++)
+		if (cnt[c] > cnt[*cls])
+			*cls = c;
+	for (int64_t i = 0; i < n; i++)
+		if (h[i])
+			nh++, hit += L->y[i] == *cls;
+	free(cnt);
+	return nh ? (double)hit / (double)nh : 0;
+}
+
+/* ---- the run ---- */
+
+struct emit_ctx {
+	const wn_dyn_scores *sc;
+	const unsigned char *holdout;
+};
+
+/* Shortest decimal that reads back as the same float. */
+static int set_float(wn_annot *a, const char *key, double v)
+{
+	char buf[32];
+	float f = (float)v;
+	for (int p = 6; p <= 9; p++) {
+		snprintf(buf, sizeof buf, "%.*g", p, (double)f);
+		if (strtof(buf, NULL) == f)
+			break;
+	}
+	return wn_annot_set_raw(a, key, buf, strlen(buf));
+}
+
+static int annotate(void *ctx, int64_t i, wn_annot *a)
+{
+	const struct emit_ctx *e = ctx;
+	const wn_dyn_scores *s = e->sc;
+	return set_float(a, "el2n", s->el2n[i]) || set_float(a, "grand", s->grand[i]) ||
+	       set_float(a, "forgetting", s->forgetting[i]) || set_float(a, "aum", s->aum[i]) ||
+	       set_float(a, "vog", s->vog[i]) ||
+	       (e->holdout && e->holdout[i] && wn_annot_set_bool(a, "holdout", 1));
+}
+
+static void epoch_report(void *ctx, int run, int epoch, double loss, double acc, int64_t nh)
+{
+	const char *cmd = ctx;
+	if (nh)
+		fprintf(stderr, "winnow %s: run %d epoch %d: train loss %.6f, held-out accuracy %.4f\n",
+			cmd, run + 1, epoch, loss, acc);
+	else
+		fprintf(stderr, "winnow %s: run %d epoch %d: train loss %.6f\n", cmd, run + 1, epoch,
+			loss);
+}
+
+struct run {
+	wn_core *core;
+	wn_cluster_vectors v;
+	struct labels L;
+	unsigned char *holdout;
+	wn_dyn_scores sc;
+};
+
+static int run_close(struct run *r, int rc)
+{
+	wn_dyn_scores_free(&r->sc);
+	free(r->holdout);
+	labels_free(&r->L);
+	wn_cluster_vectors_free(&r->v);
+	if (r->core)
+		wn_core_close(r->core);
+	return rc;
+}
+
+/* Records, vectors, labels and classes; 0 or -1. */
+static int load(const wn_train_step_opts *o, struct run *r, wn_stream *s, char *err,
+		size_t errlen)
+{
+	if (wn_cluster_vectors_load(&r->v, s, o->field_emb, o->npy, err, errlen) ||
+	    read_labels(&r->v, s, o->label, &r->L, err, errlen))
+		return -1;
+	if (map_classes(&r->L, r->v.n))
+		return wn_errf(err, errlen, "out of memory"), -1;
+	if (r->v.n == 0)
+		return wn_errf(err, errlen, "%s: no record has both a vector and a label",
+			       wn_stream_source_name(s)), -1;
+	if (r->L.C < 2) {
+		const char *p;
+		int n;
+		label_text(&r->L, 0, &p, &n);
+		return wn_errf(err, errlen, "%s: --label %s has one class only ('%.*s' on %lld records)",
+			       wn_stream_source_name(s), o->label, n, p, (long long)r->v.n), -1;
+	}
+	return 0;
+}
+
+static int split(const wn_train_step_opts *o, struct run *r, const char *cmd, char *err,
+		 size_t errlen)
+{
+	int64_t nh = 0, cls;
+	r->holdout = split_holdout(o->holdout, (uint64_t)o->seed, r->v.n, &nh);
+	if (o->holdout > 0 && !r->holdout)
+		return wn_errf(err, errlen, "out of memory"), -1;
+	if (nh >= r->v.n)
+		return wn_errf(err, errlen, "--holdout %g leaves no record of %lld to train on",
+			       o->holdout, (long long)r->v.n), -1;
+	if (nh && !o->io.quiet) {
+		double rate = majority_rate(&r->L, r->holdout, r->v.n, &cls);
+		const char *p;
+		int n;
+		label_text(&r->L, cls, &p, &n);
+		fprintf(stderr, "winnow %s: %lld of %lld records held out; majority class '%.*s' "
+			"(the most frequent in training) has held-out accuracy %.4f\n",
+			cmd, (long long)nh, (long long)r->v.n, n, p, rate);
+	}
+	return 0;
+}
+
+int wn_train_step_run(const wn_train_step_opts *o, wn_stream *s, wn_step_report *rep, char *err,
+		      size_t errlen)
+{
+	(void)rep;
+	struct run r;
+	memset(&r, 0, sizeof r);
+	if (o->io.threads > 0)
+		omp_set_num_threads(o->io.threads);
+	if (!(r.core = wn_core_open_named(o->io.device, o->io.threads, err, errlen)) ||
+	    load(o, &r, s, err, errlen))
+		return run_close(&r, -1);
+	if (o->labels_out ? write_labels(o->labels_out, &r.L, err, errlen)
+			  : (!o->io.quiet && (report_classes(o, &r.L, s->cmd), 0)))
+		return run_close(&r, -1);
+	if (split(o, &r, s->cmd, err, errlen))
+		return run_close(&r, -1);
+	char why[512] = "";
+	wn_dyn_hooks hooks = {o->io.quiet ? NULL : epoch_report, NULL, (void *)s->cmd};
+	if (wn_dyn_run(r.core, &o->dyn, r.v.X, r.L.y, r.v.n, r.v.d, r.L.C, r.holdout, &hooks, &r.sc,
+		       why, sizeof why)) {
+		wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why);
+		return run_close(&r, -1);
+	}
+	if (!o->io.quiet)
+		fprintf(stderr, "winnow %s: %s on %lld records of dim %lld, %lld classes: %d run(s) of "
+			"%lld steps, %lld evaluations\n",
+			s->cmd, o->dyn.hidden ? "mlp" : "linear", (long long)r.v.n, (long long)r.v.d,
+			(long long)r.L.C, o->runs, (long long)r.sc.steps, (long long)r.sc.evaluations);
+	struct emit_ctx e = {&r.sc, r.holdout};
+	return run_close(&r, wn_cluster_vectors_emit(&r.v, s, annotate, &e, err, errlen));
+}
