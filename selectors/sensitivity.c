@@ -34,13 +34,13 @@ static const double *get_block(const wn_sens_matrix *A, int64_t i0, int64_t rows
 	return buf;
 }
 
-/* G = Σ_i f_i a_i a_iᵀ (f NULL: f_i = 1), full symmetric, d×d. */
-static void gram(const wn_sens_matrix *A, const double *f, double *G, double *buf, double *wb)
+/* G += Σ_{i in [i0, i1)} f_i a_i a_iᵀ (upper triangle), block by block. */
+static void gram_range(const wn_sens_matrix *A, const double *f, int64_t i0, int64_t i1, double *G,
+		       double *buf, double *wb)
 {
 	int64_t d = A->d;
-	memset(G, 0, sizeof(double) * (size_t)(d * d));
-	for (int64_t i0 = 0; i0 < A->n; i0 += BLK) {
-		int64_t rows = A->n - i0 < BLK ? A->n - i0 : BLK;
+	for (; i0 < i1; i0 += BLK) {
+		int64_t rows = i1 - i0 < BLK ? i1 - i0 : BLK;
 		const double *B = get_block(A, i0, rows, buf);
 		if (f) { /* rows scaled by sqrt(f_i) */
 			for (int64_t r = 0; r < rows; r++) {
@@ -53,9 +53,47 @@ static void gram(const wn_sens_matrix *A, const double *f, double *G, double *bu
 		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)rows, 1.0, B,
 			    (int)d, 1.0, G, (int)d);
 	}
+}
+
+/*
+ * G = Σ_i f_i a_i a_iᵀ (f NULL: f_i = 1), full symmetric, d×d. The rows are
+ * cut into GCHUNKS fixed ranges (fewer when d×d partials would not fit in
+ * GRAM_MEM), each summed by one thread with single-threaded BLAS, and the
+ * partials added in range order: the same bits at any thread count.
+ */
+#define GCHUNKS 8
+#define GRAM_MEM ((int64_t)512 << 20)
+static int gram(const wn_sens_matrix *A, const double *f, double *G)
+{
+	int64_t d = A->d, nc = GCHUNKS;
+	while (nc > 1 && (nc * d * d * 8 > GRAM_MEM || (nc - 1) * BLK * 4 >= A->n))
+		nc--;
+	double *P = calloc((size_t)(nc * d * d), sizeof(double));
+	if (!P)
+		return -1;
+	int fail = 0;
+	int64_t per = (A->n + nc - 1) / nc;
+	per = (per + BLK - 1) / BLK * BLK;
+#pragma omp parallel for schedule(static, 1) reduction(| : fail)
+	for (int64_t c = 0; c < nc; c++) {
+		double *buf = malloc(sizeof(double) * (size_t)(2 * BLK * d));
+		if (!buf) {
+			fail = 1;
+			continue;
+		}
+		int64_t lo = c * per, hi = lo + per < A->n ? lo + per : A->n;
+		gram_range(A, f, lo < A->n ? lo : A->n, hi, P + c * d * d, buf, buf + BLK * d);
+		free(buf);
+	}
+	memcpy(G, P, sizeof(double) * (size_t)(d * d));
+	for (int64_t c = 1; c < nc; c++)
+		for (int64_t k = 0; k < d * d; k++)
+			G[k] += P[c * d * d + k];
+	free(P);
 	for (int64_t j = 0; j < d; j++)
 		for (int64_t k = 0; k < j; k++)
 			G[j * d + k] = G[k * d + j];
+	return fail ? -1 : 0;
 }
 
 /* A prepared (G + λI)⁻¹: τ(y) = ||F (D y)||² with F = U⁻ᵀ or Λ^{-1/2}Vᵀ. */
@@ -204,33 +242,46 @@ static void quad_eval(const struct quad *q, const double *B, int64_t rows, doubl
 	}
 }
 
-/* Work buffers of one run. */
+/* The Gram matrix of one run. */
 struct work {
-	double *G, *buf, *wb, *Y, *Z;
+	double *G;
 };
 
 static void work_free(struct work *w)
 {
 	free(w->G);
-	free(w->buf);
-	free(w->wb);
-	free(w->Y);
-	free(w->Z);
 }
 
 static int work_alloc(struct work *w, int64_t d, char *err, size_t errlen)
 {
-	size_t bd = sizeof(double) * (size_t)(BLK * d);
 	w->G = malloc(sizeof(double) * (size_t)(d * d));
-	w->buf = malloc(bd);
-	w->wb = malloc(bd);
-	w->Y = malloc(bd);
-	w->Z = malloc(bd);
-	if (w->G && w->buf && w->wb && w->Y && w->Z)
+	if (w->G)
 		return 0;
-	work_free(w);
 	return wn_errf(err, errlen, "out of memory for a %lld x %lld Gram matrix", (long long)d,
 		       (long long)d), -1;
+}
+
+/* τ of every row, blocks shared among threads (each block's result is its own). */
+static int quad_all(const struct quad *q, const wn_sens_matrix *A, double *tau)
+{
+	int fail = 0;
+	int64_t nb = (A->n + BLK - 1) / BLK, d = A->d;
+#pragma omp parallel reduction(| : fail)
+	{
+		double *buf = malloc(sizeof(double) * (size_t)(3 * BLK * d));
+#pragma omp for schedule(dynamic, 1)
+		for (int64_t b = 0; b < nb; b++) {
+			if (!buf) {
+				fail = 1;
+				continue;
+			}
+			int64_t i0 = b * BLK, rows = A->n - i0 < BLK ? A->n - i0 : BLK;
+			quad_eval(q, get_block(A, i0, rows, buf), rows, tau + i0, buf + BLK * d,
+				  buf + 2 * BLK * d);
+		}
+		free(buf);
+	}
+	return fail ? -1 : 0;
 }
 
 static int check_shape(const wn_sens_matrix *A, char *err, size_t errlen)
@@ -242,21 +293,33 @@ static int check_shape(const wn_sens_matrix *A, char *err, size_t errlen)
 }
 
 /* τ(G_f) for all rows, after the Gram pass weighted by f (NULL = 1). */
-static int leverage_pass(const wn_sens_matrix *A, const double *f, double ridge, struct work *w,
-			 double *tau, wn_sens_info *info, char *err, size_t errlen)
+static int leverage_pass_(const wn_sens_matrix *A, const double *f, double ridge, struct work *w,
+			  double *tau, wn_sens_info *info, char *err, size_t errlen)
 {
-	gram(A, f, w->G, w->buf, w->wb);
+	if (gram(A, f, w->G))
+		return wn_errf(err, errlen, "out of memory"), -1;
 	struct quad q;
 	if (quad_prepare(&q, w->G, A->d, ridge, A->n, err, errlen))
 		return -1;
-	for (int64_t i0 = 0; i0 < A->n; i0 += BLK) {
-		int64_t rows = A->n - i0 < BLK ? A->n - i0 : BLK;
-		quad_eval(&q, get_block(A, i0, rows, w->buf), rows, tau + i0, w->Y, w->Z);
+	if (quad_all(&q, A, tau)) {
+		quad_free(&q);
+		return wn_errf(err, errlen, "out of memory"), -1;
 	}
 	info->rank = ridge > 0 ? A->d : q.r;
 	info->method = q.method;
 	quad_free(&q);
 	return 0;
+}
+
+/* The pass with single-threaded BLAS (the threads are ours, over fixed blocks). */
+static int leverage_pass(const wn_sens_matrix *A, const double *f, double ridge, struct work *w,
+			 double *tau, wn_sens_info *info, char *err, size_t errlen)
+{
+	int prev = openblas_get_num_threads();
+	openblas_set_num_threads(1);
+	int rc = leverage_pass_(A, f, ridge, w, tau, info, err, errlen);
+	openblas_set_num_threads(prev);
+	return rc;
 }
 
 static double sum_of(const double *v, int64_t n)

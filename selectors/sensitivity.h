@@ -22,7 +22,8 @@
  *
  * Rows come as float64 or float32 (converted one block at a time). No
  * function keeps state between calls; results do not depend on the thread
- * count (BLAS partitions the d×d outputs, never the sum over rows).
+ * count: the Gram matrix is summed over fixed row ranges in a fixed order,
+ * each by single-threaded BLAS, and each row's score is computed alone.
  */
 #ifndef WN_SELECTORS_SENSITIVITY_H
 #define WN_SELECTORS_SENSITIVITY_H

@@ -15,6 +15,7 @@
  *    the result satisfies the fixed point w = τ(w)^{p/2} to 1e-9;
  *  - float32 input gives the float64 result of the same (rounded) values.
  */
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,34 @@ static void test_float32_rows(void)
 	ref_free(&r);
 }
 
+/* Same bits at 1 and 2 threads, with n large enough for several Gram ranges. */
+static void test_threads_identical(void)
+{
+	int64_t n = 9000, d = 7;
+	float *F = malloc(sizeof(float) * (size_t)(n * d));
+	uint64_t x = 12345;
+	for (int64_t k = 0; k < n * d; k++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		F[k] = (float)((double)(x >> 11) / 9007199254740992.0 - 0.5);
+	}
+	wn_sens_matrix A = {NULL, F, n, d};
+	double *t1 = malloc(sizeof(double) * (size_t)n), *t2 = malloc(sizeof(double) * (size_t)n);
+	wn_sens_info info;
+	char err[256];
+	for (int m = 0; m < 2; m++) {
+		omp_set_num_threads(1);
+		CHECK(m ? wn_sens_lewis(&A, 3, 1e-12, 500, t1, &info, err, sizeof err) == 0
+			: wn_sens_leverage(&A, 0.5, t1, &info, err, sizeof err) == 0);
+		omp_set_num_threads(2);
+		CHECK(m ? wn_sens_lewis(&A, 3, 1e-12, 500, t2, &info, err, sizeof err) == 0
+			: wn_sens_leverage(&A, 0.5, t2, &info, err, sizeof err) == 0);
+		CHECK(memcmp(t1, t2, sizeof(double) * (size_t)n) == 0);
+	}
+	free(F);
+	free(t1);
+	free(t2);
+}
+
 static void test_bad_arguments(void)
 {
 	const double a[2] = {1, 2};
@@ -285,6 +314,7 @@ int main(void)
 	RUN(test_lewis_p4);
 	RUN(test_lewis_p6);
 	RUN(test_float32_rows);
+	RUN(test_threads_identical);
 	RUN(test_bad_arguments);
 	return TEST_EXIT;
 }
