@@ -34,13 +34,17 @@ static const char *const lewis_usage[] = {
 };
 
 static const char *const kmeans_usage[] = {
-	"winnow score kmeans-sensitivity [options] [file...]",
+	"winnow score kmeans-sensitivity [--bicriteria -k K [--seed S]] [options] [file...]",
 	"",
 	"Lightweight k-means coreset probabilities as winnow.kmeans_sensitivity.",
 	"Bachem, Lucic, Krause 2018: q_i = 1/(2n) + d(a_i, mean)^2 / (2 sum_j d(a_j, mean)^2).",
+	"--bicriteria: the bound from K k-means++ centres B (Bachem et al. 2017, algorithm 2),",
+	"s(x) = a d(x,B)^2/c + 2a sum_{C_b} d^2 / (|C_b| c) + 4n/|C_b|, a = 16 (ln K + 2),",
+	"c = mean d(x,B)^2, normalised to sum 1; --stats lists the centres' record positions.",
 	"",
 	"winnow score kmeans-sensitivity < emb.jsonl > scored.jsonl",
 	"winnow score kmeans-sensitivity --npy vectors.npy docs.jsonl > scored.jsonl",
+	"winnow score kmeans-sensitivity --bicriteria -k 100 --seed 1 < emb.jsonl > scored.jsonl",
 	NULL,
 };
 
@@ -83,6 +87,10 @@ static void kmeans_options(void *p, struct wn_option *t)
 {
 	wn_sens_step_opts *o = p;
 	WN_STEP_TABLE(t,
+		OPT_GROUP("k-means sensitivity"),
+		OPT_BOOL(0, "bicriteria", &o->bicriteria, "the bound from a k-means++ solution (needs -k)"),
+		OPT_INT64('k', NULL, &o->k, "K", "--bicriteria: number of centres"),
+		OPT_INT64(0, "seed", &o->seed, "S", "--bicriteria: random seed (default 0)"),
 		VEC_OPTIONS(o),
 		WN_STREAM_OPTIONS(&o->io),
 		THREADS_OPTION(o));

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "io/errf.h"
 
 /* LAPACK (column-major, Fortran calling convention). */
@@ -458,4 +459,119 @@ int wn_sens_kmeans_lightweight(const wn_sens_matrix *A, double *q, wn_sens_info 
 	info->rank = 0;
 	info->sum = sum_of(q, n);
 	return 0;
+}
+
+/* ---- the bicriteria bound ---- */
+
+/* Row i as float64 (into tmp when A is float32). */
+static const double *get_row(const wn_sens_matrix *A, int64_t i, double *tmp)
+{
+	return get_block(A, i, 1, tmp);
+}
+
+/* dist[i] = min(dist[i], |a_i − a_c|²), assign[i] = j where it improved. */
+static void d2_update(const wn_sens_matrix *A, int64_t c, int64_t j, double *dist, int64_t *assign)
+{
+	int64_t d = A->d;
+	double *ctr = malloc(sizeof(double) * (size_t)d);
+	if (!ctr)
+		return;
+	const double *src = get_row(A, c, ctr);
+	if (src != ctr)
+		memcpy(ctr, src, sizeof(double) * (size_t)d);
+#pragma omp parallel
+	{
+		double *tmp = malloc(sizeof(double) * (size_t)d);
+#pragma omp for schedule(static)
+		for (int64_t i = 0; i < A->n; i++) {
+			const double *x = get_row(A, i, tmp);
+			double s = 0;
+			for (int64_t t = 0; t < d; t++)
+				s += (x[t] - ctr[t]) * (x[t] - ctr[t]);
+			if (j == 0 || s < dist[i]) {
+				dist[i] = s;
+				assign[i] = j;
+			}
+		}
+		free(tmp);
+	}
+	free(ctr);
+}
+
+/* k-means++ seeding: the centres' rows into centers; returns how many. */
+static int64_t dsq_seed(const wn_sens_matrix *A, int64_t k, uint64_t seed, double *dist,
+			int64_t *assign, int64_t *centers)
+{
+	wn_rng r;
+	wn_rng_init(&r, seed, WN_RNG_STREAM_KMEANS_INIT ^ 0x1900);
+	int64_t c = (int64_t)wn_rng_next_below(&r, (uint64_t)A->n), got = 0;
+	for (;;) {
+		centers[got] = c;
+		d2_update(A, c, got, dist, assign);
+		if (++got == k)
+			break;
+		double total = 0;
+		for (int64_t i = 0; i < A->n; i++)
+			total += dist[i];
+		if (!(total > 0))
+			break; /* every row sits on a centre */
+		double u = wn_rng_next_uniform(&r) * total, cum = 0;
+		c = -1;
+		for (int64_t i = 0; i < A->n && c < 0; i++)
+			if (dist[i] > 0 && (cum += dist[i]) > u)
+				c = i;
+		for (int64_t i = A->n - 1; c < 0 && i >= 0; i--) /* u rounded to the total */
+			if (dist[i] > 0)
+				c = i;
+	}
+	return got;
+}
+
+int wn_sens_kmeans_bicriteria(const wn_sens_matrix *A, int64_t k, uint64_t seed, double *q,
+			      int64_t *centers, wn_sens_info *info, char *err, size_t errlen)
+{
+	memset(info, 0, sizeof *info);
+	if (check_shape(A, err, errlen))
+		return -1;
+	if (k < 1 || A->n < 1)
+		return wn_errf(err, errlen, "the bicriteria bound needs k >= 1 and rows"), -1;
+	int64_t n = A->n, kk = k < n ? k : n;
+	double *dist = malloc(sizeof(double) * (size_t)n), *csum = calloc((size_t)kk, sizeof(double));
+	int64_t *assign = malloc(sizeof(int64_t) * (size_t)n), *csize = calloc((size_t)kk, sizeof(int64_t));
+	int64_t *ctr = malloc(sizeof(int64_t) * (size_t)kk);
+	int rc = -1;
+	if (!dist || !csum || !assign || !csize || !ctr) {
+		wn_errf(err, errlen, "out of memory");
+		goto out;
+	}
+	int64_t got = dsq_seed(A, kk, seed, dist, assign, ctr);
+	double phi = 0;
+	for (int64_t i = 0; i < n; i++) {
+		csum[assign[i]] += dist[i];
+		csize[assign[i]]++;
+		phi += dist[i];
+	}
+	double alpha = 16.0 * (log((double)k) + 2.0), cphi = phi / (double)n, total = 0;
+	for (int64_t i = 0; i < n; i++) {
+		int64_t b = assign[i];
+		double s = 4.0 * (double)n / (double)csize[b];
+		if (cphi > 0)
+			s += alpha * dist[i] / cphi + 2.0 * alpha * csum[b] / ((double)csize[b] * cphi);
+		q[i] = s;
+		total += s;
+	}
+	for (int64_t i = 0; i < n; i++)
+		q[i] /= total;
+	for (int64_t j = 0; centers && j < k; j++)
+		centers[j] = j < got ? ctr[j] : -1;
+	info->rank = got;
+	info->sum = sum_of(q, n);
+	rc = 0;
+out:
+	free(dist);
+	free(csum);
+	free(assign);
+	free(csize);
+	free(ctr);
+	return rc;
 }

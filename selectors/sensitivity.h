@@ -73,4 +73,16 @@ double wn_sens_lewis_bound(double w, double p, int64_t d);
 int wn_sens_kmeans_lightweight(const wn_sens_matrix *A, double *q, wn_sens_info *info,
 			       char *err, size_t errlen);
 
+/*
+ * The sensitivity bound from a k-means++ bicriteria solution (Bachem, Lucic,
+ * Krause 2017, "Practical coreset constructions", algorithm 2): B = k
+ * centres by D² seeding (Philox stream keyed by seed; fewer when the rows
+ * run out of distinct points), c = Σ d(x,B)² / n, α = 16 (ln k + 2), and for
+ * x in B's cluster C_b: s(x) = α d(x,B)²/c + 2α Σ_{x'∈C_b} d(x',B)² / (|C_b| c)
+ * + 4n / |C_b|; q = s / Σ s. centers (k entries, optional) get the chosen
+ * row indices; info->rank gets the number of centres.
+ */
+int wn_sens_kmeans_bicriteria(const wn_sens_matrix *A, int64_t k, uint64_t seed, double *q,
+			      int64_t *centers, wn_sens_info *info, char *err, size_t errlen);
+
 #endif

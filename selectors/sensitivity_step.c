@@ -38,6 +38,14 @@ int wn_sens_step_check(wn_sens_step_opts *o, char *err, size_t errlen)
 {
 	if (!(o->ridge >= 0) || !isfinite(o->ridge))
 		return wn_errf(err, errlen, "--ridge must be a finite number >= 0"), -1;
+	if (o->score == WN_SENS_KMEANS) {
+		if (o->bicriteria && o->k < 1)
+			return wn_errf(err, errlen, "--bicriteria needs -k K (K >= 1)"), -1;
+		if (!o->bicriteria && o->k)
+			return wn_errf(err, errlen, "-k goes with --bicriteria (the lightweight q needs no k)"), -1;
+		if (o->seed < 0)
+			return wn_errf(err, errlen, "--seed must not be negative"), -1;
+	}
 	if (o->score != WN_SENS_LEWIS)
 		return 0;
 	if (isnan(o->p))
@@ -71,7 +79,7 @@ static int write_stats(const char *path, cJSON *doc, char *err, size_t errlen)
 }
 
 static int report(const wn_sens_step_opts *o, const wn_sens_info *in, int64_t n, int64_t d,
-		  const char *cmd, char *err, size_t errlen)
+		  const int64_t *centers, const char *cmd, char *err, size_t errlen)
 {
 	const char *how = in->method == WN_SENS_EIGEN ? "eigen, rank-deficient" : "cholesky";
 	if (!o->io.quiet) {
@@ -86,6 +94,11 @@ static int report(const wn_sens_step_opts *o, const wn_sens_info *in, int64_t n,
 				in->damped ? "averaged" : "Cohen-Peng", in->change, o->tol,
 				(long long)in->rank, in->sum,
 				o->bound && o->p > 2 ? " (annotated: the bound d^(p/2-1) w)" : "");
+		else if (o->bicriteria)
+			fprintf(stderr, "winnow %s: %lld vectors of dim %lld: bicriteria bound from %lld "
+				"k-means++ centres (k %lld, seed %lld), sum %.10g\n", cmd, (long long)n,
+				(long long)d, (long long)in->rank, (long long)o->k, (long long)o->seed,
+				in->sum);
 		else
 			fprintf(stderr, "winnow %s: %lld vectors of dim %lld: lightweight q, sum %.10g\n",
 				cmd, (long long)n, (long long)d, in->sum);
@@ -110,6 +123,12 @@ static int report(const wn_sens_step_opts *o, const wn_sens_info *in, int64_t n,
 		cJSON_AddNumberToObject(j, "tol", o->tol);
 		cJSON_AddStringToObject(j, "iteration", in->damped ? "averaged" : "cohen-peng");
 	}
+	if (o->score == WN_SENS_KMEANS) {
+		cJSON_AddStringToObject(j, "bound", o->bicriteria ? "bicriteria" : "lightweight");
+		cJSON *c = o->bicriteria ? cJSON_AddArrayToObject(j, "centers") : NULL;
+		for (int64_t i = 0; c && i < in->rank; i++)
+			cJSON_AddItemToArray(c, cJSON_CreateNumber((double)centers[i]));
+	}
 	int rc = write_stats(o->stats, j, err, errlen);
 	cJSON_Delete(j);
 	return rc;
@@ -127,8 +146,11 @@ static int annotate(void *ctx, int64_t i, wn_annot *a)
 }
 
 static int compute(const wn_sens_step_opts *o, const wn_sens_matrix *A, double *v,
-		   wn_sens_info *info, char *err, size_t errlen)
+		   int64_t *centers, wn_sens_info *info, char *err, size_t errlen)
 {
+	if (o->score == WN_SENS_KMEANS && o->bicriteria)
+		return wn_sens_kmeans_bicriteria(A, o->k, (uint64_t)o->seed, v, centers, info, err,
+						 errlen);
 	if (o->score == WN_SENS_LEVERAGE)
 		return wn_sens_leverage(A, o->ridge, v, info, err, errlen);
 	if (o->score == WN_SENS_KMEANS)
@@ -153,21 +175,23 @@ int wn_sens_step_run(const wn_sens_step_opts *o, wn_stream *s, wn_step_report *r
 		return -1;
 	}
 	double *sc = malloc(sizeof(double) * (size_t)(v.n ? v.n : 1));
+	int64_t *centers = o->bicriteria ? malloc(sizeof(int64_t) * (size_t)o->k) : NULL;
 	char why[512] = "";
-	int rc = sc ? 0 : (wn_errf(err, errlen, "out of memory"), -1);
+	int rc = sc && (centers || !o->bicriteria) ? 0 : (wn_errf(err, errlen, "out of memory"), -1);
 	if (!rc && v.n > 0) {
 		wn_sens_matrix A = {NULL, v.X, v.n, v.d};
 		wn_sens_info info;
-		rc = compute(o, &A, sc, &info, why, sizeof why);
+		rc = compute(o, &A, sc, centers, &info, why, sizeof why);
 		if (rc)
 			wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why);
 		else
-			rc = report(o, &info, v.n, v.d, s->cmd, err, errlen);
+			rc = report(o, &info, v.n, v.d, centers, s->cmd, err, errlen);
 	}
 	struct annot_ctx c = {sc, score_key[o->score]};
 	if (!rc)
 		rc = wn_cluster_vectors_emit(&v, s, annotate, &c, err, errlen);
 	free(sc);
+	free(centers);
 	wn_cluster_vectors_free(&v);
 	return rc;
 }

@@ -29,6 +29,9 @@ typedef struct wn_sens_step_opts {
 	double tol;             /* lewis: relative tolerance (default 1e-12) */
 	int max_iter;           /* lewis: default 1000 */
 	int bound;              /* lewis: annotate the sensitivity bound, not w */
+	int bicriteria;         /* kmeans: the bound from a k-means++ solution */
+	int64_t k;              /* kmeans --bicriteria: centres */
+	int64_t seed;           /* kmeans --bicriteria: D² seeding */
 } wn_sens_step_opts;
 
 void wn_sens_leverage_step_init(wn_sens_step_opts *o);

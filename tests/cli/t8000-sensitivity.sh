@@ -71,13 +71,31 @@ test_expect_success 'kmeans-sensitivity: the lightweight q of the peer to 1e-9, 
 	strip kmeans_sensitivity out | cmp - "$F" && grep -q "lightweight q, sum 1$" err
 '
 
+test_expect_success 'kmeans-sensitivity --bicriteria: the peer from the reported centres to 1e-9' '
+	"$WINNOW" score kmeans-sensitivity --bicriteria -k 7 --seed 3 --stats s.json "$F" > out 2> err &&
+	jq -e ".bound == \"bicriteria\" and (.centers | length) == 7 and (.centers | unique | length) == 7" s.json &&
+	python3 "$PEER" bicriteria "$(jq -r ".centers | map(tostring) | join(\",\")" s.json)" "$F" > peer &&
+	close kmeans_sensitivity 1e-9 out peer &&
+	grep -q "bicriteria bound from 7 k-means++ centres (k 7, seed 3), sum 1$" err &&
+	"$WINNOW" score kmeans-sensitivity -q --bicriteria -k 7 --seed 4 --stats s4.json "$F" > /dev/null &&
+	! cmp -s s.json s4.json
+'
+
+test_expect_success 'kmeans-sensitivity: -k without --bicriteria and --bicriteria without -k are usage errors' '
+	"$WINNOW" score kmeans-sensitivity -k 3 "$F" > out 2> err; rc=$?
+	test $rc = 2 && grep -q "^winnow score kmeans-sensitivity: -k goes with --bicriteria" err &&
+	"$WINNOW" score kmeans-sensitivity --bicriteria "$F" > out 2> err; rc=$?
+	test $rc = 2 && grep -q "^winnow score kmeans-sensitivity: --bicriteria needs -k K" err
+'
+
 test_expect_success '--npy gives the same bytes as winnow.emb' '
 	"$WINNOW" score leverage -q "$F" > a && "$WINNOW" score leverage -q --npy "$NPY" "$F" > b && cmp a b &&
 	"$WINNOW" score lewis -q --p 3 "$F" > a && "$WINNOW" score lewis -q --p 3 --npy "$NPY" "$F" > b && cmp a b
 '
 
 test_expect_success 'thread count does not change the output' '
-	for s in "leverage --ridge 0.5" "lewis --p 3" "lewis --p 4" kmeans-sensitivity; do
+	for s in "leverage --ridge 0.5" "lewis --p 3" "lewis --p 4" kmeans-sensitivity \
+		"kmeans-sensitivity --bicriteria -k 9"; do
 		"$WINNOW" score $s -q --threads 1 "$F" > a &&
 		"$WINNOW" score $s -q --threads 2 "$F" > b &&
 		OMP_NUM_THREADS=3 OPENBLAS_NUM_THREADS=3 "$WINNOW" score $s -q "$F" > c &&

@@ -8,7 +8,7 @@ Gauss-Jordan inversion with partial pivoting of the d x d Gram matrix; Lewis
 weights by the plain Cohen-Peng iteration w <- tau(w)^(p/2) from w = 1 for
 p < 4 (run until the relative change is below 1e-14).
 
-Usage: sensitivity_peer.py leverage|ridge L|lewis P|q FILE
+Usage: sensitivity_peer.py leverage|ridge L|lewis P|q|bicriteria C1,C2,.. FILE
 Prints one value per record, repr-formatted.
 """
 import base64
@@ -81,6 +81,27 @@ def lightweight(A):
     return [0.5 / n + 0.5 * x / s for x in d2]
 
 
+def bicriteria(A, centers):
+    """Bachem, Lucic, Krause 2017, algorithm 2, from the given centre rows."""
+    import math
+    n, k = len(A), len(centers)
+    C = [A[c] for c in centers]
+    dist, assign = [], []
+    for a in A:
+        ds = [sum((x - y) ** 2 for x, y in zip(a, c)) for c in C]
+        j = min(range(k), key=lambda t: (ds[t], t))
+        dist.append(ds[j])
+        assign.append(j)
+    size = [assign.count(j) for j in range(k)]
+    csum = [sum(d for d, b in zip(dist, assign) if b == j) for j in range(k)]
+    alpha = 16 * (math.log(k) + 2)
+    cphi = sum(dist) / n
+    s = [alpha * d / cphi + 2 * alpha * csum[b] / (size[b] * cphi) + 4 * n / size[b]
+         for d, b in zip(dist, assign)]
+    t = sum(s)
+    return [x / t for x in s]
+
+
 def main():
     what, path = sys.argv[1], sys.argv[-1]
     A = vectors(path)
@@ -90,6 +111,8 @@ def main():
         v = taus(A, ridge=float(sys.argv[2]))
     elif what == "lewis":
         v = lewis(A, float(sys.argv[2]))
+    elif what == "bicriteria":
+        v = bicriteria(A, [int(c) for c in sys.argv[2].split(",")])
     else:
         v = lightweight(A)
     for x in v:
