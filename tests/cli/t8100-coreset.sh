@@ -76,6 +76,13 @@ test_expect_success 'all weights 0: exit 1 with the message' '
 	test $rc = 1 && grep -q "every sensitivity is 0: nothing to draw" err && [ ! -s out ]
 '
 
+test_expect_success 'a recipe (score lewis, coreset) gives the bytes of the pipeline' '
+	printf "winnow: 1\nseed: 3\ninputs: [%s]\nsteps:\n  - score lewis: {p: 1}\n  - coreset: {sample: 40, weights: winnow.lewis}\noutput: {jsonl: core.jsonl}\n" "$F" > r.yaml &&
+	"$WINNOW" run -q r.yaml &&
+	"$WINNOW" score lewis -q --p 1 "$F" | "$WINNOW" coreset -q --sample 40 --weights winnow.lewis --seed 3 > pipe.jsonl &&
+	cmp pipe.jsonl core.jsonl && [ -s core.jsonl ]
+'
+
 test_expect_success 'usage errors: exit 2 with the message' '
 	"$WINNOW" coreset --weights winnow.leverage scored.jsonl > out 2> err; rc=$?
 	test $rc = 2 && grep -q "^winnow coreset: --sample M is required" err &&
