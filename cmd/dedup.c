@@ -1,0 +1,47 @@
+/*
+ * cmd/dedup.c — `winnow dedup exact` and `winnow dedup minhash` (issue 17),
+ * as two steps: the usage texts and option tables only. The steps are
+ * selectors/dedup.c (exact, --normalize) and selectors/dedup_minhash.c
+ * over cluster/minhash.c (signatures, LSH bands, verification, groups).
+ * `winnow dedup` alone lists the methods (cmd/main.c).
+ */
+#include "cmd/common.h"
+#include "selectors/dedup.h"
+
+static const char *const exact_usage[] = {
+	"winnow dedup exact [--key PATH] [--normalize] [--mark-only] [options] [file...]",
+	"",
+	"Drop exact duplicates: the first record of each distinct text (or --key value) is kept.",
+	"Hash: XXH3-128 of the text's UTF-8 (a non-string --key: of its raw JSON). --normalize first",
+	"applies NFKC, Python's str.lower(), removes punctuation (Unicode P*) and collapses",
+	"whitespace runs to one space (trimmed). Later copies are dropped, or with --mark-only kept",
+	"with winnow.dup_of = the first record's --id value (default id), else its line number.",
+	"Memory: an exact hash set up to --memory/2, then a Bloom filter of --memory/2 whose",
+	"false-positive rate (target --bloom-fpr) is reported at the end; its hits get dup_of null.",
+	"",
+	"winnow dedup exact corpus.jsonl.gz > unique.jsonl",
+	"winnow dedup exact --normalize --mark-only corpus.jsonl | winnow select --min winnow.dup_of=0",
+	"winnow dedup exact --key url --memory 4G crawl.jsonl.zst > unique.jsonl",
+	NULL,
+};
+
+static void exact_options(void *p, struct wn_option *t)
+{
+	wn_dedup_exact_opts *o = p;
+	WN_STEP_TABLE(t,
+		OPT_GROUP("Exact dedup"),
+		OPT_STRING(0, "key", &o->key, "PATH", "deduplicate on this field instead of the text"),
+		OPT_BOOL(0, "normalize", &o->normalize, "NFKC, lowercase, no punctuation, collapsed spaces"),
+		OPT_BOOL(0, "mark-only", &o->mark_only, "keep duplicates, with winnow.dup_of"),
+		OPT_STRING(0, "id", &o->id, "PATH", "what winnow.dup_of names (default id; else the line)"),
+		OPT_SIZE(0, "memory", &o->memory, "BYTES", "memory for the seen set (default 1G)"),
+		OPT_DOUBLE(0, "bloom-fpr", &o->bloom_fpr, "P", "target false-positive rate past --memory/2 (default 1e-6)"),
+		WN_STREAM_OPTIONS(&o->io));
+}
+
+static void exact_init(void *p) { wn_dedup_exact_init(p); }
+static int exact_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_dedup_exact_check(p, err, n); }
+static int exact_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_dedup_exact_run(p, s, r, err, n); }
+
+const wn_step wn_step_dedup_exact = {"dedup exact", exact_usage, sizeof(wn_dedup_exact_opts), 0,
+				     exact_init, exact_options, exact_check, exact_run, NULL};
