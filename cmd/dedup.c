@@ -45,3 +45,49 @@ static int exact_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t
 
 const wn_step wn_step_dedup_exact = {"dedup exact", exact_usage, sizeof(wn_dedup_exact_opts), 0,
 				     exact_init, exact_options, exact_check, exact_run, NULL};
+
+static const char *const minhash_usage[] = {
+	"winnow dedup minhash [--ngram N] [--threshold J] [--perms P] [--bands B --rows R] [options] [file...]",
+	"",
+	"Drop near duplicates: MinHash LSH candidates verified by true Jaccard, grouped by union-find.",
+	"Shingles: re.split(r\"\\W+\", text.lower()) word N-grams joined by one space (a text of",
+	"fewer than N words is one shingle), as 64-bit XXH3 digests. Signatures: P hashes",
+	"(a*h + b) mod 2^61-1, a and b from --seed through Philox; B x R from datasketch's",
+	"optimal_param unless given (B x R must equal P). A candidate counts when the Jaccard of",
+	"the two shingle sets is >= J (--no-verify: every band collision counts, an estimate).",
+	"Groups keep their lowest stream position; members get winnow.dup_group (that position)",
+	"and winnow.dup_jaccard (to it); the others are dropped unless --mark-only.",
+	"Same output at any --threads. Shingle sets are held in memory (8 bytes per shingle).",
+	"",
+	"winnow dedup minhash corpus.jsonl.gz > unique.jsonl",
+	"winnow dedup minhash --threshold 0.7 --ngram 3 --mark-only --pairs pairs.tsv corpus.jsonl",
+	"winnow dedup exact corpus.jsonl | winnow dedup minhash --threads 8 > unique.jsonl",
+	NULL,
+};
+
+static void minhash_options(void *p, struct wn_option *t)
+{
+	wn_dedup_minhash_opts *o = p;
+	WN_STEP_TABLE(t,
+		OPT_GROUP("MinHash LSH"),
+		OPT_INT(0, "ngram", &o->ngram, "N", "words per shingle (default 5)"),
+		OPT_DOUBLE(0, "threshold", &o->threshold, "J", "Jaccard that makes a duplicate (default 0.8)"),
+		OPT_INT(0, "perms", &o->perms, "P", "hash functions in a signature (default 128)"),
+		OPT_INT(0, "bands", &o->bands, "B", "LSH bands (with --rows; default: optimal for J)"),
+		OPT_INT(0, "rows", &o->rows, "R", "rows per band (B x R = P)"),
+		OPT_INT64(0, "seed", &o->seed, "S", "seed of the hash family (default 0)"),
+		OPT_BOOL(0, "no-verify", &o->no_verify, "count band collisions without checking Jaccard (an estimate)"),
+		OPT_BOOL(0, "mark-only", &o->mark_only, "keep duplicates, annotated"),
+		OPT_STRING(0, "pairs", &o->pairs, "FILE", "write every candidate pair: pos_a pos_b jaccard verified (TSV)"),
+		WN_STREAM_OPTIONS(&o->io),
+		OPT_GROUP("Compute"),
+		OPT_INT(0, "threads", &o->io.threads, "N", "threads to use (default: all cores)"));
+}
+
+static void minhash_init(void *p) { wn_dedup_minhash_init(p); }
+static int minhash_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_dedup_minhash_check(p, err, n); }
+static int minhash_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_dedup_minhash_run(p, s, r, err, n); }
+
+const wn_step wn_step_dedup_minhash = {"dedup minhash", minhash_usage, sizeof(wn_dedup_minhash_opts),
+				       WN_STEP_WHOLE, minhash_init, minhash_options, minhash_check,
+				       minhash_run, NULL};
