@@ -5,8 +5,9 @@
  * verified groups, a summary on stderr (bands x rows, candidates, verified,
  * the precision of the candidates, groups), --pairs for audits, and the
  * records written back from the spool in input order: members of a group
- * of two or more get winnow.dup_group (the representative's 0-based stream
- * position) and winnow.dup_jaccard (true Jaccard to the representative);
+ * of two or more get winnow.dup_group (the representative's 0-based
+ * position among the records this step read: the same number in a shell
+ * pipeline and in a recipe, where the spool keeps first-step indices) and winnow.dup_jaccard (true Jaccard to the representative);
  * all but the representative are dropped unless --mark-only.
  *
  * Owns: one run's spool, index and stream positions. Borrows: io/stream,
@@ -56,8 +57,9 @@ typedef struct mh_run {
 	wn_spool *sp;
 	wn_minhash *m;
 	wn_batch block;
-	uint64_t *pos;      /* stream position of each text */
+	uint64_t *pos;      /* each text's 0-based position among the records this step read */
 	size_t n, cap;
+	uint64_t read;      /* records read so far (taken or rejected) */
 	wn_buf scratch;
 } mh_run;
 
@@ -76,6 +78,7 @@ static int take(mh_run *x, const wn_record *rec, char *err, size_t errlen)
 {
 	wn_span text, w;
 	const char *why;
+	x->read++;
 	wn_buf_reset(&x->scratch);
 	if (wn_stream_text(x->s, rec, &x->scratch, &text, &why))
 		return wn_stream_reject(x->s, rec, "%s '%s'", why, x->s->co->field) ? -1 : 0;
@@ -93,7 +96,7 @@ static int take(mh_run *x, const wn_record *rec, char *err, size_t errlen)
 		return -1;
 	if (wn_batch_add(&x->block, rec, text, WN_BATCH_KEEP_TEXT, NULL))
 		return wn_errf(err, errlen, "out of memory"), -1;
-	x->pos[x->n++] = rec->index;
+	x->pos[x->n++] = x->read - 1;
 	return x->block.n >= BLOCK_RECORDS ? flush_block(x, err, errlen) : 0;
 }
 
@@ -184,7 +187,7 @@ int wn_dedup_minhash_run(const wn_dedup_minhash_opts *o, wn_stream *s, wn_step_r
 		wn_minhash_optimal_param(o->threshold, o->perms, &bands, &rows);
 	wn_minhash_opts mo = {o->ngram, o->perms, bands, rows, (uint64_t)o->seed, o->threshold,
 			      !o->no_verify, o->io.threads};
-	mh_run x = {o, s, NULL, wn_minhash_new(&mo), WN_BATCH_INIT, NULL, 0, 0, WN_BUF_INIT};
+	mh_run x = {o, s, NULL, wn_minhash_new(&mo), WN_BATCH_INIT, NULL, 0, 0, 0, WN_BUF_INIT};
 	int rc = -1;
 	if (!x.m) {
 		wn_errf(err, errlen, "out of memory");

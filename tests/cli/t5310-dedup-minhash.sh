@@ -2,17 +2,19 @@
 # t5310 — `winnow dedup minhash` against a brute-force all-pairs Jaccard in
 # python3 (stdlib) on fixtures/dedup/debian-near.jsonl: 400 records of the
 # Debian corpus (groups of packages that share a short description, plus
-# 100 others), with 190 pairs at Jaccard >= 0.8 and 84 between 0.5 and
-# 0.8. The reference shingles on its own (re.split(r"\W+", s.lower()),
+# 100 others), with 142 pairs at Jaccard >= 0.8 (5-word shingles) and 266
+# at >= 0.5 (3-word shingles). The reference shingles on its own (re.split(r"\W+", s.lower()),
 # 5-word grams joined by a space, a shorter text one shingle) and checks:
 # every candidate pair winnow lists (--pairs) has exactly the Jaccard python
 # computes and is verified iff J >= threshold (so the precision of what
 # counts is 1.0); recall = verified / all pairs >= threshold, printed and
 # held to LSH theory (1 - (1 - j^R)^B per pair: per run within 4 sd, the
-# mean over 8 seeds within 3%; 16 x 8 bands reach >= 0.95); the groups are the components of the verified pairs
-# with the lowest position kept, and every annotation matches; the output
+# mean over 8 seeds within 3%; 16 x 8 bands reach >= 0.95); the groups
+# are the components of the verified pairs with the lowest position kept,
+# and every annotation matches; the output
 # is the same at --threads 1 and 2 and depends on --seed only through the
-# candidates; bad options and bad records fail with their messages.
+# candidates; a recipe equals its shell pipeline; bad options and bad
+# records fail with their messages.
 . "$(dirname "$0")/lib.sh"
 F=$(fixture dedup/debian-near.jsonl)
 
@@ -122,6 +124,20 @@ test_expect_success '--no-verify labels its count an estimate and groups every c
 	"$WINNOW" dedup minhash --no-verify --mark-only --pairs pairs.tsv "$F" > out 2> err &&
 	grep -q "candidate pairs, NOT verified (--no-verify: an estimate)" err &&
 	[ "$(awk -F"\t" "\$4 == 1" pairs.tsv | wc -l)" -eq 0 ]
+'
+
+test_expect_success 'a recipe exact -> minhash writes the bytes of the shell pipeline (positions are per step)' '
+	cat > dd.yaml <<-EOF &&
+	winnow: 1
+	inputs: [$F]
+	steps:
+	  - dedup exact: {normalize: true}
+	  - dedup minhash: {threshold: 0.7, mark-only: true}
+	output: {jsonl: recipe.jsonl}
+	EOF
+	"$WINNOW" run -q dd.yaml &&
+	"$WINNOW" dedup exact -q --normalize "$F" | "$WINNOW" dedup minhash -q --threshold 0.7 --mark-only > shell.jsonl &&
+	test_cmp shell.jsonl recipe.jsonl && grep -q dup_group recipe.jsonl
 '
 
 test_expect_success 'usage errors: threshold, ngram, bands x rows' '
