@@ -10,6 +10,7 @@
 
 static const char *const exact_usage[] = {
 	"winnow dedup exact [--key PATH] [--normalize] [--mark-only] [options] [file...]",
+	"winnow dedup exact --unit line|paragraph [--normalize] [--min-remaining-frac F] [options] [file...]",
 	"",
 	"Drop exact duplicates: the first record of each distinct text (or --key value) is kept.",
 	"Hash: XXH3-128 of the text's UTF-8 (a non-string --key: of its raw JSON). --normalize first",
@@ -18,10 +19,15 @@ static const char *const exact_usage[] = {
 	"with winnow.dup_of = the first record's --id value (default id), else its line number.",
 	"Memory: an exact hash set up to --memory/2, then a Bloom filter of --memory/2 whose",
 	"false-positive rate (target --bloom-fpr) is reported at the end; its hits get dup_of null.",
+	"--unit line|paragraph (C4/Dolma style): the text's pieces split on \"\\n\" or \"\\n\\n\" that were",
+	"seen before (blank ones never count) are removed, the rest joined again; the record gets",
+	"winnow.orig_len (bytes before), and is dropped when no non-blank piece or under",
+	"--min-remaining-frac of its bytes remains.",
 	"",
 	"winnow dedup exact corpus.jsonl.gz > unique.jsonl",
 	"winnow dedup exact --normalize --mark-only corpus.jsonl | winnow select --min winnow.dup_of=0",
 	"winnow dedup exact --key url --memory 4G crawl.jsonl.zst > unique.jsonl",
+	"winnow dedup exact --unit paragraph --min-remaining-frac 0.5 crawl.jsonl > cleaned.jsonl",
 	NULL,
 };
 
@@ -31,6 +37,8 @@ static void exact_options(void *p, struct wn_option *t)
 	WN_STEP_TABLE(t,
 		OPT_GROUP("Exact dedup"),
 		OPT_STRING(0, "key", &o->key, "PATH", "deduplicate on this field instead of the text"),
+		OPT_STRING(0, "unit", &o->unit, "UNIT", "doc (default), or line / paragraph: remove repeated ones from the text"),
+		OPT_DOUBLE(0, "min-remaining-frac", &o->min_remaining, "F", "--unit: drop a record left with under F of its bytes"),
 		OPT_BOOL(0, "normalize", &o->normalize, "NFKC, lowercase, no punctuation, collapsed spaces"),
 		OPT_BOOL(0, "mark-only", &o->mark_only, "keep duplicates, with winnow.dup_of"),
 		OPT_STRING(0, "id", &o->id, "PATH", "what winnow.dup_of names (default id; else the line)"),

@@ -86,7 +86,8 @@ int wn_dedup_normalize(const char *s, size_t len, wn_buf *out)
 
 void wn_dedup_exact_init(wn_dedup_exact_opts *o)
 {
-	*o = (wn_dedup_exact_opts){WN_STREAM_OPTS_INIT, NULL, "id", 0, 0, (size_t)1 << 30, 1e-6};
+	*o = (wn_dedup_exact_opts){WN_STREAM_OPTS_INIT, NULL, "id", 0, 0, (size_t)1 << 30, 1e-6,
+				   "doc", 0, 0};
 }
 
 int wn_dedup_exact_check(wn_dedup_exact_opts *o, char *err, size_t errlen)
@@ -97,6 +98,14 @@ int wn_dedup_exact_check(wn_dedup_exact_opts *o, char *err, size_t errlen)
 		return wn_errf(err, errlen, "--bloom-fpr must be in (0, 1)"), -1;
 	if (o->key && !o->key[0])
 		return wn_errf(err, errlen, "--key needs a PATH"), -1;
+	o->unit_id = !strcmp(o->unit, "doc") ? 0 : !strcmp(o->unit, "line") ? 1
+		     : !strcmp(o->unit, "paragraph") ? 2 : -1;
+	if (o->unit_id < 0)
+		return wn_errf(err, errlen, "unknown --unit '%s' (doc, line or paragraph)", o->unit), -1;
+	if (o->unit_id && (o->key || o->mark_only))
+		return wn_errf(err, errlen, "--unit %s rewrites the text: no --key or --mark-only", o->unit), -1;
+	if (!(o->min_remaining >= 0 && o->min_remaining <= 1))
+		return wn_errf(err, errlen, "--min-remaining-frac must be in [0, 1]"), -1;
 	return 0;
 }
 
@@ -104,8 +113,8 @@ typedef struct exact_run {
 	const wn_dedup_exact_opts *o;
 	wn_stream *s;
 	wn_dedup_seen seen;
-	wn_buf scratch, norm, name;
-	uint64_t dups, bloom_dups;
+	wn_buf scratch, norm, name, text, rec;
+	uint64_t dups, bloom_dups, units, dropped;
 } exact_run;
 
 /* The bytes to hash: 1 got them, 0 rejected (go on), -1 stop. */
@@ -193,10 +202,114 @@ oom:
 	return -1;
 }
 
+/* ---- --unit line | paragraph ---- */
+
+/*
+ * Units are the pieces of text.split(sep), sep "\n" (line) or "\n\n"
+ * (paragraph). A blank piece (only whitespace) is always kept; any other
+ * piece is kept the first time its hash (after --normalize) is seen and
+ * removed after that; the kept pieces are joined by sep again.
+ */
+static int unit_seen(exact_run *x, const char *u, size_t n)
+{
+	const char *p = u, *first;
+	size_t len = n, first_len;
+	if (x->o->normalize) {
+		if (wn_dedup_normalize(u, n, &x->norm))
+			return -1;
+		p = x->norm.data ? x->norm.data : "";
+		len = x->norm.len;
+	}
+	XXH128_hash_t h = XXH3_128bits(p, len);
+	int r = wn_dedup_seen_add(&x->seen, h.low64, h.high64, "", 0, &first, &first_len);
+	return r < 0 ? -1 : r > 0;
+}
+
+static int is_blank(const char *u, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(" \t\r\n\f\v", u[i]))
+			return 0;
+	return 1;
+}
+
+/* The kept units of t into x->text; *left: non-blank units kept. -1 oom/utf8. */
+static int rewrite_units(exact_run *x, wn_span t, size_t *left)
+{
+	const char *sep = x->o->unit_id == 1 ? "\n" : "\n\n";
+	size_t sl = strlen(sep), at = 0, kept = 0;
+	wn_buf_reset(&x->text);
+	*left = 0;
+	for (;;) {
+		const char *e = memmem(t.p + at, t.n - at, sep, sl);
+		size_t n = e ? (size_t)(e - (t.p + at)) : t.n - at;
+		int blank = is_blank(t.p + at, n), seen = blank ? 0 : unit_seen(x, t.p + at, n);
+		if (seen < 0)
+			return -1;
+		if (seen)
+			x->units++;
+		else {
+			if ((kept++ && wn_buf_append(&x->text, sep, sl)) ||
+			    wn_buf_append(&x->text, t.p + at, n))
+				return -1;
+			*left += !blank;
+		}
+		if (!e)
+			return 0;
+		at += n + sl;
+	}
+}
+
+/* The record with its text value replaced by x->text, into x->rec. */
+static int splice_text(exact_run *x, const wn_record *rec, wn_span v)
+{
+	size_t head = (size_t)(v.p - rec->json.p);
+	wn_buf_reset(&x->rec);
+	return wn_buf_append(&x->rec, rec->json.p, head) ||
+	       wn_json_put_string(&x->rec, x->text.data ? x->text.data : "", x->text.len) ||
+	       wn_buf_append(&x->rec, v.p + v.n, rec->json.n - head - v.n);
+}
+
+static int units_one(exact_run *x, const wn_record *rec)
+{
+	wn_stream *s = x->s;
+	wn_span v, t, w;
+	size_t left;
+	if (!wn_json_get(rec->json, s->co->field, &v))
+		return wn_stream_reject(s, rec, "missing text field '%s'", s->co->field) ? -1 : 0;
+	wn_buf_reset(&x->scratch);
+	if (wn_json_type_of(v) != WN_JSON_STRING || wn_json_string(v, &x->scratch, &t))
+		return wn_stream_reject(s, rec, "text field '%s' is not a string", s->co->field) ? -1 : 0;
+	if (wn_json_get(rec->json, "winnow", &w) && wn_json_type_of(w) != WN_JSON_OBJECT)
+		return wn_stream_reject(s, rec, "member \"winnow\" is not an object") ? -1 : 0;
+	if (rewrite_units(x, t, &left))
+		return wn_stream_reject(s, rec, "cannot normalize '%s' (invalid UTF-8)", s->co->field) ? -1 : 0;
+	if (x->text.len == t.n)
+		return wn_stream_emit(s, rec, NULL) ? -1 : 0;
+	if (!left || (double)x->text.len < x->o->min_remaining * (double)t.n) {
+		x->dropped++;
+		return 0;
+	}
+	wn_record r2 = *rec;
+	wn_annot_clear(&s->annot);
+	if (splice_text(x, rec, v) || wn_annot_set_int(&s->annot, "orig_len", (int64_t)t.n)) {
+		snprintf(s->err, sizeof s->err, "out of memory");
+		s->failed = 1;
+		return -1;
+	}
+	r2.json = (wn_span){x->rec.data, x->rec.len};
+	return wn_stream_emit(s, &r2, &s->annot) ? -1 : 0;
+}
+
 static void exact_report(const exact_run *x)
 {
 	const wn_dedup_seen *sn = &x->seen;
-	fprintf(stderr, "winnow dedup exact: %llu duplicates %s, %llu distinct kept\n",
+	if (x->o->unit_id)
+		fprintf(stderr, "winnow dedup exact: %llu repeated %ss removed, %llu records dropped "
+			"(too little left)\n", (unsigned long long)x->units, x->o->unit,
+			(unsigned long long)x->dropped);
+	else
+		fprintf(stderr, "winnow dedup exact: %llu duplicates %s, %llu distinct kept\n",
 		(unsigned long long)x->dups, x->o->mark_only ? "marked" : "dropped",
 		(unsigned long long)(sn->count + sn->bloom_count));
 	if (!sn->frozen)
@@ -217,7 +330,8 @@ int wn_dedup_exact_run(const wn_dedup_exact_opts *o, wn_stream *s, wn_step_repor
 		       char *err, size_t errlen)
 {
 	(void)rep;
-	exact_run x = {o, s, {0}, WN_BUF_INIT, WN_BUF_INIT, WN_BUF_INIT, 0, 0};
+	exact_run x = {o, s, {0}, WN_BUF_INIT, WN_BUF_INIT, WN_BUF_INIT, WN_BUF_INIT, WN_BUF_INIT,
+		       0, 0, 0, 0};
 	if (wn_dedup_seen_init(&x.seen, o->memory, o->bloom_fpr)) {
 		wn_errf(err, errlen, "out of memory");
 		return -1;
@@ -225,7 +339,7 @@ int wn_dedup_exact_run(const wn_dedup_exact_opts *o, wn_stream *s, wn_step_repor
 	wn_record rec;
 	int r;
 	while ((r = wn_stream_next(s, &rec)) > 0)
-		if (exact_one(&x, &rec) || s->failed) {
+		if ((o->unit_id ? units_one(&x, &rec) : exact_one(&x, &rec)) || s->failed) {
 			r = -1;
 			break;
 		}
@@ -235,5 +349,7 @@ int wn_dedup_exact_run(const wn_dedup_exact_opts *o, wn_stream *s, wn_step_repor
 	wn_buf_free(&x.scratch);
 	wn_buf_free(&x.norm);
 	wn_buf_free(&x.name);
+	wn_buf_free(&x.text);
+	wn_buf_free(&x.rec);
 	return r < 0 || s->failed ? -1 : 0;
 }

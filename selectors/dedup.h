@@ -52,6 +52,9 @@ typedef struct wn_dedup_exact_opts {
 	int mark_only;       /* --mark-only: keep duplicates, annotated */
 	size_t memory;       /* --memory BYTES (default 1 GiB) */
 	double bloom_fpr;    /* --bloom-fpr P: the Bloom filter's target rate */
+	const char *unit;    /* --unit doc (default) | line | paragraph */
+	double min_remaining;/* --min-remaining-frac F: drop a record left with less */
+	int unit_id;         /* parsed by check: 0 doc, 1 line, 2 paragraph */
 } wn_dedup_exact_opts;
 
 void wn_dedup_exact_init(wn_dedup_exact_opts *o);

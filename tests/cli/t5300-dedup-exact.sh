@@ -10,7 +10,8 @@
 # --key, --id and line-number forms of winnow.dup_of; kept records
 # byte-identical and in input order; `select --per text --cap 1` agreeing
 # byte for byte; the Bloom filter past --memory with its reported rate
-# recomputed from the numbers it prints; errors (exit code and message).
+# recomputed from the numbers it prints; --unit line|paragraph against
+# python's text.split(sep); errors (exit code and message).
 . "$(dirname "$0")/lib.sh"
 F=$(fixture debian-2000.jsonl)
 N=$(fixture dedup/normalize.jsonl)
@@ -184,5 +185,68 @@ test_expect_success 'usage errors: --memory too small, --bloom-fpr outside (0,1)
 	test $rc = 2 && grep -q "memory must be at least 4K" err && [ ! -s out ] &&
 	"$WINNOW" dedup exact --bloom-fpr 1 "$F" > out 2> err; rc=$? &&
 	test $rc = 2 && grep -q "bloom-fpr must be in (0, 1)" err
+'
+# units.py IN OUT SEP NORMALIZE FRAC: --unit checked against text.split(SEP),
+# a piece kept when blank (ASCII whitespace only) or first seen, the kept
+# pieces joined by SEP, the record dropped when no non-blank piece or under
+# FRAC of its UTF-8 bytes remains; unchanged records byte-identical,
+# changed ones equal but for text and winnow.orig_len (the old byte count).
+cat > units.py <<'EOF'
+import json, sys, unicodedata
+inp, outp, sep, norm, frac = sys.argv[1], sys.argv[2], sys.argv[3].replace("\\n", "\n"), sys.argv[4] == "1", float(sys.argv[5])
+def normalize(s):
+    t = unicodedata.normalize("NFKC", s).lower()
+    t = "".join(c for c in t if not unicodedata.category(c).startswith("P"))
+    return " ".join(t.split())
+seen, want = set(), []
+for line in open(inp, encoding="utf-8").read().splitlines():
+    r = json.loads(line); t = r["text"]; kept = []; left = 0
+    for u in t.split(sep):
+        blank = u.strip(" \t\r\n\f\v") == ""
+        k = normalize(u) if norm else u
+        if blank or k not in seen:
+            kept.append(u); left += not blank
+            if not blank: seen.add(k)
+    nt = sep.join(kept)
+    if nt == t: want.append(line); continue
+    if not left or len(nt.encode()) < frac * len(t.encode()): continue
+    r["text"] = nt; r.setdefault("winnow", {})["orig_len"] = len(t.encode()); want.append(r)
+got = open(outp, encoding="utf-8").read().splitlines()
+assert len(got) == len(want), (len(got), len(want))
+changed = 0
+for g, w in zip(got, want):
+    if isinstance(w, str): assert g == w, "unchanged record rewritten: " + g[:60]
+    else: assert json.loads(g) == w, (g[:100], w); changed += 1
+print("records", len(got), "changed", changed)
+EOF
+
+test_expect_success '--unit paragraph and line on debian-2000 agree with python' '
+	"$WINNOW" dedup exact --unit paragraph "$F" > out 2> err &&
+	python3 units.py "$F" out "\n\n" 0 0 &&
+	grep -q "397 repeated paragraphs removed, 15 records dropped" err &&
+	"$WINNOW" dedup exact -q --unit line --normalize "$F" > out &&
+	python3 units.py "$F" out "\n" 1 0 &&
+	"$WINNOW" dedup exact -q --unit paragraph --min-remaining-frac 0.6 "$F" > out &&
+	python3 units.py "$F" out "\n\n" 0 0.6 > res && cat res &&
+	[ "$(wc -l < out)" -lt 1985 ]
+'
+
+test_expect_success '--unit on hand-made texts: lines vs paragraphs, blank pieces, escapes' '
+	U=$(fixture dedup/units.jsonl) &&
+	"$WINNOW" dedup exact -q --unit line "$U" > l && python3 units.py "$U" l "\n" 0 0 &&
+	"$WINNOW" dedup exact -q --unit paragraph "$U" > p && python3 units.py "$U" p "\n\n" 0 0 &&
+	"$WINNOW" dedup exact -q --unit line --normalize "$U" > n && python3 units.py "$U" n "\n" 1 0 &&
+	jq -r ".id" l | tr "\n" " " > ids && test "$(cat ids)" = "u1 u2 u4 u5 u6 " &&
+	jq -r "select(.id == \"u2\") | .text" l > t2 && printf "Other intro\n\n" > want2 && test_cmp want2 t2 &&
+	jq -r "select(.id == \"u4\") | .winnow.orig_len" n > len4 && echo 28 > want4 && test_cmp want4 len4
+'
+
+test_expect_success '--unit usage errors' '
+	"$WINNOW" dedup exact --unit word "$F" > out 2> err; rc=$? &&
+	test $rc = 2 && grep -q "unknown --unit .word. (doc, line or paragraph)" err &&
+	"$WINNOW" dedup exact --unit line --mark-only "$F" 2> err; rc=$? &&
+	test $rc = 2 && grep -q "unit line rewrites the text: no --key or --mark-only" err &&
+	"$WINNOW" dedup exact --unit line --min-remaining-frac 2 "$F" 2> err; rc=$? &&
+	test $rc = 2 && grep -q "min-remaining-frac must be in \[0, 1\]" err
 '
 test_done
