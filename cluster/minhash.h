@@ -1,0 +1,103 @@
+/*
+ * cluster/minhash.h — MinHash LSH near-duplicate groups over texts:
+ * shingle sets, signatures, band hashes, candidate pairs, verification by
+ * true Jaccard, union-find groups.
+ *
+ * Owns: the per-text shingle sets (sorted, distinct 64-bit XXH3 digests of
+ * the shingles), the band table (n x B band hashes), the candidate pairs
+ * and the union-find of one run.
+ * Borrows: text/tokenize.h (WN_TOK_NONWORD: Python's re.split(r"\W+",
+ * s.lower()), empty pieces dropped; wn_tok_shingles: word n-grams joined by
+ * one space, a text of fewer than n words is one shingle, no words none),
+ * libxxhash, core/rng.h (Philox: the hash family from the seed),
+ * cluster/graph.h (union-find whose roots are the smallest member).
+ *
+ * Definitions:
+ *  - h(s) = XXH3_64(shingle bytes); signature value i of a set S is
+ *    min over s in S of (a_i * (h(s) mod p) + b_i) mod p, p = 2^61 - 1,
+ *    a_i in [1, p), b_i in [0, p) from Philox(seed, WN_MINHASH_STREAM).
+ *  - band j hashes rows j*R .. j*R+R-1 of the signature (XXH3_64, seed j).
+ *    Two texts are candidates when some band hash is equal. Buckets of up
+ *    to WN_MINHASH_BUCKET_ALL members give all their pairs; a larger
+ *    bucket (many copies of one text) gives each member paired with its
+ *    first (lowest) member, so a bucket costs linear, not quadratic, work.
+ *  - J(A, B) = |A n B| / |A u B| over the digest sets, a double computed
+ *    as (double)inter / (double)union. A candidate is verified when
+ *    J >= threshold; an empty set has no band hashes and no duplicates.
+ *  - groups: components of the verified pairs (of all candidates with
+ *    verify = 0); the representative is the lowest text index.
+ * Every step is a pure function of the texts, options and seed: the same
+ * result at any thread count.
+ */
+#ifndef WN_CLUSTER_MINHASH_H
+#define WN_CLUSTER_MINHASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WN_MINHASH_STREAM 0x6d68000000000001ull
+#define WN_MINHASH_BUCKET_ALL 64
+
+typedef struct wn_minhash_opts {
+	int ngram, perms, bands, rows;
+	uint64_t seed;
+	double threshold;
+	int verify;
+	int threads;                 /* 0: OpenMP's default */
+} wn_minhash_opts;
+
+/*
+ * datasketch's optimal_param: the (b, r) with b * r <= perms minimising
+ * false positives + false negatives at threshold (weights 0.5 each), the
+ * integrals of 1 - (1 - s^r)^b over [0, t] and of (1 - s^r)^b over [t, 1]
+ * taken by composite Simpson's rule on 1000 intervals.
+ */
+void wn_minhash_optimal_param(double threshold, int perms, int *bands, int *rows);
+
+typedef struct wn_minhash wn_minhash;
+
+/* An empty index for the options (bands x rows <= perms). NULL on oom. */
+wn_minhash *wn_minhash_new(const wn_minhash_opts *o);
+void wn_minhash_free(wn_minhash *m);
+
+/*
+ * Add n texts (the next indices, in order): shingles, signatures and band
+ * hashes, in parallel over the texts. Returns 0, or -1 with the reason in
+ * err ("text 17: not valid UTF-8", out of memory).
+ */
+int wn_minhash_add(wn_minhash *m, const char *const *texts, const size_t *lens, size_t n,
+		   char *err, size_t errlen);
+
+/* One candidate pair (a < b, text indices) and its Jaccard (NAN unverified). */
+typedef struct wn_minhash_pair {
+	uint32_t a, b;
+	double jaccard;
+	int verified;
+} wn_minhash_pair;
+
+/*
+ * Candidates from the bands, verified, then the groups. Returns 0, or -1
+ * with the reason in err. Afterwards the getters below are valid.
+ */
+int wn_minhash_group(wn_minhash *m, char *err, size_t errlen);
+
+size_t wn_minhash_count(const wn_minhash *m);
+/* The candidate pairs, sorted by (a, b). */
+const wn_minhash_pair *wn_minhash_pairs(const wn_minhash *m, size_t *n);
+/* The representative (lowest index) of text i's group, and its size. */
+size_t wn_minhash_root(const wn_minhash *m, size_t i);
+size_t wn_minhash_group_size(const wn_minhash *m, size_t i);
+/* True Jaccard of the shingle sets of texts i and j. */
+double wn_minhash_jaccard(const wn_minhash *m, size_t i, size_t j);
+/* The shingle count of text i (distinct digests). */
+size_t wn_minhash_set_size(const wn_minhash *m, size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * cmd/dedup.c — `winnow dedup exact` and `winnow dedup minhash` (issue 17),
+ * as two steps: the usage texts and option tables only. The steps are
+ * selectors/dedup.c (exact, --normalize) and selectors/dedup_minhash.c
+ * over cluster/minhash.c (signatures, LSH bands, verification, groups).
+ * `winnow dedup` alone lists the methods (cmd/main.c).
+ */
+#include "cmd/common.h"
+#include "selectors/dedup.h"
+
+static const char *const exact_usage[] = {
+	"winnow dedup exact [--key PATH] [--normalize] [--mark-only] [options] [file...]",
+	"winnow dedup exact --unit line|paragraph [--normalize] [--min-remaining-frac F] [options] [file...]",
+	"",
+	"Drop exact duplicates: the first record of each distinct text (or --key value) is kept.",
+	"Hash: XXH3-128 of the text's UTF-8 (a non-string --key: of its raw JSON). --normalize first",
+	"applies NFKC, Python's str.lower(), removes punctuation (Unicode P*) and collapses",
+	"whitespace runs to one space (trimmed). Later copies are dropped, or with --mark-only kept",
+	"with winnow.dup_of = the first record's --id value (default id), else its line number.",
+	"Memory: an exact hash set up to --memory/2, then a Bloom filter of --memory/2 whose",
+	"false-positive rate (target --bloom-fpr) is reported at the end; its hits get dup_of null.",
+	"--unit line|paragraph (C4/Dolma style): the text's pieces split on \"\\n\" or \"\\n\\n\" that were",
+	"seen before (blank ones never count) are removed, the rest joined again; the record gets",
+	"winnow.orig_len (bytes before), and is dropped when no non-blank piece or under",
+	"--min-remaining-frac of its bytes remains.",
+	"",
+	"winnow dedup exact corpus.jsonl.gz > unique.jsonl",
+	"winnow dedup exact --normalize --mark-only corpus.jsonl | winnow select --min winnow.dup_of=0",
+	"winnow dedup exact --key url --memory 4G crawl.jsonl.zst > unique.jsonl",
+	"winnow dedup exact --unit paragraph --min-remaining-frac 0.5 crawl.jsonl > cleaned.jsonl",
+	NULL,
+};
+
+static void exact_options(void *p, struct wn_option *t)
+{
+	wn_dedup_exact_opts *o = p;
+	WN_STEP_TABLE(t,
+		OPT_GROUP("Exact dedup"),
+		OPT_STRING(0, "key", &o->key, "PATH", "deduplicate on this field instead of the text"),
+		OPT_STRING(0, "unit", &o->unit, "UNIT", "doc (default), or line / paragraph: remove repeated ones from the text"),
+		OPT_DOUBLE(0, "min-remaining-frac", &o->min_remaining, "F", "--unit: drop a record left with under F of its bytes"),
+		OPT_BOOL(0, "normalize", &o->normalize, "NFKC, lowercase, no punctuation, collapsed spaces"),
+		OPT_BOOL(0, "mark-only", &o->mark_only, "keep duplicates, with winnow.dup_of"),
+		OPT_STRING(0, "id", &o->id, "PATH", "what winnow.dup_of names (default id; else the line)"),
+		OPT_SIZE(0, "memory", &o->memory, "BYTES", "memory for the seen set (default 1G)"),
+		OPT_DOUBLE(0, "bloom-fpr", &o->bloom_fpr, "P", "target false-positive rate past --memory/2 (default 1e-6)"),
+		WN_STREAM_OPTIONS(&o->io));
+}
+
+static void exact_init(void *p) { wn_dedup_exact_init(p); }
+static int exact_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_dedup_exact_check(p, err, n); }
+static int exact_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_dedup_exact_run(p, s, r, err, n); }
+
+const wn_step wn_step_dedup_exact = {"dedup exact", exact_usage, sizeof(wn_dedup_exact_opts), 0,
+				     exact_init, exact_options, exact_check, exact_run, NULL};
+
+static const char *const minhash_usage[] = {
+	"winnow dedup minhash [--ngram N] [--threshold J] [--perms P] [--bands B --rows R] [options] [file...]",
+	"",
+	"Drop near duplicates: MinHash LSH candidates verified by true Jaccard, grouped by union-find.",
+	"Shingles: re.split(r\"\\W+\", text.lower()) word N-grams joined by one space (a text of",
+	"fewer than N words is one shingle), as 64-bit XXH3 digests. Signatures: P hashes",
+	"(a*h + b) mod 2^61-1, a and b from --seed through Philox; B x R from datasketch's",
+	"optimal_param unless given (B x R must equal P). A candidate counts when the Jaccard of",
+	"the two shingle sets is >= J (--no-verify: every band collision counts, an estimate).",
+	"Groups keep their first record; members get winnow.dup_group (its 0-based position among",
+	"the records this step reads) and winnow.dup_jaccard (to it); the others are dropped",
+	"unless --mark-only. --pairs numbers records the same way.",
+	"Same output at any --threads. Shingle sets are held in memory (8 bytes per shingle).",
+	"",
+	"winnow dedup minhash corpus.jsonl.gz > unique.jsonl",
+	"winnow dedup minhash --threshold 0.7 --ngram 3 --mark-only --pairs pairs.tsv corpus.jsonl",
+	"winnow dedup exact corpus.jsonl | winnow dedup minhash --threads 8 > unique.jsonl",
+	NULL,
+};
+
+static void minhash_options(void *p, struct wn_option *t)
+{
+	wn_dedup_minhash_opts *o = p;
+	WN_STEP_TABLE(t,
+		OPT_GROUP("MinHash LSH"),
+		OPT_INT(0, "ngram", &o->ngram, "N", "words per shingle (default 5)"),
+		OPT_DOUBLE(0, "threshold", &o->threshold, "J", "Jaccard that makes a duplicate (default 0.8)"),
+		OPT_INT(0, "perms", &o->perms, "P", "hash functions in a signature (default 128)"),
+		OPT_INT(0, "bands", &o->bands, "B", "LSH bands (with --rows; default: optimal for J)"),
+		OPT_INT(0, "rows", &o->rows, "R", "rows per band (B x R = P)"),
+		OPT_INT64(0, "seed", &o->seed, "S", "seed of the hash family (default 0)"),
+		OPT_BOOL(0, "no-verify", &o->no_verify, "count band collisions without checking Jaccard (an estimate)"),
+		OPT_BOOL(0, "mark-only", &o->mark_only, "keep duplicates, annotated"),
+		OPT_STRING(0, "pairs", &o->pairs, "FILE", "write every candidate pair: pos_a pos_b jaccard verified (TSV)"),
+		WN_STREAM_OPTIONS(&o->io),
+		OPT_GROUP("Compute"),
+		OPT_INT(0, "threads", &o->io.threads, "N", "threads to use (default: all cores)"));
+}
+
+static void minhash_init(void *p) { wn_dedup_minhash_init(p); }
+static int minhash_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_dedup_minhash_check(p, err, n); }
+static int minhash_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_dedup_minhash_run(p, s, r, err, n); }
+
+const wn_step wn_step_dedup_minhash = {"dedup minhash", minhash_usage, sizeof(wn_dedup_minhash_opts),
+				       WN_STEP_WHOLE, minhash_init, minhash_options, minhash_check,
+				       minhash_run, NULL};

@@ -1,0 +1,110 @@
+/*
+ * tests/unit/test_minhash.c — cluster/minhash: datasketch's optimal_param
+ * for its best-known case (threshold 0.8, 128 permutations -> 9 bands of
+ * 13 rows, what datasketch.MinHashLSH picks), Jaccard of shingle sets
+ * counted by hand, the short- and empty-text rules, identical copies always
+ * grouped with the lowest index kept, and the same pairs at 1 and 4 threads.
+ */
+#include "cluster/minhash.h"
+#include "tests/unit/test.h"
+
+static wn_minhash *build(const char *const *t, size_t n, int ngram, int threads)
+{
+	wn_minhash_opts o = {ngram, 128, 9, 13, 7, 0.8, 1, threads};
+	wn_minhash *m = wn_minhash_new(&o);
+	size_t lens[16];
+	char err[256];
+	for (size_t i = 0; i < n; i++)
+		lens[i] = strlen(t[i]);
+	if (!m || wn_minhash_add(m, t, lens, n, err, sizeof err) || wn_minhash_group(m, err, sizeof err)) {
+		wn_minhash_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void test_optimal_param(void)
+{
+	int b, r;
+	wn_minhash_optimal_param(0.8, 128, &b, &r);
+	CHECK_EQ_INT(b, 9);
+	CHECK_EQ_INT(r, 13);
+}
+
+static void test_jaccard_by_hand(void)
+{
+	const char *t[] = {
+		"a b c d e f",          /* 2-grams: ab bc cd de ef */
+		"A, b; c d e g",        /* ab bc cd de eg: 4 shared of 6 */
+		"x y",                  /* two words, n=2: one gram, "x y" */
+		"...",                  /* no words: no shingles */
+		"!!",                   /* none either: never grouped with 3 */
+	};
+	wn_minhash *m = build(t, 5, 2, 1);
+	CHECK(m);
+	CHECK_EQ_INT(wn_minhash_set_size(m, 0), 5);
+	CHECK_NEAR(wn_minhash_jaccard(m, 0, 1), 4.0 / 6.0, 0);
+	CHECK_EQ_INT(wn_minhash_set_size(m, 2), 1);
+	CHECK_EQ_INT(wn_minhash_set_size(m, 3), 0);
+	CHECK_EQ_INT(wn_minhash_group_size(m, 3), 1);
+	CHECK_EQ_INT(wn_minhash_group_size(m, 4), 1);
+	wn_minhash_free(m);
+	const char *s[] = {"one two", "one two three four"}; /* n=5: whole-text shingles */
+	m = build(s, 2, 5, 1);
+	CHECK(m);
+	CHECK_EQ_INT(wn_minhash_set_size(m, 0), 1);
+	CHECK_NEAR(wn_minhash_jaccard(m, 0, 1), 0, 0);
+	wn_minhash_free(m);
+}
+
+static void test_copies_grouped(void)
+{
+	const char *t[] = {
+		"the quick brown fox jumps over the lazy dog again and again",
+		"something else entirely with many other words in it today",
+		"The quick brown fox jumps over the lazy dog again and again!",
+		"the quick brown fox jumps over the lazy dog again and again",
+	};
+	wn_minhash *m = build(t, 4, 5, 1);
+	CHECK(m);
+	CHECK_EQ_INT(wn_minhash_root(m, 2), 0);
+	CHECK_EQ_INT(wn_minhash_root(m, 3), 0);
+	CHECK_EQ_INT(wn_minhash_group_size(m, 0), 3);
+	CHECK_EQ_INT(wn_minhash_root(m, 1), 1);
+	size_t np;
+	const wn_minhash_pair *p = wn_minhash_pairs(m, &np);
+	CHECK_EQ_INT(np, 3); /* identical sets collide in every band: 0-2, 0-3, 2-3 */
+	CHECK(p[0].a == 0 && p[0].b == 2 && p[0].verified && p[0].jaccard == 1);
+	wn_minhash_free(m);
+}
+
+static void test_threads_agree(void)
+{
+	char buf[12][96];
+	const char *t[12];
+	for (int i = 0; i < 12; i++) {
+		snprintf(buf[i], sizeof buf[i], "w%d alpha beta gamma delta epsilon zeta eta theta iota kappa w%d",
+			 i % 3, i % 4);
+		t[i] = buf[i];
+	}
+	wn_minhash *a = build(t, 12, 5, 1), *b = build(t, 12, 5, 4);
+	CHECK(a && b);
+	size_t na, nb;
+	const wn_minhash_pair *pa = wn_minhash_pairs(a, &na), *pb = wn_minhash_pairs(b, &nb);
+	CHECK(na == nb && na > 0);
+	for (size_t i = 0; i < na; i++)
+		CHECK(pa[i].a == pb[i].a && pa[i].b == pb[i].b && pa[i].jaccard == pb[i].jaccard);
+	for (size_t i = 0; i < 12; i++)
+		CHECK_EQ_INT(wn_minhash_root(a, i), wn_minhash_root(b, i));
+	wn_minhash_free(a);
+	wn_minhash_free(b);
+}
+
+int main(void)
+{
+	RUN(test_optimal_param);
+	RUN(test_jaccard_by_hand);
+	RUN(test_copies_grouped);
+	RUN(test_threads_agree);
+	return TEST_EXIT;
+}
