@@ -319,7 +319,7 @@ static void test_hkmeans_levels_compose(void)
 	o.seed = 9;
 	int64_t ks[3] = {120, 15, 4};
 	wn_cluster_hkmeans_result h;
-	CHECK_EQ_INT(wn_cluster_hkmeans_run(NULL, &o, ks, 3, X, N, D, &h, err, sizeof err), 0);
+	CHECK_EQ_INT(wn_cluster_hkmeans_run(NULL, &o, NULL, ks, 3, X, N, D, &h, err, sizeof err), 0);
 	CHECK_EQ_INT(h.levels, 3);
 	/* level 1 is plain k-means of the vectors: nearest level-1 centroid */
 	int32_t *a1 = malloc(sizeof(int32_t) * N);
@@ -363,7 +363,7 @@ static void test_hkmeans_levels_compose(void)
 	wn_cluster_hkmeans_result_free(&h);
 	/* a level asking for more clusters than the level below has points */
 	int64_t bad[2] = {10, 11};
-	CHECK(wn_cluster_hkmeans_run(NULL, &o, bad, 2, X, N, D, &h, err, sizeof err) < 0);
+	CHECK(wn_cluster_hkmeans_run(NULL, &o, NULL, bad, 2, X, N, D, &h, err, sizeof err) < 0);
 	CHECK(strstr(err, "level 2") != NULL);
 }
 
