@@ -579,17 +579,19 @@ static size_t cut_sum(const size_t *sizes, size_t m, size_t x)
 	return s;
 }
 
-/*
- * Split `target` (< sum of sizes) over m children: the largest x with
- * sum min(x, size) <= target, then one more to `target - that sum`
- * children larger than x, chosen uniformly.
- */
-static int split_budget(balanced *B, const size_t *sizes, size_t m, size_t target, size_t *budget)
+int wn_sel_split_budget(const size_t *sizes, size_t m, size_t target, uint64_t seed,
+			uint64_t stream, size_t *budget, char *err, size_t errlen)
 {
-	size_t lo = 0, hi = 0;
-	for (size_t i = 0; i < m; i++)
+	size_t lo = 0, hi = 0, total = 0;
+	for (size_t i = 0; i < m; i++) {
+		total += sizes[i];
 		if (sizes[i] > hi)
 			hi = sizes[i];
+	}
+	if (total <= target) { /* everything fits: every child gives all it has */
+		memcpy(budget, sizes, m * sizeof *budget);
+		return 0;
+	}
 	while (hi - lo > 1) { /* invariant: cut_sum(lo) <= target < cut_sum(hi) */
 		size_t mid = lo + (hi - lo) / 2;
 		if (cut_sum(sizes, m, mid) <= target)
@@ -609,20 +611,25 @@ static int split_budget(balanced *B, const size_t *sizes, size_t m, size_t targe
 	if (!cand || !pick) {
 		free(cand);
 		free(pick);
-		return SEL_OOM(B->err, B->errlen);
+		return SEL_OOM(err, errlen);
 	}
 	for (size_t i = 0; i < m; i++)
 		if (sizes[i] > lo)
 			cand[ncand++] = i;
-	int rc = wn_sel_uniform(ncand, rest, B->seed,
-				wn_sel_stream(WN_SEL_STREAM_BALANCED, B->node++),
-				pick, &np, B->err, B->errlen);
+	int rc = wn_sel_uniform(ncand, rest, seed, stream, pick, &np, err, errlen);
 	if (rc == 0)
 		for (size_t i = 0; i < np; i++)
 			budget[cand[pick[i]]]++;
 	free(cand);
 	free(pick);
 	return rc;
+}
+
+static int split_budget(balanced *B, const size_t *sizes, size_t m, size_t target, size_t *budget)
+{
+	return wn_sel_split_budget(sizes, m, target, B->seed,
+				   wn_sel_stream(WN_SEL_STREAM_BALANCED, B->node++), budget,
+				   B->err, B->errlen);
 }
 
 /*

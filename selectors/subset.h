@@ -187,6 +187,20 @@ int wn_sel_upweight(const uint32_t *group, size_t n, size_t ngroups, double temp
 /* ---- balanced hierarchical sampling (Vo et al., 2024) ------------------ */
 
 /*
+ * The water-filling split of a budget over m children of the given sizes
+ * (the reference's find_subcluster_target_size, multiplier 1; DBP and the
+ * balanced samplers share it): when the sizes sum to at most `target`
+ * every child gives all it has; otherwise the cut x is the largest with
+ * sum_i min(x, size_i) <= target, each child gets min(x, size_i), and the
+ * remainder goes one each to children larger than x, chosen uniformly
+ * without replacement (one draw on `stream`). Worked example: sizes
+ * [10,3,50,7], target 20: cut 5, [5,3,5,5] plus one to two of {0,2,3};
+ * target 21: [6,3,6,6]. budget: m entries. Returns 0, or -1 with err.
+ */
+int wn_sel_split_budget(const size_t *sizes, size_t m, size_t target, uint64_t seed,
+			uint64_t stream, size_t *budget, char *err, size_t errlen);
+
+/*
  * path: n x levels cluster ids, row-major, level 1 (finest, the points'
  * clusters) first and the top level last — the order of winnow.hcluster.
  * Draws `target` items: the top-level clusters get equal shares (a cluster
