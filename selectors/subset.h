@@ -215,6 +215,31 @@ int wn_sel_split_budget(const size_t *sizes, size_t m, size_t target, uint64_t s
 int wn_sel_balanced(const int64_t *path, size_t n, int levels, size_t target,
 		    uint64_t seed, size_t *out, size_t *nout, char *err, size_t errlen);
 
+/* How a level-1 cluster gives fewer items than it has. */
+enum wn_sel_leaf {
+	WN_SEL_LEAF_RANDOM = 0,  /* the reference's "r": uniformly */
+	WN_SEL_LEAF_CLOSEST = 1, /* "c": smallest dist first (ties: earlier item) */
+};
+
+typedef struct wn_sel_balanced_opts {
+	size_t multiplier;   /* >= 1: a cluster counts as size x multiplier */
+	int strategy;        /* enum wn_sel_leaf */
+	const double *dist;  /* n entries, for WN_SEL_LEAF_CLOSEST */
+} wn_sel_balanced_opts;
+
+/*
+ * The reference's hierarchical_sampling in full: as wn_sel_balanced, but
+ * every split counts children as size x multiplier, and a level-1 cluster
+ * asked for t < size x multiplier items gives each item floor(t / size)
+ * times and the remaining t mod size by the strategy (so with a multiplier
+ * above 1 a small cluster's items repeat, up to multiplier copies). reps
+ * (n entries) gets each item's number of copies. With multiplier 1 and
+ * WN_SEL_LEAF_RANDOM the draws equal wn_sel_balanced's.
+ */
+int wn_sel_balanced_reps(const int64_t *path, size_t n, int levels, size_t target,
+			 const wn_sel_balanced_opts *bo, uint64_t seed, uint32_t *reps,
+			 char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
