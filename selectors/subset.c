@@ -625,14 +625,18 @@ int wn_sel_split_budget(const size_t *sizes, size_t m, size_t target, uint64_t s
 			budget[cand[pick[i]]]++;
 	free(cand);
 	free(pick);
-	return rc;
+	return rc ? -1 : 1; /* 1: the stream was drawn from */
 }
 
 static int split_budget(balanced *B, const size_t *sizes, size_t m, size_t target, size_t *budget)
 {
-	return wn_sel_split_budget(sizes, m, target, B->seed,
-				   wn_sel_stream(WN_SEL_STREAM_BALANCED, B->node++), budget,
-				   B->err, B->errlen);
+	/* a stream number is spent only by a split that draws */
+	int rc = wn_sel_split_budget(sizes, m, target, B->seed,
+				     wn_sel_stream(WN_SEL_STREAM_BALANCED, B->node), budget,
+				     B->err, B->errlen);
+	if (rc > 0)
+		B->node++;
+	return rc < 0 ? -1 : 0;
 }
 
 /*

@@ -195,7 +195,9 @@ int wn_sel_upweight(const uint32_t *group, size_t n, size_t ngroups, double temp
  * remainder goes one each to children larger than x, chosen uniformly
  * without replacement (one draw on `stream`). Worked example: sizes
  * [10,3,50,7], target 20: cut 5, [5,3,5,5] plus one to two of {0,2,3};
- * target 21: [6,3,6,6]. budget: m entries. Returns 0, or -1 with err.
+ * target 21: [6,3,6,6]. budget: m entries. Returns 1 when it drew from
+ * the stream, 0 when no draw was needed (so a caller numbering streams
+ * spends one only on a draw), or -1 with err.
  */
 int wn_sel_split_budget(const size_t *sizes, size_t m, size_t target, uint64_t seed,
 			uint64_t stream, size_t *budget, char *err, size_t errlen);
