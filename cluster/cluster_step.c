@@ -30,6 +30,10 @@ void wn_cluster_hkmeans_step_init(wn_cluster_hkmeans_step_opts *o)
 	o->io = (wn_stream_opts)WN_STREAM_OPTS_INIT;
 	o->vec = (wn_cluster_vec_opts)VEC_OPTS_INIT;
 	o->km = (wn_cluster_kmeans_opts)WN_CLUSTER_KMEANS_OPTS_INIT;
+	o->km.niter = 50; /* the reference's n_iters */
+	o->init = "kmeans++";
+	o->strategy = "closest";
+	o->hk.resamples = 10; /* the official configs' n_resampling_steps */
 }
 
 void wn_cluster_graph_step_init(wn_cluster_graph_step_opts *o)
@@ -65,6 +69,34 @@ int wn_cluster_kmeans_step_check(wn_cluster_kmeans_step_opts *o, char *err, size
 	return 0;
 }
 
+/* --sample-size S (every level) or S1,S2,.. (one per level); 0 = auto. */
+static int check_sample_size(wn_cluster_hkmeans_step_opts *o, char *err, size_t errlen)
+{
+	memset(o->hk.sample_size, 0, sizeof o->hk.sample_size);
+	if (!o->sample_size)
+		return 0;
+	int64_t v[WN_CLUSTER_HKMEANS_MAX_LEVELS];
+	int n = 0;
+	const char *p = o->sample_size;
+	for (;;) {
+		char *end;
+		long long x = strtoll(p, &end, 10);
+		if (end == p || x < 1 || (*end && *end != ',') || n == WN_CLUSTER_HKMEANS_MAX_LEVELS)
+			return wn_errf(err, errlen, "--sample-size: '%s' is not a list of positive integers",
+				       o->sample_size), -1;
+		v[n++] = x;
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	if (n != 1 && n != o->nlevels)
+		return wn_errf(err, errlen, "--sample-size has %d values for %d levels (give 1 or %d)",
+			       n, o->nlevels, o->nlevels), -1;
+	for (int l = 0; l < o->nlevels; l++)
+		o->hk.sample_size[l] = v[n == 1 ? 0 : l];
+	return 0;
+}
+
 int wn_cluster_hkmeans_step_check(wn_cluster_hkmeans_step_opts *o, char *err, size_t errlen)
 {
 	if (check_engine(&o->vec, err, errlen))
@@ -76,7 +108,18 @@ int wn_cluster_hkmeans_step_check(wn_cluster_hkmeans_step_opts *o, char *err, si
 		return wn_errf(err, errlen, "--niter must be >= 1, --seed and --max-train >= 0"), -1;
 	o->km.seed = (uint64_t)o->seed;
 	o->km.engine = o->vec.engine_id;
-	return 0;
+	if (!strcmp(o->init, "kmeans++"))
+		o->km.init = WN_CLUSTER_INIT_KMEANSPP;
+	else if (!strcmp(o->init, "random"))
+		o->km.init = WN_CLUSTER_INIT_ENGINE;
+	else
+		return wn_errf(err, errlen, "unknown --init '%s' (kmeans++ or random)", o->init), -1;
+	o->hk.strategy = wn_cluster_parse_resample_strategy(o->strategy);
+	if (o->hk.strategy < 0)
+		return wn_errf(err, errlen, "unknown --strategy '%s' (closest or random)", o->strategy), -1;
+	if (o->hk.resamples < 0)
+		return wn_errf(err, errlen, "--resamples must not be negative"), -1;
+	return check_sample_size(o, err, errlen);
 }
 
 int wn_cluster_graph_step_check(wn_cluster_graph_step_opts *o, char *err, size_t errlen)
@@ -321,20 +364,26 @@ static int hkmeans_report(const wn_cluster_hkmeans_step_opts *o, const wn_cluste
 		cJSON_AddNumberToObject(j, "niter", o->km.niter);
 		cJSON_AddNumberToObject(j, "seed", (double)o->km.seed);
 		cJSON_AddBoolToObject(j, "spherical", o->km.spherical);
+		cJSON_AddStringToObject(j, "init", o->init);
+		cJSON_AddNumberToObject(j, "resamples", o->hk.resamples);
+		cJSON_AddStringToObject(j, "strategy", o->strategy);
 		lv = cJSON_AddArrayToObject(j, "levels");
 	}
 	for (int l = 0; l < o->nlevels; l++) {
 		if (!o->io.quiet) {
 			char sz[160];
 			size_summary(h->sizes[l], h->k[l], sz, sizeof sz);
-			fprintf(stderr, "winnow %s: level %d: k %lld, inertia %.6g (%s); records per cluster: %s\n",
+			fprintf(stderr, "winnow %s: level %d: k %lld, inertia %.6g (%s), resamples %d (S %lld); records per cluster: %s\n",
 				cmd, l + 1, (long long)h->k[l], h->inertia[l],
-				l ? "of the level below's centroids" : "of the vectors", sz);
+				l ? "of the level below's centroids" : "of the vectors",
+				h->resamples_done[l], (long long)h->sample_size[l], sz);
 		}
 		if (lv) {
 			cJSON *lo = cJSON_CreateObject();
 			cJSON_AddNumberToObject(lo, "k", (double)h->k[l]);
 			cJSON_AddNumberToObject(lo, "inertia", h->inertia[l]);
+			cJSON_AddNumberToObject(lo, "sample_size", (double)h->sample_size[l]);
+			cJSON_AddNumberToObject(lo, "resamples", h->resamples_done[l]);
 			cJSON_AddItemToObject(lo, "sizes", int_array(h->sizes[l], h->k[l]));
 			cJSON_AddItemToArray(lv, lo);
 		}
@@ -353,7 +402,7 @@ int wn_cluster_hkmeans_step_run(const wn_cluster_hkmeans_step_opts *o, wn_stream
 		return run_close(&r, -1);
 	wn_cluster_hkmeans_result h;
 	char why[512] = "";
-	if (wn_cluster_hkmeans_run(r.core, &o->km, o->ks, o->nlevels, r.v.X, r.v.n, r.v.d, &h, why,
+	if (wn_cluster_hkmeans_run(r.core, &o->km, &o->hk, o->ks, o->nlevels, r.v.X, r.v.n, r.v.d, &h, why,
 				   sizeof why)) {
 		wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why);
 		return run_close(&r, -1);

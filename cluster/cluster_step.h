@@ -40,6 +40,10 @@ typedef struct wn_cluster_hkmeans_step_opts {
 	const char *levels;
 	int64_t ks[WN_CLUSTER_HKMEANS_MAX_LEVELS];
 	int nlevels;            /* parsed by check */
+	const char *init;       /* kmeans++ (default) | random */
+	const char *strategy;   /* closest (default) | random */
+	const char *sample_size; /* "S" or "S1,S2,..": points per cluster per resample */
+	wn_cluster_hkmeans_opts hk; /* resamples given directly; the rest parsed by check */
 } wn_cluster_hkmeans_step_opts;
 
 typedef struct wn_cluster_graph_step_opts {

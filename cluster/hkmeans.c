@@ -1,10 +1,13 @@
 /*
  * cluster/hkmeans.c — hierarchical k-means: one k-means per level, each on
- * the centroids of the level below (contract in cluster/hkmeans.h).
+ * the centroids of the level below, each level optionally refined by
+ * resampling-clustering (contract in cluster/hkmeans.h).
  *
- * Owns: the level loop and the composition of ids across levels.
- * Borrows: cluster/kmeans.h (training and assignment), core/rng.h
- * (per-level seeds).
+ * Owns: the level loop, the resampling steps (which points of each cluster
+ * form the union, in cluster order as the reference concatenates them) and
+ * the composition of ids across levels.
+ * Borrows: cluster/kmeans.h (training, assignment, the uniform draw of
+ * rows), core/rng.h (per-level and per-resample seeds).
  */
 #include "cluster/hkmeans.h"
 #include "io/errf.h"
@@ -50,6 +53,123 @@ int wn_cluster_parse_levels(const char *s, int64_t *ks, int max, char *err, size
 	}
 }
 
+int wn_cluster_parse_resample_strategy(const char *s)
+{
+	if (!s || !strcmp(s, "closest"))
+		return WN_CLUSTER_RESAMPLE_CLOSEST;
+	if (!strcmp(s, "random"))
+		return WN_CLUSTER_RESAMPLE_RANDOM;
+	return -1;
+}
+
+/* Members of one cluster, nearest the centroid first, ties to the earlier point. */
+static int cmp_by_dist(const void *a, const void *b, void *ctx)
+{
+	const float *dist = ctx;
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	if (dist[x] != dist[y])
+		return dist[x] < dist[y] ? -1 : 1;
+	return (x > y) - (x < y);
+}
+
+/* Scratch of one level's resampling. */
+typedef struct resampler {
+	int64_t *order; /* npts: point ids grouped by cluster, ascending inside */
+	int64_t *start; /* k + 1 offsets into order */
+	int64_t *rows;  /* S: a random draw's rows */
+	float *U;       /* k * S x d: the union */
+} resampler;
+
+/*
+ * The union of one resample step into R->U: from each cluster of r (in id
+ * order) its S closest points, or min(S, size) uniformly drawn ones.
+ * Returns the number of points.
+ */
+static int64_t draw_union(resampler *R, const wn_cluster_kmeans_result *r, const float *pts,
+			  int64_t npts, int64_t d, int64_t S, int strategy, uint64_t seed)
+{
+	int64_t k = r->k, m = 0;
+	memset(R->start, 0, sizeof(int64_t) * (size_t)(k + 1));
+	for (int64_t i = 0; i < npts; i++)
+		R->start[r->assign[i] + 1]++;
+	for (int64_t j = 0; j < k; j++)
+		R->start[j + 1] += R->start[j];
+	for (int64_t i = npts - 1; i >= 0; i--) /* stable: ascending ids inside a cluster */
+		R->order[--R->start[r->assign[i] + 1]] = i;
+	for (int64_t j = 0; j < k; j++) {
+		int64_t *mem = R->order + R->start[j], sz = R->start[j + 1] - R->start[j];
+		int64_t take = sz < S ? sz : S;
+		if (strategy == WN_CLUSTER_RESAMPLE_CLOSEST) {
+			qsort_r(mem, (size_t)sz, sizeof *mem, cmp_by_dist, r->dist);
+			memcpy(R->rows, mem, sizeof(int64_t) * (size_t)take);
+		} else {
+			wn_cluster_sample_rows(sz, take, wn_rng_derive(seed, (uint64_t)j), R->rows);
+			for (int64_t t = 0; t < take; t++)
+				R->rows[t] = mem[R->rows[t]];
+		}
+		for (int64_t t = 0; t < take; t++, m++)
+			memcpy(R->U + (size_t)m * (size_t)d, pts + (size_t)R->rows[t] * (size_t)d,
+			       sizeof(float) * (size_t)d);
+	}
+	return m;
+}
+
+static int64_t level_sample_size(const wn_cluster_hkmeans_opts *ho, int l, int64_t npts, int64_t k)
+{
+	if (!ho || ho->resamples < 1)
+		return 0;
+	int64_t S = ho->sample_size[l] > 0 ? ho->sample_size[l] : (npts + k) / (2 * k);
+	return S > 1 ? S : 0;
+}
+
+/*
+ * One level: k-means of pts into r, then the resampling steps, each a fresh
+ * k-means of the union and a reassignment of every point into r.
+ */
+static int cluster_level(wn_core *core, const wn_cluster_kmeans_opts *lo,
+			 const wn_cluster_hkmeans_opts *ho, int l, const float *pts, int64_t npts,
+			 int64_t d, wn_cluster_kmeans_result *r, wn_cluster_hkmeans_result *res,
+			 char *err, size_t errlen)
+{
+	if (wn_cluster_kmeans_run(core, lo, pts, npts, d, NULL, 0, r, err, errlen))
+		return -1;
+	int64_t S = level_sample_size(ho, l, npts, lo->k);
+	res->sample_size[l] = S;
+	if (!S)
+		return 0;
+	int64_t k = r->k;
+	resampler R = {malloc(sizeof(int64_t) * (size_t)npts),
+		       malloc(sizeof(int64_t) * (size_t)(k + 1)), malloc(sizeof(int64_t) * (size_t)S),
+		       malloc(sizeof(float) * (size_t)k * (size_t)S * (size_t)d)};
+	int rc = !R.order || !R.start || !R.rows || !R.U ? -1 : 0;
+	if (rc)
+		wn_errf(err, errlen, "out of memory for resampling");
+	for (int it = 0; !rc && it < ho->resamples; it++) {
+		uint64_t seed = wn_rng_derive(lo->seed, (uint64_t)it + 1);
+		int64_t m = draw_union(&R, r, pts, npts, d, S, ho->strategy, wn_rng_derive(seed, 0));
+		if (m < k)
+			break;
+		wn_cluster_kmeans_opts ro = *lo;
+		ro.seed = seed;
+		ro.max_train = 0;
+		rc = wn_cluster_kmeans_train(core, &ro, R.U, m, d, r->centroids, NULL, NULL, err,
+					     errlen);
+		if (!rc)
+			rc = wn_cluster_kmeans_assign(core, r->engine, lo->spherical, pts, npts, d,
+						      r->centroids, k, r->assign, r->dist, r->sizes,
+						      &r->inertia, err, errlen);
+		if (!rc)
+			res->resamples_done[l]++;
+	}
+	free(R.order);
+	free(R.start);
+	free(R.rows);
+	free(R.U);
+	if (rc)
+		wn_cluster_kmeans_result_free(r);
+	return rc;
+}
+
 void wn_cluster_hkmeans_result_free(wn_cluster_hkmeans_result *res)
 {
 	if (!res)
@@ -62,9 +182,10 @@ void wn_cluster_hkmeans_result_free(wn_cluster_hkmeans_result *res)
 	memset(res, 0, sizeof *res);
 }
 
-int wn_cluster_hkmeans_run(wn_core *core, const wn_cluster_kmeans_opts *o, const int64_t *ks,
-			   int levels, const float *X, int64_t n, int64_t d,
-			   wn_cluster_hkmeans_result *res, char *err, size_t errlen)
+int wn_cluster_hkmeans_run(wn_core *core, const wn_cluster_kmeans_opts *o,
+			   const wn_cluster_hkmeans_opts *ho, const int64_t *ks, int levels,
+			   const float *X, int64_t n, int64_t d, wn_cluster_hkmeans_result *res,
+			   char *err, size_t errlen)
 {
 	memset(res, 0, sizeof *res);
 	if (levels < 1 || levels > WN_CLUSTER_HKMEANS_MAX_LEVELS) {
@@ -90,7 +211,7 @@ int wn_cluster_hkmeans_run(wn_core *core, const wn_cluster_kmeans_opts *o, const
 		if (l > 0)
 			lo.max_train = 0;
 		wn_cluster_kmeans_result r;
-		if (wn_cluster_kmeans_run(core, &lo, pts, npts, d, NULL, 0, &r, err, errlen)) {
+		if (cluster_level(core, &lo, ho, l, pts, npts, d, &r, res, err, errlen)) {
 			if (l > 0 && err && errlen) { /* say which level: "k (20) is larger than ..." alone misleads */
 				char inner[512];
 				snprintf(inner, sizeof inner, "%s", err);

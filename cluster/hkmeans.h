@@ -10,8 +10,16 @@
  * Borrows: cluster/kmeans.h for every level (same engines, seed rules and
  * conventions; --max-train applies to level 1 only, where the data is).
  *
- * The paper's optional resampling steps inside a level are not done here:
- * each level is one plain k-means run.
+ * Resampling-clustering (the paper's contribution, after the reference
+ * facebookresearch/ssl-data-curation, hierarchical_kmeans_with_resampling):
+ * after a level's k-means, R times take from every cluster S points (the S
+ * closest to its centroid, or S at random), run a fresh k-means on that
+ * union only, and reassign all of the level's points to the new centroids.
+ * This spreads centroids over the support of the data instead of crowding
+ * them into dense regions; counted in records, clusters in dense regions
+ * grow (measured on Debian hash embeddings: the largest top-level cluster
+ * grows), and balanced sampling over the hierarchy is what evens the
+ * selection. Unlike the reference every draw is seeded.
  */
 #ifndef WN_CLUSTER_HKMEANS_H
 #define WN_CLUSTER_HKMEANS_H
@@ -26,6 +34,25 @@ extern "C" {
 
 #define WN_CLUSTER_HKMEANS_MAX_LEVELS 16
 
+enum wn_cluster_resample_strategy {
+	WN_CLUSTER_RESAMPLE_CLOSEST = 0, /* the S points nearest the centroid (ties: earlier point) */
+	WN_CLUSTER_RESAMPLE_RANDOM = 1,  /* S uniformly without replacement */
+};
+
+typedef struct wn_cluster_hkmeans_opts {
+	int resamples;          /* R per level; 0: none */
+	/* points drawn per cluster at each level; 0 = auto: half the level's
+	 * mean cluster size, npts / (2 k), rounded; a level whose S is <= 1
+	 * is not resampled (as the reference) */
+	int64_t sample_size[WN_CLUSTER_HKMEANS_MAX_LEVELS];
+	int strategy;           /* enum wn_cluster_resample_strategy */
+} wn_cluster_hkmeans_opts;
+
+/*
+ * Parse "closest" or "random" (-1 otherwise).
+ */
+int wn_cluster_parse_resample_strategy(const char *s);
+
 typedef struct wn_cluster_hkmeans_result {
 	int levels;
 	int64_t n, d;
@@ -34,6 +61,8 @@ typedef struct wn_cluster_hkmeans_result {
 	int64_t *sizes[WN_CLUSTER_HKMEANS_MAX_LEVELS];    /* vectors per cluster */
 	/* level 1: of the vectors; level l > 1: of level l-1's centroids */
 	double inertia[WN_CLUSTER_HKMEANS_MAX_LEVELS];
+	int64_t sample_size[WN_CLUSTER_HKMEANS_MAX_LEVELS]; /* S used (0: not resampled) */
+	int resamples_done[WN_CLUSTER_HKMEANS_MAX_LEVELS];  /* < R when a union had < k points */
 	int32_t *assign; /* n x levels: assign[i * levels + l] */
 } wn_cluster_hkmeans_result;
 
@@ -45,14 +74,20 @@ typedef struct wn_cluster_hkmeans_result {
 int wn_cluster_parse_levels(const char *s, int64_t *ks, int max, char *err, size_t errlen);
 
 /*
- * Run all levels. o->k is ignored (ks gives it per level). Level 1 uses
- * o->seed, so it equals a plain k-means run; level l > 1 a seed derived
- * from (o->seed, l). Returns 0, or -1 with one line in err (e.g. k larger
- * than the vectors, or than the previous level's clusters).
+ * Run all levels. o->k is ignored (ks gives it per level); o->init picks
+ * the seeding of every k-means (the initial one and each resample). Level 1
+ * uses o->seed, so without resampling it equals a plain k-means run with
+ * the same options; level l > 1 a seed derived from (o->seed, l), and
+ * resample r of a level one derived from that. ho may be NULL (no
+ * resampling). A resample whose union has fewer than k points ends that
+ * level's resampling (res->resamples_done says how many ran). Returns 0,
+ * or -1 with one line in err (e.g. k larger than the vectors, or than the
+ * previous level's clusters).
  */
-int wn_cluster_hkmeans_run(wn_core *core, const wn_cluster_kmeans_opts *o, const int64_t *ks,
-			   int levels, const float *X, int64_t n, int64_t d,
-			   wn_cluster_hkmeans_result *res, char *err, size_t errlen);
+int wn_cluster_hkmeans_run(wn_core *core, const wn_cluster_kmeans_opts *o,
+			   const wn_cluster_hkmeans_opts *ho, const int64_t *ks, int levels,
+			   const float *X, int64_t n, int64_t d, wn_cluster_hkmeans_result *res,
+			   char *err, size_t errlen);
 void wn_cluster_hkmeans_result_free(wn_cluster_hkmeans_result *res);
 
 #ifdef __cplusplus

@@ -5,7 +5,11 @@
  * Owns: the glue between winnow's matrices and two engines — FAISS's
  * Clustering + IndexFlat through the official C API (implemented by
  * cluster/faiss_bridge.cc), and the compute core's wn_core_kmeans_*.
- * Borrows: FAISS, core/core.h, core/rng.h (the training sample's draws).
+ * Borrows: FAISS, core/core.h, core/rng.h (the training sample's and the
+ * k-means++ draws). Lloyd steps after k-means++ assign small problems
+ * (n*k*d <= 2^22) by a direct loop in double, larger ones by the engine.
+ * k-means++ follows scikit-learn's _kmeans_plusplus (as
+ * the Vo et al. 2024 reference does), written here from its description.
  *
  * Both engines see exactly the same training sample, drawn here, so FAISS's
  * own subsampling (max_points_per_centroid) is switched off. The distances
@@ -33,6 +37,8 @@
 
 /* Philox stream of the training sample (core/rng.h leaves small numbers to callers). */
 #define WN_CLUSTER_STREAM_SAMPLE 0x636c000000000001ull
+/* Philox stream of the k-means++ draws. */
+#define WN_CLUSTER_STREAM_KMEANSPP 0x636c000000000002ull
 /* Queries per FAISS search call: bounds the result buffers, not the speed
  * (a multiple of the bridge's 512-query slices, so the cut stays the same). */
 #define ASSIGN_CHUNK 65536
@@ -115,6 +121,224 @@ int wn_cluster_sample_rows(int64_t n, int64_t m, uint64_t seed, int64_t *rows_ou
 	free(mark);
 	free(perm);
 	return 0;
+}
+
+int wn_cluster_kmeanspp_trials(int64_t k)
+{
+	return 2 + (int)log((double)(k > 0 ? k : 1));
+}
+
+/* Squared Euclidean distance from row c of X to every row: each row on its
+ * own, so the values do not depend on the thread count. */
+static void dist_to_row(const float *X, int64_t n, int64_t d, int64_t c, double *out)
+{
+	const float *y = X + (size_t)c * (size_t)d;
+#pragma omp parallel for schedule(static) if (n * d >= (1 << 18))
+	for (int64_t i = 0; i < n; i++) {
+		const float *x = X + (size_t)i * (size_t)d;
+		double s = 0;
+		for (int64_t t = 0; t < d; t++) {
+			double df = (double)x[t] - y[t];
+			s += df * df;
+		}
+		out[i] = s;
+	}
+}
+
+/* numpy.searchsorted(cum, v, side='left'), clipped to n - 1 */
+static int64_t search_left(const double *cum, int64_t n, double v)
+{
+	int64_t lo = 0, hi = n;
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+		if (cum[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n ? lo : n - 1;
+}
+
+/* One k-means++ step: the best of `trials` D²-drawn candidates replaces
+ * closest[] by its distances; returns the chosen row. */
+static int64_t kmeanspp_step(const float *X, int64_t n, int64_t d, int trials, wn_rng *r,
+			     double *closest, double *cum, double *cand, double *pot)
+{
+	double run = 0;
+	for (int64_t i = 0; i < n; i++)
+		cum[i] = run += closest[i];
+	int64_t best = -1;
+	double best_pot = INFINITY;
+	for (int t = 0; t < trials; t++) {
+		int64_t c = search_left(cum, n, wn_rng_next_uniform(r) * *pot);
+		dist_to_row(X, n, d, c, cand);
+		double p = 0;
+		for (int64_t i = 0; i < n; i++)
+			p += cand[i] < closest[i] ? cand[i] : closest[i];
+		if (p < best_pot) { /* strict: ties to the first candidate, as argmin */
+			best_pot = p;
+			best = c;
+		}
+	}
+	dist_to_row(X, n, d, best, cand);
+	for (int64_t i = 0; i < n; i++)
+		if (cand[i] < closest[i])
+			closest[i] = cand[i];
+	*pot = best_pot;
+	return best;
+}
+
+int wn_cluster_kmeanspp(const float *X, int64_t n, int64_t d, int64_t k, int trials,
+			uint64_t seed, float *C_out, int64_t *idx_out, double *pot,
+			char *err, size_t errlen)
+{
+	if (k < 1 || k > n || d < 1) {
+		wn_errf(err, errlen, "k-means++ needs 1 <= k <= n (k=%lld, n=%lld)", (long long)k,
+			(long long)n);
+		return -1;
+	}
+	if (trials <= 0)
+		trials = wn_cluster_kmeanspp_trials(k);
+	double *closest = malloc(sizeof(double) * (size_t)n);
+	double *cum = malloc(sizeof(double) * (size_t)n);
+	double *cand = malloc(sizeof(double) * (size_t)n);
+	if (!closest || !cum || !cand) {
+		free(closest);
+		free(cum);
+		free(cand);
+		wn_errf(err, errlen, "out of memory for k-means++");
+		return -1;
+	}
+	wn_rng r;
+	wn_rng_init(&r, seed, WN_CLUSTER_STREAM_KMEANSPP);
+	int64_t c = (int64_t)wn_rng_next_below(&r, (uint64_t)n);
+	dist_to_row(X, n, d, c, closest);
+	double p = 0;
+	for (int64_t i = 0; i < n; i++)
+		p += closest[i];
+	for (int64_t j = 0; j < k; j++) {
+		if (j > 0)
+			c = kmeanspp_step(X, n, d, trials, &r, closest, cum, cand, &p);
+		memcpy(C_out + (size_t)j * (size_t)d, X + (size_t)c * (size_t)d,
+		       sizeof(float) * (size_t)d);
+		if (idx_out)
+			idx_out[j] = c;
+	}
+	if (pot)
+		*pot = p;
+	free(closest);
+	free(cum);
+	free(cand);
+	return 0;
+}
+
+/* New centroids: the mean of each cluster in double, rows in order; an
+ * empty cluster keeps its centroid; spherical ones are renormalised. */
+static void update_centroids(const float *X, int64_t n, int64_t d, const int32_t *a,
+			     int64_t k, int spherical, float *C, double *acc, int64_t *cnt)
+{
+	memset(acc, 0, sizeof(double) * (size_t)k * (size_t)d);
+	memset(cnt, 0, sizeof(int64_t) * (size_t)k);
+	for (int64_t i = 0; i < n; i++) {
+		double *s = acc + (size_t)a[i] * (size_t)d;
+		const float *x = X + (size_t)i * (size_t)d;
+		for (int64_t t = 0; t < d; t++)
+			s[t] += x[t];
+		cnt[a[i]]++;
+	}
+	for (int64_t j = 0; j < k; j++) {
+		if (!cnt[j])
+			continue;
+		double *s = acc + (size_t)j * (size_t)d, nn = 0;
+		for (int64_t t = 0; t < d; t++) {
+			s[t] /= (double)cnt[j];
+			nn += s[t] * s[t];
+		}
+		double scale = spherical && nn > 0 ? 1.0 / sqrt(nn) : 1.0;
+		for (int64_t t = 0; t < d; t++)
+			C[(size_t)j * (size_t)d + t] = (float)(s[t] * scale);
+	}
+}
+
+/* Below this many n*k*d multiply-adds an assignment is a direct loop in
+ * double here: an engine call per Lloyd step costs more than the work. */
+#define DIRECT_ASSIGN_MAX (1 << 22)
+
+/* Nearest centroid of each row by squared Euclidean distance (spherical:
+ * largest inner product), ties to the smaller index; the inertia in *in. */
+static void assign_direct(int spherical, const float *X, int64_t n, int64_t d, const float *C,
+			  int64_t k, int32_t *a, double *in)
+{
+	double tot = 0;
+	for (int64_t i = 0; i < n; i++) {
+		const float *x = X + (size_t)i * (size_t)d;
+		double best = INFINITY, best_d2 = 0;
+		for (int64_t j = 0; j < k; j++) {
+			const float *c = C + (size_t)j * (size_t)d;
+			double d2 = 0, ip = 0;
+			for (int64_t t = 0; t < d; t++) {
+				double df = (double)x[t] - c[t];
+				d2 += df * df;
+				ip += (double)x[t] * c[t];
+			}
+			double score = spherical ? -ip : d2;
+			if (score < best) {
+				best = score;
+				best_d2 = d2;
+				a[i] = (int32_t)j;
+			}
+		}
+		tot += best_d2;
+	}
+	*in = tot;
+}
+
+static int lloyd_assign(wn_core *core, const wn_cluster_kmeans_opts *o, int engine,
+			const float *X, int64_t n, int64_t d, const float *C, int32_t *a,
+			double *in, char *err, size_t errlen)
+{
+	if ((double)n * (double)o->k * (double)d <= DIRECT_ASSIGN_MAX) {
+		assign_direct(o->spherical, X, n, d, C, o->k, a, in);
+		return 0;
+	}
+	return wn_cluster_kmeans_assign(core, engine, o->spherical, X, n, d, C, o->k, a, NULL,
+					NULL, in, err, errlen);
+}
+
+/* k-means++ seeding, then niter Lloyd updates with the engine's assignment. */
+static int train_kmeanspp(wn_core *core, const wn_cluster_kmeans_opts *o, int engine,
+			  const float *X, int64_t n, int64_t d, float *C, double *obj,
+			  char *err, size_t errlen)
+{
+	if (wn_cluster_kmeanspp(X, n, d, o->k, 0, o->seed, C, NULL, NULL, err, errlen))
+		return -1;
+	for (int64_t j = 0; o->spherical && j < o->k; j++) { /* unit centroids from the start */
+		float *c = C + (size_t)j * (size_t)d;
+		double nn = 0;
+		for (int64_t t = 0; t < d; t++)
+			nn += (double)c[t] * c[t];
+		for (int64_t t = 0; nn > 0 && t < d; t++)
+			c[t] = (float)(c[t] / sqrt(nn));
+	}
+	int32_t *a = malloc(sizeof(int32_t) * (size_t)n);
+	double *acc = malloc(sizeof(double) * (size_t)o->k * (size_t)d);
+	int64_t *cnt = malloc(sizeof(int64_t) * (size_t)o->k);
+	int rc = !a || !acc || !cnt ? -1 : 0;
+	if (rc)
+		wn_errf(err, errlen, "out of memory for k-means");
+	double in = 0;
+	if (!rc)
+		rc = lloyd_assign(core, o, engine, X, n, d, C, a, &in, err, errlen);
+	for (int it = 0; !rc && it < o->niter; it++) {
+		update_centroids(X, n, d, a, o->k, o->spherical, C, acc, cnt);
+		rc = lloyd_assign(core, o, engine, X, n, d, C, a, &in, err, errlen);
+		if (obj)
+			obj[it] = in;
+	}
+	free(a);
+	free(acc);
+	free(cnt);
+	return rc;
 }
 
 static int train_faiss(const wn_cluster_kmeans_opts *o, const float *X, int64_t n, int64_t d,
@@ -219,7 +443,9 @@ int wn_cluster_kmeans_train(wn_core *core, const wn_cluster_kmeans_opts *o, cons
 	if (n_train)
 		*n_train = m;
 	int engine = wn_cluster_resolve_engine(o->engine, core);
-	int rc = engine == WN_CLUSTER_ENGINE_CORE
+	int rc = o->init == WN_CLUSTER_INIT_KMEANSPP
+			 ? train_kmeanspp(core, o, engine, T, m, d, C_out, obj_per_iter, err, errlen)
+		 : engine == WN_CLUSTER_ENGINE_CORE
 			 ? train_core(core, o, T, m, d, C_out, obj_per_iter, err, errlen)
 			 : train_faiss(o, T, m, d, C_out, obj_per_iter, err, errlen);
 	free(sample);

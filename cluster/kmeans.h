@@ -53,16 +53,28 @@ typedef struct wn_cluster_kmeans_opts {
 	int spherical;
 	int64_t max_train; /* train on a uniform sample of this many; 0 = all */
 	int engine;        /* enum wn_cluster_engine */
+	int init;          /* enum wn_cluster_init */
 } wn_cluster_kmeans_opts;
 
-#define WN_CLUSTER_KMEANS_OPTS_INIT {0, 25, 0, 0, 0, WN_CLUSTER_ENGINE_AUTO}
+enum wn_cluster_init {
+	WN_CLUSTER_INIT_ENGINE = 0,   /* the engine's own (FAISS: random rows) */
+	WN_CLUSTER_INIT_KMEANSPP = 1, /* k-means++ here, then Lloyd with the engine's assignment */
+};
+
+#define WN_CLUSTER_KMEANS_OPTS_INIT {0, 25, 0, 0, 0, WN_CLUSTER_ENGINE_AUTO, WN_CLUSTER_INIT_ENGINE}
 
 /*
  * Train opts->k centroids on X (n x d) into C_out (k x d). core may be NULL
  * for the FAISS engine. When obj_per_iter is given it receives niter values:
  * the engine's own objective per iteration (FAISS: sum of distances of each
  * assignment; the core: its inertia per iteration). *n_train, when given,
- * is how many vectors were trained on. Returns 0, or -1 with one line in err
+ * is how many vectors were trained on. With init = WN_CLUSTER_INIT_KMEANSPP
+ * the centroids start from wn_cluster_kmeanspp on the training sample and
+ * take niter Lloyd updates (mean of each cluster in double, in row order;
+ * an empty cluster keeps its centroid; spherical: renormalised), each
+ * assignment by the engine, as the Vo et al. reference's _kmeans does; the
+ * objective per iteration is then the inertia after each update.
+ * Returns 0, or -1 with one line in err
  * (k > n, k < 1, niter < 1, engine failure).
  */
 int wn_cluster_kmeans_train(wn_core *core, const wn_cluster_kmeans_opts *o, const float *X,
@@ -105,6 +117,23 @@ int wn_cluster_kmeans_run(wn_core *core, const wn_cluster_kmeans_opts *o, const 
 			  int64_t n, int64_t d, const float *centroids, int64_t k_given,
 			  wn_cluster_kmeans_result *res, char *err, size_t errlen);
 void wn_cluster_kmeans_result_free(wn_cluster_kmeans_result *res);
+
+/*
+ * k-means++ seeding as scikit-learn's _kmeans_plusplus (and the Vo et al.
+ * reference, which copies it): the first centre a uniform row; each further
+ * centre the best, by the potential it leaves (sum of squared Euclidean
+ * distances to the nearest centre), of `trials` rows drawn with probability
+ * ∝ that squared distance (a left search of the running sum, as
+ * numpy.searchsorted; ties to the first candidate). trials <= 0 means
+ * wn_cluster_kmeanspp_trials(k) = 2 + floor(ln k). Draws come from Philox
+ * keyed by seed, one thread, so the result is a pure function of (X, k,
+ * seed). C_out: k x d; idx_out (k rows, may be NULL); *pot (may be NULL):
+ * the final potential. Returns 0, or -1 with err (k < 1, k > n, memory).
+ */
+int wn_cluster_kmeanspp_trials(int64_t k);
+int wn_cluster_kmeanspp(const float *X, int64_t n, int64_t d, int64_t k, int trials,
+			uint64_t seed, float *C_out, int64_t *idx_out, double *pot,
+			char *err, size_t errlen);
 
 /*
  * The uniform training sample: m distinct row indices of [0, n), in

@@ -13,7 +13,7 @@ static const char *const select_usage[] = {
 	"winnow select --per PATH  --cap N [--by PATH] | --top N --by PATH | --frac F | --sample N  [file...]",
 	"winnow select --epochs E  --frac F | --sample N  [--seed S] [file...]",
 	"winnow select --mix PATH [--temperature T]  --sample N | --upweight  [file...]",
-	"winnow select --balanced --cap N [--hier PATH] [--seed S] [file...]",
+	"winnow select --balanced --cap N [--hier PATH] [--multiplier M] [--strategy r|c --by DIST] [--seed S] [file...]",
 	"winnow select --min PATH=VALUE --max PATH=VALUE [file...]",
 	"",
 	"Keep a subset of the records by a field (section) or an annotation (winnow.zipfit).\n"
@@ -57,6 +57,8 @@ static void select_options(void *p, struct wn_option *t)
 		OPT_BOOL(0, "upweight", &o->upweight, "--mix: keep all, write winnow.weight instead"),
 		OPT_BOOL(0, "balanced", &o->balanced, "balanced sample over the cluster hierarchy"),
 		OPT_STRING(0, "hier", &o->hier, "PATH", "--balanced: cluster ids per level (default winnow.hcluster)"),
+		OPT_INT64(0, "multiplier", &o->multiplier, "M", "--balanced: a cluster counts M times its size; small clusters repeat up to M times (default 1)"),
+		OPT_STRING(0, "strategy", &o->strategy, "r|c", "--balanced: inside a level-1 cluster draw at random (r, default) or the closest by --by (c)"),
 		WN_STREAM_OPTIONS(&o->io));
 }
 

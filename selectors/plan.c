@@ -33,6 +33,7 @@ void wn_select_init(wn_select_opts *o)
 	o->top = o->sample = o->cap = o->epochs = -1;
 	o->frac = -1;
 	o->temperature = 1;
+	o->multiplier = 1;
 	o->mode = MODE_FILTER;
 }
 
@@ -85,6 +86,8 @@ static int check_counts(const wn_select_opts *o, char *err, size_t errlen)
 	REFUSE(o->upweight && !o->mix, "--upweight needs --mix PATH");
 	REFUSE(o->temperature != 1 && !o->mix, "--temperature needs --mix PATH");
 	REFUSE(o->hier && !o->balanced, "--hier needs --balanced");
+	REFUSE((o->multiplier != 1 || o->strategy) && !o->balanced,
+	       "--multiplier and --strategy need --balanced");
 	REFUSE(o->cap >= 0 && !o->per && !o->balanced, "--cap needs --per PATH or --balanced");
 	REFUSE(o->epochs == 0, "--epochs must be at least 1");
 	return 0;
@@ -97,8 +100,14 @@ static int decide_mode(const wn_select_opts *o, char *err, size_t errlen)
 		return -1;
 	if (o->balanced) {
 		REFUSE(!cap, "--balanced needs --cap N (records to draw)");
-		REFUSE(top || frac || sample || o->per || o->epochs > 0 || o->mix || o->by || o->weights,
-		       "--balanced takes only --cap, --hier and --seed");
+		REFUSE(top || frac || sample || o->per || o->epochs > 0 || o->mix || o->weights ||
+		       o->asc, "--balanced takes only --cap, --hier, --multiplier, --strategy, --by and --seed");
+		REFUSE(o->multiplier < 1, "--multiplier must be at least 1");
+		REFUSE(o->strategy && strcmp(o->strategy, "r") && strcmp(o->strategy, "c"),
+		       "unknown --strategy '%s' (r: random, c: closest to the centroid)", o->strategy);
+		int closest = o->strategy && !strcmp(o->strategy, "c");
+		REFUSE(closest && !o->by, "--strategy c needs --by PATH (the distance to the level-1 centroid)");
+		REFUSE(!closest && o->by, "--by goes with --balanced only under --strategy c");
 		return MODE_BALANCED;
 	}
 	if (o->mix) {
@@ -408,6 +417,27 @@ static int mix_plan(const wn_select_opts *o, const columns *c, plan *p, char *er
 			  err, errlen);
 }
 
+/* --balanced: copies per record (the multiplier repeats), emitted in input order. */
+static int balanced_plan(const wn_select_opts *o, const columns *c, plan *p, uint64_t seed,
+			 char *err, size_t errlen)
+{
+	size_t n = c->n;
+	wn_sel_balanced_opts bo = {(size_t)o->multiplier,
+				   o->strategy && !strcmp(o->strategy, "c") ? WN_SEL_LEAF_CLOSEST
+									    : WN_SEL_LEAF_RANDOM,
+				   c->key};
+	p->reps = malloc((n ? n : 1) * sizeof *p->reps);
+	if (!p->reps)
+		return snprintf(err, errlen, "out of memory"), -1;
+	if (wn_sel_balanced_reps(c->path, n, c->levels, (size_t)o->cap, &bo, seed, p->reps, err,
+				 errlen))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (p->reps[i])
+			p->pos[p->npos++] = i;
+	return 0;
+}
+
 static int make_plan(const wn_select_opts *o, const columns *c, plan *p, char *err, size_t errlen)
 {
 	size_t n = c->n;
@@ -454,8 +484,7 @@ static int make_plan(const wn_select_opts *o, const columns *c, plan *p, char *e
 	case MODE_MIX:
 		return mix_plan(o, c, p, err, errlen);
 	case MODE_BALANCED:
-		return wn_sel_balanced(c->path, n, c->levels, (size_t)o->cap, seed, p->pos, &p->npos,
-				       err, errlen);
+		return balanced_plan(o, c, p, seed, err, errlen);
 	}
 	return snprintf(err, errlen, "internal: unknown mode %d", o->mode), -1;
 }

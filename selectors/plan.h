@@ -20,6 +20,8 @@ typedef struct wn_select_opts {
 	int asc, log_weights, upweight, balanced;
 	wn_sel_filter *filters;                   /* --min / --max, in order */
 	size_t nfilters;
+	int64_t multiplier;                       /* --balanced: 1 unless given */
+	const char *strategy;                     /* --balanced: r (default) | c */
 	int mode;                                 /* decided by wn_select_check */
 } wn_select_opts;
 

@@ -553,8 +553,11 @@ typedef struct balanced {
 	int levels;
 	uint64_t seed;
 	uint64_t node;        /* draws so far: the stream of the next draw */
+	size_t mult;          /* --multiplier */
+	int strategy;         /* enum wn_sel_leaf */
+	const double *dist;   /* WN_SEL_LEAF_CLOSEST: each item's distance */
 	size_t *order;        /* positions sorted by path, top level first */
-	unsigned char *keep;
+	uint32_t *reps;       /* copies of each item */
 	size_t *sizes, *budget, *pick; /* scratch, n entries each */
 	char *err;
 	size_t errlen;
@@ -579,17 +582,19 @@ static size_t cut_sum(const size_t *sizes, size_t m, size_t x)
 	return s;
 }
 
-/*
- * Split `target` (< sum of sizes) over m children: the largest x with
- * sum min(x, size) <= target, then one more to `target - that sum`
- * children larger than x, chosen uniformly.
- */
-static int split_budget(balanced *B, const size_t *sizes, size_t m, size_t target, size_t *budget)
+int wn_sel_split_budget(const size_t *sizes, size_t m, size_t target, uint64_t seed,
+			uint64_t stream, size_t *budget, char *err, size_t errlen)
 {
-	size_t lo = 0, hi = 0;
-	for (size_t i = 0; i < m; i++)
+	size_t lo = 0, hi = 0, total = 0;
+	for (size_t i = 0; i < m; i++) {
+		total += sizes[i];
 		if (sizes[i] > hi)
 			hi = sizes[i];
+	}
+	if (total <= target) { /* everything fits: every child gives all it has */
+		memcpy(budget, sizes, m * sizeof *budget);
+		return 0;
+	}
 	while (hi - lo > 1) { /* invariant: cut_sum(lo) <= target < cut_sum(hi) */
 		size_t mid = lo + (hi - lo) / 2;
 		if (cut_sum(sizes, m, mid) <= target)
@@ -609,48 +614,92 @@ static int split_budget(balanced *B, const size_t *sizes, size_t m, size_t targe
 	if (!cand || !pick) {
 		free(cand);
 		free(pick);
-		return SEL_OOM(B->err, B->errlen);
+		return SEL_OOM(err, errlen);
 	}
 	for (size_t i = 0; i < m; i++)
 		if (sizes[i] > lo)
 			cand[ncand++] = i;
-	int rc = wn_sel_uniform(ncand, rest, B->seed,
-				wn_sel_stream(WN_SEL_STREAM_BALANCED, B->node++),
-				pick, &np, B->err, B->errlen);
+	int rc = wn_sel_uniform(ncand, rest, seed, stream, pick, &np, err, errlen);
 	if (rc == 0)
 		for (size_t i = 0; i < np; i++)
 			budget[cand[pick[i]]]++;
 	free(cand);
 	free(pick);
-	return rc;
+	return rc ? -1 : 1; /* 1: the stream was drawn from */
+}
+
+static int split_budget(balanced *B, const size_t *sizes, size_t m, size_t target, size_t *budget)
+{
+	/* a stream number is spent only by a split that draws */
+	int rc = wn_sel_split_budget(sizes, m, target, B->seed,
+				     wn_sel_stream(WN_SEL_STREAM_BALANCED, B->node), budget,
+				     B->err, B->errlen);
+	if (rc > 0)
+		B->node++;
+	return rc < 0 ? -1 : 0;
 }
 
 /*
  * The node made of order[lo..hi): its items share path levels above `li`;
  * its children are the runs of equal path[li]. li < 0: a level-1 cluster.
  */
+static int cmp_dist(const void *a, const void *b, void *ctx)
+{
+	const double *dist = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	if (dist[x] != dist[y])
+		return dist[x] < dist[y] ? -1 : 1;
+	return (x > y) - (x < y);
+}
+
+/*
+ * A level-1 cluster order[lo..hi) asked for target < n * mult: every item
+ * target / n times, then the rest once more: drawn uniformly (r) or the
+ * closest by dist (c, ties to the earlier item), as the reference's
+ * recursive_hierarchical_sampling at level 1.
+ */
+static int balanced_leaf(balanced *B, size_t lo, size_t hi, size_t target)
+{
+	size_t n = hi - lo, times = target / n, rest = target - times * n, np;
+	for (size_t i = lo; i < hi; i++)
+		B->reps[B->order[i]] += (uint32_t)times;
+	if (!rest)
+		return 0;
+	if (B->strategy == WN_SEL_LEAF_CLOSEST) {
+		memcpy(B->pick, B->order + lo, n * sizeof *B->pick);
+		qsort_r(B->pick, n, sizeof *B->pick, cmp_dist, (void *)B->dist);
+		for (size_t i = 0; i < rest; i++)
+			B->reps[B->pick[i]]++;
+		return 0;
+	}
+	if (wn_sel_uniform(n, rest, B->seed, wn_sel_stream(WN_SEL_STREAM_BALANCED, B->node++),
+			   B->pick, &np, B->err, B->errlen))
+		return -1;
+	for (size_t i = 0; i < np; i++)
+		B->reps[B->order[lo + B->pick[i]]]++;
+	return 0;
+}
+
+/*
+ * The node made of order[lo..hi): its items share path levels above `li`;
+ * its children are the runs of equal path[li]. li < 0: a level-1 cluster.
+ * Children count as size x mult in the split (find_subcluster_target_size).
+ */
 static int balanced_node(balanced *B, size_t lo, size_t hi, int li, size_t target)
 {
 	size_t n = hi - lo;
 	if (target == 0)
 		return 0;
-	if (target >= n) {
+	if (target >= n * B->mult) {
 		for (size_t i = lo; i < hi; i++)
-			B->keep[B->order[i]] = 1;
+			B->reps[B->order[i]] += (uint32_t)B->mult;
 		return 0;
 	}
-	if (li < 0) {
-		size_t np;
-		if (wn_sel_uniform(n, target, B->seed, wn_sel_stream(WN_SEL_STREAM_BALANCED, B->node++),
-				   B->pick, &np, B->err, B->errlen))
-			return -1;
-		for (size_t i = 0; i < np; i++)
-			B->keep[B->order[lo + B->pick[i]]] = 1;
-		return 0;
-	}
-	/* children: runs of equal path[li]; sizes/budget scratch live in the
-	 * slice [lo, hi) of the n-entry arrays, which no sibling touches */
-	size_t *sizes = B->sizes + lo, *budget = B->budget + lo, m = 0;
+	if (li < 0)
+		return balanced_leaf(B, lo, hi, target);
+	/* children: runs of equal path[li], counted in the slice [lo, hi) of
+	 * the n-entry scratch, which no sibling touches */
+	size_t *sizes = B->sizes + lo, m = 0;
 	for (size_t i = lo; i < hi; m++) {
 		int64_t id = B->path[B->order[i] * (size_t)B->levels + (size_t)li];
 		size_t j = i;
@@ -659,21 +708,57 @@ static int balanced_node(balanced *B, size_t lo, size_t hi, int li, size_t targe
 		sizes[m] = j - i;
 		i = j;
 	}
-	if (split_budget(B, sizes, m, target, budget))
-		return -1;
-	/* recursion reuses [lo, hi) scratch: copy what we still need */
-	size_t *sz = malloc(2 * m * sizeof *sz);
+	/* raw sizes, scaled sizes, budgets: the recursion reuses the scratch */
+	size_t *sz = malloc(3 * m * sizeof *sz);
 	if (!sz)
 		return SEL_OOM(B->err, B->errlen);
-	memcpy(sz, sizes, m * sizeof *sz);
-	memcpy(sz + m, budget, m * sizeof *sz);
+	for (size_t c = 0; c < m; c++) {
+		sz[c] = sizes[c];
+		sz[m + c] = sizes[c] * B->mult;
+	}
+	int rc = split_budget(B, sz + m, m, target, sz + 2 * m);
 	size_t at = lo;
-	int rc = 0;
 	for (size_t c = 0; c < m && rc == 0; c++) {
-		rc = balanced_node(B, at, at + sz[c], li - 1, sz[m + c]);
+		rc = balanced_node(B, at, at + sz[c], li - 1, sz[2 * m + c]);
 		at += sz[c];
 	}
 	free(sz);
+	return rc;
+}
+
+int wn_sel_balanced_reps(const int64_t *path, size_t n, int levels, size_t target,
+			 const wn_sel_balanced_opts *bo, uint64_t seed, uint32_t *reps,
+			 char *err, size_t errlen)
+{
+	if (levels < 1)
+		return sel_err(err, errlen, "a hierarchy needs at least one level");
+	if (bo->multiplier < 1)
+		return sel_err(err, errlen, "the multiplier must be at least 1");
+	if (bo->strategy == WN_SEL_LEAF_CLOSEST && !bo->dist)
+		return sel_err(err, errlen, "closest-to-centroid sampling needs distances");
+	memset(reps, 0, n * sizeof *reps);
+	if (n == 0 || target == 0)
+		return 0;
+	balanced B = {path, levels, seed, 0, bo->multiplier, bo->strategy, bo->dist,
+		      NULL, reps, NULL, NULL, NULL, err, errlen};
+	B.order = malloc(n * sizeof *B.order);
+	B.sizes = malloc(n * sizeof *B.sizes);
+	B.budget = malloc(n * sizeof *B.budget);
+	B.pick = malloc(n * sizeof *B.pick);
+	int rc = -1;
+	if (!B.order || !B.sizes || !B.budget || !B.pick) {
+		SEL_OOM(err, errlen);
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		B.order[i] = i;
+	qsort_r(B.order, n, sizeof *B.order, cmp_path, &B);
+	rc = balanced_node(&B, 0, n, levels - 1, target);
+done:
+	free(B.order);
+	free(B.sizes);
+	free(B.budget);
+	free(B.pick);
 	return rc;
 }
 
@@ -681,35 +766,14 @@ int wn_sel_balanced(const int64_t *path, size_t n, int levels, size_t target,
 		    uint64_t seed, size_t *out, size_t *nout, char *err, size_t errlen)
 {
 	*nout = 0;
-	if (levels < 1)
-		return sel_err(err, errlen, "a hierarchy needs at least one level");
-	if (n == 0 || target == 0)
-		return 0;
-	balanced B = {path, levels, seed, 0, NULL, NULL, NULL, NULL, NULL, err, errlen};
-	B.order = malloc(n * sizeof *B.order);
-	B.keep = calloc(n, 1);
-	B.sizes = malloc(n * sizeof *B.sizes);
-	B.budget = malloc(n * sizeof *B.budget);
-	B.pick = malloc(n * sizeof *B.pick);
-	int rc = -1;
-	if (!B.order || !B.keep || !B.sizes || !B.budget || !B.pick) {
-		SEL_OOM(err, errlen);
-		goto done;
-	}
-	for (size_t i = 0; i < n; i++)
-		B.order[i] = i;
-	qsort_r(B.order, n, sizeof *B.order, cmp_path, &B);
-	if (balanced_node(&B, 0, n, levels - 1, target))
-		goto done;
-	for (size_t i = 0; i < n; i++)
-		if (B.keep[i])
+	wn_sel_balanced_opts bo = {1, WN_SEL_LEAF_RANDOM, NULL};
+	uint32_t *reps = malloc((n ? n : 1) * sizeof *reps);
+	if (!reps)
+		return SEL_OOM(err, errlen);
+	int rc = wn_sel_balanced_reps(path, n, levels, target, &bo, seed, reps, err, errlen);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (reps[i])
 			out[(*nout)++] = i;
-	rc = 0;
-done:
-	free(B.order);
-	free(B.keep);
-	free(B.sizes);
-	free(B.budget);
-	free(B.pick);
+	free(reps);
 	return rc;
 }

@@ -187,6 +187,22 @@ int wn_sel_upweight(const uint32_t *group, size_t n, size_t ngroups, double temp
 /* ---- balanced hierarchical sampling (Vo et al., 2024) ------------------ */
 
 /*
+ * The water-filling split of a budget over m children of the given sizes
+ * (the reference's find_subcluster_target_size, multiplier 1; DBP and the
+ * balanced samplers share it): when the sizes sum to at most `target`
+ * every child gives all it has; otherwise the cut x is the largest with
+ * sum_i min(x, size_i) <= target, each child gets min(x, size_i), and the
+ * remainder goes one each to children larger than x, chosen uniformly
+ * without replacement (one draw on `stream`). Worked example: sizes
+ * [10,3,50,7], target 20: cut 5, [5,3,5,5] plus one to two of {0,2,3};
+ * target 21: [6,3,6,6]. budget: m entries. Returns 1 when it drew from
+ * the stream, 0 when no draw was needed (so a caller numbering streams
+ * spends one only on a draw), or -1 with err.
+ */
+int wn_sel_split_budget(const size_t *sizes, size_t m, size_t target, uint64_t seed,
+			uint64_t stream, size_t *budget, char *err, size_t errlen);
+
+/*
  * path: n x levels cluster ids, row-major, level 1 (finest, the points'
  * clusters) first and the top level last — the order of winnow.hcluster.
  * Draws `target` items: the top-level clusters get equal shares (a cluster
@@ -200,6 +216,31 @@ int wn_sel_upweight(const uint32_t *group, size_t n, size_t ngroups, double temp
  */
 int wn_sel_balanced(const int64_t *path, size_t n, int levels, size_t target,
 		    uint64_t seed, size_t *out, size_t *nout, char *err, size_t errlen);
+
+/* How a level-1 cluster gives fewer items than it has. */
+enum wn_sel_leaf {
+	WN_SEL_LEAF_RANDOM = 0,  /* the reference's "r": uniformly */
+	WN_SEL_LEAF_CLOSEST = 1, /* "c": smallest dist first (ties: earlier item) */
+};
+
+typedef struct wn_sel_balanced_opts {
+	size_t multiplier;   /* >= 1: a cluster counts as size x multiplier */
+	int strategy;        /* enum wn_sel_leaf */
+	const double *dist;  /* n entries, for WN_SEL_LEAF_CLOSEST */
+} wn_sel_balanced_opts;
+
+/*
+ * The reference's hierarchical_sampling in full: as wn_sel_balanced, but
+ * every split counts children as size x multiplier, and a level-1 cluster
+ * asked for t < size x multiplier items gives each item floor(t / size)
+ * times and the remaining t mod size by the strategy (so with a multiplier
+ * above 1 a small cluster's items repeat, up to multiplier copies). reps
+ * (n entries) gets each item's number of copies. With multiplier 1 and
+ * WN_SEL_LEAF_RANDOM the draws equal wn_sel_balanced's.
+ */
+int wn_sel_balanced_reps(const int64_t *path, size_t n, int levels, size_t target,
+			 const wn_sel_balanced_opts *bo, uint64_t seed, uint32_t *reps,
+			 char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

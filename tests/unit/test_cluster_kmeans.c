@@ -319,7 +319,7 @@ static void test_hkmeans_levels_compose(void)
 	o.seed = 9;
 	int64_t ks[3] = {120, 15, 4};
 	wn_cluster_hkmeans_result h;
-	CHECK_EQ_INT(wn_cluster_hkmeans_run(NULL, &o, ks, 3, X, N, D, &h, err, sizeof err), 0);
+	CHECK_EQ_INT(wn_cluster_hkmeans_run(NULL, &o, NULL, ks, 3, X, N, D, &h, err, sizeof err), 0);
 	CHECK_EQ_INT(h.levels, 3);
 	/* level 1 is plain k-means of the vectors: nearest level-1 centroid */
 	int32_t *a1 = malloc(sizeof(int32_t) * N);
@@ -363,14 +363,77 @@ static void test_hkmeans_levels_compose(void)
 	wn_cluster_hkmeans_result_free(&h);
 	/* a level asking for more clusters than the level below has points */
 	int64_t bad[2] = {10, 11};
-	CHECK(wn_cluster_hkmeans_run(NULL, &o, bad, 2, X, N, D, &h, err, sizeof err) < 0);
+	CHECK(wn_cluster_hkmeans_run(NULL, &o, NULL, bad, 2, X, N, D, &h, err, sizeof err) < 0);
 	CHECK(strstr(err, "level 2") != NULL);
+}
+
+/* k-means++ by hand: on the line {0, 1, 100, 101} with k = 2, whatever
+ * the first centre, a second centre in the other pair leaves potential
+ * 1 + 1 = 2, one in the same pair at least 2*99^2: with the D^2 draw and
+ * 2 trials the far pair is (all but surely) chosen, so the centres are one
+ * of {0,1} and one of {2,3} and the potential is exactly 2. k = n takes
+ * every point once (potential 0). Trials: 2 + floor(ln k), as sklearn. */
+static void test_kmeanspp_by_hand(void)
+{
+	float P[4] = {0, 1, 100, 101}, C[4];
+	int64_t idx[4];
+	double pot = -1;
+	for (uint64_t seed = 0; seed < 50; seed++) {
+		CHECK_EQ_INT(wn_cluster_kmeanspp(P, 4, 1, 2, 0, seed, C, idx, &pot, err, sizeof err), 0);
+		CHECK((idx[0] < 2) != (idx[1] < 2));
+		CHECK(pot == 2.0);
+		CHECK(C[0] == P[idx[0]] && C[1] == P[idx[1]]);
+	}
+	CHECK_EQ_INT(wn_cluster_kmeanspp(P, 4, 1, 4, 0, 3, C, idx, &pot, err, sizeof err), 0);
+	int mask = 0;
+	for (int j = 0; j < 4; j++)
+		mask |= 1 << idx[j];
+	CHECK_EQ_INT(mask, 15);
+	CHECK(pot == 0.0);
+	CHECK_EQ_INT(wn_cluster_kmeanspp_trials(1), 2);
+	CHECK_EQ_INT(wn_cluster_kmeanspp_trials(2), 2);
+	CHECK_EQ_INT(wn_cluster_kmeanspp_trials(3), 3);
+	CHECK_EQ_INT(wn_cluster_kmeanspp_trials(20), 4);
+	CHECK_EQ_INT(wn_cluster_kmeanspp_trials(1000), 8);
+	CHECK(wn_cluster_kmeanspp(P, 4, 1, 5, 0, 3, C, idx, &pot, err, sizeof err) < 0);
+}
+
+/* k-means++ seeding and resampling hkmeans give the same bytes at 1 and 2
+ * threads (6000 x 64: large enough for the parallel loops to run). */
+static void test_kmeanspp_resampling_threads(void)
+{
+	if (!X)
+		SKIP("corpus not readable");
+	wn_cluster_kmeans_opts o = WN_CLUSTER_KMEANS_OPTS_INIT;
+	o.niter = 5;
+	o.seed = 4;
+	o.init = WN_CLUSTER_INIT_KMEANSPP;
+	wn_cluster_hkmeans_opts ho = {3, {0}, WN_CLUSTER_RESAMPLE_CLOSEST};
+	int64_t ks[2] = {60, 6};
+	wn_cluster_hkmeans_result a, b;
+	int nt = omp_get_max_threads();
+	for (int strat = 0; strat < 2; strat++) {
+		ho.strategy = strat;
+		omp_set_num_threads(1);
+		CHECK_EQ_INT(wn_cluster_hkmeans_run(NULL, &o, &ho, ks, 2, X, N, D, &a, err, sizeof err), 0);
+		omp_set_num_threads(2);
+		CHECK_EQ_INT(wn_cluster_hkmeans_run(NULL, &o, &ho, ks, 2, X, N, D, &b, err, sizeof err), 0);
+		CHECK(memcmp(a.assign, b.assign, sizeof(int32_t) * N * 2) == 0);
+		CHECK(memcmp(a.centroids[0], b.centroids[0], sizeof(float) * 60 * D) == 0);
+		CHECK_EQ_INT(a.resamples_done[0], 3);
+		CHECK_EQ_INT(a.sample_size[0], 50); /* (6000 + 60) / 120: half the mean size */
+		wn_cluster_hkmeans_result_free(&a);
+		wn_cluster_hkmeans_result_free(&b);
+	}
+	omp_set_num_threads(nt);
 }
 
 int main(void)
 {
 	X = test_cluster_vectors(N, D);
 	RUN(test_sample_rows);
+	RUN(test_kmeanspp_by_hand);
+	RUN(test_kmeanspp_resampling_threads);
 	RUN(test_faiss_matches_brute_force);
 	RUN(test_deterministic_across_threads);
 	RUN(test_core_within_1pct_of_faiss);

@@ -478,6 +478,41 @@ static void test_balanced_remainder_fair(void)
 		CHECK_NEAR(extra[g], RUNS * p, 5 * sd);
 }
 
+/* The issue's worked example of find_subcluster_target_size (Vo et al.'s
+ * reference, multiplier 1), computed by hand: sizes [10,3,50,7]. t=20:
+ * min(5,.) sums to 18 and min(6,.) to 21, so the cut is 5 and the 2 left
+ * over go one each to two of the clusters larger than 5, {0,2,3}. t=21:
+ * min(6,.) sums to exactly 21: [6,3,6,6]. */
+static void test_split_budget_worked_example(void)
+{
+	size_t sizes[4] = {10, 3, 50, 7}, b[4];
+	int seen[4] = {0, 0, 0, 0};
+	for (uint64_t seed = 0; seed < 60; seed++) {
+		CHECK_EQ_INT(wn_sel_split_budget(sizes, 4, 20, seed, 1, b, err, sizeof err), 1);
+		CHECK_EQ_INT(b[1], 3);
+		CHECK_EQ_INT(b[0] + b[1] + b[2] + b[3], 20);
+		int plus = 0;
+		for (int i = 0; i < 4; i++) {
+			if (i == 1)
+				continue;
+			CHECK(b[i] == 5 || b[i] == 6);
+			plus += b[i] == 6;
+			seen[i] += b[i] == 6;
+		}
+		CHECK_EQ_INT(plus, 2);
+	}
+	/* each of {0,2,3} gets an extra one sometimes (2/3 of seeds on average) */
+	CHECK(seen[0] > 20 && seen[2] > 20 && seen[3] > 20);
+	CHECK_EQ_INT(seen[1], 0);
+	CHECK_EQ_INT(wn_sel_split_budget(sizes, 4, 21, 7, 1, b, err, sizeof err), 0); /* no draw */
+	CHECK(b[0] == 6 && b[1] == 3 && b[2] == 6 && b[3] == 6);
+	/* everything fits: all of every child */
+	CHECK_EQ_INT(wn_sel_split_budget(sizes, 4, 70, 7, 1, b, err, sizeof err), 0);
+	CHECK(b[0] == 10 && b[1] == 3 && b[2] == 50 && b[3] == 7);
+	CHECK_EQ_INT(wn_sel_split_budget(sizes, 4, 100, 7, 1, b, err, sizeof err), 0);
+	CHECK(b[0] == 10 && b[1] == 3 && b[2] == 50 && b[3] == 7);
+}
+
 int main(void)
 {
 	RUN(test_frac_count);
@@ -497,6 +532,7 @@ int main(void)
 	RUN(test_per_group_sampled);
 	RUN(test_epochs);
 	RUN(test_mix_resample);
+	RUN(test_split_budget_worked_example);
 	RUN(test_balanced_shares);
 	RUN(test_balanced_remainder_fair);
 	return TEST_EXIT;
