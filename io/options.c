@@ -119,12 +119,14 @@ static const char *set_value(const struct wn_option *o, const char *arg)
 		return NULL;
 	}
 	case WN_OPT_INT64:
-		if (parse_scaled(arg, 1000, &d) || d != (double)(int64_t)d)
+		/* range first: converting an out-of-range double is undefined */
+		if (parse_scaled(arg, 1000, &d) || !(d >= -9.2e18 && d <= 9.2e18) ||
+		    d != (double)(int64_t)d)
 			return "expects an integer (k/M/G suffixes allowed)";
 		*(int64_t *)o->value = (int64_t)d;
 		return NULL;
 	case WN_OPT_SIZE:
-		if (parse_scaled(arg, 1024, &d) || d < 0)
+		if (parse_scaled(arg, 1024, &d) || !(d >= 0 && d <= 1.8e19))
 			return "expects a size in bytes (K/M/G suffixes allowed)";
 		*(size_t *)o->value = (size_t)d;
 		return NULL;

@@ -56,4 +56,10 @@ test_expect_success 'a command with methods lists them, each with a description'
 	"$WINNOW" score 2> err; rc=$?
 	test $rc = 2 && grep -q "^  zipfit  *[A-Za-z]" err && grep -q "^  dsir  *[A-Za-z]" err
 '
+test_expect_success 'a huge number for an integer or size option is a usage error (no undefined conversion)' '
+	"$WINNOW" select --top 1e200 --by n < /dev/null > out 2> err; rc=$?
+	test $rc = 2 && grep -q "option .--top. expects an integer (k/M/G suffixes allowed), got .1e200." err &&
+	"$WINNOW" cat --max-record 1e300 < /dev/null > out 2> err; rc=$?
+	test $rc = 2 && grep -q "option .--max-record. expects a size in bytes" err
+'
 test_done
