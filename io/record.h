@@ -169,6 +169,10 @@ int wn_writer_finish(wn_writer *w, int commit, char *err, size_t errlen);
 void wn_writer_free(wn_writer *w);
 /* wn_writer_finish(w, 1, ...) then free. Returns 0, or -1 with a message in err. */
 int wn_writer_commit(wn_writer *w, char *err, size_t errlen);
+/* A whole small file (a --stats document): `text` plus '\n' to path,
+ * atomically. 0, or -1 with "<path>: <why>" in err. text NULL (a failed
+ * rendering) is "<path>: out of memory". */
+int wn_writer_save(const char *path, const char *text, char *err, size_t errlen);
 /* wn_writer_finish(w, 0, ...) then free (temporary file removed). */
 void wn_writer_abort(wn_writer *w);
 /* Records given so far. */

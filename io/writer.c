@@ -22,6 +22,7 @@
 
 #include "io/atomic.h"
 #include "io/errf.h"
+#include "io/fdio.h"
 
 #define STREAM_BUF ((size_t)1 << 20)
 
@@ -91,20 +92,6 @@ wn_writer *wn_writer_open(const char *path, int stream, char *err, size_t errlen
 
 /* ---- --stream ------------------------------------------------------------------ */
 
-static int write_all(int fd, const char *p, size_t n, size_t *done)
-{
-	*done = 0;
-	while (*done < n) {
-		ssize_t k = write(fd, p + *done, n - *done);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		*done += (size_t)k;
-	}
-	return 0;
-}
-
 /* A write stopped `tail` bytes into a record: cut them off a regular stdout. */
 static void cut_torn(wn_writer *w, size_t tail)
 {
@@ -122,7 +109,7 @@ static int stream_flush(wn_writer *w, int all)
 	if (!n)
 		return 0;
 	size_t done, k = 0;
-	int rc = write_all(1, w->buf, n, &done);
+	int rc = wn_write_all(1, w->buf, n, &done);
 	int e = errno;
 	while (k < w->nends && w->ends[k] <= done)
 		k++;
@@ -260,6 +247,18 @@ int wn_writer_commit(wn_writer *w, char *err, size_t errlen)
 	int rc = wn_writer_finish(w, 1, err, errlen);
 	wn_writer_free(w);
 	return rc;
+}
+
+int wn_writer_save(const char *path, const char *text, char *err, size_t errlen)
+{
+	char why[512] = "out of memory";
+	wn_writer *w = text ? wn_writer_open(path, 0, why, sizeof why) : NULL;
+	if (w && !wn_writer_line(w, text, strlen(text)) && !wn_writer_commit(w, why, sizeof why))
+		return 0;
+	if (w)
+		wn_writer_abort(w);
+	snprintf(err, errlen, "%s: %s", path, why);
+	return -1;
 }
 
 void wn_writer_abort(wn_writer *w)

@@ -198,17 +198,10 @@ static int report(const wn_coreset_opts *o, const wn_coreset_draw *d, int64_t n,
 	cJSON_AddNumberToObject(j, "distinct", (double)d->distinct);
 	cJSON_AddNumberToObject(j, "effective_sample_size", d->ess);
 	cJSON_AddNumberToObject(j, "sum_weights", d->sum_w);
-	char *text = cJSON_PrintUnformatted(j), why[512] = "";
+	char *text = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
-	wn_writer *w = text ? wn_writer_open(o->stats, 0, why, sizeof why) : NULL;
-	int rc = -1;
-	if (w && !wn_writer_line(w, text, strlen(text)) && !wn_writer_commit(w, why, sizeof why))
-		rc = 0;
-	else if (w)
-		wn_writer_abort(w);
+	int rc = wn_writer_save(o->stats, text, err, errlen);
 	free(text);
-	if (rc)
-		wn_errf(err, errlen, "%s: %s", o->stats, why[0] ? why : "out of memory");
 	return rc;
 }
 

@@ -63,17 +63,7 @@ int wn_sens_step_check(wn_sens_step_opts *o, char *err, size_t errlen)
 static int write_stats(const char *path, cJSON *doc, char *err, size_t errlen)
 {
 	char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
-	char why[512] = "";
-	if (!text)
-		return wn_errf(err, errlen, "out of memory"), -1;
-	wn_writer *w = wn_writer_open(path, 0, why, sizeof why);
-	int rc = -1;
-	if (w && !wn_writer_line(w, text, strlen(text)) && !wn_writer_commit(w, why, sizeof why))
-		rc = 0;
-	else if (w)
-		wn_writer_abort(w);
-	if (rc)
-		wn_errf(err, errlen, "%s: %s", path, why);
+	int rc = wn_writer_save(path, text, err, errlen);
 	free(text);
 	return rc;
 }
