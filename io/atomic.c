@@ -29,6 +29,7 @@
 
 #include "io/cleanup.h"
 #include "io/errf.h"
+#include "io/fdio.h"
 #include "io/spool.h"
 
 #define ATOMIC_BUF ((size_t)256 << 10)
@@ -83,21 +84,6 @@ static uint64_t count_newlines(const char *p, size_t n)
 	for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))); p++)
 		c++;
 	return c;
-}
-
-/* write(2) all of it; *done = bytes that went out, also on failure. */
-static int write_all(int fd, const char *p, size_t n, size_t *done)
-{
-	*done = 0;
-	while (*done < n) {
-		ssize_t w = write(fd, p + *done, n - *done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		*done += (size_t)w;
-	}
-	return 0;
 }
 
 static wn_atomic *new_atomic(const char *name, char *err, size_t errlen)
@@ -326,7 +312,7 @@ static int put(wn_atomic *a, const char *p, size_t n, char *err, size_t errlen)
 {
 	size_t done;
 	if (!a->spooled)
-		return write_all(a->fd, p, n, &done) ? fail_errno(a, err, errlen, errno) : 0;
+		return wn_write_all(a->fd, p, n, &done) ? fail_errno(a, err, errlen, errno) : 0;
 	if (a->head_len < WN_ATOMIC_HEAD) {
 		size_t k = WN_ATOMIC_HEAD - a->head_len < n ? WN_ATOMIC_HEAD - a->head_len : n;
 		memcpy(a->head + a->head_len, p, k);
@@ -408,7 +394,7 @@ int wn_atomic_pwrite(wn_atomic *a, uint64_t off, const void *p, size_t n, char *
 static int emit(wn_atomic *a, const char *p, size_t n, char *err, size_t errlen)
 {
 	size_t done;
-	int rc = write_all(a->fd, p, n, &done);
+	int rc = wn_write_all(a->fd, p, n, &done);
 	int e = errno;
 	a->bytes_out += done;
 	a->lines_out += count_newlines(p, done);

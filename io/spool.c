@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "io/errf.h"
+#include "io/fdio.h"
 
 #define SPOOL_MEM_DEFAULT ((size_t)64 << 20)
 #define SPOOL_WBUF ((size_t)1 << 20)
@@ -114,18 +115,11 @@ static int open_unlinked(char *err, size_t errlen)
 
 static int write_all(int fd, const char *p, size_t n, char *err, size_t errlen)
 {
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			wn_errf(err, errlen, "spool write failed (in %s): %s", tmp_dir(), strerror(errno));
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	size_t done;
+	if (wn_write_all(fd, p, n, &done) == 0)
+		return 0;
+	wn_errf(err, errlen, "spool write failed (in %s): %s", tmp_dir(), strerror(errno));
+	return -1;
 }
 
 static int flush_mem(wn_spool *s, char *err, size_t errlen)
