@@ -54,33 +54,6 @@ int wn_parse_options(int argc, const char **argv, const struct wn_option *opts,
 	return npos;
 }
 
-int wn_cmd_stream_open_input(wn_stream *s, const char *cmd, struct wn_common *co, int argc,
-			     const char **argv)
-{
-	char err[512];
-	if (wn_stream_open_files(s, cmd, co, argc, argv, 0, err, sizeof err)) {
-		wn_cmd_error(cmd, "%s", err);
-		return 1;
-	}
-	return 0;
-}
-
-int wn_cmd_stream_open(wn_stream *s, const char *cmd, struct wn_common *co, int argc,
-		       const char **argv)
-{
-	char err[512];
-	if (wn_stream_open_files(s, cmd, co, argc, argv, 1, err, sizeof err)) {
-		wn_cmd_error(cmd, "%s", err);
-		return 1;
-	}
-	return 0;
-}
-
-int wn_cmd_finish(wn_stream *s, int ok)
-{
-	return wn_stream_finish(s, ok, NULL) ? 1 : 0;
-}
-
 wn_core *wn_common_core_open(const char *cmd, const struct wn_stream_opts *co)
 {
 	char err[512] = "";

@@ -42,12 +42,7 @@ int wn_step_main(const wn_step *step, int argc, const char **argv);
  * (malloc'd; NULL when memory runs out): what runs.command records. */
 char *wn_cmd_command_line(const char *name, int argc, const char **argv);
 
-/* ---- for command files that are not steps yet ---- */
-
-#define wn_common wn_stream_opts
-#define WN_COMMON_INIT WN_STREAM_OPTS_INIT
-#define WN_COMMON_STREAM_OPTIONS(co) WN_STREAM_OPTIONS(co)
-#define WN_COMMON_COMPUTE_OPTIONS(co) WN_COMPUTE_OPTIONS(co)
+/* ---- for the commands that are not steps (device, export, run) ---- */
 
 /* Parse argv against opts: on --help prints help and exits 0; on an error
  * prints "winnow <cmd>: <what>" and a pointer to --help, and exits 2.
@@ -56,15 +51,6 @@ int wn_parse_options(int argc, const char **argv, const struct wn_option *opts,
 		     const char *const *usage);
 void wn_usage_error(const char *const *usage, const char *cmd, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 3, 4)));
-/* Open inputs (argv[0..argc), none = stdin) and the output (or only the
- * inputs). Returns 0, or 1 after printing why. */
-int wn_cmd_stream_open(wn_stream *s, const char *cmd, struct wn_common *co, int argc,
-		       const char **argv);
-int wn_cmd_stream_open_input(wn_stream *s, const char *cmd, struct wn_common *co, int argc,
-			     const char **argv);
-/* Finish the stream; returns the exit code (0 or 1). */
-int wn_cmd_finish(wn_stream *s, int ok);
-
 /* Open the compute core from --device/--threads/WINNOW_DEVICE; prints
  * "winnow <cmd>: <why>" and returns NULL when the device is unusable. */
 wn_core *wn_common_core_open(const char *cmd, const struct wn_stream_opts *co);

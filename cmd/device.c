@@ -22,9 +22,9 @@ static const char *const device_usage[] = {
 
 int cmd_device(int argc, const char **argv)
 {
-	struct wn_common co = WN_COMMON_INIT;
+	wn_stream_opts co = WN_STREAM_OPTS_INIT;
 	struct wn_option opts[] = {
-		WN_COMMON_COMPUTE_OPTIONS(&co),
+		WN_COMPUTE_OPTIONS(&co),
 		OPT_END(),
 	};
 	argc = wn_parse_options(argc, argv, opts, device_usage);
