@@ -4,7 +4,7 @@
 # when something must be installed.
 PKGS="build-essential pkg-config zlib1g-dev libzstd-dev liblz4-dev libsqlite3-dev sqlite3
 libfaiss-dev libopenblas-dev liblapack-dev libcsv-dev libsimdjson-dev nettle-dev libcjson-dev
-libxxhash-dev libutf8proc-dev libyaml-dev jq zstd gzip xz-utils bzip2 lz4"
+libxxhash-dev libutf8proc-dev libyaml-dev jq zstd gzip xz-utils bzip2 lz4 python3-numpy python3-scipy"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing="$missing $p"
