@@ -6,6 +6,7 @@
  */
 #include "cmd/common.h"
 #include "selectors/kmq_step.h"
+#include "selectors/mig_step.h"
 
 /* ---- select kmq ---- */
 
@@ -50,3 +51,50 @@ static int kmq_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n
 
 const wn_step wn_step_select_kmq = {"select kmq", kmq_usage, sizeof(wn_kmq_opts), WN_STEP_WHOLE,
 				    kmq_init, kmq_options, kmq_check, kmq_run, NULL};
+
+/* ---- select mig ---- */
+
+static const char *const mig_usage[] = {
+	"winnow select mig --budget N --labels PATH --quality PATH [--prop-weight W] [--norm] [--phi pow|exp] [file...]",
+	"",
+	"MIG: greedy information gain over a label graph, N picks.",
+	"Labels (a string or an array of strings at --labels) are sorted bytewise and embedded like",
+	"`winnow embed` (--model hash, the default, or a model DIR); W = cosine of the label vectors",
+	"with entries below --threshold (0.9) set to 0; P = W divided by its column sums, the",
+	"off-diagonal times --prop-weight (default 1). Record i: v_i[l] = s_i on its labels",
+	"(s_i/|L_i| with --norm), u_i = v_i P. Greedy from x = 0: pick argmax u_i . phi'(x)",
+	"(first record on ties), x += u_i; phi(x) = (x+1e-6)^0.8 (pow, default) or 1-exp(-x) (exp).",
+	"Quality must be >= 0. Writes the picks in input order with winnow.mig_rank (0 = first) and",
+	"winnow.mig_gain. The hash model puts different words far apart: only a real encoder",
+	"(--model DIR) joins synonyms as the paper's embedding model does.",
+	"",
+	"winnow select mig --budget 6000 --labels tags --quality winnow.deita pool.jsonl",
+	NULL,
+};
+
+static void mig_options(void *p, struct wn_option *t)
+{
+	wn_mig_opts *o = p;
+	WN_STEP_TABLE(t,
+		OPT_GROUP("MIG"),
+		OPT_INT64(0, "budget", &o->budget, "N", "records to pick (required)"),
+		OPT_STRING(0, "labels", &o->labels, "PATH", "labels: a string or an array of strings (required)"),
+		OPT_STRING(0, "quality", &o->quality, "PATH", "quality score >= 0 (required)"),
+		OPT_DOUBLE(0, "prop-weight", &o->prop_weight, "W", "weight of the off-diagonal of P (default 1)"),
+		OPT_DOUBLE(0, "threshold", &o->threshold, "T", "label similarities below T are 0 (default 0.9)"),
+		OPT_BOOL(0, "norm", &o->norm, "v_i = s_i / |L_i| instead of s_i"),
+		OPT_STRING(0, "phi", &o->phi_name, "F", "pow (default) or exp"),
+		OPT_GROUP("Label embeddings"),
+		OPT_STRING(0, "model", &o->model, "hash|DIR", "hash (default) or a sentence-transformers directory"),
+		OPT_INT(0, "dim", &o->dim, "N", "hash: dimension (default 512)"),
+		OPT_STRING(0, "char-ngrams", &o->char_ngrams, "MIN,MAX", "hash: add character n-grams (e.g. 3,5)"),
+		WN_STREAM_OPTIONS(&o->io),
+		WN_COMPUTE_OPTIONS(&o->io));
+}
+
+static void mig_init(void *p) { wn_mig_init(p); }
+static int mig_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_mig_check(p, err, n); }
+static int mig_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_mig_run(p, s, r, err, n); }
+
+const wn_step wn_step_select_mig = {"select mig", mig_usage, sizeof(wn_mig_opts), WN_STEP_WHOLE,
+				    mig_init, mig_options, mig_check, mig_run, NULL};
