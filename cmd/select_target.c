@@ -7,6 +7,7 @@
 #include "cmd/common.h"
 #include "selectors/kmq_step.h"
 #include "selectors/mig_step.h"
+#include "selectors/rds_step.h"
 
 /* ---- select kmq ---- */
 
@@ -98,3 +99,43 @@ static int mig_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n
 
 const wn_step wn_step_select_mig = {"select mig", mig_usage, sizeof(wn_mig_opts), WN_STEP_WHOLE,
 				    mig_init, mig_options, mig_check, mig_run, NULL};
+
+/* ---- select rds ---- */
+
+static const char *const rds_usage[] = {
+	"winnow select rds --target FILE --budget N [--per-task FIELD] [file...]",
+	"",
+	"RDS+: the pool records nearest to a target set, round-robin over the target's queries.",
+	"Score cos(q, x) of unit vectors (pool and target at --field-emb, default winnow.emb: embed",
+	"both with the same `winnow embed` options; the paper pools with position-weighted means,",
+	"`embed --model DIR --pooling weighted-mean`). Each query ranks the pool (ties to the earlier",
+	"record); round r: each query in target order offers its r-th record, an already selected one",
+	"is wasted; the run stops at exactly N, cutting the last round in query order (the reference",
+	"cuts it in set order, which is not deterministic). --per-task FIELD: a task's score is the max",
+	"over its queries, round-robin across tasks in order of first appearance. Writes the picks in",
+	"input order with winnow.rds (the picking score), winnow.rds_rank and winnow.rds_task.",
+	"",
+	"winnow embed pool.jsonl > p.jsonl; winnow embed dev.jsonl > t.jsonl",
+	"winnow select rds --target t.jsonl --budget 10000 --per-task task p.jsonl",
+	NULL,
+};
+
+static void rds_options(void *p, struct wn_option *t)
+{
+	wn_rds_opts *o = p;
+	WN_STEP_TABLE(t,
+		OPT_GROUP("RDS+"),
+		OPT_STRING(0, "target", &o->target, "FILE", "target records with vectors (required)"),
+		OPT_INT64(0, "budget", &o->budget, "N", "records to pick (required)"),
+		OPT_STRING(0, "per-task", &o->per_task, "FIELD", "group the target's queries by this field"),
+		OPT_STRING(0, "field-emb", &o->field_emb, "PATH", "vector member of pool and target (default winnow.emb)"),
+		WN_STREAM_OPTIONS(&o->io),
+		WN_COMPUTE_OPTIONS(&o->io));
+}
+
+static void rds_init(void *p) { wn_rds_init(p); }
+static int rds_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_rds_check(p, err, n); }
+static int rds_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_rds_run(p, s, r, err, n); }
+
+const wn_step wn_step_select_rds = {"select rds", rds_usage, sizeof(wn_rds_opts), WN_STEP_WHOLE,
+				    rds_init, rds_options, rds_check, rds_run, NULL};
