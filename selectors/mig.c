@@ -13,6 +13,7 @@
 
 #define MIG_ALPHA 0.8
 #define MIG_EPS 1e-6
+#define MIG_ALPHA_M1 (-0.2) /* alpha - 1, written out: 0.8 - 1.0 is -0.19999999999999996 */
 
 void wn_mig_sparse_free(wn_mig_sparse *m)
 {
@@ -231,7 +232,7 @@ int wn_mig_items(const wn_mig_sparse *P, int64_t n, const int64_t *loff, const i
 
 static double dphi(double x, int phi)
 {
-	return phi == WN_MIG_PHI_EXP ? exp(-x) : MIG_ALPHA * pow(x + MIG_EPS, MIG_ALPHA - 1.0);
+	return phi == WN_MIG_PHI_EXP ? exp(-x) : MIG_ALPHA * pow(x + MIG_EPS, MIG_ALPHA_M1);
 }
 
 static double item_gain(const wn_mig_sparse *U, int64_t i, const double *x, int phi)
