@@ -92,6 +92,12 @@ test_expect_success 'a pool record without a vector: exit 1 positioned; skip goe
 	grep -q "rejected 1" err && "$WINNOW" select rds -q --target tgt.jsonl --budget 10 pool.jsonl | cmp - out
 '
 
+test_expect_success 'a recipe step gives the bytes of the command' '
+	printf "winnow: 1\ninputs: [pool.jsonl]\nsteps:\n  - select rds: {target: tgt.jsonl, budget: 25, per-task: section}\noutput: {jsonl: r.jsonl}\n" > r.yaml &&
+	"$WINNOW" run -q r.yaml &&
+	"$WINNOW" select rds -q --target tgt.jsonl --budget 25 --per-task section pool.jsonl | cmp - r.jsonl
+'
+
 test_expect_success 'usage errors: exit 2 with the message' '
 	"$WINNOW" select rds --budget 5 pool.jsonl > out 2> err; rc=$?
 	test $rc = 2 && grep -q "^winnow select rds: --target FILE is required" err &&

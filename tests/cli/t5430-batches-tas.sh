@@ -91,6 +91,13 @@ test_expect_success 'a query in two clusters, a pair without its query: exit 1 p
 	[ "$(wc -l < out)" -ge 1 ]
 '
 
+test_expect_success 'a recipe (embed the queries, cluster, compose) gives the bytes of the pipeline' '
+	printf "winnow: 1\nseed: 4\ninputs: [%s]\nsteps:\n  - embed: {field: section, dim: 32}\n  - cluster kmeans: {k: 5}\n  - batches tas: {query: section, batch: 8, margin: installed_kb}\noutput: {jsonl: r.jsonl}\n" "$F" > r.yaml &&
+	"$WINNOW" run -q r.yaml &&
+	"$WINNOW" embed -q --field section --dim 32 "$F" | "$WINNOW" cluster kmeans -q -k 5 --seed 4 |
+		"$WINNOW" batches tas -q --query section --batch 8 --margin installed_kb --seed 4 | cmp - r.jsonl
+'
+
 test_expect_success 'usage errors: exit 2 with the message' '
 	"$WINNOW" batches tas --batch 0 pairs.jsonl > out 2> err; rc=$?
 	test $rc = 2 && grep -q "^winnow batches tas: --batch must be in \[1, 1000000\]" err &&
