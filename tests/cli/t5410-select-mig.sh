@@ -44,19 +44,20 @@ for _, p, g in got:
 " "$1"
 }
 
-# same OUT PEER: same picks in the same order, gains to 1e-9, non-increasing
+# same OUT PEER [TOL]: same picks in the same order, gains to TOL (1e-9), non-increasing
 same() {
 	python3 -c "
 import sys
 a = [l.split() for l in open(sys.argv[1])]
 b = [l.split() for l in open(sys.argv[2])]
+tol = float(sys.argv[3])
 assert len(a) == len(b) and len(a) > 0, (len(a), len(b))
 for (i, g), (j, h) in zip(a, b):
     assert i == j, (i, j)
-    assert abs(float(g) - float(h)) <= 1e-9 * abs(float(h)), (g, h)
+    assert abs(float(g) - float(h)) <= tol * abs(float(h)), (g, h)
 gs = [float(g) for _, g in a]
 assert all(x >= y for x, y in zip(gs, gs[1:])), gs
-" "$1" "$2"
+" "$1" "$2" "${3:-1e-9}"
 }
 
 test_expect_success 'the default hash model: picks, order and gains as the Python MIG' '
@@ -74,6 +75,15 @@ test_expect_success 'char n-grams, --threshold 0.2 (9 joined pairs), --prop-weig
 		--prop-weight 0.5 --norm --phi exp --dim 256 --char-ngrams 2,4 cl.jsonl > out 2> err &&
 	grep -q "and 37 labels (9 similar pairs at >= 0.2)" err &&
 	picks out > got && same got want
+'
+
+test_expect_success '--model DIR (bert-tiny) embeds the labels as `embed --model` does: as the Python MIG' '
+	labvecs --model "$WINNOW_ROOT/fixtures/models/bert-tiny-uncased" --device cpu &&
+	python3 "$PEER" cl.jsonl labvecs.jsonl 30 section winnow.dist --threshold 0.95 > want &&
+	"$WINNOW" select mig --budget 30 --labels section --quality winnow.dist --threshold 0.95 \
+		--model "$WINNOW_ROOT/fixtures/models/bert-tiny-uncased" --device cpu cl.jsonl > out 2> err &&
+	grep -q "and 37 labels (63 similar pairs at >= 0.95)" err &&
+	picks out > got && same got want 1e-5
 '
 
 test_expect_success 'the worked example: {A}:4 {B}:4 {C}:3 {A,C}:3.5 picks {A,C} first' '
