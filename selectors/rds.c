@@ -97,8 +97,10 @@ struct rds_job {
 	const float *Q, *X;
 	int64_t m, n, d, T, D;
 	const int64_t *qoff, *qlist;
-	struct rds_ent *top; /* T x D */
+	struct rds_ent *top; /* T x D: the current slice of each ranking */
 	int64_t *len;        /* T */
+	struct rds_ent *cursor; /* T: the last entry of the previous slice */
+	int have_cursor;
 };
 
 /* Fold one block of similarities S (m x nb, pool rows b0..) into the top-D lists. */
@@ -112,13 +114,15 @@ static void fold_block(struct rds_job *j, const float *S, int64_t b0, int64_t nb
 				float v = S[j->qlist[k] * nb + x];
 				best = v > best ? v : best;
 			}
-			topd_push(j->top + t * j->D, &j->len[t], j->D, (struct rds_ent){best, b0 + x});
+			struct rds_ent e = {best, b0 + x};
+			if (!j->have_cursor || worse(&e, &j->cursor[t]))
+				topd_push(j->top + t * j->D, &j->len[t], j->D, e);
 		}
 }
 
 #define CORE_CK(call) do { if ((call) != 0) { wn_errf(err, errlen, "%s", wn_core_error(j->c)); goto done; } } while (0)
 
-/* Every task's top D, best first. */
+/* Every task's next D entries after its cursor (the first D without one), best first. */
 static int rank_tasks(struct rds_job *j, char *err, size_t errlen)
 {
 	int64_t B = j->n < RDS_BLOCK ? j->n : RDS_BLOCK;
@@ -152,28 +156,45 @@ done:
 	return rc;
 }
 
-/* The round-robin over the rankings: 0 done, 1 when a ranking ran out
- * before the budget (and the pool) did: D must grow. */
-static int round_robin(const struct rds_job *j, int64_t budget, unsigned char *sel,
-		       wn_rds_pick *out, int64_t *npick)
+/* The round-robin state across slices of the rankings. */
+struct rds_rr {
+	int64_t k, r;        /* picks so far; the next round */
+	unsigned char *sel;  /* n */
+};
+
+/*
+ * Go on with the rounds of the current slice (ranks base .. base + D).
+ * Returns 1 when the slice ran out before the budget and the pool did.
+ */
+static int round_robin(const struct rds_job *j, int64_t base, int64_t budget,
+		       struct rds_rr *st, wn_rds_pick *out)
 {
-	int64_t k = 0;
-	memset(sel, 0, (size_t)j->n);
-	for (int64_t r = 0; k < budget && r < j->n; r++) {
-		if (r >= j->D)
+	for (; st->k < budget && st->r < j->n; st->r++) {
+		if (st->r >= base + j->D)
 			return 1;
-		for (int64_t t = 0; t < j->T && k < budget; t++) {
-			if (r >= j->len[t])
+		for (int64_t t = 0; t < j->T && st->k < budget; t++) {
+			if (st->r - base >= j->len[t])
 				continue;
-			const struct rds_ent *e = &j->top[t * j->D + r];
-			if (sel[e->i])
+			const struct rds_ent *e = &j->top[t * j->D + (st->r - base)];
+			if (st->sel[e->i])
 				continue;
-			sel[e->i] = 1;
-			out[k++] = (wn_rds_pick){e->i, t, r, e->s};
+			st->sel[e->i] = 1;
+			out[st->k++] = (wn_rds_pick){e->i, t, st->r, e->s};
 		}
 	}
-	*npick = k;
 	return 0;
+}
+
+/* Depth of a slice: enough for the budget without waste, bounded in memory. */
+#define RDS_MAX_ENTRIES ((int64_t)1 << 24)
+
+static int64_t slice_depth(int64_t budget, int64_t T, int64_t n)
+{
+	int64_t D = 2 * ((budget + T - 1) / T);
+	D = D < 32 ? 32 : D;
+	if (D > RDS_MAX_ENTRIES / T)
+		D = RDS_MAX_ENTRIES / T > 1 ? RDS_MAX_ENTRIES / T : 1;
+	return D < n ? D : n;
 }
 
 int wn_rds_select(wn_core *c, float *Q, int64_t m, const int64_t *task, int64_t ntasks,
@@ -186,36 +207,30 @@ int wn_rds_select(wn_core *c, float *Q, int64_t m, const int64_t *task, int64_t 
 		return wn_errf(err, errlen, "an empty target or pool, or a budget < 1"), -1;
 	normalise_rows(Q, m, d);
 	normalise_rows(X, n, d);
-	struct rds_job j = {c, Q, X, m, n, d, T, 0, NULL, NULL, NULL, NULL};
+	struct rds_job j = {c, Q, X, m, n, d, T, slice_depth(budget, T, n), NULL, NULL, NULL, NULL, NULL, 0};
 	int64_t *qoff = NULL, *qlist = NULL;
-	unsigned char *sel = malloc((size_t)n);
-	int rc = task_lists(task, m, T, &qoff, &qlist) || !sel ? -1 : 0;
+	struct rds_rr st = {0, 0, calloc((size_t)n, 1)};
+	j.top = malloc(sizeof(struct rds_ent) * (size_t)(T * j.D));
+	j.len = malloc(sizeof(int64_t) * (size_t)T);
+	j.cursor = malloc(sizeof(struct rds_ent) * (size_t)T);
+	int rc = task_lists(task, m, T, &qoff, &qlist) || !st.sel || !j.top || !j.len || !j.cursor ? -1 : 0;
 	if (rc)
-		wn_errf(err, errlen, "out of memory");
+		wn_errf(err, errlen, "out of memory for %lld x %lld rankings", (long long)T, (long long)j.D);
 	j.qoff = qoff;
 	j.qlist = qlist;
-	int64_t D = 2 * ((budget + T - 1) / T);
-	D = D < 32 ? 32 : D;
-	for (int deeper = 1; rc == 0 && deeper;) {
-		j.D = D < n ? D : n;
-		free(j.top);
-		free(j.len);
-		j.top = malloc(sizeof(struct rds_ent) * (size_t)(T * j.D));
-		j.len = malloc(sizeof(int64_t) * (size_t)T);
-		if (!j.top || !j.len) {
-			rc = -1, wn_errf(err, errlen, "out of memory for %lld x %lld rankings",
-					 (long long)T, (long long)j.D);
-			break;
-		}
+	for (int64_t base = 0, more = 1; rc == 0 && more; base += j.D) {
 		rc = rank_tasks(&j, err, errlen);
-		if (rc == 0)
-			deeper = round_robin(&j, budget, sel, out, npick);
-		D = 2 * j.D;
+		more = rc == 0 && round_robin(&j, base, budget, &st, out);
+		for (int64_t t = 0; more && t < T; t++)
+			j.cursor[t] = j.top[t * j.D + j.len[t] - 1];
+		j.have_cursor = 1;
 	}
+	*npick = st.k;
 	free(j.top);
 	free(j.len);
+	free(j.cursor);
 	free(qoff);
 	free(qlist);
-	free(sel);
+	free(st.sel);
 	return rc;
 }

@@ -12,10 +12,13 @@
  *    an item already selected is a wasted offer (nothing is added); the
  *    run stops the moment the budget is reached, so the last round is cut
  *    in task order (deterministic, unlike the reference's set order).
- * Only the top D of each ranking are kept (D from the budget, doubled and
- * recomputed when the rounds run past it), so memory is tasks x D, not
- * tasks x pool. Similarities go through the compute core's GEMM in blocks
- * of pool rows (CPU or CUDA).
+ * Only a slice of D entries of each ranking is held at a time (D = twice
+ * the budget per task, at least 32, at most 2^24 entries in all): when the
+ * rounds run past it, the next D entries after each ranking's last one are
+ * computed in another pass over the pool, so memory is tasks x D, not
+ * tasks x pool, and one pass is enough unless many offers are wasted.
+ * Similarities go through the compute core's GEMM in blocks of pool rows
+ * (CPU or CUDA).
  *
  * Owns: its scratch. Borrows: the core (wn_core_gemm), the matrices.
  */

@@ -7,8 +7,9 @@
  *  - tasks {q0,q1} and {(-1,0)}: task 0 ranks by the max, [0,2,1,3,4],
  *    task 1 [4,2,3,1,0]; budget 4 → [0,4,2,1] (task 1's x2 wasted);
  *  - the budget is exact and the picks equal a brute-force round-robin
- *    over full sorted rankings on a random pool where the top-D lists
- *    must grow (many wasted offers); the same at 1 and 2 threads.
+ *    over full sorted rankings on a random pool where the rounds run past
+ *    the first slice of the rankings (many wasted offers), so later slices
+ *    are computed; the same at 1 and 2 threads.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -146,7 +147,7 @@ static void test_budget_exact_and_brute_force(void)
 			CHECK_EQ_INT(nw, budget);
 			for (int64_t k = 0; k < np; k++)
 				CHECK_EQ_INT(out[k].item, want[k]);
-			/* the rounds ran past the first top-D depth, max(32, 2 ceil(budget / M)): it grew */
+			/* the rounds ran past the first slice, max(32, 2 ceil(budget / M)) deep */
 			int64_t d0 = 2 * ((budget + M - 1) / M);
 			CHECK(budget == 1 || out[np - 1].round >= (d0 < 32 ? 32 : d0));
 		}
