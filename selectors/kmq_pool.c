@@ -80,15 +80,38 @@ static int take_one(wn_kpool *p, wn_stream *s, const wn_record *rec, const char 
 		return snprintf(s->err, sizeof s->err, "out of memory"), s->failed = 1, -1;
 	if (wn_spool_put(p->sp, rec, s->err, sizeof s->err))
 		return s->failed = 1, -1;
-	if (cpath) {
+	if (cpath)
 		p->cluster[p->n] = c;
-		if (c + 1 > p->nclusters)
-			p->nclusters = c + 1;
-	}
 	if (vpath)
 		p->value[p->n] = x;
 	p->n++;
 	return 1;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Renumber the cluster ids densely, in ascending order of id. */
+static int dense_clusters(wn_kpool *p)
+{
+	int64_t *u = malloc(sizeof(int64_t) * (size_t)(p->n ? p->n : 1)), k = 0;
+	if (!u)
+		return -1;
+	memcpy(u, p->cluster, sizeof(int64_t) * (size_t)p->n);
+	qsort(u, (size_t)p->n, sizeof(int64_t), cmp_i64);
+	for (int64_t i = 0; i < p->n; i++)
+		if (i == 0 || u[i] != u[i - 1])
+			u[k++] = u[i];
+	for (int64_t i = 0; i < p->n; i++) {
+		int64_t *f = bsearch(&p->cluster[i], u, (size_t)k, sizeof(int64_t), cmp_i64);
+		p->cluster[i] = f - u;
+	}
+	p->nclusters = k;
+	free(u);
+	return 0;
 }
 
 int wn_kpool_read(wn_kpool *p, wn_stream *s, const char *cluster_path, const char *value_path,
@@ -103,7 +126,11 @@ int wn_kpool_read(wn_kpool *p, wn_stream *s, const char *cluster_path, const cha
 	while ((r = wn_stream_next(s, &rec)) > 0)
 		if (take_one(p, s, &rec, cluster_path, value_path, opt, take, ctx) < 0 || s->failed)
 			return -1;
-	return r < 0 || s->failed ? -1 : 0;
+	if (r < 0 || s->failed)
+		return -1;
+	if (cluster_path && dense_clusters(p))
+		return wn_errf(err, errlen, "out of memory"), -1;
+	return 0;
 }
 
 void wn_kpool_free(wn_kpool *p)

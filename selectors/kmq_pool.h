@@ -23,9 +23,11 @@
 typedef struct wn_kpool {
 	wn_spool *sp;
 	int64_t n, cap;
-	int64_t *cluster;  /* n, when a cluster path was given (ids >= 0) */
+	int64_t *cluster;  /* n, when a cluster path was given: the id's rank among
+	                      the distinct ids read (0 = the smallest), so that
+	                      sparse or huge ids cost nothing */
 	double *value;     /* n, when a value path was given (finite) */
-	int64_t nclusters; /* 1 + the largest cluster id */
+	int64_t nclusters; /* distinct cluster ids */
 } wn_kpool;
 
 /*

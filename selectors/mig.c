@@ -47,29 +47,57 @@ static double dot(const double *a, const double *b, int64_t d)
 	return t;
 }
 
-/* Row l of the thresholded W: how many entries (count pass) or the entries. */
-static int64_t w_row(const double *U, int64_t L, int64_t d, int64_t l, double thr,
-		     int32_t *col, double *val)
+#define MIG_ROW_BLOCK 256
+
+/* Append the entries >= thr of rows b0 .. b0 + nb (dense in S) to P. */
+static int append_rows(wn_mig_sparse *P, int64_t *cap, const double *S, int64_t b0, int64_t nb,
+		       int64_t L, double thr)
 {
-	int64_t k = 0;
-	for (int64_t m = 0; m < L; m++) {
-		double w = m == l ? 1.0 : dot(U + l * d, U + m * d, d);
-		if (m != l && !(w >= thr))
-			continue;
-		if (col) {
-			col[k] = (int32_t)m;
-			val[k] = w;
+	for (int64_t r = 0; r < nb; r++) {
+		int64_t l = b0 + r, k = P->off[l];
+		for (int64_t m = 0; m < L; m++) {
+			double w = S[r * L + m];
+			if (m != l && !(w >= thr))
+				continue;
+			if (k == *cap) {
+				int64_t nc = *cap ? 2 * *cap : 1024;
+				int32_t *c = realloc(P->col, sizeof(int32_t) * (size_t)nc);
+				if (c)
+					P->col = c;
+				double *v = realloc(P->val, sizeof(double) * (size_t)nc);
+				if (v)
+					P->val = v;
+				if (!c || !v)
+					return -1;
+				*cap = nc;
+			}
+			P->col[k] = (int32_t)m;
+			P->val[k++] = m == l ? 1.0 : w;
 		}
-		k++;
+		P->off[l + 1] = k;
 	}
-	return k;
+	return 0;
 }
 
-static int graph_alloc(wn_mig_sparse *P, int64_t L, int64_t nnz)
+/* W thresholded, by blocks of rows: each similarity computed once. */
+static int build_w(wn_mig_sparse *P, const double *U, int64_t L, int64_t d, double thr,
+		   int threads)
 {
-	P->col = malloc(sizeof(int32_t) * (size_t)(nnz ? nnz : 1));
-	P->val = malloc(sizeof(double) * (size_t)(nnz ? nnz : 1));
-	return P->col && P->val ? 0 : -1;
+	int64_t cap = 0, B = L < MIG_ROW_BLOCK ? L : MIG_ROW_BLOCK;
+	double *S = malloc(sizeof(double) * (size_t)(B * L));
+	if (!S)
+		return -1;
+	int rc = 0;
+	for (int64_t b0 = 0; rc == 0 && b0 < L; b0 += B) {
+		int64_t nb = L - b0 < B ? L - b0 : B;
+#pragma omp parallel for schedule(static) num_threads(threads > 0 ? threads : omp_get_max_threads())
+		for (int64_t r = 0; r < nb; r++)
+			for (int64_t m = 0; m < L; m++)
+				S[r * L + m] = dot(U + (b0 + r) * d, U + m * d, d);
+		rc = append_rows(P, &cap, S, b0, nb, L, thr);
+	}
+	free(S);
+	return rc;
 }
 
 /* Divide by column sums (W is symmetric, so a column sum is its row sum
@@ -102,19 +130,7 @@ int wn_mig_graph(const float *E, int64_t L, int64_t d, double threshold, double 
 	double *U = unit_rows(E, L, d);
 	P->rows = L;
 	P->off = calloc((size_t)L + 1, sizeof(int64_t));
-	if (!U || !P->off)
-		goto oom;
-#pragma omp parallel for schedule(dynamic, 16) num_threads(threads > 0 ? threads : omp_get_max_threads())
-	for (int64_t l = 0; l < L; l++)
-		P->off[l + 1] = w_row(U, L, d, l, threshold, NULL, NULL);
-	for (int64_t l = 0; l < L; l++)
-		P->off[l + 1] += P->off[l];
-	if (graph_alloc(P, L, P->off[L]))
-		goto oom;
-#pragma omp parallel for schedule(dynamic, 16) num_threads(threads > 0 ? threads : omp_get_max_threads())
-	for (int64_t l = 0; l < L; l++)
-		w_row(U, L, d, l, threshold, P->col + P->off[l], P->val + P->off[l]);
-	if (normalise(P, prop_weight))
+	if (!U || !P->off || build_w(P, U, L, d, threshold, threads) || normalise(P, prop_weight))
 		goto oom;
 	free(U);
 	return 0;

@@ -274,6 +274,9 @@ static int compose_and_emit(const wn_tas_opts *o, wn_kpool *p, struct tas_read *
 	wn_tas_plan plan = {0};
 	char why[256] = "";
 	int rc = group_items(t, p->n, nq, &off, &item) ? (wn_errf(err, errlen, "out of memory"), -1) : 0;
+	/* the queries' clusters as the pool's dense ranks (ids may be sparse or huge) */
+	for (int64_t qi = 0; rc == 0 && qi < nq; qi++)
+		t->qcluster[qi] = p->cluster[item[off[qi]]];
 	if (rc == 0) {
 		wn_tas_queries q = {nq, t->qcluster, off, item, p->value};
 		rc = wn_tas_compose(&q, o->batch, nb, (int)o->bins, (uint64_t)o->seed, &plan, why,
