@@ -111,6 +111,8 @@ static int add_string(struct labels *L, wn_span v)
 	return 1;
 }
 
+/* A string or an array of strings: checked whole first, so that a rejected
+ * record adds nothing to the vocabulary. 1 ok, 0 not labels, -1 out of memory. */
 static int read_labels(struct labels *L, wn_span v)
 {
 	if (wn_json_type_of(v) == WN_JSON_STRING)
@@ -119,7 +121,11 @@ static int read_labels(struct labels *L, wn_span v)
 		return 0;
 	size_t pos = 0;
 	wn_span e;
+	while (wn_json_next_element(v, &pos, &e))
+		if (wn_json_type_of(e) != WN_JSON_STRING)
+			return 0;
 	int r = 1;
+	pos = 0;
 	while (r == 1 && wn_json_next_element(v, &pos, &e))
 		r = add_string(L, e);
 	return r;

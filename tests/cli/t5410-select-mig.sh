@@ -100,7 +100,7 @@ test_expect_success 'same bytes at 1 and 2 threads' '
 	cmp a b && [ "$(wc -l < a)" -eq 100 ]
 '
 
-test_expect_success 'bad labels and a negative quality: exit 1 positioned; skip goes on' '
+test_expect_success 'bad labels and a negative quality: exit 1 positioned; skip goes on, a rejected record adds no label' '
 	{ sed -n 1,2p cl.jsonl; echo "{\"section\":7,\"winnow\":{\"dist\":1}}"; sed -n 3,400p cl.jsonl; } > in.jsonl &&
 	"$WINNOW" select mig --budget 10 --labels section --quality winnow.dist in.jsonl > out 2> err; rc=$?
 	test $rc = 1 && [ ! -s out ] &&
@@ -108,6 +108,10 @@ test_expect_success 'bad labels and a negative quality: exit 1 positioned; skip 
 	"$WINNOW" select mig --budget 10 --labels section --quality winnow.dist --on-error skip in.jsonl > out 2> err &&
 	grep -q "rejected 1" err &&
 	"$WINNOW" select mig -q --budget 10 --labels section --quality winnow.dist cl.jsonl | cmp - out &&
+	printf "%s\n" "{\"l\":[\"a\",\"b\"],\"q\":1}" "{\"l\":[\"zz\",3],\"q\":1}" > mixed.jsonl &&
+	"$WINNOW" select mig --budget 2 --labels l --quality q --on-error skip mixed.jsonl > out 2> err &&
+	grep -q "mixed.jsonl:2: .l. is not a string or an array of strings" err &&
+	grep -q "1 picks over 1 records and 2 labels" err &&
 	printf "{\"l\":\"a\",\"q\":-1}\n" > neg.jsonl &&
 	"$WINNOW" select mig --budget 1 --labels l --quality q neg.jsonl > out 2> err; rc=$?
 	test $rc = 1 && grep -q "neg.jsonl:1: .q. is negative (--quality)" err
