@@ -125,7 +125,10 @@ static void fold_block(struct rds_job *j, const float *S, int64_t b0, int64_t nb
 /* Every task's next D entries after its cursor (the first D without one), best first. */
 static int rank_tasks(struct rds_job *j, char *err, size_t errlen)
 {
+	/* pool rows a block: at most RDS_BLOCK, and the m x B scores at most 2^24 floats */
 	int64_t B = j->n < RDS_BLOCK ? j->n : RDS_BLOCK;
+	if (B > ((int64_t)1 << 24) / j->m)
+		B = ((int64_t)1 << 24) / j->m > 0 ? ((int64_t)1 << 24) / j->m : 1;
 	float *Qd = wn_core_alloc(j->c, (size_t)(j->m * j->d));
 	float *Xd = wn_core_alloc(j->c, (size_t)(B * j->d));
 	float *Sd = wn_core_alloc(j->c, (size_t)(j->m * B));
