@@ -10,7 +10,10 @@
  *     C   = S V_bh, written into its head's columns                n x H
  *     X   = LayerNorm(C Wo^T + bo + X)
  *     X   = LayerNorm(gelu(X Wi^T + bi) Wo2^T + bo2 + X)
- *   pooled = masked mean of X over real tokens, or row 0 of each sequence
+ *   pooled = masked mean of X over real tokens, or row 0 of each sequence,
+ *            or (weighted-mean) the mean weighted by position: token t of
+ *            L real ones (t = 1..L) weighs 2t/(L(L+1)), as sentence-
+ *            transformers' pooling_mode_weightedmean_tokens and RDS+ do
  * Attention is done for a chunk of sequences at a time so the score buffer
  * stays bounded (ATTN_CAP_* floats) however large the batch.
  */
@@ -56,7 +59,7 @@ struct wn_embed_bert {
 	/* workspace, grown on demand */
 	int64_t ws_rows, ws_S, ws_B;
 	int32_t *ids_dev, *pos_dev, *cls_dev;
-	float *mask_dev, *X, *QKV, *ctx, *tmp, *inter, *S, *pooled;
+	float *mask_dev, *wmask_dev, *X, *QKV, *ctx, *tmp, *inter, *S, *pooled;
 	uint64_t tokens, padded;
 };
 
@@ -203,16 +206,18 @@ static int b_pooling_config(wn_embed_bert *m, const char *dir, const char *sub, 
 	}
 	int dim, rc = b_int(p, "word_embedding_dimension", m->H, &dim, name, err, errlen);
 	static const char *const other[] = {"pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
-					    "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"};
+					    "pooling_mode_lasttoken"};
 	int mean = b_flag(p, "pooling_mode_mean_tokens"), cls = b_flag(p, "pooling_mode_cls_token");
+	int wmean = b_flag(p, "pooling_mode_weightedmean_tokens");
 	for (size_t i = 0; !rc && i < sizeof other / sizeof *other; i++)
 		if (b_flag(p, other[i])) {
-			wn_errf(err, errlen, "%s: %s is not supported (mean or CLS pooling only)", name, other[i]);
+			wn_errf(err, errlen, "%s: %s is not supported (mean, weighted mean or CLS pooling only)",
+				name, other[i]);
 			rc = -1;
 		}
-	if (!rc && mean + cls != 1) {
-		wn_errf(err, errlen, "%s: exactly one of pooling_mode_mean_tokens and "
-		      "pooling_mode_cls_token must be true", name);
+	if (!rc && mean + cls + wmean != 1) {
+		wn_errf(err, errlen, "%s: exactly one of pooling_mode_mean_tokens, "
+		      "pooling_mode_weightedmean_tokens and pooling_mode_cls_token must be true", name);
 		rc = -1;
 	}
 	if (!rc && dim != m->H) {
@@ -221,7 +226,7 @@ static int b_pooling_config(wn_embed_bert *m, const char *dir, const char *sub, 
 	}
 	cJSON_Delete(p);
 	if (!rc)
-		m->pooling = cls ? WN_EMBED_POOL_CLS : WN_EMBED_POOL_MEAN;
+		m->pooling = cls ? WN_EMBED_POOL_CLS : wmean ? WN_EMBED_POOL_WEIGHTED : WN_EMBED_POOL_MEAN;
 	return rc ? -1 : 0;
 }
 
@@ -510,7 +515,9 @@ static int b_fingerprint(wn_embed_bert *m, const char *dir)
 		rc = b_hash_file(h, dir, files[i]);
 	char opts[96];
 	int n = snprintf(opts, sizeof opts, "bert pooling=%s normalize=%d max_len=%d",
-			 m->pooling == WN_EMBED_POOL_CLS ? "cls" : "mean", m->normalize, m->max_len);
+			 m->pooling == WN_EMBED_POOL_CLS ? "cls"
+			 : m->pooling == WN_EMBED_POOL_WEIGHTED ? "weighted-mean" : "mean",
+			 m->normalize, m->max_len);
 	XXH3_128bits_update(h, opts, (size_t)n);
 	XXH128_hash_t d = XXH3_128bits_digest(h);
 	XXH3_freeState(h);
@@ -528,7 +535,7 @@ void wn_embed_bert_close(wn_embed_bert *m)
 	for (size_t i = 0; i < m->nowned; i++)
 		wn_core_free(m->core, m->owned[i]);
 	free(m->owned);
-	void *ws[] = {m->ids_dev, m->pos_dev, m->cls_dev, m->mask_dev, m->X, m->QKV,
+	void *ws[] = {m->ids_dev, m->pos_dev, m->cls_dev, m->mask_dev, m->wmask_dev, m->X, m->QKV,
 		      m->ctx, m->tmp, m->inter, m->S, m->pooled};
 	for (size_t i = 0; i < sizeof ws / sizeof *ws; i++)
 		if (ws[i])
@@ -572,7 +579,8 @@ wn_embed_bert *wn_embed_bert_open(wn_core *core, const char *dir, const wn_embed
 		wn_errf(err, errlen, "%s/%s", dir, msg);
 		goto fail;
 	}
-	if (o->pooling == WN_EMBED_POOL_MEAN || o->pooling == WN_EMBED_POOL_CLS)
+	if (o->pooling == WN_EMBED_POOL_MEAN || o->pooling == WN_EMBED_POOL_CLS ||
+	    o->pooling == WN_EMBED_POOL_WEIGHTED)
 		m->pooling = o->pooling;
 	if (o->normalize >= 0)
 		m->normalize = o->normalize ? 1 : 0;
@@ -623,6 +631,8 @@ static int b_workspace(wn_embed_bert *m, int64_t B, int64_t T)
 		rc |= b_regrow(m, (void **)&m->ids_dev, r * sizeof(int32_t));
 		rc |= b_regrow(m, (void **)&m->pos_dev, r * sizeof(int32_t));
 		rc |= b_regrow(m, (void **)&m->mask_dev, r * sizeof(float));
+		if (m->pooling == WN_EMBED_POOL_WEIGHTED)
+			rc |= b_regrow(m, (void **)&m->wmask_dev, r * sizeof(float));
 		rc |= b_regrow(m, (void **)&m->X, r * (size_t)H * sizeof(float));
 		rc |= b_regrow(m, (void **)&m->QKV, r * 3 * (size_t)H * sizeof(float));
 		rc |= b_regrow(m, (void **)&m->ctx, r * (size_t)H * sizeof(float));
@@ -696,7 +706,7 @@ static int b_layer_forward(wn_embed_bert *m, const bert_layer *w, int64_t B, int
 
 /* B sequences of T ids (host, padded) -> B pooled vectors in out (host). */
 static int b_forward(wn_embed_bert *m, int64_t B, int64_t T, const int32_t *ids, const int32_t *pos,
-		     const float *mask, const int32_t *cls, float *out)
+		     const float *mask, const float *wmask, const int32_t *cls, float *out)
 {
 	wn_core *c = m->core;
 	int64_t n = B * T, H = m->H;
@@ -713,6 +723,10 @@ static int b_forward(wn_embed_bert *m, int64_t B, int64_t T, const int32_t *ids,
 	if (m->pooling == WN_EMBED_POOL_CLS) {
 		CK(wn_core_upload(c, m->cls_dev, cls, (size_t)B * sizeof *cls));
 		CK(wn_core_gather_rows(c, m->X, m->cls_dev, B, H, m->pooled));
+	} else if (m->pooling == WN_EMBED_POOL_WEIGHTED) {
+		/* masked_mean divides by the mask's sum: weights t make it Σ 2t/(L(L+1)) x_t */
+		CK(wn_core_upload(c, m->wmask_dev, wmask, (size_t)n * sizeof *wmask));
+		CK(wn_core_masked_mean(c, m->X, m->wmask_dev, B, T, H, m->pooled));
 	} else {
 		CK(wn_core_masked_mean(c, m->X, m->mask_dev, B, T, H, m->pooled));
 	}
@@ -743,8 +757,9 @@ static int b_window(wn_embed_bert *m, const int32_t *tok, const int *tl, int wn,
 	int32_t *pos = malloc((size_t)(Bmax * ML) * sizeof *pos);
 	int32_t *cls = malloc((size_t)Bmax * sizeof *cls);
 	float *mask = malloc((size_t)(Bmax * ML) * sizeof *mask);
+	float *wmask = malloc((size_t)(Bmax * ML) * sizeof *wmask);
 	float *pooled = malloc((size_t)(Bmax * H) * sizeof *pooled);
-	int rc = order && ids && pos && cls && mask && pooled ? 0 : -1;
+	int rc = order && ids && pos && cls && mask && wmask && pooled ? 0 : -1;
 	if (rc)
 		wn_errf(err, errlen, "out of memory");
 	for (int i = 0; !rc && i < wn; i++)
@@ -761,6 +776,7 @@ static int b_window(wn_embed_bert *m, const int32_t *tok, const int *tl, int wn,
 				ids[i * T + t] = real ? tok[(int64_t)src * ML + t] : m->pad_id;
 				pos[i * T + t] = (int32_t)t;
 				mask[i * T + t] = real ? 1.0f : 0.0f;
+				wmask[i * T + t] = real ? (float)(t + 1) : 0.0f;
 			}
 			m->tokens += (uint64_t)tl[src];
 		}
@@ -769,7 +785,7 @@ static int b_window(wn_embed_bert *m, const int32_t *tok, const int *tl, int wn,
 			wn_errf(err, errlen, "device allocation failed for a batch of %lld x %lld tokens",
 			      (long long)B, (long long)T);
 			rc = -1;
-		} else if (b_forward(m, B, T, ids, pos, mask, cls, pooled) < 0) {
+		} else if (b_forward(m, B, T, ids, pos, mask, wmask, cls, pooled) < 0) {
 			wn_errf(err, errlen, "encoder: %s", wn_core_error(m->core));
 			rc = -1;
 		}
@@ -781,6 +797,7 @@ static int b_window(wn_embed_bert *m, const int32_t *tok, const int *tl, int wn,
 	free(pos);
 	free(cls);
 	free(mask);
+	free(wmask);
 	free(pooled);
 	return rc;
 }

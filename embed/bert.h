@@ -32,6 +32,7 @@ enum wn_embed_pooling {
 	WN_EMBED_POOL_AUTO = 0, /* as the model directory says (mean when it says nothing) */
 	WN_EMBED_POOL_MEAN = 1,
 	WN_EMBED_POOL_CLS = 2,
+	WN_EMBED_POOL_WEIGHTED = 3, /* position-weighted mean: token t of L real ones weighs 2t/(L(L+1)) */
 };
 
 typedef struct wn_embed_bert_opts {
@@ -59,7 +60,7 @@ void wn_embed_bert_close(wn_embed_bert *m);
 
 int wn_embed_bert_dim(const wn_embed_bert *m);
 int wn_embed_bert_max_len(const wn_embed_bert *m);
-int wn_embed_bert_pooling(const wn_embed_bert *m);   /* MEAN or CLS, after overrides */
+int wn_embed_bert_pooling(const wn_embed_bert *m);   /* MEAN, WEIGHTED or CLS, after overrides */
 int wn_embed_bert_normalize(const wn_embed_bert *m); /* 0 or 1, after overrides */
 const wn_text_wp *wn_embed_bert_tokenizer(const wn_embed_bert *m);
 
