@@ -29,11 +29,13 @@ struct wn_cache {
 static const char *const cache_schema =
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA synchronous=NORMAL;"
+	"BEGIN;"
 	"CREATE TABLE IF NOT EXISTS annot(step BLOB NOT NULL, rec BLOB NOT NULL, delta BLOB NOT NULL,"
 	" PRIMARY KEY(step, rec)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS steps(step BLOB PRIMARY KEY, name TEXT, canon TEXT);"
 	"CREATE TABLE IF NOT EXISTS runs(run_id INTEGER PRIMARY KEY, finished TEXT, recipe TEXT,"
-	" fingerprint TEXT, output TEXT, output_xxh3 TEXT, counts TEXT);";
+	" fingerprint TEXT, output TEXT, output_xxh3 TEXT, counts TEXT);"
+	"COMMIT;";
 
 wn_cache_key wn_cache_hash(const void *p, size_t n)
 {

@@ -40,7 +40,13 @@ size_t wn_cache_batch_size(void)
 
 /* ---- which steps, and their key ---- */
 
-static const char *const cached_steps[] = {"embed", "score zipfit", "cluster kmeans", NULL};
+/* The steps cached, and whether the step numbers the records it writes
+ * afresh (0, 1, ...: cluster/vectors.h does) instead of keeping the index
+ * each had: the merge numbers them the same way, for the steps after it. */
+static const struct cached_step {
+	const char *name;
+	int renumbers;
+} cached_steps[] = {{"embed", 0}, {"score zipfit", 0}, {"cluster kmeans", 1}, {NULL, 0}};
 /* options whose file is the step's own output: a batch would write it */
 static const char *const own_files[] = {"npy", "stats", "centroids-out", "fit-idf", NULL};
 /* options that change neither an annotation nor which records get one */
@@ -63,9 +69,17 @@ static int has_kv(const wn_recipe_step *rs, const char *key)
 	return 0;
 }
 
+static const struct cached_step *cached_step(const char *name)
+{
+	for (const struct cached_step *c = cached_steps; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
 static int cacheable(const wn_recipe_step *rs)
 {
-	if (!listed(cached_steps, rs->step->name))
+	if (!cached_step(rs->step->name))
 		return 0;
 	if (!strcmp(rs->step->name, "cluster kmeans") && !has_kv(rs, "centroids"))
 		return 0; /* training looks at every record: whole-stream */
@@ -255,46 +269,52 @@ static int run_batch_step(cache_run *cr, wn_spool *out)
 	return rc;
 }
 
-/* The batch's input record of index `index` (inputs and outputs are both in
- * input order): 1 and *in, or 0 when the step wrote a record it did not get. */
-static int match_input(cache_run *cr, uint64_t index, wn_record *in, int *have)
+/* The batch's input that out was made from: the next input that out is,
+ * with annotations added (inputs the step dropped are passed over; a step
+ * keeps the order of its records). 1 with *in and the delta in cr->delta,
+ * 0 when no input is (the step changed something else), -1 on memory. */
+static int match_input(cache_run *cr, const wn_record *out, wn_record *in)
 {
 	char why[512];
 	for (;;) {
-		if (*have && in->index == index)
-			return 1;
-		if (*have && in->index > index)
-			return 0;
 		int g = wn_spool_get(cr->batch, in, why, sizeof why);
 		if (g <= 0)
-			return *have = 0;
-		*have = 1;
+			return 0;
+		int d = wn_cache_delta(in->json, out->json, &cr->delta, &cr->annot, &cr->check);
+		if (d)
+			return d;
 	}
 }
 
 /* Keep each record of out: its delta in the cache (one transaction), the
- * record in the computed spool. */
+ * record in the computed spool under its input's index. */
 static int commit_batch(cache_run *cr, wn_spool *out)
 {
 	char why[512] = "";
 	wn_record o, in;
-	int have = 0, g;
+	int g, m = 1;
 	if (wn_spool_rewind(cr->batch, why, sizeof why) || wn_spool_rewind(out, why, sizeof why) ||
 	    wn_cache_begin(cr->c)) {
 		wn_errf(cr->err, cr->errlen, "%s", why[0] ? why : wn_cache_error(cr->c));
 		return -1;
 	}
 	while ((g = wn_spool_get(out, &o, why, sizeof why)) > 0) {
-		if (match_input(cr, o.index, &in, &have)) {
-			int d = wn_cache_delta(in.json, o.json, &cr->delta, &cr->annot, &cr->check);
-			if (d < 0 || (d > 0 && wn_cache_put(cr->c, cr->key, wn_cache_hash(in.json.p, in.json.n),
-							    cr->delta.data, cr->delta.len))) {
-				wn_errf(cr->err, cr->errlen, "%s", d < 0 ? "out of memory" : wn_cache_error(cr->c));
-				return -1;
-			}
+		if ((m = match_input(cr, &o, &in)) <= 0)
+			break;
+		if (wn_cache_put(cr->c, cr->key, wn_cache_hash(in.json.p, in.json.n), cr->delta.data,
+				 cr->delta.len)) {
+			wn_errf(cr->err, cr->errlen, "%s", wn_cache_error(cr->c));
+			return -1;
 		}
+		o.index = in.index;
 		if (wn_spool_put(cr->computed, &o, why, sizeof why))
 			break;
+	}
+	if (m <= 0) {
+		wn_errf(cr->err, cr->errlen, m < 0 ? "out of memory"
+			: "cache: %s wrote a record that is not one of its inputs with annotations added; "
+			  "run it without a cache", cr->r->steps[cr->i].step->name);
+		return -1;
 	}
 	if (g < 0 || why[0] || wn_cache_commit(cr->c)) {
 		wn_errf(cr->err, cr->errlen, "%s", why[0] ? why : wn_cache_error(cr->c));
@@ -404,11 +424,14 @@ static int merge(cache_run *cr, wn_spool *dst, wn_step_report *rep)
 	}
 	wn_record rec, c;
 	int g, have = 0, ended = 0, bad = 0;
+	int renumbers = cached_step(cr->r->steps[cr->i].step->name)->renumbers;
 	while (!bad && (g = wn_stream_next(&s, &rec)) > 0) {
+		wn_record *e = &rec;
 		if (rec.json.n == 1 && rec.json.p[0] == PLACEHOLDER[0])
-			bad = take_computed(cr->computed, rec.index, &c, &have, &ended) && wn_stream_emit(&s, &c, NULL);
-		else
-			bad = wn_stream_emit(&s, &rec, NULL);
+			e = take_computed(cr->computed, rec.index, &c, &have, &ended) ? &c : NULL;
+		if (e && renumbers)
+			e->index = s.out_count;
+		bad = e && wn_stream_emit(&s, e, NULL);
 	}
 	int rc = wn_stream_finish(&s, !bad && g == 0, rep) ? -1 : 0;
 	if (rc)

@@ -253,23 +253,25 @@ static int counts_json(const run_ctx *x, const char *dir, wn_buf *j)
 	return bad || wn_buf_puts(j, "]}") ? -1 : 0;
 }
 
-/* After a successful run: the cache remembers it, the database gets the counts. */
+/* After a successful run: the database's runs row gets the fingerprint
+ * (and the cache's counts), the cache remembers the run. */
 static int note_success(run_ctx *x, const char *dir)
 {
 	const wn_recipe *r = x->r;
 	wn_buf j = WN_BUF_INIT;
 	char fp[65];
 	uint64_t size, h = 0;
-	int rc = counts_json(x, dir, &j);
+	int rc = x->cache ? counts_json(x, dir, &j) : 0;
 	if (rc)
 		wn_errf(x->err, x->errlen, "%s: out of memory", r->name);
+	if (!rc && (rc = wn_runstate_fingerprint(r, x->env, x->pv.inputs, x->pv.ninputs, fp)))
+		wn_errf(x->err, x->errlen, "%s: cannot bind the steps", r->name);
 	if (!rc && r->out_db)
-		rc = wn_runstate_note_db(r->out_db, wn_buf_cstr(&j), x->err, x->errlen);
-	if (!rc) {
+		rc = wn_runstate_note_db(r->out_db, fp, x->cache ? wn_buf_cstr(&j) : NULL, x->err, x->errlen);
+	if (!rc && x->cache) {
 		const char *out = r->out_db ? r->out_db : r->out_jsonl;
 		if (r->out_jsonl && strcmp(r->out_jsonl, "-"))
 			wn_runstate_file_hash(r->out_jsonl, &size, &h);
-		wn_runstate_fingerprint(r, x->env, x->pv.inputs, x->pv.ninputs, fp);
 		if ((rc = wn_cache_record_run(x->cache, r->name, fp, out, h, wn_buf_cstr(&j))))
 			wn_errf(x->err, x->errlen, "%s: %s", r->name, wn_cache_error(x->cache));
 	}
@@ -335,7 +337,7 @@ int wn_runner_run(const wn_recipe *r, const wn_recipe_env *env, wn_step_report *
 		rc = run_all(&x);
 	else if (rc > 0)
 		rc = WN_RUNNER_NOTHING_NEW;
-	if (rc == 0 && x.cache)
+	if (rc == 0 && (x.cache || r->out_db))
 		rc = note_success(&x, dir);
 	wn_cache_close(x.cache);
 	prov_free(&x.pv);

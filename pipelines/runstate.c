@@ -53,8 +53,40 @@ static void sha_str(struct sha256_ctx *c, const char *s)
 	sha256_update(c, strlen(s) + 1, (const uint8_t *)s);
 }
 
-void wn_runstate_fingerprint(const wn_recipe *r, const wn_recipe_env *env,
-			     const wn_store_input *in, size_t n, char hex[65])
+/* Every file or directory a step's option names, hashed (or "absent"):
+ * a changed --target or --centroids is a changed run. */
+static int sha_option_files(struct sha256_ctx *c, const wn_recipe *r)
+{
+	for (size_t i = 0; i < r->nsteps; i++) {
+		const wn_recipe_step *rs = &r->steps[i];
+		wn_recipe_bound b;
+		char why[512], num[64];
+		if (wn_recipe_bind(r, i, NULL, 0, &b, why, sizeof why)) {
+			wn_recipe_unbind(&b);
+			return -1;
+		}
+		for (size_t k = 0; k < rs->nkv; k++) {
+			const struct wn_option *o = wn_opts_find(b.keys, rs->kv[k].key);
+			if (!o || !o->argh || (!strstr(o->argh, "FILE") && !strstr(o->argh, "DIR") &&
+					       strcmp(o->argh, "DB")))
+				continue;
+			uint64_t size = 0, h = 0;
+			struct stat sb;
+			int there = !stat(rs->kv[k].value, &sb);
+			if (there && S_ISREG(sb.st_mode) && wn_runstate_file_hash(rs->kv[k].value, &size, &h))
+				there = 0;
+			snprintf(num, sizeof num, there ? "%zu %llu %016llx" : "%zu absent", i,
+				 (unsigned long long)size, (unsigned long long)h);
+			sha_str(c, rs->kv[k].key);
+			sha_str(c, num);
+		}
+		wn_recipe_unbind(&b);
+	}
+	return 0;
+}
+
+int wn_runstate_fingerprint(const wn_recipe *r, const wn_recipe_env *env,
+			    const wn_store_input *in, size_t n, char hex[65])
 {
 	struct sha256_ctx c;
 	uint8_t d[SHA256_DIGEST_SIZE];
@@ -71,10 +103,16 @@ void wn_runstate_fingerprint(const wn_recipe *r, const wn_recipe_env *env,
 			 (unsigned long long)in[i].xxh3);
 		sha_str(&c, num);
 	}
+	int rc = sha_option_files(&c, r);
 	sha256_digest(&c, sizeof d, d);
 	for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
 		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	return rc;
 }
+
+/* The fingerprint of the run as it would be now (reads every input). */
+static int fingerprint_now(const wn_recipe *r, const wn_recipe_env *env, char hex[65], char *err,
+			   size_t errlen);
 
 /* The recipe's inputs hashed now (NULL with err when one cannot be read). */
 static wn_store_input *hash_inputs(const wn_recipe *r, char *err, size_t errlen)
@@ -95,6 +133,19 @@ static wn_store_input *hash_inputs(const wn_recipe *r, char *err, size_t errlen)
 	return in;
 }
 
+static int fingerprint_now(const wn_recipe *r, const wn_recipe_env *env, char hex[65], char *err,
+			   size_t errlen)
+{
+	wn_store_input *in = hash_inputs(r, err, errlen);
+	if (!in)
+		return -1;
+	int rc = wn_runstate_fingerprint(r, env, in, r->ninputs, hex);
+	free(in);
+	if (rc)
+		wn_errf(err, errlen, "%s: cannot bind the steps", r->name);
+	return rc;
+}
+
 /* The jsonl case: the cache's last run of this recipe. */
 static int same_as_cached(const wn_recipe *r, const wn_recipe_env *env, wn_cache *c, char *msg,
 			  size_t msglen, char *err, size_t errlen)
@@ -108,14 +159,10 @@ static int same_as_cached(const wn_recipe *r, const wn_recipe_env *env, wn_cache
 	int same = 0;
 	if (found > 0 && !strcmp(wn_buf_cstr(&out), r->out_jsonl) &&
 	    !wn_runstate_file_hash(r->out_jsonl, &size, &h) && h == out_hash) {
-		wn_store_input *in = hash_inputs(r, err, errlen);
-		if (!in)
+		if (fingerprint_now(r, env, now, err, errlen))
 			found = -1;
-		else {
-			wn_runstate_fingerprint(r, env, in, r->ninputs, now);
+		else
 			same = !strcmp(now, last);
-			free(in);
-		}
 	}
 	wn_buf_free(&out);
 	if (same)
@@ -124,46 +171,22 @@ static int same_as_cached(const wn_recipe *r, const wn_recipe_env *env, wn_cache
 	return found < 0 ? -1 : same;
 }
 
-/* runs.inputs (as store/ writes it) lists exactly these inputs, in order. */
-static int same_inputs(sqlite3 *db, const char *json, const wn_store_input *in, size_t n)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT json_extract(value, '$.name'), json_extract(value, '$.size'), "
-				   "json_extract(value, '$.xxh3') FROM json_each(?1) ORDER BY key",
-			       -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
-	size_t k = 0;
-	int same = 1;
-	while (same && sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *h = (const char *)sqlite3_column_text(st, 2);
-		char want[17];
-		if (k < n)
-			snprintf(want, sizeof want, "%016llx", (unsigned long long)in[k].xxh3);
-		same = k < n && name && h && !strcmp(name, in[k].name) && !strcmp(h, want) &&
-		       (uint64_t)sqlite3_column_int64(st, 1) == in[k].size;
-		k++;
-	}
-	sqlite3_finalize(st);
-	return same && k == n;
-}
-
 static const char *const last_run_sql =
-	"SELECT run_id, inputs, finished FROM runs WHERE run_id = (SELECT max(run_id) FROM runs "
-	"WHERE table_name = ?1) AND version = ?2 AND json_extract(extra, '$.recipe.sha256') = ?3 "
+	"SELECT run_id, finished, json_extract(extra, '$.fingerprint') FROM runs WHERE run_id = "
+	"(SELECT max(run_id) FROM runs WHERE table_name = ?1) AND version = ?2 "
+	"AND json_extract(extra, '$.recipe.sha256') = ?3 "
 	"AND EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)";
 
-/* The db case: the latest run of the table was this recipe on these inputs. */
-static int same_as_db(const wn_recipe *r, const char *table, char *msg, size_t msglen, char *err,
-		      size_t errlen)
+/* The db case: the latest run of the table was this run (same fingerprint). */
+static int same_as_db(const wn_recipe *r, const wn_recipe_env *env, const char *table, char *msg,
+		      size_t msglen, char *err, size_t errlen)
 {
 	struct stat sb;
 	if (stat(r->out_db, &sb))
 		return 0; /* no database yet */
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
-	char sha[65];
+	char sha[65], fp[65];
 	wn_recipe_sha256(r, sha);
 	if (sqlite3_open_v2(r->out_db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		wn_errf(err, errlen, "%s: %s", r->out_db, sqlite3_errmsg(db));
@@ -179,18 +202,16 @@ static int same_as_db(const wn_recipe *r, const char *table, char *msg, size_t m
 	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, WINNOW_VERSION, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		wn_store_input *in = hash_inputs(r, err, errlen);
-		const char *json = (const char *)sqlite3_column_text(st, 1);
-		same = !in ? -1 : json ? same_inputs(db, json, in, r->ninputs) : 0;
-		if (same > 0)
-			wn_errf(msg, msglen, "inputs and recipe unchanged since run %lld (%s) of %s table %s",
-				(long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 2), r->out_db,
-				table);
-		if (same < 0 && in)
-			wn_errf(err, errlen, "%s: %s", r->out_db, sqlite3_errmsg(db));
-		free(in);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 2)) {
+		/* only now read every input: most nights the recipe or the table differ */
+		if (fingerprint_now(r, env, fp, err, errlen))
+			same = -1;
+		else
+			same = !strcmp(fp, (const char *)sqlite3_column_text(st, 2));
 	}
+	if (same > 0)
+		wn_errf(msg, msglen, "inputs and recipe unchanged since run %lld (%s) of %s table %s",
+			(long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1), r->out_db, table);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return same;
@@ -200,29 +221,33 @@ int wn_runstate_nothing_new(const wn_recipe *r, const wn_recipe_env *env, wn_cac
 			    const char *table, char *msg, size_t msglen, char *err, size_t errlen)
 {
 	if (r->out_db && table)
-		return same_as_db(r, table, msg, msglen, err, errlen);
+		return same_as_db(r, env, table, msg, msglen, err, errlen);
 	if (c && r->out_jsonl && strcmp(r->out_jsonl, "-"))
 		return same_as_cached(r, env, c, msg, msglen, err, errlen);
 	return 0;
 }
 
-int wn_runstate_note_db(const char *path, const char *counts_json, char *err, size_t errlen)
+int wn_runstate_note_db(const char *path, const char *fingerprint, const char *counts_json,
+			char *err, size_t errlen)
 {
 	sqlite3 *db;
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
 	sqlite3_stmt *st = NULL;
 	if (rc == SQLITE_OK) {
 		sqlite3_busy_timeout(db, 5000);
-		rc = sqlite3_prepare_v2(db, "UPDATE runs SET extra = json_set(coalesce(extra, '{}'), '$.cache', "
-					    "json(?1)) WHERE run_id = (SELECT max(run_id) FROM runs)",
+		rc = sqlite3_prepare_v2(db, "UPDATE runs SET extra = CASE WHEN ?2 IS NULL "
+					    "THEN json_set(coalesce(extra, '{}'), '$.fingerprint', ?1) "
+					    "ELSE json_set(coalesce(extra, '{}'), '$.fingerprint', ?1, '$.cache', json(?2)) END "
+					    "WHERE run_id = (SELECT max(run_id) FROM runs)",
 					-1, &st, NULL);
 	}
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, counts_json, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, counts_json, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
 	}
 	if (rc != SQLITE_OK)
-		wn_errf(err, errlen, "%s: recording the cache counts: %s", path, sqlite3_errmsg(db));
+		wn_errf(err, errlen, "%s: recording the run's fingerprint: %s", path, sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return rc == SQLITE_OK ? 0 : -1;
