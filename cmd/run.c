@@ -19,7 +19,7 @@
 #include "pipelines/runner.h"
 
 static const char *const run_usage[] = {
-	"winnow run [--dry-run | --explain] [--cache DIR] [--force] [-o FILE] [--threads N] [--device DEV] [-q] recipe.yaml",
+	"winnow run [--dry-run | --explain] [--cache DIR | --no-cache] [--force] [-o FILE] [--threads N] [--device DEV] [-q] recipe.yaml",
 	"",
 	"Run the steps a recipe names, in one process, from its inputs to its output.\n"
 	"Every key is checked against the step's options before any work starts.\n"
@@ -48,7 +48,7 @@ static const char *const run_usage[] = {
 int cmd_run(int argc, const char **argv)
 {
 	int dry = 0, explain = 0, threads = -1;
-	wn_recipe_env env = {NULL, NULL, 0, NULL, NULL, NULL, 0};
+	wn_recipe_env env = {NULL, NULL, 0, NULL, NULL, NULL, 0, 0};
 	char *command = wn_cmd_command_line("run", argc, argv); /* before parsing reorders argv */
 	env.command = command;
 	struct wn_option opts[] = {
@@ -58,6 +58,7 @@ int cmd_run(int argc, const char **argv)
 		OPT_STRING(0, "device", &env.device, "DEV", "cpu, cuda or auto for every step that computes"),
 		OPT_STRING('o', "output", &env.output, "FILE", "write JSONL to FILE instead of the recipe's output"),
 		OPT_STRING(0, "cache", &env.cache, "DIR", "the record cache (instead of the recipe's cache:)"),
+		OPT_BOOL(0, "no-cache", &env.no_cache, "ignore the recipe's cache: (every step over the whole stream)"),
 		OPT_BOOL(0, "force", &env.force, "run even when there is nothing new to do"),
 		OPT_BOOL('q', "quiet", &env.quiet, "no closing lines on stderr (errors still print)"),
 		OPT_END(),

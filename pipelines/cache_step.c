@@ -89,6 +89,11 @@ static int cacheable(const wn_recipe_step *rs)
 	return 1;
 }
 
+int wn_cache_step_cached(const wn_recipe_step *rs)
+{
+	return cacheable(rs);
+}
+
 static int hash_file(XXH3_state_t *st, const char *path);
 
 static int by_name(const struct dirent **a, const struct dirent **b)

@@ -36,6 +36,9 @@
 extern "C" {
 #endif
 
+/* 1 when step rs runs through a cache (the rule above), else 0. */
+int wn_cache_step_cached(const wn_recipe_step *rs);
+
 /* Records per batch: 1024, or $WINNOW_CACHE_BATCH (for tests). */
 size_t wn_cache_batch_size(void);
 

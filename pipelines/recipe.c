@@ -498,6 +498,15 @@ wn_recipe *wn_recipe_parse(const char *name, const char *text, size_t len,
 	yaml_document_delete(&doc);
 	if (!rc && env && env->output)
 		rc = override_output(&c, env->output);
+	if (!rc && env && env->no_cache) {
+		free(r->cache);
+		r->cache = NULL;
+	}
+	if (!rc && env && env->cache && !env->no_cache) { /* --cache DIR replaces cache: */
+		free(r->cache);
+		if (!(r->cache = strdup(env->cache)))
+			rc = pos_err(&c, START_POS, "out of memory");
+	}
 	if (rc || wn_recipe_check_steps(r, env, err, errlen)) {
 		wn_recipe_free(r);
 		return NULL;

@@ -92,6 +92,7 @@ typedef struct wn_recipe_env {
 	const char *command;     /* the command line as typed, for the store's runs.command */
 	const char *cache;       /* --cache DIR: instead of the recipe's cache: */
 	int force;               /* --force: run even when there is nothing new */
+	int no_cache;            /* --no-cache: ignore the recipe's cache: */
 } wn_recipe_env;
 
 /*

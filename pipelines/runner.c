@@ -326,7 +326,7 @@ int wn_runner_run(const wn_recipe *r, const wn_recipe_env *env, wn_step_report *
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	wn_recipe_sha256(r, x.pv.sha256);
-	const char *dir = env && env->cache ? env->cache : r->cache;
+	const char *dir = r->cache; /* the recipe's, or --cache DIR (wn_recipe_parse) */
 	char why[512];
 	if (dir && !(x.cache = wn_cache_open(dir, why, sizeof why))) {
 		wn_errf(err, errlen, "%s: %s", r->name, why);

@@ -109,6 +109,16 @@ test_expect_success 'a cache that cannot be made: exit 1, one line naming it' '
 	test $rc = 1 && grep -qx "winnow run: r.yaml: cache '\''state'\'': not a directory" err && ! test -e o.jsonl
 '
 
+test_expect_success '--dry-run and --explain say which steps are cached; --cache replaces cache:, runs nothing' '
+	fresh && cp "$N1" in.jsonl && mk_recipe "output: {jsonl: o.jsonl}" &&
+	"$WINNOW" run --dry-run --cache other r.yaml > plan &&
+	grep -qx "cache: other (per record: 1. embed, 2. score zipfit; the other steps run over the whole stream every time)" plan &&
+	"$WINNOW" run --explain r.yaml > explain &&
+	test "$(grep -c "; cached per record in state (computes only records it has not seen)$" explain)" = 2 &&
+	grep -q "^3. select: .*; not cached (runs every time)$" explain &&
+	! test -e state && ! test -e other && ! test -e o.jsonl
+'
+
 # ---- byte identity ----
 
 test_expect_success 'cached = uncached = the shell pipeline, at 1 and 2 threads, batches of 1, 7 and 1024' '
@@ -215,5 +225,21 @@ test_expect_success 'two kills in a row, then a run: still the same bytes' '
 	"$WINNOW" run -q r.yaml; rc=$?
 	{ test $rc = 0 || test $rc = 3; } && cmp want.jsonl o.jsonl
 '
+
+# ---- the example recipes: 1 vs 2 threads, reruns, with and without a cache ----
+# (never the recipe's own cache: or output: each run names its own in $TEST_DIR)
+
+for recipe in "$WINNOW_ROOT"/pipelines/*.yaml; do
+	rname=$(basename "$recipe")
+	test_expect_success "pipelines/$rname: the same bytes at 1 and 2 threads, on a rerun, and through a cache" '
+		cd "$WINNOW_ROOT" && o="$TEST_DIR/ex-$rname" &&
+		"$WINNOW" run -q --no-cache --threads 1 -o "$o.t1" "$recipe" &&
+		"$WINNOW" run -q --no-cache --threads 2 -o "$o.t2" "$recipe" &&
+		"$WINNOW" run -q --no-cache --threads 2 -o "$o.t2b" "$recipe" &&
+		WINNOW_CACHE_BATCH=100 "$WINNOW" run -q --threads 2 --cache "$o.cache" -o "$o.c1" "$recipe" &&
+		"$WINNOW" run -q --threads 1 --force --cache "$o.cache" -o "$o.c2" "$recipe" &&
+		test -s "$o.t1" && cmp "$o.t1" "$o.t2" && cmp "$o.t2" "$o.t2b" && cmp "$o.t1" "$o.c1" && cmp "$o.t1" "$o.c2"
+	'
+done
 
 test_done

@@ -163,7 +163,7 @@ static void test_bind_seed_letters_lists(void)
 			     "  - pass: {name: [x, y], flag: true}\noutput: {jsonl: o}\n", no_store);
 	CHECK(r);
 	wn_recipe_bound b;
-	wn_recipe_env env = {"3", NULL, 1, NULL, NULL, NULL, 0};
+	wn_recipe_env env = {"3", NULL, 1, NULL, NULL, NULL, 0, 0};
 	CHECK_EQ_INT(wn_recipe_bind(r, 0, &env, 0, &b, err, sizeof err), 0);
 	pass_opts *o = b.opts;
 	CHECK_EQ_INT(o->k, 5);
@@ -256,7 +256,7 @@ static void test_shell_line(void)
 	wn_recipe *r = parse("winnow: 1\nseed: 9\ninputs: a\nsteps:\n  - pass: {k: 2, flag: off, drop: \"it's\"}\n"
 			     "  - group method: {name: [a b, c]}\noutput: {jsonl: out dir/o.jsonl}\n", no_store);
 	CHECK(r);
-	wn_recipe_env env = {"2", NULL, 0, NULL, NULL, NULL, 0};
+	wn_recipe_env env = {"2", NULL, 0, NULL, NULL, NULL, 0, 0};
 	char *line = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&line, &n);
@@ -299,7 +299,7 @@ static wn_recipe *load(const char *fmt, const wn_step *const *steps)
 	snprintf(path, sizeof path, "%s/r.yaml", dir);
 	if (write_file(path, text))
 		return NULL;
-	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL, NULL, 0};
+	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL, NULL, 0, 0};
 	return wn_recipe_load(path, steps, &env, err, sizeof err);
 }
 
@@ -311,7 +311,7 @@ static void test_run_to_jsonl(void)
 			    "output: {jsonl: %s}\n", no_store);
 	CHECK(r);
 	wn_step_report rep[3];
-	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL, NULL, 0};
+	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL, NULL, 0, 0};
 	CHECK_EQ_INT(wn_runner_run(r, &env, rep, err, sizeof err), 0);
 	CHECK_EQ_INT(rep[0].in, 3);
 	CHECK_EQ_INT(rep[0].out, 3);
@@ -328,7 +328,7 @@ static void test_run_fails_whole(void)
 {
 	write_file(in_path, "{\"text\":\"a\"}\n");
 	write_file(out_path, "old\n");
-	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL, NULL, 0};
+	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL, NULL, 0, 0};
 	for (int last = 0; last < 2; last++) {
 		wn_recipe *r = load(last ? "winnow: 1\ninputs: %s\nsteps: [pass, pass: {fail: true}]\noutput: {jsonl: %s}\n"
 					 : "winnow: 1\ninputs: %s\nsteps: [pass: {fail: true}, pass]\noutput: {jsonl: %s}\n",
@@ -348,7 +348,7 @@ static void test_run_to_store(void)
 	wn_recipe *r = load("winnow: 1\ninputs: %s\nsteps: [pass]\noutput: {db: %s.db, table: t}\n", with_store);
 	CHECK(r);
 	wn_step_report rep[2];
-	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL, NULL, 0};
+	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL, NULL, 0, 0};
 	CHECK_EQ_INT(wn_runner_run(r, &env, rep, err, sizeof err), 0);
 	CHECK_EQ_INT(stored_rows, 2);
 	CHECK_EQ_INT(rep[1].in, 2);
