@@ -455,17 +455,6 @@ static int new_spools(cache_run *cr)
 	return -1;
 }
 
-static void closing_lines(const cache_run *cr, const wn_step_report *rep)
-{
-	if ((cr->env && cr->env->quiet) || !rep->ok)
-		return;
-	const char *name = cr->r->steps[cr->i].step->name;
-	fprintf(stderr, "winnow %s: in %llu, out %llu, rejected %llu\n", name, (unsigned long long)rep->in,
-		(unsigned long long)rep->out, (unsigned long long)rep->rejected);
-	fprintf(stderr, "winnow %s: cache: reused %llu, computed %llu\n", name,
-		(unsigned long long)cr->cnt.reused, (unsigned long long)cr->cnt.computed);
-}
-
 int wn_cache_run_step(wn_cache *c, wn_cache_key key, const wn_recipe *r, size_t i,
 		      const wn_recipe_env *env, wn_spool *src, wn_spool *dst, wn_step_report *rep,
 		      wn_cache_counts *cnt, char *err, size_t errlen)
@@ -477,7 +466,6 @@ int wn_cache_run_step(wn_cache *c, wn_cache_key key, const wn_recipe *r, size_t 
 	rep->rejected += cr.rejected;
 	if (rc)
 		rep->ok = 0;
-	closing_lines(&cr, rep);
 	*cnt = cr.cnt;
 	wn_spool_free(cr.plan);
 	wn_spool_free(cr.batch);

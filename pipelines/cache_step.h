@@ -59,10 +59,9 @@ typedef struct wn_cache_counts {
  * under key; write its records to dst, or to the recipe's output when dst
  * is NULL (the last step). rep gets the step's counts as without a cache
  * (in = records of src, rejected = the step's), cnt the reused and
- * computed records. Prints the step's closing line and
- * "winnow STEP: cache: reused N, computed N" unless quiet. 0, or -1 (the
- * reason printed, or in err); batches finished before a failure stay
- * committed.
+ * computed records. Prints no closing line (the caller does: its counts
+ * may add a reading pass). 0, or -1 (the reason printed, or in err);
+ * batches finished before a failure stay committed.
  */
 int wn_cache_run_step(wn_cache *c, wn_cache_key key, const wn_recipe *r, size_t i,
 		      const wn_recipe_env *env, wn_spool *src, wn_spool *dst, wn_step_report *rep,

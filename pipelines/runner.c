@@ -161,12 +161,21 @@ static int run_cached(run_ctx *x, size_t i, wn_recipe_bound *b, wn_cache_key key
 	x->cached[i] = 1;
 	int rc = wn_cache_run_step(x->cache, key, x->r, i, x->env, own ? own : src, dst, &x->reps[i],
 				   &x->counts[i], x->err, x->errlen);
+	wn_step_report *rep = &x->reps[i];
 	if (own) { /* the reader's counts are step 0's */
-		x->reps[i].in = pre.in;
-		x->reps[i].rejected += pre.rejected;
-		x->reps[i].bytes = pre.bytes;
+		rep->in = pre.in;
+		rep->rejected += pre.rejected;
+		rep->bytes = pre.bytes;
 	}
 	wn_spool_free(own);
+	if (rc == 0 && !(x->env && x->env->quiet)) {
+		const char *name = x->r->steps[i].step->name;
+		fprintf(stderr, "winnow %s: in %llu, out %llu, rejected %llu\n", name,
+			(unsigned long long)rep->in, (unsigned long long)rep->out,
+			(unsigned long long)rep->rejected);
+		fprintf(stderr, "winnow %s: cache: reused %llu, computed %llu\n", name,
+			(unsigned long long)x->counts[i].reused, (unsigned long long)x->counts[i].computed);
+	}
 	return rc;
 }
 

@@ -153,6 +153,17 @@ test_expect_success 'a changed target file is a new key: everything after embed 
 	"$WINNOW" embed -q --dim 32 in.jsonl | "$WINNOW" score zipfit -q --target t.jsonl > want.jsonl && cmp want.jsonl o.jsonl
 '
 
+test_expect_success 'on-error skip through a cache: the same lines, counts and bytes; a rejected record is computed again' '
+	fresh && { head -5 "$N1"; echo "{bad"; sed -n 6,10p "$N1"; echo "{\"id\":\"no text\"}"; } > bad.jsonl &&
+	printf "winnow: 1\ninputs: bad.jsonl\ncache: st\nsteps:\n  - embed: {dim: 8, on-error: skip}\noutput: {jsonl: o.jsonl}\n" > r.yaml &&
+	"$WINNOW" run --no-cache -o plain.jsonl r.yaml 2> plain.err && "$WINNOW" run r.yaml 2> err &&
+	cmp plain.jsonl o.jsonl && grep -v "cache: " err | sed "\$d" > got && sed "\$d" plain.err > want && test_cmp want got &&
+	grep -qx "winnow embed: in 12, out 10, rejected 2" err &&
+	grep -qx "winnow embed: cache: reused 0, computed 11" err &&
+	"$WINNOW" run --force r.yaml 2> err && cmp plain.jsonl o.jsonl &&
+	grep -qx "winnow embed: cache: reused 10, computed 1" err
+'
+
 # ---- two nights ----
 
 test_expect_success 'two nights: night 2 computes exactly the 30 new records and equals a from-scratch run' '
