@@ -34,10 +34,10 @@ static const char *const run_usage[] = {
 	"hkmeans, dsir, select, dedup) are recomputed on every run.\n"
 	"\n"
 	"Exit codes: 0 done; 1 a step failed (nothing written); 2 usage or recipe error;\n"
-	"3 nothing new to do: the recipe, its inputs (name, size, xxh3) and winnow's\n"
-	"version are those of the last successful run, whose output is still in place\n"
-	"(output db: its runs table says so; output jsonl: the cache says so). --force\n"
-	"runs anyway.",
+	"3 nothing new to do: the recipe, its inputs (name, size, xxh3), the files its\n"
+	"steps' options name and winnow's version are those of the last successful run,\n"
+	"whose output is still in place (output db: its runs table says so; output\n"
+	"jsonl: the cache says so; jsonl without a cache always runs). --force runs anyway.",
 	"",
 	"winnow run pipelines/curation.yaml",
 	"winnow run --dry-run pipelines/clustering.yaml",
