@@ -143,6 +143,18 @@ static int hash_file(XXH3_state_t *st, const char *path)
 	return n < 0 ? -1 : 0;
 }
 
+int wn_cache_hash_path(const char *path, uint64_t *h)
+{
+	XXH3_state_t *st = XXH3_createState();
+	int rc = -1;
+	if (st && XXH3_64bits_reset(st) == XXH_OK && hash_file(st, path) == 0) {
+		*h = XXH3_64bits_digest(st);
+		rc = 0;
+	}
+	XXH3_freeState(st);
+	return rc;
+}
+
 static int by_key(const void *a, const void *b)
 {
 	const wn_recipe_kv *x = *(const wn_recipe_kv *const *)a, *y = *(const wn_recipe_kv *const *)b;
@@ -158,19 +170,10 @@ static int put_file_hash(const wn_recipe *r, const wn_recipe_kv *kv, const struc
 	if (!o->argh || (!strstr(o->argh, "FILE") && !strstr(o->argh, "DIR") && strcmp(o->argh, "DB")) ||
 	    stat(kv->value, &sb))
 		return 0;
-	XXH3_state_t *st = XXH3_createState();
-	int bad = !st;
-	if (!bad) {
-		XXH3_64bits_reset(st);
-		bad = hash_file(st, kv->value);
-	}
-	if (bad) {
-		XXH3_freeState(st);
+	uint64_t h;
+	if (wn_cache_hash_path(kv->value, &h))
 		return wn_recipe_error(err, errlen, r->name, kv->value_at, "cache: cannot read '%s'", kv->value);
-	}
-	int rc = wn_buf_printf(canon, " content=%016llx", (unsigned long long)XXH3_64bits_digest(st));
-	XXH3_freeState(st);
-	return rc;
+	return wn_buf_printf(canon, " content=%016llx", (unsigned long long)h);
 }
 
 static int canon_options(const wn_recipe *r, const wn_recipe_step *rs, const wn_recipe_bound *b,

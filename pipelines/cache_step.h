@@ -39,6 +39,10 @@ extern "C" {
 /* 1 when step rs runs through a cache (the rule above), else 0. */
 int wn_cache_step_cached(const wn_recipe_step *rs);
 
+/* XXH3-64 of a file's bytes, or of a directory's files (names and bytes,
+ * by name, recursively: a model directory). 0, or -1 when unreadable. */
+int wn_cache_hash_path(const char *path, uint64_t *h);
+
 /* Records per batch: 1024, or $WINNOW_CACHE_BATCH (for tests). */
 size_t wn_cache_batch_size(void);
 

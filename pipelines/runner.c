@@ -14,6 +14,14 @@
  * text, sha256) and the reports of the steps before it (wn_store_provenance,
  * store/store_step.h); the store step writes them to runs.inputs and
  * runs.extra. The store step is known by its run function, not its name.
+ *
+ * With a cache (pipelines/cache.h), a step pipelines/cache_step.h caches
+ * runs through wn_cache_run_step instead (step 0 first reads its files
+ * into a spool, with its own reader options and policy, so that it too
+ * reads a spool). Before any step, a run whose last successful run is
+ * still current stops with WN_RUNNER_NOTHING_NEW (pipelines/runstate.h);
+ * after the last, the run's fingerprint (and the cache's counts) go into
+ * the database's runs.extra and the cache's runs table.
  */
 #include "pipelines/runner.h"
 

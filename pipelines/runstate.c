@@ -19,6 +19,7 @@
 #include <xxhash.h>
 
 #include "io/errf.h"
+#include "pipelines/cache_step.h"
 
 #ifndef WINNOW_VERSION
 #define WINNOW_VERSION "unknown"
@@ -70,13 +71,9 @@ static int sha_option_files(struct sha256_ctx *c, const wn_recipe *r)
 			if (!o || !o->argh || (!strstr(o->argh, "FILE") && !strstr(o->argh, "DIR") &&
 					       strcmp(o->argh, "DB")))
 				continue;
-			uint64_t size = 0, h = 0;
-			struct stat sb;
-			int there = !stat(rs->kv[k].value, &sb);
-			if (there && S_ISREG(sb.st_mode) && wn_runstate_file_hash(rs->kv[k].value, &size, &h))
-				there = 0;
-			snprintf(num, sizeof num, there ? "%zu %llu %016llx" : "%zu absent", i,
-				 (unsigned long long)size, (unsigned long long)h);
+			uint64_t h = 0;
+			int there = !wn_cache_hash_path(rs->kv[k].value, &h);
+			snprintf(num, sizeof num, there ? "%zu %016llx" : "%zu absent", i, (unsigned long long)h);
 			sha_str(c, rs->kv[k].key);
 			sha_str(c, num);
 		}
