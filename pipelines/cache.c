@@ -135,16 +135,18 @@ int wn_cache_get(wn_cache *c, wn_cache_key step, wn_cache_key rec, wn_buf *delta
 	sqlite3_bind_blob(c->get, 1, step.b, sizeof step.b, SQLITE_STATIC);
 	sqlite3_bind_blob(c->get, 2, rec.b, sizeof rec.b, SQLITE_STATIC);
 	int rc = sqlite3_step(c->get);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc != SQLITE_ROW)
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return db_fail(c);
+	int bad = 0;
 	wn_buf_reset(delta);
-	if (wn_buf_append(delta, sqlite3_column_blob(c->get, 0), (size_t)sqlite3_column_bytes(c->get, 0))) {
+	if (rc == SQLITE_ROW)
+		bad = wn_buf_append(delta, sqlite3_column_blob(c->get, 0), (size_t)sqlite3_column_bytes(c->get, 0));
+	sqlite3_reset(c->get); /* no read transaction left open between lookups */
+	if (bad) {
 		snprintf(c->err, sizeof c->err, "cache: out of memory");
 		return -1;
 	}
-	return 1;
+	return rc == SQLITE_ROW;
 }
 
 int wn_cache_begin(wn_cache *c)
