@@ -94,18 +94,21 @@ int wn_cache_step_cached(const wn_recipe_step *rs)
 	return cacheable(rs);
 }
 
-static int hash_file(XXH3_state_t *st, const char *path);
+static int hash_file(XXH3_state_t *st, const char *path, int depth);
 
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* A directory (a model): every file under it, by name, with its name. */
-static int hash_dir(XXH3_state_t *st, const char *path)
+/* A directory (a model): every file under it, by name, with its name
+ * (at most 8 levels deep: a symbolic link back up is not followed forever). */
+static int hash_dir(XXH3_state_t *st, const char *path, int depth)
 {
 	struct dirent **e;
-	int n = scandir(path, &e, NULL, by_name), rc = n < 0 ? -1 : 0;
+	int n = depth > 8 ? -1 : scandir(path, &e, NULL, by_name), rc = 0;
+	if (n < 0)
+		return -1;
 	for (int k = 0; k < n; k++) {
 		const char *name = e[k]->d_name;
 		if (!rc && strcmp(name, ".") && strcmp(name, "..")) {
@@ -115,7 +118,7 @@ static int hash_dir(XXH3_state_t *st, const char *path)
 			else {
 				sprintf(sub, "%s/%s", path, name);
 				XXH3_64bits_update(st, name, strlen(name) + 1);
-				rc = hash_file(st, sub);
+				rc = hash_file(st, sub, depth + 1);
 				free(sub);
 			}
 		}
@@ -125,13 +128,13 @@ static int hash_dir(XXH3_state_t *st, const char *path)
 	return rc;
 }
 
-static int hash_file(XXH3_state_t *st, const char *path)
+static int hash_file(XXH3_state_t *st, const char *path, int depth)
 {
 	struct stat sb;
 	if (stat(path, &sb))
 		return -1;
 	if (S_ISDIR(sb.st_mode))
-		return hash_dir(st, path);
+		return hash_dir(st, path, depth);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -147,7 +150,7 @@ int wn_cache_hash_path(const char *path, uint64_t *h)
 {
 	XXH3_state_t *st = XXH3_createState();
 	int rc = -1;
-	if (st && XXH3_64bits_reset(st) == XXH_OK && hash_file(st, path) == 0) {
+	if (st && XXH3_64bits_reset(st) == XXH_OK && hash_file(st, path, 0) == 0) {
 		*h = XXH3_64bits_digest(st);
 		rc = 0;
 	}

@@ -2,8 +2,9 @@
  * tests/unit/test_cache.c — pipelines/cache: the annotation delta against
  * hand-written records (what a step added, in its order; a record whose
  * other bytes changed is not cacheable), the delta applied back gives the
- * step's bytes, and the database: a hit after commit, nothing of a batch
- * that was not committed, the last run of a recipe.
+ * step's bytes, the database: a hit after commit, nothing of a batch
+ * that was not committed, the last run of a recipe; and a model directory's
+ * hash (its files' names and bytes, not its path).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "pipelines/cache.h"
+#include "pipelines/cache_step.h"
 #include "test.h"
 
 static wn_span sp(const char *s)
@@ -139,6 +141,37 @@ static void test_db_batches(void)
 	CHECK_EQ_INT(system(cmd), 0);
 }
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* A model directory is keyed by its files' names and bytes, not its path. */
+static void test_hash_path_dir(void)
+{
+	char a[] = "/tmp/winnow-test-hashA.XXXXXX", b[] = "/tmp/winnow-test-hashB.XXXXXX", p[128];
+	CHECK(mkdtemp(a) && mkdtemp(b));
+	snprintf(p, sizeof p, "%s/config.json", a), write_file(p, "{}");
+	snprintf(p, sizeof p, "%s/config.json", b), write_file(p, "{}");
+	uint64_t ha, hb, hf;
+	CHECK_EQ_INT(wn_cache_hash_path(a, &ha), 0);
+	CHECK_EQ_INT(wn_cache_hash_path(b, &hb), 0);
+	CHECK(ha == hb);
+	snprintf(p, sizeof p, "%s/config.json", b), write_file(p, "{ }");
+	CHECK_EQ_INT(wn_cache_hash_path(b, &hb), 0);
+	CHECK(ha != hb);
+	CHECK_EQ_INT(wn_cache_hash_path(p, &hf), 0);
+	CHECK(hf != hb);
+	CHECK_EQ_INT(wn_cache_hash_path("/nonexistent-winnow", &hf), -1);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", a, b);
+	CHECK_EQ_INT(system(cmd), 0);
+}
+
 static void test_open_errors(void)
 {
 	char err[512] = "";
@@ -154,6 +187,7 @@ int main(void)
 	RUN(test_apply_corrupt);
 	RUN(test_hash_is_xxh3_128);
 	RUN(test_db_batches);
+	RUN(test_hash_path_dir);
 	RUN(test_open_errors);
 	return TEST_EXIT;
 }
