@@ -245,9 +245,12 @@ static char *store_table(const wn_recipe *r)
 	wn_recipe_bound b;
 	char why[512];
 	char *t = NULL;
-	if (!wn_recipe_bind(r, r->nsteps - 1, NULL, 0, &b, why, sizeof why))
-		t = strdup(((wn_store_step_opts *)b.opts)->table ? ((wn_store_step_opts *)b.opts)->table
-								 : "selection");
+	/* the store step is known by its run function (a table of test steps may have another) */
+	if (!wn_recipe_bind(r, r->nsteps - 1, NULL, 0, &b, why, sizeof why) &&
+	    b.step->run == wn_store_step_run_v) {
+		const wn_store_step_opts *o = b.opts;
+		t = strdup(o->table ? o->table : "selection");
+	}
 	wn_recipe_unbind(&b);
 	return t;
 }
@@ -283,7 +286,8 @@ static int note_success(run_ctx *x, const char *dir)
 		wn_errf(x->err, x->errlen, "%s: out of memory", r->name);
 	if (!rc && (rc = wn_runstate_fingerprint(r, x->env, x->pv.inputs, x->pv.ninputs, fp)))
 		wn_errf(x->err, x->errlen, "%s: cannot bind the steps", r->name);
-	if (!rc && r->out_db)
+	int real_store = r->out_db && r->steps[r->nsteps - 1].step->run == wn_store_step_run_v;
+	if (!rc && real_store)
 		rc = wn_runstate_note_db(r->out_db, fp, x->cache ? wn_buf_cstr(&j) : NULL, x->err, x->errlen);
 	if (!rc && x->cache) {
 		const char *out = r->out_db ? r->out_db : r->out_jsonl;

@@ -358,6 +358,47 @@ static void test_run_to_store(void)
 	wn_recipe_free(r);
 }
 
+/* wn_stream_open_io: files into a spool, then the spool out to a file (the
+ * two ends the runner opens), with the counts of io/stream.h. */
+static void test_stream_open_io(void)
+{
+	const char *text = "{\"text\":\"a\"}\n{\"text\":\"b\"}\n";
+	FILE *f = fopen(in_path, "w");
+	CHECK(f);
+	fputs(text, f);
+	fclose(f);
+	char err[512] = "";
+	wn_spool *sp = wn_spool_new(0, err, sizeof err);
+	CHECK(sp);
+	wn_stream_opts co = WN_STREAM_OPTS_INIT;
+	co.quiet = 1;
+	const char *argv[] = {in_path};
+	wn_stream s;
+	wn_record rec;
+	wn_step_report rep = {0};
+	CHECK_EQ_INT(wn_stream_open_io(&s, "t", &co, 1, argv, NULL, sp, 1, err, sizeof err), 0);
+	CHECK(s.in && !s.out && s.out_spool == sp);
+	while (wn_stream_next(&s, &rec) > 0)
+		CHECK_EQ_INT(wn_stream_emit(&s, &rec, NULL), 0);
+	CHECK_EQ_INT(wn_stream_finish(&s, 1, &rep), 0);
+	CHECK(rep.in == 2 && rep.out == 2 && wn_spool_count(sp) == 2);
+	co.output = out_path;
+	CHECK_EQ_INT(wn_stream_open_io(&s, "t", &co, 0, NULL, sp, NULL, 1, err, sizeof err), 0);
+	CHECK(!s.in && s.in_spool == sp && s.out);
+	while (wn_stream_next(&s, &rec) > 0)
+		CHECK_EQ_INT(wn_stream_emit(&s, &rec, NULL), 0);
+	CHECK_EQ_INT(wn_stream_finish(&s, 1, &rep), 0);
+	CHECK(rep.in == 2 && rep.out == 2);
+	char got[64] = "";
+	f = fopen(out_path, "r");
+	CHECK(f);
+	size_t n = fread(got, 1, sizeof got - 1, f);
+	fclose(f);
+	CHECK(n == strlen(text) && !memcmp(got, text, n));
+	wn_spool_free(sp);
+	unlink(out_path);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -372,6 +413,7 @@ int main(void)
 	RUN(test_run_to_jsonl);
 	RUN(test_run_fails_whole);
 	RUN(test_run_to_store);
+	RUN(test_stream_open_io);
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd))
