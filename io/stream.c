@@ -153,6 +153,24 @@ int wn_stream_open_spools(wn_stream *s, const char *cmd, const wn_stream_opts *c
 	return 0;
 }
 
+int wn_stream_open_io(wn_stream *s, const char *cmd, const wn_stream_opts *co, int argc,
+		      const char **argv, wn_spool *src, wn_spool *dst, int with_output, char *err,
+		      size_t errlen)
+{
+	int rc = src ? wn_stream_open_spools(s, cmd, co, src, dst, err, errlen)
+		     : wn_stream_open_files(s, cmd, co, argc, argv, !dst && with_output, err, errlen);
+	if (rc)
+		return -1;
+	s->out_spool = dst;
+	if (dst || !with_output || !src)
+		return 0;
+	if (!(s->out = wn_writer_open(co->output, co->stream, err, errlen))) {
+		wn_policy_close(&s->policy);
+		return -1;
+	}
+	return 0;
+}
+
 const char *wn_stream_source_name(const wn_stream *s)
 {
 	if (!s->in)

@@ -129,6 +129,18 @@ int wn_stream_open_files(wn_stream *s, const char *cmd, const wn_stream_opts *co
 int wn_stream_open_spools(wn_stream *s, const char *cmd, const wn_stream_opts *co, wn_spool *src,
 			  wn_spool *dst, char *err, size_t errlen);
 
+/*
+ * The one opener for every pair of ends (the recipe runner's): the source is
+ * src (rewound here) or, when src is NULL, the files argv[0..argc) (none =
+ * stdin); the sink is dst when it is not NULL, else co->output or stdout
+ * when with_output, else nothing. 0, or -1 with the reason in err (nothing
+ * is opened then). wn_stream_open_files and wn_stream_open_spools are the
+ * two common cases of it.
+ */
+int wn_stream_open_io(wn_stream *s, const char *cmd, const wn_stream_opts *co, int argc,
+		      const char **argv, wn_spool *src, wn_spool *dst, int with_output, char *err,
+		      size_t errlen);
+
 /* Next record (1), end (0), or a fatal error already reported (-1). */
 int wn_stream_next(wn_stream *s, wn_record *rec);
 /* Write the record, with annotations spliced in when `a` is non-NULL. */

@@ -47,3 +47,9 @@ echo "recipe $recipe, as a shell pipeline:"
 echo
 echo "kept by the recipe, largest sections:"
 grep -o '"section": "[^"]*"' "$out/curated.jsonl" | sort | uniq -c | sort -rn | head -5
+echo
+# A nightly job (pipelines/nightly.yaml) run twice with its cache: the second
+# run finds nothing new and exits 3, which cron treats as success.
+echo "pipelines/nightly.yaml, night 1 and a rerun (cache in a scratch directory):"
+"$W" run --cache "$out/cache" -o "$out/nightly.jsonl" pipelines/nightly.yaml
+"$W" run --cache "$out/cache" -o "$out/nightly.jsonl" pipelines/nightly.yaml || [ $? = 3 ]

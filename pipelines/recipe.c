@@ -370,16 +370,26 @@ static int parse_output(parse_ctx *c, const yaml_node_t *m)
 	return r->out_db ? add_store(c, m, db_key) : 0;
 }
 
-/* The top level: a mapping of winnow, seed, inputs, steps, output. */
+static int parse_cache(parse_ctx *c, const yaml_node_t *v)
+{
+	if (scalar_dup(c, v, "cache", &c->r->cache))
+		return -1;
+	c->r->cache_at = node_pos(v);
+	if (!c->r->cache[0])
+		return pos_err(c, node_pos(v), "cache: the directory name is empty");
+	return 0;
+}
+
+/* The top level: a mapping of winnow, seed, inputs, steps, output, cache. */
 static int parse_top(parse_ctx *c, const yaml_node_t *root)
 {
-	static const char *const keys[] = {"winnow", "seed", "inputs", "steps", "output", NULL};
+	static const char *const keys[] = {"winnow", "seed", "inputs", "steps", "output", "cache", NULL};
 	if (!root || root->type != YAML_MAPPING_NODE)
 		return pos_err(c, root ? node_pos(root) : START_POS,
 			       "a recipe is a mapping of winnow: 1, inputs:, steps: and output:");
 	if (plain_unique_keys(c, root))
 		return -1;
-	const yaml_node_t *found[5] = {NULL};
+	const yaml_node_t *found[6] = {NULL};
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		const char *k = key_name(c, p);
 		if (known_key(c, node_at(c, p->key), k, keys, "the recipe"))
@@ -397,7 +407,8 @@ static int parse_top(parse_ctx *c, const yaml_node_t *root)
 			return -1; /* a version this winnow cannot read: say so before anything else */
 	/* steps before output: the store step made from output.db comes last */
 	return (found[1] && parse_seed(c, found[1])) || parse_inputs(c, found[2]) ||
-	       parse_steps(c, found[3]) || parse_output(c, found[4]);
+	       parse_steps(c, found[3]) || parse_output(c, found[4]) ||
+	       (found[5] && parse_cache(c, found[5]));
 }
 
 static int load_document(parse_ctx *c, const char *text, size_t len)
@@ -487,6 +498,15 @@ wn_recipe *wn_recipe_parse(const char *name, const char *text, size_t len,
 	yaml_document_delete(&doc);
 	if (!rc && env && env->output)
 		rc = override_output(&c, env->output);
+	if (!rc && env && env->no_cache) {
+		free(r->cache);
+		r->cache = NULL;
+	}
+	if (!rc && env && env->cache && !env->no_cache) { /* --cache DIR replaces cache: */
+		free(r->cache);
+		if (!(r->cache = strdup(env->cache)))
+			rc = pos_err(&c, START_POS, "out of memory");
+	}
 	if (rc || wn_recipe_check_steps(r, env, err, errlen)) {
 		wn_recipe_free(r);
 		return NULL;
@@ -522,6 +542,7 @@ void wn_recipe_free(wn_recipe *r)
 	free(r->seed);
 	free(r->out_jsonl);
 	free(r->out_db);
+	free(r->cache);
 	free(r);
 }
 

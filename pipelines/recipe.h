@@ -22,6 +22,9 @@
  *                                      an option with only a short name (-k)
  *                                      is keyed by its letter; a list value
  *                                      repeats the option (min: [a=1, b=2])
+ *   cache: state/cache                 optional: a directory for the per-step
+ *                                      record cache (pipelines/cache.h); a
+ *                                      rerun computes only records it lacks
  *   output: {jsonl: out.jsonl}         or {db: out.db, table: T, mode: M}:
  *                                      the store step runs last, and its runs
  *                                      row records the inputs, the recipe and
@@ -76,6 +79,8 @@ typedef struct wn_recipe {
 	char *out_jsonl;         /* output.jsonl ("-": stdout), or NULL */
 	char *out_db;            /* output.db, or NULL */
 	wn_recipe_pos out_at;
+	char *cache;             /* cache: DIR (pipelines/cache.h), or NULL */
+	wn_recipe_pos cache_at;
 } wn_recipe;
 
 /* What `winnow run` gives every step that has the option (NULL: leave it). */
@@ -85,6 +90,9 @@ typedef struct wn_recipe_env {
 	int quiet;               /* -q: no closing lines */
 	const char *output;      /* -o FILE: JSONL to FILE instead of the recipe's output */
 	const char *command;     /* the command line as typed, for the store's runs.command */
+	const char *cache;       /* --cache DIR: instead of the recipe's cache: */
+	int force;               /* --force: run even when there is nothing new */
+	int no_cache;            /* --no-cache: ignore the recipe's cache: */
 } wn_recipe_env;
 
 /*

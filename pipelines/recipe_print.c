@@ -10,6 +10,7 @@
  * Borrows: wn_recipe_bind for the tables.
  */
 #include "pipelines/recipe.h"
+#include "pipelines/cache_step.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,13 @@ int wn_recipe_print_plan(FILE *f, const wn_recipe *r, const wn_recipe_env *env)
 		fprintf(f, "output: standard output (held back until every step succeeded)\n");
 	else
 		fprintf(f, "output: %s (written atomically when every step succeeded)\n", r->out_jsonl);
+	if (r->cache) {
+		fprintf(f, "cache: %s (per record:", r->cache);
+		for (size_t i = 0, n = 0; i < r->nsteps; i++)
+			if (wn_cache_step_cached(&r->steps[i]))
+				fprintf(f, "%s %zu. %s", n++ ? "," : "", i + 1, r->steps[i].step->name);
+		fputs("; the other steps run over the whole stream every time)\n", f);
+	}
 	fputs("shell: ", f);
 	if (wn_recipe_print_shell(f, r, env))
 		return -1;
@@ -180,6 +188,10 @@ int wn_recipe_print_explain(FILE *f, const wn_recipe *r)
 		else
 			fprintf(f, "; writes records to %s, renamed into place when every step succeeded", r->out_jsonl);
 		put_files(f, r, i);
+		if (r->cache && wn_cache_step_cached(rs))
+			fprintf(f, "; cached per record in %s (computes only records it has not seen)", r->cache);
+		else if (r->cache)
+			fputs("; not cached (runs every time)", f);
 		fputc('\n', f);
 	}
 	return ferror(f) ? -1 : 0;

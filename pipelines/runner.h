@@ -23,11 +23,20 @@
 extern "C" {
 #endif
 
+/* wn_runner_run's answer when the last successful run is still current. */
+#define WN_RUNNER_NOTHING_NEW 3
+
 /*
  * Run every step of r in order. reps (r->nsteps entries, may be NULL) gets
  * each step's report (those not run stay zero). Each step prints its usual
  * closing line, then one summary line "winnow run: <recipe>: ..." (both
- * unless env->quiet). Returns 0, or -1 when a step or the output failed
+ * unless env->quiet). With a cache (env->cache, else the recipe's cache:),
+ * the steps pipelines/cache_step.h names run through it, and a successful
+ * run is remembered there (and its counts added to the output database's
+ * runs.extra as "cache"). Unless env->force, a run whose last successful
+ * run is still current (pipelines/runstate.h) does nothing, prints
+ * "winnow run: <recipe>: nothing new to do: ..." unless quiet, and returns
+ * WN_RUNNER_NOTHING_NEW. Returns 0, or -1 when a step or the output failed
  * (the reason already printed, or in err).
  */
 int wn_runner_run(const wn_recipe *r, const wn_recipe_env *env, wn_step_report *reps,

@@ -303,7 +303,7 @@ for recipe in "$WINNOW_ROOT"/pipelines/*.yaml; do
 	test_expect_success "pipelines/$rname runs and equals its shell pipeline" '
 		cd "$WINNOW_ROOT" &&
 		have_recipe_steps || skip_case "a step it names is not a step in this build yet" &&
-		"$WINNOW" run -q -o "$TEST_DIR/$rname.jsonl" "$recipe" && test -s "$TEST_DIR/$rname.jsonl" &&
+		"$WINNOW" run -q --cache "$TEST_DIR/$rname.cache" -o "$TEST_DIR/$rname.jsonl" "$recipe" && test -s "$TEST_DIR/$rname.jsonl" &&
 		"$WINNOW" run --dry-run -o "$TEST_DIR/$rname.shell.jsonl" "$recipe" | sed -n "s/^shell: //p" > "$TEST_DIR/p.sh" &&
 		PATH="$TEST_DIR/bin:$PATH" bash -o pipefail "$TEST_DIR/p.sh" 2> /dev/null &&
 		test_cmp "$TEST_DIR/$rname.jsonl" "$TEST_DIR/$rname.shell.jsonl"

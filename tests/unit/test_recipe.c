@@ -163,7 +163,7 @@ static void test_bind_seed_letters_lists(void)
 			     "  - pass: {name: [x, y], flag: true}\noutput: {jsonl: o}\n", no_store);
 	CHECK(r);
 	wn_recipe_bound b;
-	wn_recipe_env env = {"3", NULL, 1, NULL, NULL};
+	wn_recipe_env env = {"3", NULL, 1, NULL, NULL, NULL, 0, 0};
 	CHECK_EQ_INT(wn_recipe_bind(r, 0, &env, 0, &b, err, sizeof err), 0);
 	pass_opts *o = b.opts;
 	CHECK_EQ_INT(o->k, 5);
@@ -256,7 +256,7 @@ static void test_shell_line(void)
 	wn_recipe *r = parse("winnow: 1\nseed: 9\ninputs: a\nsteps:\n  - pass: {k: 2, flag: off, drop: \"it's\"}\n"
 			     "  - group method: {name: [a b, c]}\noutput: {jsonl: out dir/o.jsonl}\n", no_store);
 	CHECK(r);
-	wn_recipe_env env = {"2", NULL, 0, NULL, NULL};
+	wn_recipe_env env = {"2", NULL, 0, NULL, NULL, NULL, 0, 0};
 	char *line = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&line, &n);
@@ -299,7 +299,7 @@ static wn_recipe *load(const char *fmt, const wn_step *const *steps)
 	snprintf(path, sizeof path, "%s/r.yaml", dir);
 	if (write_file(path, text))
 		return NULL;
-	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL};
+	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL, NULL, 0, 0};
 	return wn_recipe_load(path, steps, &env, err, sizeof err);
 }
 
@@ -311,7 +311,7 @@ static void test_run_to_jsonl(void)
 			    "output: {jsonl: %s}\n", no_store);
 	CHECK(r);
 	wn_step_report rep[3];
-	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL};
+	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL, NULL, 0, 0};
 	CHECK_EQ_INT(wn_runner_run(r, &env, rep, err, sizeof err), 0);
 	CHECK_EQ_INT(rep[0].in, 3);
 	CHECK_EQ_INT(rep[0].out, 3);
@@ -328,7 +328,7 @@ static void test_run_fails_whole(void)
 {
 	write_file(in_path, "{\"text\":\"a\"}\n");
 	write_file(out_path, "old\n");
-	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL};
+	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL, NULL, 0, 0};
 	for (int last = 0; last < 2; last++) {
 		wn_recipe *r = load(last ? "winnow: 1\ninputs: %s\nsteps: [pass, pass: {fail: true}]\noutput: {jsonl: %s}\n"
 					 : "winnow: 1\ninputs: %s\nsteps: [pass: {fail: true}, pass]\noutput: {jsonl: %s}\n",
@@ -348,7 +348,7 @@ static void test_run_to_store(void)
 	wn_recipe *r = load("winnow: 1\ninputs: %s\nsteps: [pass]\noutput: {db: %s.db, table: t}\n", with_store);
 	CHECK(r);
 	wn_step_report rep[2];
-	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL};
+	wn_recipe_env env = {NULL, NULL, 1, NULL, NULL, NULL, 0, 0};
 	CHECK_EQ_INT(wn_runner_run(r, &env, rep, err, sizeof err), 0);
 	CHECK_EQ_INT(stored_rows, 2);
 	CHECK_EQ_INT(rep[1].in, 2);
@@ -356,6 +356,47 @@ static void test_run_to_store(void)
 	snprintf(want, sizeof want, "%s.db/t", out_path);
 	CHECK_STR(stored_db, want);
 	wn_recipe_free(r);
+}
+
+/* wn_stream_open_io: files into a spool, then the spool out to a file (the
+ * two ends the runner opens), with the counts of io/stream.h. */
+static void test_stream_open_io(void)
+{
+	const char *text = "{\"text\":\"a\"}\n{\"text\":\"b\"}\n";
+	FILE *f = fopen(in_path, "w");
+	CHECK(f);
+	fputs(text, f);
+	fclose(f);
+	char err[512] = "";
+	wn_spool *sp = wn_spool_new(0, err, sizeof err);
+	CHECK(sp);
+	wn_stream_opts co = WN_STREAM_OPTS_INIT;
+	co.quiet = 1;
+	const char *argv[] = {in_path};
+	wn_stream s;
+	wn_record rec;
+	wn_step_report rep = {0};
+	CHECK_EQ_INT(wn_stream_open_io(&s, "t", &co, 1, argv, NULL, sp, 1, err, sizeof err), 0);
+	CHECK(s.in && !s.out && s.out_spool == sp);
+	while (wn_stream_next(&s, &rec) > 0)
+		CHECK_EQ_INT(wn_stream_emit(&s, &rec, NULL), 0);
+	CHECK_EQ_INT(wn_stream_finish(&s, 1, &rep), 0);
+	CHECK(rep.in == 2 && rep.out == 2 && wn_spool_count(sp) == 2);
+	co.output = out_path;
+	CHECK_EQ_INT(wn_stream_open_io(&s, "t", &co, 0, NULL, sp, NULL, 1, err, sizeof err), 0);
+	CHECK(!s.in && s.in_spool == sp && s.out);
+	while (wn_stream_next(&s, &rec) > 0)
+		CHECK_EQ_INT(wn_stream_emit(&s, &rec, NULL), 0);
+	CHECK_EQ_INT(wn_stream_finish(&s, 1, &rep), 0);
+	CHECK(rep.in == 2 && rep.out == 2);
+	char got[64] = "";
+	f = fopen(out_path, "r");
+	CHECK(f);
+	size_t n = fread(got, 1, sizeof got - 1, f);
+	fclose(f);
+	CHECK(n == strlen(text) && !memcmp(got, text, n));
+	wn_spool_free(sp);
+	unlink(out_path);
 }
 
 int main(void)
@@ -372,6 +413,7 @@ int main(void)
 	RUN(test_run_to_jsonl);
 	RUN(test_run_fails_whole);
 	RUN(test_run_to_store);
+	RUN(test_stream_open_io);
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd))
