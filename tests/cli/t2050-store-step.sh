@@ -70,7 +70,7 @@ test_expect_success 'the runs row holds every step s in/out/rejected/seconds' '
 '
 
 test_expect_success 'a recipe run twice in append mode warns and appends again' '
-	"$WINNOW" run r.yaml 2> err2 &&
+	"$WINNOW" run --force r.yaml 2> err2 &&
 	grep -qx "winnow store: out.db: warning: input .bad.jsonl. (xxh3 [0-9a-f]\{16\}) was already stored in table .best. by run 1; its records are now there twice" err2 &&
 	! grep -q warning err &&
 	[ "$(q out.db "SELECT count(*) FROM best")" = $((2 * kept)) ]
