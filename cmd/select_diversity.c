@@ -6,6 +6,7 @@
  */
 #include "cmd/common.h"
 #include "selectors/facility_step.h"
+#include "selectors/volume_step.h"
 
 static const char *const fl_usage[] = {
 	"winnow select facility-location --budget M [--cost FIELD] [--epsilon E] [options] [file...]",
@@ -54,3 +55,44 @@ static int fl_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n)
 const wn_step wn_step_select_facility_location = {
 	"select facility-location", fl_usage, sizeof(wn_fl_step_opts), WN_STEP_WHOLE,
 	fl_init, fl_options, fl_check, fl_run, NULL};
+
+static const char *const vol_usage[] = {
+	"winnow select volume --sample M [--seed S] [options] [file...]",
+	"",
+	"Draw M records by volume sampling: a projection DPP over the top-M singular vectors.",
+	"K = U_M U_M^T, U_M the top-M left singular vectors of the n x d vectors (float64 SVD);",
+	"P(S) ~ det(K_S), row i kept with probability p_i = |U_M[i]|^2 (its rank-M leverage);",
+	"M = rank is the volume sampling P(S) ~ det(A_S)^2 under which least squares on S is",
+	"unbiased. Chain-rule spectral sampler, keyed by --seed. Drawn records are written in",
+	"input order with winnow.dpp_p = p_i, winnow.dpp_rank (draw order) and winnow.weight =",
+	"1/p_i: Nouy & Michel's weighted least-squares weight w(x) = M/K(x,x) with K(x_i,x_i) = n p_i",
+	"for the empirical measure, scaled by n/M so that sum_S weight_i f_i estimates sum_i f_i.",
+	"M must not exceed the rank of the vectors (a projection DPP has exactly M points).",
+	"",
+	"winnow select volume --sample 64 --seed 1 emb.jsonl > design.jsonl",
+	NULL,
+};
+
+static void vol_options(void *p, struct wn_option *t)
+{
+	wn_vol_step_opts *o = p;
+	WN_STEP_TABLE(t,
+		OPT_GROUP("Volume sampling"),
+		OPT_INT64(0, "sample", &o->sample, "M", "records to draw, at most the rank (required)"),
+		OPT_INT64(0, "seed", &o->seed, "S", "random seed (default 0)"),
+		OPT_GROUP("Vectors"),
+		OPT_STRING(0, "field-emb", &o->field_emb, "PATH", "vector member (default: winnow.emb)"),
+		OPT_STRING(0, "npy", &o->npy, "FILE", "vectors from a float32 .npy, one row per record"),
+		OPT_STRING(0, "stats", &o->stats, "FILE", "write the rank, singular values and draw order as JSON"),
+		WN_STREAM_OPTIONS(&o->io),
+		OPT_GROUP("Compute"),
+		OPT_INT(0, "threads", &o->io.threads, "N", "threads to use (default: all cores)"));
+}
+
+static void vol_init(void *p) { wn_vol_step_init(p); }
+static int vol_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_vol_step_check(p, err, n); }
+static int vol_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_vol_step_run(p, s, r, err, n); }
+
+const wn_step wn_step_select_volume = {
+	"select volume", vol_usage, sizeof(wn_vol_step_opts), WN_STEP_WHOLE,
+	vol_init, vol_options, vol_check, vol_run, NULL};
