@@ -148,7 +148,7 @@ static double lewis_update(double *w, const double *tau, int64_t n, double p, in
 	return change;
 }
 
-/* w <- the update from tau of rows [i0, i0+rows); f <- w^{1-2/p} of the new w. */
+/* w <- the update from tau of a batch's rows; f (the batch's) <- w^{1-2/p} of the new w. */
 static double lewis_batch(double *w, double *f, const double *tau, int64_t rows, double p,
 			  int damped)
 {
@@ -173,9 +173,9 @@ static int lewis_pass(const wn_sens_source *src, wn_core_solve *q, wn_core_gram 
 	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
 		if (wn_core_solve_quad(q, X32, X64, rows, tau))
 			return wn_errf(err, errlen, "Lewis pass: out of memory or device error"), -1;
-		double c = lewis_batch(w + i, f + i, tau, rows, p, info->damped);
+		double c = lewis_batch(w + i, f, tau, rows, p, info->damped);
 		change = c > change ? c : change;
-		if (wn_core_gram_add(g, X32, X64, rows, f + i))
+		if (wn_core_gram_add(g, X32, X64, rows, f))
 			return wn_errf(err, errlen, "Gram matrix: out of memory or device error"), -1;
 		i += rows;
 	}
@@ -249,7 +249,7 @@ int wn_sens_lewis_stream(const wn_sens_source *src, wn_core *gemm, double p, dou
 		goto out;
 	}
 	w = malloc(sizeof(double) * (size_t)n);
-	f = malloc(sizeof(double) * (size_t)n);
+	f = malloc(sizeof(double) * (size_t)wn_sens_batch_rows(d)); /* one batch's row weights */
 	if (!w || !f) {
 		wn_errf(err, errlen, "out of memory for %lld Lewis weights", (long long)n);
 		goto out;
