@@ -12,7 +12,7 @@
                              smaller index); IDS: winnow's selection (0-based rows, one per
                              line) whose objective is then computed on the same graph
 Each prints one JSON line (seconds of the computation itself, not the load)
-and writes the scores (one per row, repr) to OUT.
+and writes the scores (one per row, repr) or the rows chosen, in order, to OUT.
 """
 import heapq
 import json
@@ -116,10 +116,10 @@ def value(graph, n, S):
     return float(cur.sum())
 
 
-def save(path, v):
+def save(path, v, as_int=False):
     with open(path, "w") as f:
         for x in v:
-            f.write(repr(float(x)) + "\n")
+            f.write((str(int(x)) if as_int else repr(float(x))) + "\n")
 
 
 def main():
@@ -149,7 +149,7 @@ def main():
     else:
         raise SystemExit("unknown peer " + what)
     out["seconds"] = time.perf_counter() - t0
-    save(sys.argv[-1] if what != "fl" else sys.argv[5], v)
+    save(sys.argv[5] if what == "fl" else sys.argv[-1], v, what == "fl")
     print(json.dumps(out))
 
 

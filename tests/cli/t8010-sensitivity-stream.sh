@@ -116,4 +116,16 @@ test_expect_success 'a bad --device is a usage error; k-means takes no --device'
 	test $rc = 2 && grep -q "^winnow score kmeans-sensitivity: unknown option .--float32-gemm." err
 '
 
+NUMPY_PY=/usr/bin/python3
+test_expect_success 'leverage and Lewis p=1 on the .npy: numpy QR, Cholesky and Cohen-Peng (bench peer)' '
+	[ -x "$NUMPY_PY" ] && "$NUMPY_PY" -c "import numpy" 2> /dev/null || skip_case "no numpy for $NUMPY_PY"
+	"$WINNOW" score leverage -q --npy "$NPY" "$F" > out &&
+	"$NUMPY_PY" "$WINNOW_ROOT/bench/sensitivity_peer.py" leverage-qr "$NPY" qr.txt > /dev/null &&
+	"$NUMPY_PY" "$WINNOW_ROOT/bench/sensitivity_peer.py" leverage-chol "$NPY" chol.txt > /dev/null &&
+	close leverage 1e-9 out qr.txt 500 && close leverage 1e-9 out chol.txt 500 &&
+	"$WINNOW" score lewis -q --p 1 --npy "$NPY" "$F" > out &&
+	"$NUMPY_PY" "$WINNOW_ROOT/bench/sensitivity_peer.py" lewis "$NPY" 1 lewis.txt > /dev/null &&
+	close lewis 1e-6 out lewis.txt 500
+'
+
 test_done

@@ -136,4 +136,26 @@ test_expect_success 'usage errors: exit 2 with the message, before any output' '
 	test $rc = 2 && grep -q "budget must be a finite number >= 1" err && [ ! -e o.jsonl ]
 '
 
+NUMPY_PY=/usr/bin/python3
+NPY="$WINNOW_ROOT/fixtures/cluster/debian-500.npy"
+test_expect_success '500 records, knn 10: the set and objective of the numpy apricot-rule peer' '
+	[ -x "$NUMPY_PY" ] && "$NUMPY_PY" -c "import numpy" 2> /dev/null || skip_case "no numpy for $NUMPY_PY"
+	"$WINNOW" select facility-location -q --budget 40 --knn 10 --stats s.json --npy "$NPY" "$F" > /dev/null &&
+	jq -r ".order[]" s.json > ids &&
+	"$NUMPY_PY" "$WINNOW_ROOT/bench/sensitivity_peer.py" fl "$NPY" 40 10 peer.txt ids > p.json &&
+	jq -e ".same_set == true" p.json > /dev/null && cmp ids peer.txt &&
+	python3 -c "
+import json
+a, b = json.load(open(\"s.json\")), json.load(open(\"p.json\"))
+assert abs(a[\"objective\"] - b[\"objective\"]) <= 1e-5 * b[\"objective\"], (a[\"objective\"], b[\"objective\"])
+"
+'
+
+test_expect_success 'a recipe (score leverage, select facility-location) gives the bytes of the pipeline' '
+	printf "winnow: 1\nseed: 3\ninputs: [%s]\nsteps:\n  - score leverage: {}\n  - select facility-location: {budget: 12, epsilon: 0.2}\noutput: {jsonl: fl.jsonl}\n" "$F" > r.yaml &&
+	"$WINNOW" run -q r.yaml &&
+	"$WINNOW" score leverage -q "$F" | "$WINNOW" select facility-location -q --budget 12 --epsilon 0.2 --seed 3 > pipe.jsonl &&
+	cmp pipe.jsonl fl.jsonl && [ "$(wc -l < fl.jsonl)" -eq 12 ]
+'
+
 test_done

@@ -58,4 +58,10 @@ test_expect_success 'usage errors: exit 2 with the message' '
 	test $rc = 2 && grep -q "seed must not be negative" err
 '
 
+test_expect_success 'a recipe (select volume) gives the bytes of the pipeline' '
+	printf "winnow: 1\nseed: 4\ninputs: [%s]\nsteps:\n  - select volume: {sample: 9}\noutput: {jsonl: v.jsonl}\n" "$F" > r.yaml &&
+	"$WINNOW" run -q r.yaml && "$WINNOW" select volume -q --sample 9 --seed 4 "$F" > pipe.jsonl &&
+	cmp pipe.jsonl v.jsonl && [ "$(wc -l < v.jsonl)" -eq 9 ]
+'
+
 test_done
