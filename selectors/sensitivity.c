@@ -344,50 +344,86 @@ double wn_sens_lewis_bound(double w, double p, int64_t d)
 	return p <= 2 ? w : pow((double)d, p / 2.0 - 1.0) * w;
 }
 
+/* The distance² of a batch's row r to mu. */
+static double dist2(const float *X32, const double *X64, int64_t r, int64_t d, const double *mu)
+{
+	double s = 0;
+	for (int64_t j = 0; j < d; j++) {
+		double x = (X64 ? X64[r * d + j] : (double)X32[r * d + j]) - mu[j];
+		s += x * x;
+	}
+	return s;
+}
+
+/* Pass 1 (mode 0): Σ rows into mu, counting n; pass 2 (mode 1): Σ d² into *total;
+ * pass 3 (mode 2): q of each batch to the sink. */
+static int lightweight_pass(const wn_sens_source *src, int mode, double *mu, int64_t *n,
+			    double *total, double *q, wn_sens_sink_fn sink, void *sink_ctx,
+			    wn_sens_info *info, char *err, size_t errlen)
+{
+	const float *X32;
+	const double *X64;
+	int64_t rows, d = src->d, seen = 0;
+	int r;
+	if (src->rewind(src->ctx, err, errlen))
+		return -1;
+	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
+		for (int64_t i = 0; i < rows; i++) {
+			if (mode == 0) {
+				for (int64_t j = 0; j < d; j++)
+					mu[j] += X64 ? X64[i * d + j] : (double)X32[i * d + j];
+				continue;
+			}
+			double s = dist2(X32, X64, i, d, mu);
+			if (mode == 1)
+				*total += s;
+			else
+				q[i] = *total > 0 ? 0.5 / (double)*n + 0.5 * s / *total : 1.0 / (double)*n;
+		}
+		seen += rows;
+		if (mode == 2) {
+			for (int64_t i = 0; i < rows; i++)
+				info->sum += q[i];
+			if (sink(sink_ctx, q, rows, err, errlen))
+				return -1;
+		}
+	}
+	if (mode == 0)
+		*n = seen;
+	return r;
+}
+
+int wn_sens_kmeans_lightweight_stream(const wn_sens_source *src, wn_sens_sink_fn sink,
+				      void *sink_ctx, wn_sens_info *info, char *err, size_t errlen)
+{
+	memset(info, 0, sizeof *info);
+	int64_t d = src->d, n = 0;
+	double *mu = calloc((size_t)d, sizeof(double)), total = 0;
+	double *q = malloc(sizeof(double) * (size_t)wn_sens_batch_rows(d));
+	int rc = mu && q ? 0 : (wn_errf(err, errlen, "out of memory"), -1);
+	if (!rc)
+		rc = lightweight_pass(src, 0, mu, &n, &total, q, sink, sink_ctx, info, err, errlen);
+	for (int64_t j = 0; !rc && j < d; j++)
+		mu[j] /= (double)(n ? n : 1);
+	if (!rc && n > 0)
+		rc = lightweight_pass(src, 1, mu, &n, &total, q, sink, sink_ctx, info, err, errlen);
+	if (!rc && n > 0)
+		rc = lightweight_pass(src, 2, mu, &n, &total, q, sink, sink_ctx, info, err, errlen);
+	free(mu);
+	free(q);
+	return rc;
+}
+
 int wn_sens_kmeans_lightweight(const wn_sens_matrix *A, double *q, wn_sens_info *info,
 			       char *err, size_t errlen)
 {
 	memset(info, 0, sizeof *info);
 	if (check_shape(A, err, errlen))
 		return -1;
-	int64_t n = A->n, d = A->d;
-	double *mu = calloc((size_t)d, sizeof(double));
-	double *buf = malloc(sizeof(double) * (size_t)(BLK * d));
-	if (!mu || !buf) {
-		free(mu);
-		free(buf);
-		return wn_errf(err, errlen, "out of memory"), -1;
-	}
-	for (int64_t i0 = 0; i0 < n; i0 += BLK) {
-		int64_t rows = n - i0 < BLK ? n - i0 : BLK;
-		const double *B = get_block(A, i0, rows, buf);
-		for (int64_t r = 0; r < rows; r++)
-			for (int64_t j = 0; j < d; j++)
-				mu[j] += B[r * d + j];
-	}
-	for (int64_t j = 0; j < d; j++)
-		mu[j] /= (double)(n ? n : 1);
-	double total = 0;
-	for (int64_t i0 = 0; i0 < n; i0 += BLK) {
-		int64_t rows = n - i0 < BLK ? n - i0 : BLK;
-		const double *B = get_block(A, i0, rows, buf);
-		for (int64_t r = 0; r < rows; r++) {
-			double s = 0;
-			for (int64_t j = 0; j < d; j++) {
-				double x = B[r * d + j] - mu[j];
-				s += x * x;
-			}
-			q[i0 + r] = s;
-			total += s;
-		}
-	}
-	for (int64_t i = 0; i < n; i++)
-		q[i] = total > 0 ? 0.5 / (double)n + 0.5 * q[i] / total : 1.0 / (double)n;
-	free(mu);
-	free(buf);
-	info->rank = 0;
-	info->sum = sum_of(q, n);
-	return 0;
+	struct mem_src m;
+	wn_sens_source src;
+	mem_source(&m, &src, A, q);
+	return wn_sens_kmeans_lightweight_stream(&src, mem_sink, &m, info, err, errlen);
 }
 
 /* ---- the bicriteria bound ---- */

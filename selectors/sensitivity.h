@@ -14,7 +14,8 @@
  * weights read their rows through a wn_sens_source, one batch at a time and
  * as many passes as they need (leverage 2, Lewis iterations + 2), so the
  * rows may stream from a record spool: memory O(d² + batch) (+ n doubles of
- * weights for Lewis). The k-means scores take a whole matrix.
+ * weights for Lewis). The lightweight q streams too (three passes); the
+ * bicriteria bound takes a whole matrix.
  * Owns: nothing between calls. Borrows: the core (GEMM path only), the
  * source and sink callbacks.
  *
@@ -104,6 +105,10 @@ int wn_sens_lewis(const wn_sens_matrix *A, double p, double tol, int max_iter, d
 
 /* The sensitivity upper bound of a Lewis weight: w for p <= 2, d^{p/2−1}·w above. */
 double wn_sens_lewis_bound(double w, double p, int64_t d);
+
+/* The same in three passes (mean, Σ d², q): memory O(d + batch). */
+int wn_sens_kmeans_lightweight_stream(const wn_sens_source *src, wn_sens_sink_fn sink,
+				      void *sink_ctx, wn_sens_info *info, char *err, size_t errlen);
 
 /* q_i for every row into q (n); sums to 1 (1/n each when all rows are equal). */
 int wn_sens_kmeans_lightweight(const wn_sens_matrix *A, double *q, wn_sens_info *info,

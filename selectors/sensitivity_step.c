@@ -146,23 +146,7 @@ static int annotate(void *ctx, int64_t i, wn_annot *a)
 	return wn_annot_set_double(a, c->key, c->v[i]);
 }
 
-static int compute(const wn_sens_step_opts *o, const wn_sens_matrix *A, double *v,
-		   int64_t *centers, wn_sens_info *info, char *err, size_t errlen)
-{
-	if (o->score == WN_SENS_KMEANS && o->bicriteria)
-		return wn_sens_kmeans_bicriteria(A, o->k, (uint64_t)o->seed, v, centers, info, err,
-						 errlen);
-	if (o->score == WN_SENS_LEVERAGE)
-		return wn_sens_leverage(A, o->ridge, v, info, err, errlen);
-	if (o->score == WN_SENS_KMEANS)
-		return wn_sens_kmeans_lightweight(A, v, info, err, errlen);
-	if (wn_sens_lewis(A, o->p, o->tol, o->max_iter, v, info, err, errlen))
-		return -1;
-	for (int64_t i = 0; o->bound && i < A->n; i++)
-		v[i] = wn_sens_lewis_bound(v[i], o->p, A->d);
-	return 0;
-}
-
+/* --bicriteria: the D² seeding needs every vector at once (cluster/vectors.h). */
 static int kmeans_run(const wn_sens_step_opts *o, wn_stream *s, char *err, size_t errlen)
 {
 	wn_cluster_vectors v;
@@ -178,7 +162,8 @@ static int kmeans_run(const wn_sens_step_opts *o, wn_stream *s, char *err, size_
 	if (!rc && v.n > 0) {
 		wn_sens_matrix A = {NULL, v.X, v.n, v.d};
 		wn_sens_info info;
-		rc = compute(o, &A, sc, centers, &info, why, sizeof why);
+		rc = wn_sens_kmeans_bicriteria(&A, o->k, (uint64_t)o->seed, sc, centers, &info, why,
+					       sizeof why);
 		if (rc)
 			wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why);
 		else
@@ -217,11 +202,13 @@ static int solve_stream(const wn_sens_step_opts *o, const wn_sens_source *src, w
 	if (o->score == WN_SENS_LEVERAGE)
 		return wn_sens_leverage_stream(src, gemm, o->ridge, wn_sens_stream_sink, t, info, why,
 					       n);
+	if (o->score == WN_SENS_KMEANS)
+		return wn_sens_kmeans_lightweight_stream(src, wn_sens_stream_sink, t, info, why, n);
 	return wn_sens_lewis_stream(src, gemm, o->p, o->tol, o->max_iter, o->bound,
 				    wn_sens_stream_sink, t, info, why, n);
 }
 
-/* Leverage and Lewis: the records through the streaming source, scores by batch. */
+/* Leverage, Lewis, lightweight q: the records through the streaming source, scores by batch. */
 static int stream_run(const wn_sens_step_opts *o, wn_stream *s, char *err, size_t errlen)
 {
 	wn_sens_stream *t = NULL;
@@ -260,6 +247,6 @@ int wn_sens_step_run(const wn_sens_step_opts *o, wn_stream *s, wn_step_report *r
 	(void)rep;
 	if (o->io.threads > 0)
 		omp_set_num_threads(o->io.threads);
-	return o->score == WN_SENS_KMEANS ? kmeans_run(o, s, err, errlen)
-					  : stream_run(o, s, err, errlen);
+	return o->score == WN_SENS_KMEANS && o->bicriteria ? kmeans_run(o, s, err, errlen)
+							   : stream_run(o, s, err, errlen);
 }

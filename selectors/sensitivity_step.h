@@ -9,7 +9,8 @@
  *
  * Leverage and Lewis stream (selectors/sensitivity_stream.h: records in a
  * spool, the vectors reread each pass; memory O(d² + batch), plus n doubles
- * for Lewis); k-means reads the whole matrix (cluster/vectors.h).
+ * for Lewis); so does the lightweight q (three passes); --bicriteria reads
+ * the whole matrix (cluster/vectors.h).
  * --device cpu (the default, and what NULL means: not auto, not
  * $WINNOW_DEVICE, because the float32 GEMM path loses the float64
  * agreement) solves in float64; --device cuda (or auto finding a GPU, or

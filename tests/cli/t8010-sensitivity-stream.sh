@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# t8010 — `score leverage` and `score lewis` stream in two passes (and one
-# per Lewis iteration) over a record spool: 9,000 records (two batches of
+# t8010 — `score leverage`, `score lewis` and the lightweight q stream in two
+# passes (one per Lewis iteration, three for q) over a record spool: 9,000 records (two batches of
 # 8,192 rows at d = 5) against the float64 peer (tests/peers/
 # sensitivity_peer.py) to 1e-9 / 1e-6; the spool on disk (WINNOW_SPOOL_MEM
 # tiny) gives the bytes of the spool in memory; 1 and 2 threads agree on
@@ -51,6 +51,13 @@ test_expect_success 'lewis p=1 over two batches: the peer to 1e-6, sum 5' '
 	"$WINNOW" score lewis --p 1 big.jsonl > out 2> err &&
 	python3 "$PEER" lewis 1 big.jsonl > peer && close lewis 1e-6 out peer 9000 &&
 	grep -q "rank 5, sum of weights 5$" err
+'
+
+test_expect_success 'lightweight q over two batches (three passes): the peer to 1e-9, sum 1' '
+	"$WINNOW" score kmeans-sensitivity big.jsonl > out 2> err &&
+	python3 "$PEER" q big.jsonl > peer && close kmeans_sensitivity 1e-9 out peer 9000 &&
+	grep -q "9000 vectors of dim 5: lightweight q, sum 1$" err &&
+	WINNOW_SPOOL_MEM=4096 "$WINNOW" score kmeans-sensitivity -q --threads 1 -o b big.jsonl && cmp out b
 '
 
 test_expect_success 'a spool on disk gives the bytes of a spool in memory' '
