@@ -46,6 +46,8 @@ static const char *const kmeans_usage[] = {
 	"--bicriteria: the bound from K k-means++ centres B (Bachem et al. 2017, algorithm 2),",
 	"s(x) = a d(x,B)^2/c + 2a sum_{C_b} d^2 / (|C_b| c) + 4n/|C_b|, a = 16 (ln K + 2),",
 	"c = mean d(x,B)^2, normalised to sum 1; --stats lists the centres' record positions.",
+	"The lightweight q streams in three passes over a record spool (memory O(d + batch));",
+	"--bicriteria holds the vectors in memory (its D^2 seeding revisits them K times).",
 	"",
 	"winnow score kmeans-sensitivity < emb.jsonl > scored.jsonl",
 	"winnow score kmeans-sensitivity --npy vectors.npy docs.jsonl > scored.jsonl",

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # t8010 — `score leverage`, `score lewis` and the lightweight q stream in two
-# passes (one per Lewis iteration, three for q) over a record spool: 9,000 records (two batches of
-# 8,192 rows at d = 5) against the float64 peer (tests/peers/
-# sensitivity_peer.py) to 1e-9 / 1e-6; the spool on disk (WINNOW_SPOOL_MEM
+# passes (one per Lewis iteration, three for q) over a record spool: 9,000
+# records (two batches of 8,192 rows at d = 5) against the float64 peer
+# (tests/peers/sensitivity_peer.py) to 1e-9 / 1e-6; the spool on disk (WINNOW_SPOOL_MEM
 # tiny) gives the bytes of the spool in memory; 1 and 2 threads agree on
 # the multi-batch input; --npy rows rejected on the fly under skip; the
 # float32 GEMM path (--float32-gemm, what --device cuda runs) within 1e-5
