@@ -125,6 +125,8 @@ static int unit_rows(struct fl *f, char *err, size_t errlen)
 			f->U[c * d + t] = s > 0 ? (float)(x[t] / s) : 0.0f;
 		f->self[c++] = s > 0 ? 1.0f : 0.0f;
 	}
+	free(f->v.X); /* U replaces the vectors: one n×d copy held, not two */
+	f->v.X = NULL;
 	return 0;
 }
 

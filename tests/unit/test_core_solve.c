@@ -9,8 +9,11 @@
  *    the bits of one call, and the same bits at 1 and 2 threads;
  *  - weighted rows: f_i x_i x_iᵀ summed equals the Gram of sqrt(f_i) x_i;
  *  - the float32 GEMM path (what --device cuda runs) on a CPU context
- *    within 1e-5 relative of float64, Cholesky and eigen; and, where a GPU
- *    is usable, the same on a CUDA context (skips here without one).
+ *    within 1e-5 relative of float64, Cholesky and eigen; the same through
+ *    a non-CPU table without GEMM and row-norm ops (core.c's staged
+ *    fallbacks: the upload/download path a GPU backend takes), bit for bit
+ *    the CPU context's; and, where a GPU is usable, on a CUDA context
+ *    (skips here without one).
  * Owns: its small matrices.
  */
 #include <omp.h>
@@ -19,6 +22,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/internal.h"
 #include "core/rng.h"
 #include "test.h"
 
@@ -182,6 +186,38 @@ static void test_gemm_path_cpu(void)
 	wn_core_close(c);
 }
 
+/* τ of the float32 path on c for a fixed matrix. */
+static int gemm_taus(wn_core *c, double *u, int64_t n, int64_t d)
+{
+	int64_t rank;
+	int method;
+	double *A = random_matrix(n, d, 13);
+	int rc = A ? taus(c, A, n, d, 512, 0, u, &rank, &method) : -1;
+	free(A);
+	return rc;
+}
+
+static void test_gemm_path_staged(void)
+{
+	char err[256];
+	wn_backend t;
+	wn_core *cpu = wn_core_open(WN_DEVICE_CPU, 2, err, sizeof err);
+	CHECK(cpu && wn_cpu_backend_open(2, &t, err, sizeof err) == 0);
+	t.name = "stub";
+	t.gemm_batched = NULL; /* core.c stages both through host copies */
+	t.row_sqnorms = NULL;
+	wn_core *fb = wn_core_open_table(&t, 2);
+	CHECK(fb != NULL);
+	int64_t n = 1500, d = 9;
+	double *a = malloc(sizeof(double) * (size_t)n), *b = malloc(sizeof(double) * (size_t)n);
+	CHECK(gemm_taus(cpu, a, n, d) == 0);
+	CHECK(gemm_taus(fb, b, n, d) == 0);
+	CHECK(memcmp(a, b, sizeof(double) * (size_t)n) == 0);
+	free(a), free(b);
+	wn_core_close(fb);
+	wn_core_close(cpu);
+}
+
 static void test_gemm_path_cuda(void)
 {
 	char err[256];
@@ -199,6 +235,7 @@ int main(void)
 	RUN(test_batches_and_threads);
 	RUN(test_weighted_rows);
 	RUN(test_gemm_path_cpu);
+	RUN(test_gemm_path_staged);
 	RUN(test_gemm_path_cuda);
 	return TEST_EXIT;
 }
