@@ -113,7 +113,9 @@ b = [json.loads(l)[\"winnow\"][\"leverage\"] for l in open(\"b\")]
 assert len(a) == len(b) == 9000
 worst = max(abs(x - y) / x for x, y in zip(a, b))
 assert 0 < worst <= 1e-5, worst
-"
+" &&
+	"$WINNOW" score leverage -q --float32-gemm --threads 1 big.jsonl > c &&
+	"$WINNOW" score leverage -q --float32-gemm --threads 2 big.jsonl > d && cmp c d
 '
 
 test_expect_success 'a bad --device is a usage error; k-means takes no --device' '
