@@ -53,6 +53,22 @@ test_expect_success 'lewis p=1 over two batches: the peer to 1e-6, sum 5' '
 	grep -q "rank 5, sum of weights 5$" err
 '
 
+test_expect_success 'lewis p=6 over two batches (averaged iteration): the fixed point w = tau(w)^3 to 1e-9, sum 5' '
+	"$WINNOW" score lewis --p 6 big.jsonl > out 2> err &&
+	grep -q "(averaged), relative change .* <= 1e-12, rank 5, sum of weights 5$" err &&
+	python3 -c "
+import json, sys
+sys.path.insert(0, \"$WINNOW_ROOT/tests/peers\")
+import sensitivity_peer as P
+A = P.vectors(\"big.jsonl\")
+w = [json.loads(l)[\"winnow\"][\"lewis\"] for l in open(\"out\")]
+t = P.taus(A, [x ** (1 - 2 / 6) for x in w])
+worst = max(abs(x - y ** 3) / x for x, y in zip(w, t))
+assert worst <= 1e-9, worst
+assert abs(sum(w) - 5) <= 1e-9, sum(w)
+"
+'
+
 test_expect_success 'lightweight q over two batches (three passes): the peer to 1e-9, sum 1' '
 	"$WINNOW" score kmeans-sensitivity big.jsonl > out 2> err &&
 	python3 "$PEER" q big.jsonl > peer && close kmeans_sensitivity 1e-9 out peer 9000 &&
