@@ -35,9 +35,10 @@ static int svd_t(double *At, int64_t n, int64_t d, double *sv, double *Ut, int64
 }
 
 int wn_vol_top_singular(const float *A32, const double *A64, int64_t n, int64_t d, int64_t m,
-			double *U, double *sv, int64_t *rank, char *err, size_t errlen)
+			double **U_out, double *sv, int64_t *rank, char *err, size_t errlen)
 {
 	int64_t k = n < d ? n : d;
+	*U_out = NULL;
 	if (n < 1 || d < 1 || m < 1 || m > k || (!A32 == !A64) || n > INT32_MAX / (d > k ? d : k))
 		return wn_errf(err, errlen, "bad SVD arguments (%lld x %lld, top %lld)", (long long)n,
 			       (long long)d, (long long)m), -1;
@@ -49,11 +50,15 @@ int wn_vol_top_singular(const float *A32, const double *A64, int64_t n, int64_t 
 		At[i] = A64 ? A64[i] : (double)A32[i];
 	if (!rc)
 		rc = svd_t(At, n, d, s, Ut, k, err, errlen);
+	free(At);
 	if (!rc) {
-		/* Ut: k×n column-major, element (t, i) at Ut[t + i k] = U[i][t] */
+		/* Ut: k×n column-major, element (t, i) at Ut[t + i k] = U[i][t]: row i of U is
+		 * Ut[i k .. i k + m), moved down to i m in place (i m <= i k) */
 		for (int64_t i = 0; i < n; i++)
-			for (int64_t t = 0; t < m; t++)
-				U[i * m + t] = Ut[t + i * k];
+			memmove(Ut + i * m, Ut + i * k, sizeof(double) * (size_t)m);
+		double *U = realloc(Ut, sizeof(double) * (size_t)(n * m));
+		*U_out = U ? U : Ut;
+		Ut = NULL;
 		double thr = s[0] * (double)(n > d ? n : d) * DBL_EPSILON;
 		*rank = 0;
 		for (int64_t t = 0; t < k; t++)
@@ -61,7 +66,7 @@ int wn_vol_top_singular(const float *A32, const double *A64, int64_t n, int64_t 
 		if (sv)
 			memcpy(sv, s, sizeof(double) * (size_t)k);
 	}
-	free(At), free(Ut), free(s);
+	free(Ut), free(s);
 	return rc;
 }
 

@@ -27,12 +27,14 @@
 
 /*
  * The top-m left singular vectors of A (n×d, exactly one of A32, A64) into
- * U (n×m, row-major) and the singular values into sv (min(n,d), may be
- * NULL); *rank = singular values > s_max·max(n,d)·eps. m <= min(n,d).
+ * *U (n×m, row-major, malloc'd: the caller frees it) and the singular values
+ * into sv (min(n,d), may be NULL); *rank = singular values >
+ * s_max·max(n,d)·eps. m <= min(n,d). Memory: a float64 copy of A and the
+ * n×min(n,d) vectors while dgesvd runs, then U alone.
  * Returns 0, or -1 with err.
  */
 int wn_vol_top_singular(const float *A32, const double *A64, int64_t n, int64_t d, int64_t m,
-			double *U, double *sv, int64_t *rank, char *err, size_t errlen);
+			double **U, double *sv, int64_t *rank, char *err, size_t errlen);
 
 /*
  * One draw of the projection DPP with kernel U Uᵀ (U n×m, orthonormal

@@ -54,17 +54,16 @@ static int vol_draw(struct vol *w, const wn_vol_step_opts *o, const char *src, c
 	if (m > k)
 		return wn_errf(err, errlen, "%s: --sample %lld exceeds min(n, d) = %lld", src,
 			       (long long)m, (long long)k), -1;
-	w->U = malloc(sizeof(double) * (size_t)(n * m));
 	w->sv = malloc(sizeof(double) * (size_t)k);
 	w->pi = malloc(sizeof(double) * (size_t)n);
 	w->work = malloc(sizeof(double) * (size_t)(n + m * m));
 	w->S = malloc(sizeof(int64_t) * (size_t)m);
 	w->rank_of = calloc((size_t)n, sizeof(int64_t));
-	if (!w->U || !w->sv || !w->pi || !w->work || !w->S || !w->rank_of)
+	if (!w->sv || !w->pi || !w->work || !w->S || !w->rank_of)
 		return wn_errf(err, errlen, "out of memory for %lld x %lld singular vectors",
 			       (long long)n, (long long)m), -1;
 	char why[256];
-	if (wn_vol_top_singular(w->v.X, NULL, n, d, m, w->U, w->sv, &w->rank, why, sizeof why))
+	if (wn_vol_top_singular(w->v.X, NULL, n, d, m, &w->U, w->sv, &w->rank, why, sizeof why))
 		return wn_errf(err, errlen, "%s: %s", src, why), -1;
 	if (m > w->rank)
 		return wn_errf(err, errlen, "%s: --sample %lld exceeds the rank %lld of the vectors",

@@ -69,11 +69,11 @@ static int solve3(double M[D][D], double *b, double *x)
 
 static void test_singular_vectors_are_leverage(void)
 {
-	double A[N * D], y[N], U[N * D], tau[N], sv[D];
+	double A[N * D], y[N], *U, tau[N], sv[D];
 	int64_t rank;
 	char err[256];
 	matrix(A, y);
-	CHECK(wn_vol_top_singular(NULL, A, N, D, D, U, sv, &rank, err, sizeof err) == 0);
+	CHECK(wn_vol_top_singular(NULL, A, N, D, D, &U, sv, &rank, err, sizeof err) == 0);
 	CHECK_EQ_INT(rank, 3);
 	CHECK(sv[0] >= sv[1] && sv[1] >= sv[2] && sv[2] > 0);
 	for (int a = 0; a < D; a++)
@@ -89,17 +89,18 @@ static void test_singular_vectors_are_leverage(void)
 	for (int i = 0; i < N; i++)
 		CHECK_NEAR(U[i * D] * U[i * D] + U[i * D + 1] * U[i * D + 1] + U[i * D + 2] * U[i * D + 2],
 			   tau[i], 1e-12);
+	free(U);
 }
 
 /* Inclusion frequencies over T draws against π, for the top m vectors. */
 static void inclusion(int m)
 {
-	double A[N * D], y[N], U[N * D], work[N + D * D];
+	double A[N * D], y[N], *U, work[N + D * D];
 	int64_t rank, S[D];
 	char err[256];
 	int count[N] = {0};
 	matrix(A, y);
-	CHECK(wn_vol_top_singular(NULL, A, N, D, m, U, NULL, &rank, err, sizeof err) == 0);
+	CHECK(wn_vol_top_singular(NULL, A, N, D, m, &U, NULL, &rank, err, sizeof err) == 0);
 	for (int k = 0; k < T; k++) {
 		CHECK(wn_vol_dpp_sample(U, N, m, 5, (uint64_t)k, S, work) == 0);
 		for (int t = 0; t < m; t++) {
@@ -118,6 +119,7 @@ static void inclusion(int m)
 		CHECK_NEAR(f, pi, 5 * sd + 1e-12);
 	}
 	CHECK_NEAR(total, m, 1e-12);
+	free(U);
 }
 
 static void test_inclusion_is_leverage(void) { inclusion(3); }
@@ -125,11 +127,11 @@ static void test_inclusion_rank2(void) { inclusion(2); }
 
 static void test_least_squares_unbiased(void)
 {
-	double A[N * D], y[N], U[N * D], work[N + D * D], pi[N];
+	double A[N * D], y[N], *U, work[N + D * D], pi[N];
 	int64_t rank, S[D];
 	char err[256];
 	matrix(A, y);
-	CHECK(wn_vol_top_singular(NULL, A, N, D, D, U, NULL, &rank, err, sizeof err) == 0);
+	CHECK(wn_vol_top_singular(NULL, A, N, D, D, &U, NULL, &rank, err, sizeof err) == 0);
 	for (int i = 0; i < N; i++)
 		pi[i] = U[i * D] * U[i * D] + U[i * D + 1] * U[i * D + 1] + U[i * D + 2] * U[i * D + 2];
 	double G[D][D] = {{0}}, b[D] = {0}, xs[D]; /* the full least squares: AᵀA x = Aᵀy */
@@ -164,15 +166,16 @@ static void test_least_squares_unbiased(void)
 	}
 	double hm = h1 / T, hse = sqrt((h2 / T - hm * hm) / T);
 	CHECK_NEAR(hm, fsum, 5 * hse);
+	free(U);
 }
 
 static void test_threads(void)
 {
-	double A[N * D], y[N], U[N * D], work[N + D * D];
+	double A[N * D], y[N], *U, work[N + D * D];
 	int64_t rank, S1[D], S2[D];
 	char err[256];
 	matrix(A, y);
-	CHECK(wn_vol_top_singular(NULL, A, N, D, D, U, NULL, &rank, err, sizeof err) == 0);
+	CHECK(wn_vol_top_singular(NULL, A, N, D, D, &U, NULL, &rank, err, sizeof err) == 0);
 	for (int k = 0; k < 50; k++) {
 		omp_set_num_threads(1);
 		CHECK(wn_vol_dpp_sample(U, N, D, 3, (uint64_t)k, S1, work) == 0);
@@ -180,6 +183,7 @@ static void test_threads(void)
 		CHECK(wn_vol_dpp_sample(U, N, D, 3, (uint64_t)k, S2, work) == 0);
 		CHECK(memcmp(S1, S2, sizeof S1) == 0);
 	}
+	free(U);
 }
 
 int main(void)
