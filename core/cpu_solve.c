@@ -435,8 +435,11 @@ wn_core_solve *wn_core_solve_new(wn_core *c, const double *G, int64_t d, double 
 	}
 	free(M);
 	free(E);
-	if (!rc && q->core && (rc = solve_upload(q)))
-		fail_line(err, errlen, rc, q->core ? wn_core_error(q->core) : "out of memory");
+	if (!rc && q->core && (rc = solve_upload(q))) {
+		const char *why = wn_core_error(q->core);
+		fail_line(err, errlen, rc, rc == WN_CORE_ENOMEM ? "out of memory for the inverse factor"
+				     : why && *why ? why : "inverting the factor failed");
+	}
 	if (rc) {
 		wn_core_solve_free(q);
 		return NULL;
