@@ -13,6 +13,9 @@ static const char *const leverage_usage[] = {
 	"l2 leverage scores of the vectors (winnow.emb or --npy) as winnow.leverage.",
 	"tau_i = a_i^T (A^T A + L I)^-1 a_i, by Cholesky of the float64 Gram matrix (an eigen",
 	"pseudo-inverse when A is rank-deficient). stderr reports the rank and sum(tau) = rank.",
+	"Two passes over a record spool (Gram matrix, then scores): memory O(d^2 + batch), not O(n d).",
+	"--device cuda: both passes as float32 GEMMs on the GPU (float32 accuracy, about 1e-6 x",
+	"cond(A^T A) relative), the d x d factorisation on the CPU in float64. Default cpu, not auto.",
 	"",
 	"winnow score leverage < emb.jsonl > scored.jsonl",
 	"winnow score leverage --ridge 1 --npy vectors.npy docs.jsonl > scored.jsonl",
@@ -27,6 +30,8 @@ static const char *const lewis_usage[] = {
 	"p >= 4 the averaged step w <- w^(1-2/p) tau(w), which converges), until the largest",
 	"relative change is <= --tol. sum(w) = rank. --bound annotates the sensitivity upper",
 	"bound instead: w for p <= 2, d^(p/2-1) w above (Woodruff & Yasuda 2023).",
+	"One pass over a record spool per iteration (+2): memory O(d^2 + batch + n weights).",
+	"--device cuda: the passes as float32 GEMMs on the GPU, the d x d factorisation on the CPU.",
 	"",
 	"winnow score lewis --p 1 < emb.jsonl > scored.jsonl",
 	"winnow score lewis --p 6 --tol 1e-10 --stats lewis.json < emb.jsonl > scored.jsonl",
@@ -41,6 +46,8 @@ static const char *const kmeans_usage[] = {
 	"--bicriteria: the bound from K k-means++ centres B (Bachem et al. 2017, algorithm 2),",
 	"s(x) = a d(x,B)^2/c + 2a sum_{C_b} d^2 / (|C_b| c) + 4n/|C_b|, a = 16 (ln K + 2),",
 	"c = mean d(x,B)^2, normalised to sum 1; --stats lists the centres' record positions.",
+	"The lightweight q streams in three passes over a record spool (memory O(d + batch));",
+	"--bicriteria holds the vectors in memory (its D^2 seeding revisits them K times).",
 	"",
 	"winnow score kmeans-sensitivity < emb.jsonl > scored.jsonl",
 	"winnow score kmeans-sensitivity --npy vectors.npy docs.jsonl > scored.jsonl",
@@ -58,6 +65,12 @@ static const char *const kmeans_usage[] = {
 	OPT_GROUP("Compute"),                                                                 \
 	OPT_INT(0, "threads", &(o)->io.threads, "N", "threads to use (default: all cores)")
 
+#define SOLVE_OPTIONS(o)                                                                      \
+	OPT_GROUP("Compute"),                                                                 \
+	OPT_STRING(0, "device", &(o)->io.device, "DEV", "cpu (default: float64), cuda or auto (float32 GEMM passes on a GPU)"), \
+	OPT_BOOL(0, "float32-gemm", &(o)->float32_gemm, "the float32 GEMM passes of --device cuda, on any device"), \
+	OPT_INT(0, "threads", &(o)->io.threads, "N", "threads to use (default: all cores)")
+
 static void leverage_options(void *p, struct wn_option *t)
 {
 	wn_sens_step_opts *o = p;
@@ -66,7 +79,7 @@ static void leverage_options(void *p, struct wn_option *t)
 		OPT_DOUBLE(0, "ridge", &o->ridge, "L", "ridge leverage a_i^T (A^T A + L I)^-1 a_i (default 0)"),
 		VEC_OPTIONS(o),
 		WN_STREAM_OPTIONS(&o->io),
-		THREADS_OPTION(o));
+		SOLVE_OPTIONS(o));
 }
 
 static void lewis_options(void *p, struct wn_option *t)
@@ -80,7 +93,7 @@ static void lewis_options(void *p, struct wn_option *t)
 		OPT_BOOL(0, "bound", &o->bound, "annotate the sensitivity bound (d^(p/2-1) w for p > 2)"),
 		VEC_OPTIONS(o),
 		WN_STREAM_OPTIONS(&o->io),
-		THREADS_OPTION(o));
+		SOLVE_OPTIONS(o));
 }
 
 static void kmeans_options(void *p, struct wn_option *t)

@@ -199,6 +199,45 @@ int wn_core_kmeans_train(wn_core *c, int metric, const float *X_host, int64_t n,
 			 int64_t k, int niter, uint64_t seed,
 			 float *C_host_out, double *inertia_per_iter_host);
 
+/* ---- dense float64 solve (issue 19: leverage scores, Lewis weights) ----
+ * core/cpu_solve.c. A Gram accumulator G = Σ f_i x_i x_iᵀ fed a batch of
+ * rows at a time (host arrays, float32 or float64, row stride d), then the
+ * factor of G + λI and the quadratic forms x_iᵀ(G + λI)⁺x_i of more rows:
+ * Cholesky (LAPACK dpotrf) of the equilibrated matrix, or, when that fails
+ * or is ill-conditioned (rcond <= max(n,d)·eps), an eigen pseudo-inverse
+ * (dsyev, eigenvalues <= λ_max·max(n,d)·eps dropped) whose size is the rank.
+ * c may be NULL and use_gemm 0: float64 on the host, same bits at any
+ * thread count when batches are multiples of WN_CORE_GRAM_BLOCK rows (block
+ * b of the accumulator's life goes to partial b mod wn_core_gram_partials(d)).
+ * use_gemm 1: each batch's XᵀX and the second pass X·(D U⁻¹) are float32
+ * wn_core_gemm calls on c's device (the GPU on CUDA), summed in float64 on
+ * the host; the d×d factorisation always runs on the CPU in float64.
+ * Functions return 0 or a WN_CORE_E* code (ENOMEM, EINVAL, or the
+ * context's error); wn_core_solve_new fills err with one line. */
+#define WN_CORE_GRAM_BLOCK 256
+enum { WN_CORE_SOLVE_CHOLESKY = 0, WN_CORE_SOLVE_EIGEN = 1 };
+typedef struct wn_core_gram wn_core_gram;
+typedef struct wn_core_solve wn_core_solve;
+int64_t wn_core_gram_partials(int64_t d);
+wn_core_gram *wn_core_gram_new(wn_core *c, int64_t d, int use_gemm); /* NULL: no memory */
+void wn_core_gram_free(wn_core_gram *g);
+void wn_core_gram_reset(wn_core_gram *g);
+/* G += Σ_r f_r x_r x_rᵀ over `rows` rows of X32 or X64 (exactly one given); f NULL = 1 */
+int wn_core_gram_add(wn_core_gram *g, const float *X32, const double *X64, int64_t rows,
+		     const double *f);
+int64_t wn_core_gram_rows(const wn_core_gram *g);
+/* the full symmetric d×d sum so far (owned by g, valid until the next call on g) */
+const double *wn_core_gram_matrix(wn_core_gram *g);
+/* Factor G + ridge·I; nrows (the rows summed into G) sets the rank threshold. */
+wn_core_solve *wn_core_solve_new(wn_core *c, const double *G, int64_t d, double ridge,
+				 int64_t nrows, int use_gemm, char *err, size_t errlen);
+void wn_core_solve_free(wn_core_solve *q);
+int64_t wn_core_solve_rank(const wn_core_solve *q);
+int wn_core_solve_method(const wn_core_solve *q); /* WN_CORE_SOLVE_* */
+/* out[r] = x_rᵀ (G + λI)⁺ x_r for `rows` rows (each row's value computed alone) */
+int wn_core_solve_quad(wn_core_solve *q, const float *X32, const double *X64, int64_t rows,
+		       double *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,13 +1,12 @@
 /*
  * selectors/sensitivity.c — leverage, Lewis weights and the lightweight
- * k-means coreset probabilities (see selectors/sensitivity.h): the Gram
- * pass, the factorisation (Cholesky, or eigen for a rank-deficient Gram
- * matrix) and the quadratic-form pass, one block of rows at a time.
+ * k-means coreset probabilities (see selectors/sensitivity.h): the passes
+ * over a row source around the core's dense solve (core/cpu_solve.c: Gram
+ * matrix, Cholesky or eigen factor, quadratic forms), the Lewis iteration,
+ * and a whole matrix as a source for the in-memory forms.
  */
 #include "selectors/sensitivity.h"
 
-#include <cblas.h>
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +14,7 @@
 #include "core/rng.h"
 #include "io/errf.h"
 
-/* LAPACK (column-major, Fortran calling convention). */
-extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
-extern void dpocon_(const char *uplo, const int *n, const double *a, const int *lda,
-		    const double *anorm, double *rcond, double *work, int *iwork, int *info);
-extern void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
-		   double *w, double *work, const int *lwork, int *info);
-
-#define BLK 256 /* rows per block */
+#define BLK 256 /* rows per block of the k-means scores */
 
 /* Rows i0 .. i0+rows of A as float64 in buf (or a pointer into A). */
 static const double *get_block(const wn_sens_matrix *A, int64_t i0, int64_t rows, double *buf)
@@ -35,292 +27,12 @@ static const double *get_block(const wn_sens_matrix *A, int64_t i0, int64_t rows
 	return buf;
 }
 
-/* G += Σ_{i in [i0, i1)} f_i a_i a_iᵀ (upper triangle), block by block. */
-static void gram_range(const wn_sens_matrix *A, const double *f, int64_t i0, int64_t i1, double *G,
-		       double *buf, double *wb)
-{
-	int64_t d = A->d;
-	for (; i0 < i1; i0 += BLK) {
-		int64_t rows = i1 - i0 < BLK ? i1 - i0 : BLK;
-		const double *B = get_block(A, i0, rows, buf);
-		if (f) { /* rows scaled by sqrt(f_i) */
-			for (int64_t r = 0; r < rows; r++) {
-				double s = sqrt(f[i0 + r]);
-				for (int64_t j = 0; j < d; j++)
-					wb[r * d + j] = s * B[r * d + j];
-			}
-			B = wb;
-		}
-		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)rows, 1.0, B,
-			    (int)d, 1.0, G, (int)d);
-	}
-}
-
-/*
- * G = Σ_i f_i a_i a_iᵀ (f NULL: f_i = 1), full symmetric, d×d. The rows are
- * cut into GCHUNKS fixed ranges (fewer when d×d partials would not fit in
- * GRAM_MEM), each summed by one thread with single-threaded BLAS, and the
- * partials added in range order: the same bits at any thread count.
- */
-#define GCHUNKS 8
-#define GRAM_MEM ((int64_t)512 << 20)
-static int gram(const wn_sens_matrix *A, const double *f, double *G)
-{
-	int64_t d = A->d, nc = GCHUNKS;
-	while (nc > 1 && (nc * d * d * 8 > GRAM_MEM || (nc - 1) * BLK * 4 >= A->n))
-		nc--;
-	double *P = calloc((size_t)(nc * d * d), sizeof(double));
-	if (!P)
-		return -1;
-	int fail = 0;
-	int64_t per = (A->n + nc - 1) / nc;
-	per = (per + BLK - 1) / BLK * BLK;
-#pragma omp parallel for schedule(static, 1) reduction(| : fail)
-	for (int64_t c = 0; c < nc; c++) {
-		double *buf = malloc(sizeof(double) * (size_t)(2 * BLK * d));
-		if (!buf) {
-			fail = 1;
-			continue;
-		}
-		int64_t lo = c * per, hi = lo + per < A->n ? lo + per : A->n;
-		gram_range(A, f, lo < A->n ? lo : A->n, hi, P + c * d * d, buf, buf + BLK * d);
-		free(buf);
-	}
-	memcpy(G, P, sizeof(double) * (size_t)(d * d));
-	for (int64_t c = 1; c < nc; c++)
-		for (int64_t k = 0; k < d * d; k++)
-			G[k] += P[c * d * d + k];
-	free(P);
-	for (int64_t j = 0; j < d; j++)
-		for (int64_t k = 0; k < j; k++)
-			G[j * d + k] = G[k * d + j];
-	return fail ? -1 : 0;
-}
-
-/* A prepared (G + λI)⁻¹: τ(y) = ||F (D y)||² with F = U⁻ᵀ or Λ^{-1/2}Vᵀ. */
-struct quad {
-	int64_t d, r;   /* r: columns of F (d for Cholesky, the rank for eigen) */
-	int method;
-	double *D;      /* d: the equilibration */
-	double *F;      /* Cholesky: U (d×d, upper, row-major); eigen: d×r, V_kept Λ^{-1/2} */
-};
-
-static void quad_free(struct quad *q)
-{
-	free(q->D);
-	free(q->F);
-	memset(q, 0, sizeof *q);
-}
-
-/* Eigen fallback on the equilibrated M (d×d, destroyed). */
-static int quad_eigen(struct quad *q, double *M, int64_t nrows, char *err, size_t errlen)
-{
-	int dd = (int)q->d, info = 0, lwork = -1;
-	double wq = 0, *lam = malloc(sizeof(double) * (size_t)q->d);
-	if (!lam)
-		return wn_errf(err, errlen, "out of memory"), -1;
-	dsyev_("V", "U", &dd, M, &dd, lam, &wq, &lwork, &info);
-	lwork = (int)wq;
-	double *work = malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1));
-	if (!work) {
-		free(lam);
-		return wn_errf(err, errlen, "out of memory"), -1;
-	}
-	dsyev_("V", "U", &dd, M, &dd, lam, work, &lwork, &info);
-	free(work);
-	if (info != 0) {
-		free(lam);
-		return wn_errf(err, errlen, "eigen-decomposition failed (dsyev info %d)", info), -1;
-	}
-	/* column-major eigenvectors: vector j is M[j*d .. j*d+d) */
-	double top = lam[q->d - 1] > 0 ? lam[q->d - 1] : 0;
-	double thr = top * (double)(nrows > q->d ? nrows : q->d) * DBL_EPSILON;
-	int64_t r = 0;
-	for (int64_t j = 0; j < q->d; j++)
-		r += lam[j] > thr;
-	q->F = malloc(sizeof(double) * (size_t)(q->d * (r ? r : 1)));
-	if (!q->F) {
-		free(lam);
-		return wn_errf(err, errlen, "out of memory"), -1;
-	}
-	int64_t c = 0;
-	for (int64_t j = 0; j < q->d; j++) {
-		if (!(lam[j] > thr))
-			continue;
-		double s = 1.0 / sqrt(lam[j]);
-		for (int64_t k = 0; k < q->d; k++)
-			q->F[k * r + c] = M[j * q->d + k] * s;
-		c++;
-	}
-	free(lam);
-	q->r = r;
-	q->method = WN_SENS_EIGEN;
-	return 0;
-}
-
-/* Factor G + λI (G destroyed); nrows is n, for the rank threshold. */
-static int quad_prepare(struct quad *q, double *G, int64_t d, double ridge, int64_t nrows,
-			char *err, size_t errlen)
-{
-	memset(q, 0, sizeof *q);
-	q->d = d;
-	q->D = malloc(sizeof(double) * (size_t)d);
-	double *M = malloc(sizeof(double) * (size_t)(d * d));
-	if (!q->D || !M) {
-		free(M);
-		quad_free(q);
-		return wn_errf(err, errlen, "out of memory"), -1;
-	}
-	for (int64_t j = 0; j < d; j++) {
-		G[j * d + j] += ridge;
-		q->D[j] = G[j * d + j] > 0 ? 1.0 / sqrt(G[j * d + j]) : 0.0;
-	}
-	double anorm = 0;
-	for (int64_t j = 0; j < d; j++) {
-		double col = 0;
-		for (int64_t k = 0; k < d; k++) {
-			M[j * d + k] = G[j * d + k] * q->D[j] * q->D[k];
-			col += fabs(M[j * d + k]);
-		}
-		anorm = col > anorm ? col : anorm;
-	}
-	memcpy(G, M, sizeof(double) * (size_t)(d * d));
-	int dd = (int)d, info = 0;
-	dpotrf_("L", &dd, M, &dd, &info); /* column-major lower = row-major upper U, G = UᵀU */
-	double rcond = 0;
-	if (info == 0) {
-		double *work = malloc(sizeof(double) * (size_t)(3 * d));
-		int *iwork = malloc(sizeof(int) * (size_t)d);
-		if (work && iwork)
-			dpocon_("L", &dd, M, &dd, &anorm, &rcond, work, iwork, &info);
-		free(work);
-		free(iwork);
-	}
-	double thr = (double)(nrows > d ? nrows : d) * DBL_EPSILON;
-	if (info == 0 && rcond > thr) {
-		for (int64_t j = 0; j < d; j++) /* clear the strict lower part (row-major) */
-			for (int64_t k = 0; k < j; k++)
-				M[j * d + k] = 0;
-		q->F = M;
-		q->r = d;
-		q->method = WN_SENS_CHOLESKY;
-		return 0;
-	}
-	free(M);
-	if (quad_eigen(q, G, nrows, err, errlen)) {
-		quad_free(q);
-		return -1;
-	}
-	return 0;
-}
-
-/* out[r] = τ of each of `rows` rows B (float64, raw); Y, Z: work (rows×d). */
-static void quad_eval(const struct quad *q, const double *B, int64_t rows, double *out, double *Y,
-		      double *Z)
-{
-	int64_t d = q->d;
-	for (int64_t r = 0; r < rows; r++)
-		for (int64_t j = 0; j < d; j++)
-			Y[r * d + j] = B[r * d + j] * q->D[j];
-	const double *R = Y;
-	int64_t w = d;
-	if (q->method == WN_SENS_CHOLESKY) {
-		cblas_dtrsm(CblasRowMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit,
-			    (int)rows, (int)d, 1.0, q->F, (int)d, Y, (int)d);
-	} else if (q->r > 0) {
-		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)q->r, (int)d,
-			    1.0, Y, (int)d, q->F, (int)q->r, 0.0, Z, (int)q->r);
-		R = Z;
-		w = q->r;
-	} else {
-		w = 0;
-	}
-	for (int64_t r = 0; r < rows; r++) {
-		double s = 0;
-		for (int64_t j = 0; j < w; j++)
-			s += R[r * w + j] * R[r * w + j];
-		out[r] = s;
-	}
-}
-
-/* The Gram matrix of one run. */
-struct work {
-	double *G;
-};
-
-static void work_free(struct work *w)
-{
-	free(w->G);
-}
-
-static int work_alloc(struct work *w, int64_t d, char *err, size_t errlen)
-{
-	w->G = malloc(sizeof(double) * (size_t)(d * d));
-	if (w->G)
-		return 0;
-	return wn_errf(err, errlen, "out of memory for a %lld x %lld Gram matrix", (long long)d,
-		       (long long)d), -1;
-}
-
-/* τ of every row, blocks shared among threads (each block's result is its own). */
-static int quad_all(const struct quad *q, const wn_sens_matrix *A, double *tau)
-{
-	int fail = 0;
-	int64_t nb = (A->n + BLK - 1) / BLK, d = A->d;
-#pragma omp parallel reduction(| : fail)
-	{
-		double *buf = malloc(sizeof(double) * (size_t)(3 * BLK * d));
-#pragma omp for schedule(dynamic, 1)
-		for (int64_t b = 0; b < nb; b++) {
-			if (!buf) {
-				fail = 1;
-				continue;
-			}
-			int64_t i0 = b * BLK, rows = A->n - i0 < BLK ? A->n - i0 : BLK;
-			quad_eval(q, get_block(A, i0, rows, buf), rows, tau + i0, buf + BLK * d,
-				  buf + 2 * BLK * d);
-		}
-		free(buf);
-	}
-	return fail ? -1 : 0;
-}
-
 static int check_shape(const wn_sens_matrix *A, char *err, size_t errlen)
 {
 	if (A->n < 0 || A->d < 1 || A->d > 65536 || (!A->a64 == !A->a32))
 		return wn_errf(err, errlen, "bad matrix (%lld x %lld)", (long long)A->n,
 			       (long long)A->d), -1;
 	return 0;
-}
-
-/* τ(G_f) for all rows, after the Gram pass weighted by f (NULL = 1). */
-static int leverage_pass_(const wn_sens_matrix *A, const double *f, double ridge, struct work *w,
-			  double *tau, wn_sens_info *info, char *err, size_t errlen)
-{
-	if (gram(A, f, w->G))
-		return wn_errf(err, errlen, "out of memory"), -1;
-	struct quad q;
-	if (quad_prepare(&q, w->G, A->d, ridge, A->n, err, errlen))
-		return -1;
-	if (quad_all(&q, A, tau)) {
-		quad_free(&q);
-		return wn_errf(err, errlen, "out of memory"), -1;
-	}
-	info->rank = ridge > 0 ? A->d : q.r;
-	info->method = q.method;
-	quad_free(&q);
-	return 0;
-}
-
-/* The pass with single-threaded BLAS (the threads are ours, over fixed blocks). */
-static int leverage_pass(const wn_sens_matrix *A, const double *f, double ridge, struct work *w,
-			 double *tau, wn_sens_info *info, char *err, size_t errlen)
-{
-	int prev = openblas_get_num_threads();
-	openblas_set_num_threads(1);
-	int rc = leverage_pass_(A, f, ridge, w, tau, info, err, errlen);
-	openblas_set_num_threads(prev);
-	return rc;
 }
 
 static double sum_of(const double *v, int64_t n)
@@ -331,21 +43,92 @@ static double sum_of(const double *v, int64_t n)
 	return s;
 }
 
-int wn_sens_leverage(const wn_sens_matrix *A, double ridge, double *tau, wn_sens_info *info,
+int64_t wn_sens_batch_rows(int64_t d)
+{
+	int64_t blocks = ((int64_t)1 << 22) / (WN_CORE_GRAM_BLOCK * (d > 0 ? d : 1));
+	blocks = blocks < 1 ? 1 : blocks > 32 ? 32 : blocks;
+	return blocks * WN_CORE_GRAM_BLOCK;
+}
+
+/* ---- the passes ---- */
+
+/* Pass: G = Σ f_i a_i a_iᵀ (f NULL = 1, else indexed by row); counts the rows. */
+static int gram_pass(const wn_sens_source *src, wn_core_gram *g, const double *f, int64_t *n,
 		     char *err, size_t errlen)
 {
-	memset(info, 0, sizeof *info);
-	if (check_shape(A, err, errlen))
+	const float *X32;
+	const double *X64;
+	int64_t rows, i = 0;
+	int r;
+	wn_core_gram_reset(g);
+	if (src->rewind(src->ctx, err, errlen))
 		return -1;
+	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
+		if (wn_core_gram_add(g, X32, X64, rows, f ? f + i : NULL))
+			return wn_errf(err, errlen, "Gram matrix: out of memory or device error"), -1;
+		i += rows;
+	}
+	*n = i;
+	return r;
+}
+
+static wn_core_solve *factor(wn_core_gram *g, wn_core *gemm, int64_t d, double ridge, int64_t n,
+			     char *err, size_t errlen)
+{
+	return wn_core_solve_new(gemm, wn_core_gram_matrix(g), d, ridge, n, gemm != NULL, err,
+				 errlen);
+}
+
+static void note_solve(wn_sens_info *info, const wn_core_solve *q, double ridge, int64_t d)
+{
+	info->rank = ridge > 0 ? d : wn_core_solve_rank(q);
+	info->method = wn_core_solve_method(q) == WN_CORE_SOLVE_EIGEN ? WN_SENS_EIGEN
+								      : WN_SENS_CHOLESKY;
+}
+
+int wn_sens_leverage_stream(const wn_sens_source *src, wn_core *gemm, double ridge,
+			    wn_sens_sink_fn sink, void *sink_ctx, wn_sens_info *info, char *err,
+			    size_t errlen)
+{
+	memset(info, 0, sizeof *info);
 	if (!(ridge >= 0) || !isfinite(ridge))
 		return wn_errf(err, errlen, "ridge must be finite and >= 0"), -1;
-	struct work w;
-	if (work_alloc(&w, A->d, err, errlen))
-		return -1;
-	int rc = leverage_pass(A, NULL, ridge, &w, tau, info, err, errlen);
-	work_free(&w);
-	if (!rc)
-		info->sum = sum_of(tau, A->n);
+	int64_t d = src->d, n = 0, rows;
+	wn_core_gram *g = wn_core_gram_new(gemm, d, gemm != NULL);
+	double *tau = malloc(sizeof(double) * (size_t)wn_sens_batch_rows(d));
+	wn_core_solve *q = NULL;
+	int rc = -1, r = 0;
+	if (!g || !tau) {
+		wn_errf(err, errlen, "out of memory for a %lld x %lld Gram matrix", (long long)d,
+			(long long)d);
+		goto out;
+	}
+	if (gram_pass(src, g, NULL, &n, err, errlen))
+		goto out;
+	if (n == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (!(q = factor(g, gemm, d, ridge, n, err, errlen)) || src->rewind(src->ctx, err, errlen))
+		goto out;
+	note_solve(info, q, ridge, d);
+	const float *X32;
+	const double *X64;
+	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
+		if (wn_core_solve_quad(q, X32, X64, rows, tau)) {
+			wn_errf(err, errlen, "leverage pass: out of memory or device error");
+			goto out;
+		}
+		for (int64_t k = 0; k < rows; k++)
+			info->sum += tau[k];
+		if (sink(sink_ctx, tau, rows, err, errlen))
+			goto out;
+	}
+	rc = r;
+out:
+	wn_core_solve_free(q);
+	wn_core_gram_free(g);
+	free(tau);
 	return rc;
 }
 
@@ -365,54 +148,270 @@ static double lewis_update(double *w, const double *tau, int64_t n, double p, in
 	return change;
 }
 
+/* w <- the update from tau of a batch's rows; f (the batch's) <- w^{1-2/p} of the new w. */
+static double lewis_batch(double *w, double *f, const double *tau, int64_t rows, double p,
+			  int damped)
+{
+	double change = lewis_update(w, tau, rows, p, damped), beta = 1.0 - 2.0 / p;
+	for (int64_t i = 0; i < rows; i++)
+		f[i] = w[i] > 0 ? pow(w[i], beta) : 0.0;
+	return change;
+}
+
+/* One iteration: τ(w) by the factor q of G(w) while G(w') is summed into g. */
+static int lewis_pass(const wn_sens_source *src, wn_core_solve *q, wn_core_gram *g, double *w,
+		      double *f, double *tau, double p, wn_sens_info *info, char *err, size_t errlen)
+{
+	const float *X32;
+	const double *X64;
+	int64_t rows, i = 0;
+	int r;
+	double change = 0;
+	wn_core_gram_reset(g);
+	if (src->rewind(src->ctx, err, errlen))
+		return -1;
+	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
+		if (wn_core_solve_quad(q, X32, X64, rows, tau))
+			return wn_errf(err, errlen, "Lewis pass: out of memory or device error"), -1;
+		double c = lewis_batch(w + i, f, tau, rows, p, info->damped);
+		change = c > change ? c : change;
+		if (wn_core_gram_add(g, X32, X64, rows, f))
+			return wn_errf(err, errlen, "Gram matrix: out of memory or device error"), -1;
+		i += rows;
+	}
+	info->change = change;
+	return r;
+}
+
+/* The emitting pass: the weights (or their bounds) of each batch to the sink. */
+static int lewis_emit(const wn_sens_source *src, const double *w, double *out, double p,
+		      int bound, wn_sens_sink_fn sink, void *sink_ctx, char *err, size_t errlen)
+{
+	const float *X32;
+	const double *X64;
+	int64_t rows, i = 0;
+	int r;
+	if (src->rewind(src->ctx, err, errlen))
+		return -1;
+	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
+		for (int64_t k = 0; k < rows; k++)
+			out[k] = bound ? wn_sens_lewis_bound(w[i + k], p, src->d) : w[i + k];
+		if (sink(sink_ctx, out, rows, err, errlen))
+			return -1;
+		i += rows;
+	}
+	return r;
+}
+
+static int lewis_iterate(const wn_sens_source *src, wn_core *gemm, wn_core_gram *g, double *w,
+			 double *f, double *tau, int64_t n, double p, double tol, int max_iter,
+			 wn_sens_info *info, char *err, size_t errlen)
+{
+	for (int it = 1; it <= max_iter; it++) {
+		wn_core_solve *q = factor(g, gemm, src->d, 0.0, n, err, errlen);
+		if (!q)
+			return -1;
+		note_solve(info, q, 0.0, src->d);
+		int rc = lewis_pass(src, q, g, w, f, tau, p, info, err, errlen);
+		wn_core_solve_free(q);
+		if (rc)
+			return -1;
+		info->iters = it;
+		if (info->change <= tol)
+			return 0;
+	}
+	return wn_errf(err, errlen, "Lewis weights (p = %g) did not converge in %d iterations "
+		       "(relative change %.3g > %.3g)", p, max_iter, info->change, tol), -1;
+}
+
+int wn_sens_lewis_stream(const wn_sens_source *src, wn_core *gemm, double p, double tol,
+			 int max_iter, int bound, wn_sens_sink_fn sink, void *sink_ctx,
+			 wn_sens_info *info, char *err, size_t errlen)
+{
+	memset(info, 0, sizeof *info);
+	if (!(p > 0) || !isfinite(p) || !(tol > 0) || max_iter < 1)
+		return wn_errf(err, errlen, "Lewis weights need p > 0, tol > 0, max_iter >= 1"), -1;
+	int64_t d = src->d, n = 0;
+	wn_core_gram *g = wn_core_gram_new(gemm, d, gemm != NULL);
+	double *tau = malloc(sizeof(double) * (size_t)wn_sens_batch_rows(d));
+	double *w = NULL, *f = NULL;
+	int rc = -1;
+	info->damped = p >= 4;
+	if (!g || !tau) {
+		wn_errf(err, errlen, "out of memory for a %lld x %lld Gram matrix", (long long)d,
+			(long long)d);
+		goto out;
+	}
+	if (gram_pass(src, g, NULL, &n, err, errlen)) /* w = 1: f = 1 */
+		goto out;
+	if (n == 0) {
+		rc = 0;
+		goto out;
+	}
+	w = malloc(sizeof(double) * (size_t)n);
+	f = malloc(sizeof(double) * (size_t)wn_sens_batch_rows(d)); /* one batch's row weights */
+	if (!w || !f) {
+		wn_errf(err, errlen, "out of memory for %lld Lewis weights", (long long)n);
+		goto out;
+	}
+	for (int64_t i = 0; i < n; i++)
+		w[i] = 1.0;
+	if (lewis_iterate(src, gemm, g, w, f, tau, n, p, tol, max_iter, info, err, errlen))
+		goto out;
+	info->sum = sum_of(w, n);
+	rc = lewis_emit(src, w, tau, p, bound, sink, sink_ctx, err, errlen);
+out:
+	free(w);
+	free(f);
+	free(tau);
+	wn_core_gram_free(g);
+	return rc;
+}
+
+/* ---- the in-memory forms: a matrix as the source ---- */
+
+struct mem_src {
+	const wn_sens_matrix *A;
+	int64_t at, batch;
+	double *out; /* the sink's destination (n) */
+	int64_t done;
+};
+
+static int mem_rewind(void *ctx, char *err, size_t errlen)
+{
+	struct mem_src *m = ctx;
+	m->at = m->done = 0;
+	return 0;
+}
+
+static int mem_next(void *ctx, const float **X32, const double **X64, int64_t *rows, char *err,
+		    size_t errlen)
+{
+	struct mem_src *m = ctx;
+	if (m->at >= m->A->n)
+		return 0;
+	*rows = m->A->n - m->at < m->batch ? m->A->n - m->at : m->batch;
+	*X32 = m->A->a32 ? m->A->a32 + m->at * m->A->d : NULL;
+	*X64 = m->A->a64 ? m->A->a64 + m->at * m->A->d : NULL;
+	m->at += *rows;
+	return 1;
+}
+
+static int mem_sink(void *ctx, const double *v, int64_t rows, char *err, size_t errlen)
+{
+	struct mem_src *m = ctx;
+	memcpy(m->out + m->done, v, sizeof(double) * (size_t)rows);
+	m->done += rows;
+	return 0;
+}
+
+static void mem_source(struct mem_src *m, wn_sens_source *src, const wn_sens_matrix *A,
+		       double *out)
+{
+	*m = (struct mem_src){A, 0, wn_sens_batch_rows(A->d), out, 0};
+	*src = (wn_sens_source){m, A->d, mem_rewind, mem_next};
+}
+
+int wn_sens_leverage(const wn_sens_matrix *A, double ridge, double *tau, wn_sens_info *info,
+		     char *err, size_t errlen)
+{
+	memset(info, 0, sizeof *info);
+	if (check_shape(A, err, errlen))
+		return -1;
+	struct mem_src m;
+	wn_sens_source src;
+	mem_source(&m, &src, A, tau);
+	return wn_sens_leverage_stream(&src, NULL, ridge, mem_sink, &m, info, err, errlen);
+}
+
 int wn_sens_lewis(const wn_sens_matrix *A, double p, double tol, int max_iter, double *w,
 		  wn_sens_info *info, char *err, size_t errlen)
 {
 	memset(info, 0, sizeof *info);
 	if (check_shape(A, err, errlen))
 		return -1;
-	if (!(p > 0) || !isfinite(p) || !(tol > 0) || max_iter < 1)
-		return wn_errf(err, errlen, "Lewis weights need p > 0, tol > 0, max_iter >= 1"), -1;
-	struct work wk;
-	if (work_alloc(&wk, A->d, err, errlen))
-		return -1;
-	double *f = malloc(sizeof(double) * (size_t)(A->n ? A->n : 1));
-	double *tau = malloc(sizeof(double) * (size_t)(A->n ? A->n : 1));
-	int rc = -1;
-	if (!f || !tau) {
-		wn_errf(err, errlen, "out of memory");
-		goto out;
-	}
-	info->damped = p >= 4;
-	for (int64_t i = 0; i < A->n; i++)
-		w[i] = 1.0;
-	double beta = 1.0 - 2.0 / p;
-	for (int it = 1; it <= max_iter; it++) {
-		for (int64_t i = 0; i < A->n; i++)
-			f[i] = w[i] > 0 ? pow(w[i], beta) : 0.0;
-		if (leverage_pass(A, f, 0.0, &wk, tau, info, err, errlen))
-			goto out;
-		info->change = lewis_update(w, tau, A->n, p, info->damped);
-		info->iters = it;
-		if (info->change <= tol) {
-			rc = 0;
-			break;
-		}
-	}
-	if (rc)
-		wn_errf(err, errlen, "Lewis weights (p = %g) did not converge in %d iterations "
-			"(relative change %.3g > %.3g)", p, max_iter, info->change, tol);
-	info->sum = sum_of(w, A->n);
-out:
-	free(f);
-	free(tau);
-	work_free(&wk);
-	return rc;
+	if (A->n == 0)
+		return 0;
+	struct mem_src m;
+	wn_sens_source src;
+	mem_source(&m, &src, A, w);
+	return wn_sens_lewis_stream(&src, NULL, p, tol, max_iter, 0, mem_sink, &m, info, err,
+				    errlen);
 }
 
 double wn_sens_lewis_bound(double w, double p, int64_t d)
 {
 	return p <= 2 ? w : pow((double)d, p / 2.0 - 1.0) * w;
+}
+
+/* The distance² of a batch's row r to mu. */
+static double dist2(const float *X32, const double *X64, int64_t r, int64_t d, const double *mu)
+{
+	double s = 0;
+	for (int64_t j = 0; j < d; j++) {
+		double x = (X64 ? X64[r * d + j] : (double)X32[r * d + j]) - mu[j];
+		s += x * x;
+	}
+	return s;
+}
+
+/* Pass 1 (mode 0): Σ rows into mu, counting n; pass 2 (mode 1): Σ d² into *total;
+ * pass 3 (mode 2): q of each batch to the sink. */
+static int lightweight_pass(const wn_sens_source *src, int mode, double *mu, int64_t *n,
+			    double *total, double *q, wn_sens_sink_fn sink, void *sink_ctx,
+			    wn_sens_info *info, char *err, size_t errlen)
+{
+	const float *X32;
+	const double *X64;
+	int64_t rows, d = src->d, seen = 0;
+	int r;
+	if (src->rewind(src->ctx, err, errlen))
+		return -1;
+	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
+		for (int64_t i = 0; i < rows; i++) {
+			if (mode == 0) {
+				for (int64_t j = 0; j < d; j++)
+					mu[j] += X64 ? X64[i * d + j] : (double)X32[i * d + j];
+				continue;
+			}
+			double s = dist2(X32, X64, i, d, mu);
+			if (mode == 1)
+				*total += s;
+			else
+				q[i] = *total > 0 ? 0.5 / (double)*n + 0.5 * s / *total : 1.0 / (double)*n;
+		}
+		seen += rows;
+		if (mode == 2) {
+			for (int64_t i = 0; i < rows; i++)
+				info->sum += q[i];
+			if (sink(sink_ctx, q, rows, err, errlen))
+				return -1;
+		}
+	}
+	if (mode == 0)
+		*n = seen;
+	return r;
+}
+
+int wn_sens_kmeans_lightweight_stream(const wn_sens_source *src, wn_sens_sink_fn sink,
+				      void *sink_ctx, wn_sens_info *info, char *err, size_t errlen)
+{
+	memset(info, 0, sizeof *info);
+	int64_t d = src->d, n = 0;
+	double *mu = calloc((size_t)d, sizeof(double)), total = 0;
+	double *q = malloc(sizeof(double) * (size_t)wn_sens_batch_rows(d));
+	int rc = mu && q ? 0 : (wn_errf(err, errlen, "out of memory"), -1);
+	if (!rc)
+		rc = lightweight_pass(src, 0, mu, &n, &total, q, sink, sink_ctx, info, err, errlen);
+	for (int64_t j = 0; !rc && j < d; j++)
+		mu[j] /= (double)(n ? n : 1);
+	if (!rc && n > 0)
+		rc = lightweight_pass(src, 1, mu, &n, &total, q, sink, sink_ctx, info, err, errlen);
+	if (!rc && n > 0)
+		rc = lightweight_pass(src, 2, mu, &n, &total, q, sink, sink_ctx, info, err, errlen);
+	free(mu);
+	free(q);
+	return rc;
 }
 
 int wn_sens_kmeans_lightweight(const wn_sens_matrix *A, double *q, wn_sens_info *info,
@@ -421,44 +420,10 @@ int wn_sens_kmeans_lightweight(const wn_sens_matrix *A, double *q, wn_sens_info 
 	memset(info, 0, sizeof *info);
 	if (check_shape(A, err, errlen))
 		return -1;
-	int64_t n = A->n, d = A->d;
-	double *mu = calloc((size_t)d, sizeof(double));
-	double *buf = malloc(sizeof(double) * (size_t)(BLK * d));
-	if (!mu || !buf) {
-		free(mu);
-		free(buf);
-		return wn_errf(err, errlen, "out of memory"), -1;
-	}
-	for (int64_t i0 = 0; i0 < n; i0 += BLK) {
-		int64_t rows = n - i0 < BLK ? n - i0 : BLK;
-		const double *B = get_block(A, i0, rows, buf);
-		for (int64_t r = 0; r < rows; r++)
-			for (int64_t j = 0; j < d; j++)
-				mu[j] += B[r * d + j];
-	}
-	for (int64_t j = 0; j < d; j++)
-		mu[j] /= (double)(n ? n : 1);
-	double total = 0;
-	for (int64_t i0 = 0; i0 < n; i0 += BLK) {
-		int64_t rows = n - i0 < BLK ? n - i0 : BLK;
-		const double *B = get_block(A, i0, rows, buf);
-		for (int64_t r = 0; r < rows; r++) {
-			double s = 0;
-			for (int64_t j = 0; j < d; j++) {
-				double x = B[r * d + j] - mu[j];
-				s += x * x;
-			}
-			q[i0 + r] = s;
-			total += s;
-		}
-	}
-	for (int64_t i = 0; i < n; i++)
-		q[i] = total > 0 ? 0.5 / (double)n + 0.5 * q[i] / total : 1.0 / (double)n;
-	free(mu);
-	free(buf);
-	info->rank = 0;
-	info->sum = sum_of(q, n);
-	return 0;
+	struct mem_src m;
+	wn_sens_source src;
+	mem_source(&m, &src, A, q);
+	return wn_sens_kmeans_lightweight_stream(&src, mem_sink, &m, info, err, errlen);
 }
 
 /* ---- the bicriteria bound ---- */

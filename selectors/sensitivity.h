@@ -7,29 +7,30 @@
  *  - the lightweight k-means coreset probability
  *    q_i = 1/(2n) + d(a_i, μ)²/(2 Σ_j d(a_j, μ)²) (Bachem, Lucic, Krause 2018).
  *
- * Owns: the d×d Gram matrix, accumulated in float64 one block of rows at a
- * time (cblas_dsyrk), equilibrated (D G D with D = diag(G)^{-1/2}, which
- * leaves every score unchanged and keeps the Cholesky well scaled), then
- * factored by LAPACK's dpotrf; the second pass is a triangular solve per
- * block (cblas_dtrsm). When the factorisation fails or its reciprocal
- * condition number (dpocon) is below max(n,d)·eps, the Gram matrix is
- * eigen-decomposed instead (dsyev): eigenvalues ≤ λ_max·max(n,d)·eps are
- * dropped (a pseudo-inverse) and their number is the rank reported.
- * Borrows: OpenBLAS (cblas) and LAPACK (Fortran symbols declared in
- * sensitivity.c: the system has no lapacke.h), nothing of winnow.
- * Why here and not in core/: core/ is float32 and the references need
- * float64 (1e-9 relative for leverage); a CUDA twin is still missing.
+ * The numbers are the core's dense solve (core/core.h, core/cpu_solve.c):
+ * the float64 Gram matrix summed over fixed blocks of rows, its Cholesky
+ * factor (or an eigen pseudo-inverse for a rank-deficient A, the rank
+ * reported) and the quadratic forms of a second pass. Leverage and Lewis
+ * weights read their rows through a wn_sens_source, one batch at a time and
+ * as many passes as they need (leverage 2, Lewis iterations + 2), so the
+ * rows may stream from a record spool: memory O(d² + batch) (+ n doubles of
+ * weights for Lewis). The lightweight q streams too (three passes); the
+ * bicriteria bound takes a whole matrix.
+ * Owns: nothing between calls. Borrows: the core (GEMM path only), the
+ * source and sink callbacks.
  *
  * Rows come as float64 or float32 (converted one block at a time). No
  * function keeps state between calls; results do not depend on the thread
- * count: the Gram matrix is summed over fixed row ranges in a fixed order,
- * each by single-threaded BLAS, and each row's score is computed alone.
+ * count: the Gram matrix is summed over fixed blocks in a fixed order
+ * (batches of wn_sens_batch_rows(d), whatever the thread count), and each row's score is computed alone.
  */
 #ifndef WN_SELECTORS_SENSITIVITY_H
 #define WN_SELECTORS_SENSITIVITY_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/core.h"
 
 /* An n×d row-major matrix: exactly one of a64, a32 is set. */
 typedef struct wn_sens_matrix {
@@ -50,6 +51,42 @@ typedef struct wn_sens_info {
 	int damped;       /* Lewis: 1 when the averaged iteration was used (p >= 4) */
 } wn_sens_info;
 
+/*
+ * Where the rows come from: rewind starts a pass (the first call may be the
+ * only read of the data: the source may spool it then), next gives the
+ * pass's next batch (exactly one of *X32, *X64 set; rows a multiple of
+ * WN_CORE_GRAM_BLOCK except the last, and the same batches in every pass).
+ * Each returns 1 (a batch), 0 (end of pass; rewind only returns 0/-1) or -1
+ * with a line in err. The sink gets the scores of the last pass's batches,
+ * in order, right after each next() (so the source may still hold the
+ * batch's records).
+ */
+typedef struct wn_sens_source {
+	void *ctx;
+	int64_t d;
+	int (*rewind)(void *ctx, char *err, size_t errlen);
+	int (*next)(void *ctx, const float **X32, const double **X64, int64_t *rows, char *err,
+		    size_t errlen);
+} wn_sens_source;
+typedef int (*wn_sens_sink_fn)(void *ctx, const double *scores, int64_t rows, char *err,
+			       size_t errlen);
+
+/* Rows per batch for dimension d (a multiple of WN_CORE_GRAM_BLOCK, d only). */
+int64_t wn_sens_batch_rows(int64_t d);
+
+/*
+ * The streaming forms: gemm NULL computes in float64 on the host; a context
+ * runs the two GEMM passes as float32 wn_core_gemm calls on its device
+ * (core.h). Lewis keeps n weights (n is counted in its first pass).
+ * tol, max_iter, p as for wn_sens_lewis.
+ */
+int wn_sens_leverage_stream(const wn_sens_source *src, wn_core *gemm, double ridge,
+			    wn_sens_sink_fn sink, void *sink_ctx, wn_sens_info *info, char *err,
+			    size_t errlen);
+int wn_sens_lewis_stream(const wn_sens_source *src, wn_core *gemm, double p, double tol,
+			 int max_iter, int bound, wn_sens_sink_fn sink, void *sink_ctx,
+			 wn_sens_info *info, char *err, size_t errlen);
+
 /* τ_i for every row into tau (n). ridge >= 0. Returns 0, or -1 with err. */
 int wn_sens_leverage(const wn_sens_matrix *A, double ridge, double *tau, wn_sens_info *info,
 		     char *err, size_t errlen);
@@ -68,6 +105,10 @@ int wn_sens_lewis(const wn_sens_matrix *A, double p, double tol, int max_iter, d
 
 /* The sensitivity upper bound of a Lewis weight: w for p <= 2, d^{p/2−1}·w above. */
 double wn_sens_lewis_bound(double w, double p, int64_t d);
+
+/* The same in three passes (mean, Σ d², q): memory O(d + batch). */
+int wn_sens_kmeans_lightweight_stream(const wn_sens_source *src, wn_sens_sink_fn sink,
+				      void *sink_ctx, wn_sens_info *info, char *err, size_t errlen);
 
 /* q_i for every row into q (n); sums to 1 (1/n each when all rows are equal). */
 int wn_sens_kmeans_lightweight(const wn_sens_matrix *A, double *q, wn_sens_info *info,

@@ -16,6 +16,7 @@
 #include "io/errf.h"
 #include "io/record.h"
 #include "selectors/sensitivity.h"
+#include "selectors/sensitivity_stream.h"
 
 static const char *const score_key[] = {"leverage", "lewis", "kmeans_sensitivity"};
 
@@ -36,6 +37,10 @@ void wn_sens_kmeans_step_init(wn_sens_step_opts *o) { init_common(o, WN_SENS_KME
 
 int wn_sens_step_check(wn_sens_step_opts *o, char *err, size_t errlen)
 {
+	if (o->io.device && wn_core_parse_device(o->io.device) < 0)
+		return wn_errf(err, errlen, "--device must be cpu, cuda or auto"), -1;
+	if (o->score == WN_SENS_KMEANS && (o->float32_gemm || o->io.device))
+		return wn_errf(err, errlen, "--device and --float32-gemm go with leverage and lewis"), -1;
 	if (!(o->ridge >= 0) || !isfinite(o->ridge))
 		return wn_errf(err, errlen, "--ridge must be a finite number >= 0"), -1;
 	if (o->score == WN_SENS_KMEANS) {
@@ -69,9 +74,14 @@ static int write_stats(const char *path, cJSON *doc, char *err, size_t errlen)
 }
 
 static int report(const wn_sens_step_opts *o, const wn_sens_info *in, int64_t n, int64_t d,
-		  const int64_t *centers, const char *cmd, char *err, size_t errlen)
+		  const int64_t *centers, const char *gemm, const char *cmd, char *err,
+		  size_t errlen)
 {
 	const char *how = in->method == WN_SENS_EIGEN ? "eigen, rank-deficient" : "cholesky";
+	if (!o->io.quiet && gemm)
+		fprintf(stderr, "winnow %s: the Gram and quadratic-form passes as float32 GEMMs on "
+			"%s (float32 accuracy), the %lld x %lld factorisation on the CPU\n", cmd, gemm,
+			(long long)d, (long long)d);
 	if (!o->io.quiet) {
 		if (o->score == WN_SENS_LEVERAGE)
 			fprintf(stderr, "winnow %s: %lld vectors of dim %lld: rank %lld (%s), ridge %g, "
@@ -103,6 +113,7 @@ static int report(const wn_sens_step_opts *o, const wn_sens_info *in, int64_t n,
 	if (o->score != WN_SENS_KMEANS) {
 		cJSON_AddNumberToObject(j, "rank", (double)in->rank);
 		cJSON_AddStringToObject(j, "solve", in->method == WN_SENS_EIGEN ? "eigen" : "cholesky");
+		cJSON_AddStringToObject(j, "passes", gemm ? "float32-gemm" : "float64");
 	}
 	if (o->score == WN_SENS_LEVERAGE)
 		cJSON_AddNumberToObject(j, "ridge", o->ridge);
@@ -135,29 +146,9 @@ static int annotate(void *ctx, int64_t i, wn_annot *a)
 	return wn_annot_set_double(a, c->key, c->v[i]);
 }
 
-static int compute(const wn_sens_step_opts *o, const wn_sens_matrix *A, double *v,
-		   int64_t *centers, wn_sens_info *info, char *err, size_t errlen)
+/* --bicriteria: the D² seeding needs every vector at once (cluster/vectors.h). */
+static int kmeans_run(const wn_sens_step_opts *o, wn_stream *s, char *err, size_t errlen)
 {
-	if (o->score == WN_SENS_KMEANS && o->bicriteria)
-		return wn_sens_kmeans_bicriteria(A, o->k, (uint64_t)o->seed, v, centers, info, err,
-						 errlen);
-	if (o->score == WN_SENS_LEVERAGE)
-		return wn_sens_leverage(A, o->ridge, v, info, err, errlen);
-	if (o->score == WN_SENS_KMEANS)
-		return wn_sens_kmeans_lightweight(A, v, info, err, errlen);
-	if (wn_sens_lewis(A, o->p, o->tol, o->max_iter, v, info, err, errlen))
-		return -1;
-	for (int64_t i = 0; o->bound && i < A->n; i++)
-		v[i] = wn_sens_lewis_bound(v[i], o->p, A->d);
-	return 0;
-}
-
-int wn_sens_step_run(const wn_sens_step_opts *o, wn_stream *s, wn_step_report *rep, char *err,
-		     size_t errlen)
-{
-	(void)rep;
-	if (o->io.threads > 0)
-		omp_set_num_threads(o->io.threads);
 	wn_cluster_vectors v;
 	memset(&v, 0, sizeof v);
 	if (wn_cluster_vectors_load(&v, s, o->field_emb, o->npy, err, errlen)) {
@@ -171,11 +162,12 @@ int wn_sens_step_run(const wn_sens_step_opts *o, wn_stream *s, wn_step_report *r
 	if (!rc && v.n > 0) {
 		wn_sens_matrix A = {NULL, v.X, v.n, v.d};
 		wn_sens_info info;
-		rc = compute(o, &A, sc, centers, &info, why, sizeof why);
+		rc = wn_sens_kmeans_bicriteria(&A, o->k, (uint64_t)o->seed, sc, centers, &info, why,
+					       sizeof why);
 		if (rc)
 			wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why);
 		else
-			rc = report(o, &info, v.n, v.d, centers, s->cmd, err, errlen);
+			rc = report(o, &info, v.n, v.d, centers, NULL, s->cmd, err, errlen);
 	}
 	struct annot_ctx c = {sc, score_key[o->score]};
 	if (!rc)
@@ -184,4 +176,77 @@ int wn_sens_step_run(const wn_sens_step_opts *o, wn_stream *s, wn_step_report *r
 	free(centers);
 	wn_cluster_vectors_free(&v);
 	return rc;
+}
+
+/* The context of the float32 GEMM path, or NULL (float64 on the host). */
+static int open_gemm(const wn_sens_step_opts *o, wn_core **core, char *err, size_t errlen)
+{
+	*core = NULL;
+	const char *dev = o->io.device ? o->io.device : "cpu";
+	if (!o->float32_gemm && !strcmp(dev, "cpu"))
+		return 0;
+	wn_core *c = wn_core_open_named(dev, o->io.threads, err, errlen);
+	if (!c)
+		return -1;
+	if (!o->float32_gemm && wn_core_device(c) != WN_DEVICE_CUDA) {
+		wn_core_close(c); /* auto found no GPU: float64 on the host */
+		return 0;
+	}
+	*core = c;
+	return 0;
+}
+
+static int solve_stream(const wn_sens_step_opts *o, const wn_sens_source *src, wn_core *gemm,
+			wn_sens_stream *t, wn_sens_info *info, char *why, size_t n)
+{
+	if (o->score == WN_SENS_LEVERAGE)
+		return wn_sens_leverage_stream(src, gemm, o->ridge, wn_sens_stream_sink, t, info, why,
+					       n);
+	if (o->score == WN_SENS_KMEANS)
+		return wn_sens_kmeans_lightweight_stream(src, wn_sens_stream_sink, t, info, why, n);
+	return wn_sens_lewis_stream(src, gemm, o->p, o->tol, o->max_iter, o->bound,
+				    wn_sens_stream_sink, t, info, why, n);
+}
+
+/* Leverage, Lewis, lightweight q: the records through the streaming source, scores by batch. */
+static int stream_run(const wn_sens_step_opts *o, wn_stream *s, char *err, size_t errlen)
+{
+	wn_sens_stream *t = NULL;
+	wn_core *gemm = NULL;
+	char why[512] = "";
+	if (wn_sens_stream_open(s, o->field_emb, o->npy, score_key[o->score], &t, why, sizeof why)) {
+		if (why[0])
+			wn_errf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (!t)
+		return 0; /* no usable vector: nothing to write */
+	int rc = open_gemm(o, &gemm, err, errlen);
+	wn_sens_source src;
+	wn_sens_stream_source(t, &src);
+	wn_sens_info info;
+	if (!rc && (rc = solve_stream(o, &src, gemm, t, &info, why, sizeof why)) && why[0]) {
+		if (wn_sens_stream_own_error(t))
+			wn_errf(err, errlen, "%s", why);
+		else
+			wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why);
+	}
+	if (!rc)
+		rc = report(o, &info, wn_sens_stream_count(t), src.d, NULL,
+			    gemm ? (wn_core_device(gemm) == WN_DEVICE_CUDA ? "cuda" : "cpu") : NULL,
+			    s->cmd, err, errlen);
+	if (gemm)
+		wn_core_close(gemm);
+	wn_sens_stream_free(t);
+	return rc;
+}
+
+int wn_sens_step_run(const wn_sens_step_opts *o, wn_stream *s, wn_step_report *rep, char *err,
+		     size_t errlen)
+{
+	(void)rep;
+	if (o->io.threads > 0)
+		omp_set_num_threads(o->io.threads);
+	return o->score == WN_SENS_KMEANS && o->bicriteria ? kmeans_run(o, s, err, errlen)
+							   : stream_run(o, s, err, errlen);
 }

@@ -7,8 +7,18 @@
  * rank, iterations and the sum of the scores (the check) on stderr and, as
  * JSON, in --stats FILE.
  *
+ * Leverage and Lewis stream (selectors/sensitivity_stream.h: records in a
+ * spool, the vectors reread each pass; memory O(d² + batch), plus n doubles
+ * for Lewis); so does the lightweight q (three passes); --bicriteria reads
+ * the whole matrix (cluster/vectors.h).
+ * --device cpu (the default, and what NULL means: not auto, not
+ * $WINNOW_DEVICE, because the float32 GEMM path loses the float64
+ * agreement) solves in float64; --device cuda (or auto finding a GPU, or
+ * --float32-gemm) runs the Gram and second-pass GEMMs as float32 core
+ * GEMMs on the device, the d×d factorisation on the CPU.
+ *
  * Owns: one run's scores. Borrows: cluster/vectors (records, vectors,
- * rejects, emit), selectors/sensitivity, cJSON (--stats).
+ * rejects, emit), selectors/sensitivity(_stream), the core, cJSON (--stats).
  */
 #ifndef WN_SELECTORS_SENSITIVITY_STEP_H
 #define WN_SELECTORS_SENSITIVITY_STEP_H
@@ -32,6 +42,7 @@ typedef struct wn_sens_step_opts {
 	int bicriteria;         /* kmeans: the bound from a k-means++ solution */
 	int64_t k;              /* kmeans --bicriteria: centres */
 	int64_t seed;           /* kmeans --bicriteria: D² seeding */
+	int float32_gemm;       /* leverage, lewis: the float32 GEMM passes on any device */
 } wn_sens_step_opts;
 
 void wn_sens_leverage_step_init(wn_sens_step_opts *o);

@@ -119,4 +119,5 @@ def main():
         print(repr(x))
 
 
-main()
+if __name__ == "__main__":
+    main()
