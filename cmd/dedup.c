@@ -1,12 +1,15 @@
 /*
- * cmd/dedup.c — `winnow dedup exact` and `winnow dedup minhash` (issue 17),
- * as two steps: the usage texts and option tables only. The steps are
+ * cmd/dedup.c — `winnow dedup exact`, `dedup minhash` and `dedup semantic` (issue
+ * 17), as three steps: the usage texts and option tables only. The steps are
  * selectors/dedup.c (exact, --normalize) and selectors/dedup_minhash.c
- * over cluster/minhash.c (signatures, LSH bands, verification, groups).
+ * over cluster/minhash.c (signatures, LSH bands, verification, groups),
+ * and `winnow dedup semantic` (SemDeDup: selectors/semdedup_step.c over
+ * selectors/semdedup.c).
  * `winnow dedup` alone lists the methods (cmd/main.c).
  */
 #include "cmd/common.h"
 #include "selectors/dedup.h"
+#include "selectors/semdedup_step.h"
 
 static const char *const exact_usage[] = {
 	"winnow dedup exact [--key PATH] [--normalize] [--mark-only] [options] [file...]",
@@ -100,3 +103,56 @@ static int minhash_run(void *p, wn_stream *s, wn_step_report *r, char *err, size
 const wn_step wn_step_dedup_minhash = {"dedup minhash", minhash_usage, sizeof(wn_dedup_minhash_opts),
 				       WN_STEP_WHOLE, minhash_init, minhash_options, minhash_check,
 				       minhash_run, NULL};
+
+static const char *const semantic_usage[] = {
+	"winnow dedup semantic --eps E[,E2..] [--keep hard|easy|random] [options] [file...]",
+	"",
+	"Drop semantic duplicates within each k-means cluster (SemDeDup, Abbas et al. 2023).",
+	"Needs winnow.cluster (run `winnow cluster kmeans --spherical -k K` first) and a vector",
+	"(winnow.emb, --field-emb or --npy). Members of a cluster are ordered by cosine distance",
+	"1 - cos(x, c) to its centroid c (the normalised mean of its normalised members, or",
+	"--centroids FILE.npy, row = cluster id), farthest first (--keep hard, the default; easy:",
+	"nearest first; random: a Philox draw per record from --seed), ties in input order. Member",
+	"j is removed iff cos(x_i, x_j) > 1 - E for SOME earlier member i, removed or not (the",
+	"official code's max over the upper triangle, not a survivor-greedy pass).",
+	"One E: the kept records, byte-identical (--mark-only: all, winnow.semdedup_keep true|false).",
+	"Several: all records, winnow.semdedup_keep = {\"0.05\": true, \"0.07\": false, ...} (keys: %g).",
+	"Similarities: the core's float32 GEMM (cuBLAS under --device cuda) on tiles of at most",
+	"--max-cluster x --max-cluster (default 4096); pairs within 2*dim*2^-24 of 1 - E are",
+	"recomputed in double, so the keep sets are the same on CPU, CUDA and at any --threads.",
+	"Differences from the official code: for E >= 1 it also removes each cluster's first member",
+	"(its zero-filled lower triangle counts as similarity 0); here the first is always kept.",
+	"A record without a vector or cluster is rejected (--on-error).",
+	"",
+	"winnow cluster kmeans --spherical -k 1000 emb.jsonl | winnow dedup semantic --eps 0.07 > kept.jsonl",
+	"winnow dedup semantic --eps 0.05,0.07,0.1 clustered.jsonl > marked.jsonl",
+	"winnow dedup semantic --eps 0.07 --npy emb.npy --centroids km.npy --device cuda clustered.jsonl",
+	NULL,
+};
+
+static void semantic_options(void *p, struct wn_option *t)
+{
+	wn_semdedup_step_opts *o = p;
+	WN_STEP_TABLE(t,
+		OPT_GROUP("SemDeDup"),
+		OPT_STRING(0, "eps", &o->eps_list, "E[,E2..]", "cosine distance under which a later member is a duplicate (required)"),
+		OPT_STRING(0, "keep", &o->keep, "K", "hard (default: farthest from the centroid first), easy or random"),
+		OPT_INT64(0, "seed", &o->seed, "S", "seed of --keep random (default 0)"),
+		OPT_BOOL(0, "mark-only", &o->mark_only, "one --eps: keep every record, with winnow.semdedup_keep"),
+		OPT_STRING(0, "cluster-field", &o->cluster_field, "PATH", "the cluster id (default winnow.cluster)"),
+		OPT_STRING(0, "centroids", &o->centroids, "FILE", "centroids as .npy (k x dim; default: the members' means)"),
+		OPT_INT64(0, "max-cluster", &o->max_cluster, "N", "similarity tile side (default 4096)"),
+		OPT_GROUP("Vectors"),
+		OPT_STRING(0, "field-emb", &o->field_emb, "PATH", "vector member (default: winnow.emb)"),
+		OPT_STRING(0, "npy", &o->npy, "FILE", "vectors from a float32 .npy, one row per record"),
+		WN_STREAM_OPTIONS(&o->io),
+		WN_COMPUTE_OPTIONS(&o->io));
+}
+
+static void semantic_init(void *p) { wn_semdedup_step_init(p); }
+static int semantic_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_semdedup_step_check(p, err, n); }
+static int semantic_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_semdedup_step_run(p, s, r, err, n); }
+
+const wn_step wn_step_dedup_semantic = {"dedup semantic", semantic_usage, sizeof(wn_semdedup_step_opts),
+					WN_STEP_WHOLE, semantic_init, semantic_options, semantic_check,
+					semantic_run, NULL};
