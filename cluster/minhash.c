@@ -343,8 +343,12 @@ static int collect_candidates(wn_minhash *m)
 
 double wn_minhash_jaccard(const wn_minhash *m, size_t i, size_t j)
 {
-	const uint64_t *x = m->set[i], *y = m->set[j];
-	size_t nx = m->set_n[i], ny = m->set_n[j], p = 0, q = 0, inter = 0;
+	return wn_minhash_jaccard_sets(m->set[i], m->set_n[i], m->set[j], m->set_n[j]);
+}
+
+double wn_minhash_jaccard_sets(const uint64_t *x, size_t nx, const uint64_t *y, size_t ny)
+{
+	size_t p = 0, q = 0, inter = 0;
 	if (!nx && !ny)
 		return 0;
 	while (p < nx && q < ny) {
@@ -401,3 +405,14 @@ size_t wn_minhash_group_size(const wn_minhash *m, size_t i)
 }
 
 size_t wn_minhash_set_size(const wn_minhash *m, size_t i) { return m->set_n[i]; }
+
+const uint64_t *wn_minhash_set(const wn_minhash *m, size_t i, size_t *n)
+{
+	*n = m->set_n[i];
+	return m->set[i];
+}
+
+const uint64_t *wn_minhash_bands(const wn_minhash *m, size_t i)
+{
+	return m->band + i * (size_t)m->o.bands;
+}

@@ -95,6 +95,12 @@ size_t wn_minhash_group_size(const wn_minhash *m, size_t i);
 double wn_minhash_jaccard(const wn_minhash *m, size_t i, size_t j);
 /* The shingle count of text i (distinct digests). */
 size_t wn_minhash_set_size(const wn_minhash *m, size_t i);
+/* Text i's sorted distinct digests (n of them) and its `bands` band hashes
+ * (band j at j; meaningless when the set is empty). Valid until free. */
+const uint64_t *wn_minhash_set(const wn_minhash *m, size_t i, size_t *n);
+const uint64_t *wn_minhash_bands(const wn_minhash *m, size_t i);
+/* J of two sorted distinct digest sets, as wn_minhash_jaccard (0 for two empty ones). */
+double wn_minhash_jaccard_sets(const uint64_t *x, size_t nx, const uint64_t *y, size_t ny);
 
 #ifdef __cplusplus
 }

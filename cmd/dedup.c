@@ -70,10 +70,18 @@ static const char *const minhash_usage[] = {
 	"the records this step reads) and winnow.dup_jaccard (to it); the others are dropped",
 	"unless --mark-only. --pairs numbers records the same way.",
 	"Same output at any --threads. Shingle sets are held in memory (8 bytes per shingle).",
+	"--save-index DB (SQLite) keeps the parameters and, for each kept record, its --id value",
+	"(raw JSON, else \"FILE:LINE\"), band hashes and shingle digests; --against DB (same",
+	"--ngram, --perms, bands x rows, --seed and --threshold, else a usage error naming the",
+	"one that differs) drops every group holding a record whose band hash is in DB and whose",
+	"true Jaccard to that document is >= J: its members get winnow.dup_index (the lowest",
+	"such document's name) and winnow.dup_jaccard (to it). With both, DB of --save-index holds",
+	"the --against documents plus this run's kept ones (a nightly chain).",
 	"",
 	"winnow dedup minhash corpus.jsonl.gz > unique.jsonl",
 	"winnow dedup minhash --threshold 0.7 --ngram 3 --mark-only --pairs pairs.tsv corpus.jsonl",
 	"winnow dedup exact corpus.jsonl | winnow dedup minhash --threads 8 > unique.jsonl",
+	"winnow dedup minhash --against index.db --save-index index.db today.jsonl > new.jsonl",
 	NULL,
 };
 
@@ -91,6 +99,9 @@ static void minhash_options(void *p, struct wn_option *t)
 		OPT_BOOL(0, "no-verify", &o->no_verify, "count band collisions without checking Jaccard (an estimate)"),
 		OPT_BOOL(0, "mark-only", &o->mark_only, "keep duplicates, annotated"),
 		OPT_STRING(0, "pairs", &o->pairs, "FILE", "write every candidate pair: pos_a pos_b jaccard verified (TSV)"),
+		OPT_STRING(0, "save-index", &o->save_index, "DB", "write the kept records' band hashes and shingles to DB (SQLite)"),
+		OPT_STRING(0, "against", &o->against, "DB", "also drop records that match a document of DB (--save-index of an earlier run)"),
+		OPT_STRING(0, "id", &o->id, "PATH", "the name an index keeps and dup_index gives (default id; else FILE:LINE)"),
 		WN_STREAM_OPTIONS(&o->io),
 		OPT_GROUP("Compute"),
 		OPT_INT(0, "threads", &o->io.threads, "N", "threads to use (default: all cores)"));

@@ -75,6 +75,9 @@ typedef struct wn_dedup_minhash_opts {
 	int no_verify;       /* --no-verify: band collisions count as duplicates */
 	int mark_only;       /* --mark-only */
 	const char *pairs;   /* --pairs FILE: every candidate pair, for audits */
+	const char *save_index; /* --save-index DB: the kept set's bands and shingles */
+	const char *against; /* --against DB: drop what an earlier run's index holds */
+	const char *id;      /* --id PATH: the name an index keeps (default id; else FILE:LINE) */
 } wn_dedup_minhash_opts;
 
 void wn_dedup_minhash_init(wn_dedup_minhash_opts *o);
