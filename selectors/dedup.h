@@ -54,6 +54,7 @@ typedef struct wn_dedup_exact_opts {
 	double bloom_fpr;    /* --bloom-fpr P: the Bloom filter's target rate */
 	const char *unit;    /* --unit doc (default) | line | paragraph */
 	double min_remaining;/* --min-remaining-frac F: drop a record left with less */
+	int64_t min_count;   /* --min-count N: the N-th and later occurrences of a unit go (default 2) */
 	int unit_id;         /* parsed by check: 0 doc, 1 line, 2 paragraph */
 } wn_dedup_exact_opts;
 
@@ -78,6 +79,9 @@ typedef struct wn_dedup_minhash_opts {
 	const char *save_index; /* --save-index DB: the kept set's bands and shingles */
 	const char *against; /* --against DB: drop what an earlier run's index holds */
 	const char *id;      /* --id PATH: the name an index keeps (default id; else FILE:LINE) */
+	const char *keep;    /* --keep first (default) | longest | oldest-by:FIELD */
+	int keep_id;         /* parsed by check: 0 first, 1 longest, 2 oldest-by */
+	const char *keep_field; /* oldest-by's FIELD (points into keep) */
 } wn_dedup_minhash_opts;
 
 void wn_dedup_minhash_init(wn_dedup_minhash_opts *o);

@@ -32,7 +32,7 @@
 void wn_dedup_minhash_init(wn_dedup_minhash_opts *o)
 {
 	*o = (wn_dedup_minhash_opts){WN_STREAM_OPTS_INIT, 5, 0.8, 128, 0, 0, 0, 0, 0, NULL,
-				     NULL, NULL, "id"};
+				     NULL, NULL, "id", "first", 0, NULL};
 }
 
 /* The bands x rows a run uses: as given, or datasketch's optimal_param. */
@@ -71,6 +71,17 @@ int wn_dedup_minhash_check(wn_dedup_minhash_opts *o, char *err, size_t errlen)
 		return wn_errf(err, errlen, "--save-index and --against need a file name"), -1;
 	if (!o->id || !*o->id)
 		return wn_errf(err, errlen, "--id needs a PATH"), -1;
+	o->keep_field = NULL;
+	if (!strcmp(o->keep, "first"))
+		o->keep_id = 0;
+	else if (!strcmp(o->keep, "longest"))
+		o->keep_id = 1;
+	else if (!strncmp(o->keep, "oldest-by", 9) && (o->keep[9] == ':' || o->keep[9] == '=') &&
+		 o->keep[10])
+		o->keep_id = 2, o->keep_field = o->keep + 10;
+	else
+		return wn_errf(err, errlen, "unknown --keep '%s' (first, longest or oldest-by:FIELD)",
+			       o->keep), -1;
 	if (o->against) { /* the index must answer these parameters: a usage error if not */
 		wn_dedup_index_params p = mh_index_params(o);
 		wn_dedup_index *ix = wn_dedup_index_open(o->against, &p, err, errlen);
@@ -80,6 +91,13 @@ int wn_dedup_minhash_check(wn_dedup_minhash_opts *o, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+/* One record's --keep oldest-by value: missing, a number or a string (in keys). */
+typedef struct mh_key {
+	int type;           /* 0 missing, 1 number, 2 string */
+	double num;
+	size_t off, len;
+} mh_key;
 
 typedef struct mh_run {
 	const wn_dedup_minhash_opts *o;
@@ -101,7 +119,14 @@ typedef struct mh_run {
 	wn_buf name;
 	uint64_t ix_texts, ix_cand, ix_verified, ix_dropped, saved;
 	int bands;          /* band hashes per text */
+	/* --keep longest | oldest-by */
+	uint64_t *tlen;     /* per text: bytes of its text */
+	mh_key *key;        /* per text: its oldest-by value */
+	wn_buf keys;        /* the string values */
+	size_t *rep;        /* per group root: the member kept (NULL: the root) */
 } mh_run;
+
+static size_t rep_of(const mh_run *x, size_t i);
 
 static int flush_block(mh_run *x, char *err, size_t errlen)
 {
@@ -111,6 +136,57 @@ static int flush_block(mh_run *x, char *err, size_t errlen)
 	int rc = wn_minhash_add(x->m, t, x->block.text_len, x->block.n, err, errlen);
 	wn_batch_clear(&x->block);
 	return rc;
+}
+
+static int grow_texts(mh_run *x)
+{
+	size_t nc = x->cap ? x->cap * 2 : 4096;
+	uint64_t *q = realloc(x->pos, nc * sizeof *q);
+	if (!q)
+		return -1;
+	x->pos = q;
+	if (x->o->keep_id == 1) {
+		uint64_t *t = realloc(x->tlen, nc * sizeof *t);
+		if (!t)
+			return -1;
+		x->tlen = t;
+	}
+	if (x->o->keep_id == 2) {
+		mh_key *k = realloc(x->key, nc * sizeof *k);
+		if (!k)
+			return -1;
+		x->key = k;
+	}
+	x->cap = nc;
+	return 0;
+}
+
+/* What --keep compares for the text about to be x->n: its length or its FIELD. */
+static int keep_value(mh_run *x, const wn_record *rec, wn_span text)
+{
+	if (x->o->keep_id == 1)
+		x->tlen[x->n] = text.n;
+	if (x->o->keep_id != 2)
+		return 0;
+	mh_key *k = &x->key[x->n];
+	wn_span v, str;
+	*k = (mh_key){0, 0, 0, 0};
+	if (!wn_json_get(rec->json, x->o->keep_field, &v))
+		return 0;
+	if (wn_json_type_of(v) == WN_JSON_NUMBER && !wn_json_number(v, &k->num)) {
+		k->type = 1;
+		return 0;
+	}
+	if (wn_json_type_of(v) != WN_JSON_STRING)
+		return 0;
+	wn_buf tmp = WN_BUF_INIT;
+	int bad = wn_json_string(v, &tmp, &str);
+	k->type = bad ? 0 : 2;
+	k->off = x->keys.len;
+	k->len = bad ? 0 : str.n;
+	bad = !bad && wn_buf_append(&x->keys, str.p, str.n);
+	wn_buf_free(&tmp);
+	return bad ? -1 : 0;
 }
 
 /* One record: 0 go on (taken or rejected), -1 stop. */
@@ -124,14 +200,10 @@ static int take(mh_run *x, const wn_record *rec, char *err, size_t errlen)
 		return wn_stream_reject(x->s, rec, "%s '%s'", why, x->s->co->field) ? -1 : 0;
 	if (wn_json_get(rec->json, "winnow", &w) && wn_json_type_of(w) != WN_JSON_OBJECT)
 		return wn_stream_reject(x->s, rec, "member \"winnow\" is not an object") ? -1 : 0;
-	if (x->n == x->cap) {
-		size_t nc = x->cap ? x->cap * 2 : 4096;
-		uint64_t *q = realloc(x->pos, nc * sizeof *q);
-		if (!q)
-			return wn_errf(err, errlen, "out of memory"), -1;
-		x->pos = q;
-		x->cap = nc;
-	}
+	if (x->n == x->cap && grow_texts(x))
+		return wn_errf(err, errlen, "out of memory"), -1;
+	if (keep_value(x, rec, text))
+		return wn_errf(err, errlen, "out of memory"), -1;
 	if (wn_spool_put(x->sp, rec, err, errlen))
 		return -1;
 	if (wn_batch_add(&x->block, rec, text, WN_BATCH_KEEP_TEXT, NULL))
@@ -164,7 +236,7 @@ static void report(const mh_run *x, int bands, int rows, int chosen)
 	for (size_t i = 0; i < x->n; i++) {
 		size_t r = wn_minhash_root(x->m, i), g = wn_minhash_group_size(x->m, i);
 		groups += r == i && g > 1;
-		dups += r != i;
+		dups += rep_of(x, i) != i;
 	}
 	fprintf(stderr, "winnow dedup minhash: %d bands x %d rows%s, %d-word shingles, threshold %g\n",
 		bands, rows, chosen ? " (optimal for the threshold, datasketch's rule)" : "",
@@ -189,6 +261,45 @@ static void report(const mh_run *x, int bands, int rows, int chosen)
 		fprintf(stderr, "winnow dedup minhash: index %s: %llu kept records saved%s\n",
 			x->o->save_index, (unsigned long long)x->saved,
 			x->o->against ? " after the documents of --against" : "");
+}
+
+/* 1 when text a ranks before text b (a < b in stream order) under --keep. */
+static int keep_before(const mh_run *x, size_t a, size_t b)
+{
+	if (x->o->keep_id == 1)
+		return x->tlen[a] > x->tlen[b];
+	const mh_key *p = &x->key[a], *q = &x->key[b];
+	if (!p->type || !q->type || p->type != q->type)  /* present first, numbers before strings */
+		return p->type && (!q->type || p->type < q->type);
+	if (p->type == 1)
+		return p->num < q->num;
+	size_t n = p->len < q->len ? p->len : q->len;
+	int c = memcmp(x->keys.data + p->off, x->keys.data + q->off, n);
+	return c < 0 || (c == 0 && p->len < q->len);
+}
+
+/* --keep longest | oldest-by: the member each group keeps (ties: the first). */
+static int choose_reps(mh_run *x, char *err, size_t errlen)
+{
+	if (!x->o->keep_id)
+		return 0;
+	if (!(x->rep = malloc(sizeof *x->rep * (x->n ? x->n : 1))))
+		return wn_errf(err, errlen, "out of memory"), -1;
+	for (size_t i = 0; i < x->n; i++)
+		x->rep[i] = i;
+	for (size_t i = 0; i < x->n; i++) {
+		size_t r = wn_minhash_root(x->m, i);
+		if (keep_before(x, i, x->rep[r]))
+			x->rep[r] = i;
+	}
+	return 0;
+}
+
+/* The member text i's group keeps. */
+static size_t rep_of(const mh_run *x, size_t i)
+{
+	size_t r = wn_minhash_root(x->m, i);
+	return x->rep ? x->rep[r] : r;
 }
 
 /* The lowest index document that text i verifies against (-1: none). */
@@ -257,7 +368,7 @@ static int emit_indexed(mh_run *x, const wn_record *rec, size_t i, int64_t doc, 
 	if (wn_annot_set_raw(&s->annot, "dup_index", x->name.data, x->name.len) ||
 	    wn_annot_set_double(&s->annot, "dup_jaccard", wn_minhash_jaccard_sets(set, ns, x->dset, nd)) ||
 	    (wn_minhash_group_size(x->m, i) > 1 &&
-	     wn_annot_set_int(&s->annot, "dup_group", (int64_t)x->pos[wn_minhash_root(x->m, i)])))
+	     wn_annot_set_int(&s->annot, "dup_group", (int64_t)x->pos[rep_of(x, i)])))
 		return wn_errf(err, errlen, "out of memory"), -1;
 	return wn_stream_emit(s, rec, &s->annot) ? -1 : 0;
 }
@@ -299,9 +410,9 @@ static int emit_all(mh_run *x, char *err, size_t errlen)
 	for (size_t i = 0; i < x->n; i++) {
 		if (wn_spool_get(x->sp, &rec, err, errlen) != 1)
 			return err[0] ? -1 : (wn_errf(err, errlen, "internal: the spool ended early"), -1);
-		size_t r = wn_minhash_root(x->m, i);
-		if (x->gdoc && x->gdoc[r] >= 0) {
-			if (emit_indexed(x, &rec, i, x->gdoc[r], err, errlen))
+		size_t root = wn_minhash_root(x->m, i), r = rep_of(x, i);
+		if (x->gdoc && x->gdoc[root] >= 0) {
+			if (emit_indexed(x, &rec, i, x->gdoc[root], err, errlen))
 				return -1;
 			continue;
 		}
@@ -327,7 +438,7 @@ static int emit_all(mh_run *x, char *err, size_t errlen)
 static int group_and_emit(mh_run *x, int bands, int rows, int chosen, char *err, size_t errlen)
 {
 	if (flush_block(x, err, errlen) || wn_minhash_group(x->m, err, errlen) ||
-	    match_index(x, err, errlen))
+	    choose_reps(x, err, errlen) || match_index(x, err, errlen))
 		return -1;
 	if (x->o->pairs && write_pairs(x, err, errlen))
 		return -1;
@@ -355,7 +466,7 @@ int wn_dedup_minhash_run(const wn_dedup_minhash_opts *o, wn_stream *s, wn_step_r
 	wn_minhash_opts mo = {o->ngram, o->perms, bands, rows, (uint64_t)o->seed, o->threshold,
 			      !o->no_verify, o->io.threads};
 	mh_run x = {o, s, NULL, wn_minhash_new(&mo), WN_BATCH_INIT, NULL, 0, 0, 0, WN_BUF_INIT,
-		    NULL, NULL, NULL, NULL, 0, 0, NULL, WN_BUF_INIT, 0, 0, 0, 0, 0, bands};
+		    NULL, NULL, NULL, NULL, 0, 0, NULL, WN_BUF_INIT, 0, 0, 0, 0, 0, bands, NULL, NULL, WN_BUF_INIT, NULL};
 	int rc = -1;
 	if (o->against) {
 		wn_dedup_index_params p = mh_index_params(o);
@@ -384,6 +495,10 @@ done:
 	wn_dedup_index_abort(x.iw);
 	wn_dedup_index_close(x.ix);
 	free(x.gdoc);
+	free(x.tlen);
+	free(x.key);
+	free(x.rep);
+	wn_buf_free(&x.keys);
 	free(x.cand);
 	free(x.dset);
 	wn_buf_free(&x.name);

@@ -140,6 +140,71 @@ test_expect_success 'a recipe exact -> minhash writes the bytes of the shell pip
 	test_cmp shell.jsonl recipe.jsonl && grep -q dup_group recipe.jsonl
 '
 
+# keep.py INPUT PAIRS OUT MODE [FIELD]: the groups of the verified pairs, the
+# member each keeps (longest: most UTF-8 bytes of text; oldest-by: smallest
+# FIELD, numbers before strings, missing last; ties: the first), and every
+# member's dup_group / dup_jaccard to it (OUT: --mark-only output).
+cat > keep.py <<'EOF2'
+import json, re, sys
+inp, pairs, outp, mode = sys.argv[1:5]
+field = sys.argv[5] if len(sys.argv) > 5 else None
+recs = [json.loads(l) for l in open(inp, encoding="utf-8") if l.strip()]
+def sh(t, n=5):
+    w = [x for x in re.split(r"\W+", t.lower()) if x]
+    if not w: return set()
+    if len(w) < n: return {" ".join(w)}
+    return {" ".join(w[i:i + n]) for i in range(len(w) - n + 1)}
+S = [sh(r["text"]) for r in recs]
+J = lambda a, b: len(S[a] & S[b]) / len(S[a] | S[b])
+parent = list(range(len(recs)))
+def find(i):
+    while parent[i] != i: i = parent[i]
+    return i
+for l in open(pairs):
+    a, b, j, v = l.split("\t")
+    if v.strip() == "1":
+        ra, rb = find(int(a)), find(int(b)); parent[max(ra, rb)] = min(ra, rb)
+def key(i):
+    if mode == "longest": return (-len(recs[i]["text"].encode()), i)
+    v = recs[i].get(field)
+    if isinstance(v, (int, float)) and not isinstance(v, bool): return (0, v, "", i)
+    if isinstance(v, str): return (1, 0, v.encode(), i)
+    return (2, 0, "", i)
+best = {}
+for i in range(len(recs)):
+    r = find(i)
+    if r not in best or key(i) < key(best[r]): best[r] = i
+out = [json.loads(l) for l in open(outp, encoding="utf-8")]
+moved = 0
+for i, o in enumerate(out):
+    r = find(i); size = sum(find(k) == r for k in range(len(recs)))
+    w = o.get("winnow", {})
+    if size < 2: assert "dup_group" not in w; continue
+    assert w["dup_group"] == best[r], (i, w, best[r])
+    assert w["dup_jaccard"] == (J(i, best[r]) if J(i, best[r]) != 1 else 1), (i, w)
+    moved += best[r] != r
+print("groups whose kept member is not the first:", moved)
+assert moved > 0
+EOF2
+
+test_expect_success '--keep longest and oldest-by:FIELD (number, string): the kept member of each group' '
+	"$WINNOW" dedup minhash -q --mark-only --keep longest --pairs p.tsv "$F" > out &&
+	python3 keep.py "$F" p.tsv out longest &&
+	"$WINNOW" dedup minhash -q --mark-only --keep oldest-by:installed_kb --pairs p.tsv "$F" > out &&
+	python3 keep.py "$F" p.tsv out oldest installed_kb &&
+	"$WINNOW" dedup minhash -q --mark-only --keep oldest-by=id --pairs p.tsv "$F" > out &&
+	python3 keep.py "$F" p.tsv out oldest id &&
+	"$WINNOW" dedup minhash -q --keep longest "$F" > kept &&
+	"$WINNOW" dedup minhash -q --mark-only --keep longest "$F" > marked &&
+	python3 -c "
+import json
+m = open(\"marked\").read().splitlines(True)
+want = [l for i, l in enumerate(m) if json.loads(l).get(\"winnow\", {}).get(\"dup_group\", i) == i]
+open(\"want\", \"w\").write(\"\".join(want))
+" && test_cmp want kept &&
+	"$WINNOW" dedup minhash -q --keep first "$F" > a && "$WINNOW" dedup minhash -q "$F" > b && test_cmp a b
+'
+
 test_expect_success 'usage errors: threshold, ngram, bands x rows' '
 	"$WINNOW" dedup minhash --threshold 1.5 "$F" > out 2> err; rc=$? &&
 	test $rc = 2 && grep -q "threshold must be in (0, 1\]" err && [ ! -s out ] &&
@@ -150,7 +215,9 @@ test_expect_success 'usage errors: threshold, ngram, bands x rows' '
 	"$WINNOW" dedup minhash --bands 9 --rows 13 "$F" 2> err; rc=$? &&
 	test $rc = 2 && grep -q "bands x --rows must equal --perms (9 x 13 = 117, --perms 128)" err &&
 	"$WINNOW" dedup minhash --bands 8 "$F" 2> err; rc=$? &&
-	test $rc = 2 && grep -q "give both --bands B and --rows R" err
+	test $rc = 2 && grep -q "give both --bands B and --rows R" err &&
+	"$WINNOW" dedup minhash --keep oldest "$F" 2> err; rc=$? &&
+	test $rc = 2 && grep -q "unknown --keep .oldest. (first, longest or oldest-by:FIELD)" err
 '
 
 test_expect_success 'a record without text fails with its place; skip goes on' '
