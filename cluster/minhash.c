@@ -59,13 +59,14 @@ static double fn_area(double t, int b, int r)
 	return s * h / 3;
 }
 
-void wn_minhash_optimal_param(double threshold, int perms, int *bands, int *rows)
+void wn_minhash_optimal_param(double threshold, int perms, double fp_weight, double fn_weight,
+			      int *bands, int *rows)
 {
 	double best = INFINITY;
 	*bands = *rows = 1;
 	for (int b = 1; b <= perms; b++)
 		for (int r = 1; r <= perms / b; r++) {
-			double e = 0.5 * fp_area(threshold, b, r) + 0.5 * fn_area(threshold, b, r);
+			double e = fp_weight * fp_area(threshold, b, r) + fn_weight * fn_area(threshold, b, r);
 			if (e < best) {
 				best = e;
 				*bands = b;

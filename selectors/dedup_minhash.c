@@ -41,7 +41,8 @@ static int mh_bands_rows(const wn_dedup_minhash_opts *o, int *bands, int *rows)
 	*bands = o->bands;
 	*rows = o->rows;
 	if (!*bands)
-		wn_minhash_optimal_param(o->threshold, o->perms, bands, rows);
+		wn_minhash_optimal_param(o->threshold, o->perms, WN_MINHASH_FP_WEIGHT,
+					 WN_MINHASH_FN_WEIGHT, bands, rows);
 	return !o->bands;
 }
 
@@ -239,7 +240,7 @@ static void report(const mh_run *x, int bands, int rows, int chosen)
 		dups += rep_of(x, i) != i;
 	}
 	fprintf(stderr, "winnow dedup minhash: %d bands x %d rows%s, %d-word shingles, threshold %g\n",
-		bands, rows, chosen ? " (optimal for the threshold, datasketch's rule)" : "",
+		bands, rows, chosen ? " (datasketch's optimal_param, weights fp 0.05 / fn 0.95)" : "",
 		x->o->ngram, x->o->threshold);
 	if (x->o->no_verify)
 		fprintf(stderr, "winnow dedup minhash: %zu candidate pairs, NOT verified (--no-verify: "

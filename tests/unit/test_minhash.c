@@ -1,7 +1,9 @@
 /*
  * tests/unit/test_minhash.c — cluster/minhash: datasketch's optimal_param
- * for its best-known case (threshold 0.8, 128 permutations -> 9 bands of
- * 13 rows, what datasketch.MinHashLSH picks), Jaccard of shingle sets
+ * for its best-known case (threshold 0.8, 128 permutations, weights 0.5 /
+ * 0.5 -> 9 bands of 13 rows, what datasketch.MinHashLSH picks) and with
+ * winnow's default weights 0.05 / 0.95 (-> 16 x 8, as a python3 Simpson
+ * integration of the same two areas gives), Jaccard of shingle sets
  * counted by hand, the short- and empty-text rules, identical copies always
  * grouped with the lowest index kept, and the same pairs at 1 and 4 threads.
  */
@@ -26,9 +28,12 @@ static wn_minhash *build(const char *const *t, size_t n, int ngram, int threads)
 static void test_optimal_param(void)
 {
 	int b, r;
-	wn_minhash_optimal_param(0.8, 128, &b, &r);
+	wn_minhash_optimal_param(0.8, 128, 0.5, 0.5, &b, &r);
 	CHECK_EQ_INT(b, 9);
 	CHECK_EQ_INT(r, 13);
+	wn_minhash_optimal_param(0.8, 128, WN_MINHASH_FP_WEIGHT, WN_MINHASH_FN_WEIGHT, &b, &r);
+	CHECK_EQ_INT(b, 16);
+	CHECK_EQ_INT(r, 8);
 }
 
 static void test_jaccard_by_hand(void)
