@@ -4,8 +4,12 @@
  * true Jaccard, union-find groups.
  *
  * Owns: the per-text shingle sets (sorted, distinct 64-bit XXH3 digests of
- * the shingles), the band table (n x B band hashes), the candidate pairs
- * and the union-find of one run.
+ * the shingles) and band hashes (n x B), in memory up to half of
+ * opts.memory and past it in an unlinked temporary file; the (band, hash,
+ * text) entries, buffered up to the other half and past it spilled as
+ * sorted runs to a second unlinked file (an external sort); the candidate
+ * pairs and the union-find of one run. What stays in memory whatever the
+ * input: 12 bytes per text, 24 per candidate pair, the union-find.
  * Borrows: text/tokenize.h (WN_TOK_NONWORD: Python's re.split(r"\W+",
  * s.lower()), empty pieces dropped; wn_tok_shingles: word n-grams joined by
  * one space, a text of fewer than n words is one shingle, no words none),
@@ -48,6 +52,7 @@ typedef struct wn_minhash_opts {
 	double threshold;
 	int verify;
 	int threads;                 /* 0: OpenMP's default */
+	size_t memory;               /* bytes before spilling to $TMPDIR (0: 1 GiB) */
 } wn_minhash_opts;
 
 /*
@@ -104,14 +109,28 @@ const wn_minhash_pair *wn_minhash_pairs(const wn_minhash *m, size_t *n);
 /* The representative (lowest index) of text i's group, and its size. */
 size_t wn_minhash_root(const wn_minhash *m, size_t i);
 size_t wn_minhash_group_size(const wn_minhash *m, size_t i);
-/* True Jaccard of the shingle sets of texts i and j. */
+/* True Jaccard of the shingle sets of texts i and j (NAN when a spilled
+ * set cannot be read back). */
 double wn_minhash_jaccard(const wn_minhash *m, size_t i, size_t j);
 /* The shingle count of text i (distinct digests). */
 size_t wn_minhash_set_size(const wn_minhash *m, size_t i);
-/* Text i's sorted distinct digests (n of them) and its `bands` band hashes
- * (band j at j; meaningless when the set is empty). Valid until free. */
-const uint64_t *wn_minhash_set(const wn_minhash *m, size_t i, size_t *n);
-const uint64_t *wn_minhash_bands(const wn_minhash *m, size_t i);
+
+/* A reader's scratch for spilled texts (zero-initialise; free it after). */
+typedef struct wn_minhash_view {
+	uint64_t *buf;
+	size_t cap;
+} wn_minhash_view;
+/*
+ * Text i's `bands` band hashes (band j at j; meaningless for an empty set;
+ * bands may be NULL) and its sorted distinct digests (*n): pointers into
+ * memory or into v's buffer, valid until v's next use or the index's free.
+ * Thread-safe with one view per thread. 0, or -1 (a read or memory failure).
+ */
+int wn_minhash_text(const wn_minhash *m, size_t i, wn_minhash_view *v, const uint64_t **bands,
+		    const uint64_t **set, size_t *n);
+void wn_minhash_view_free(wn_minhash_view *v);
+/* Whether the store went to disk; runs of band entries spilled; store size. */
+int wn_minhash_spilled(const wn_minhash *m, size_t *runs, uint64_t *store_bytes);
 /* J of two sorted distinct digest sets, as wn_minhash_jaccard (0 for two empty ones). */
 double wn_minhash_jaccard_sets(const uint64_t *x, size_t nx, const uint64_t *y, size_t ny);
 

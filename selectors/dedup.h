@@ -82,6 +82,7 @@ typedef struct wn_dedup_minhash_opts {
 	const char *keep;    /* --keep first (default) | longest | oldest-by:FIELD */
 	int keep_id;         /* parsed by check: 0 first, 1 longest, 2 oldest-by */
 	const char *keep_field; /* oldest-by's FIELD (points into keep) */
+	size_t memory;       /* --memory BYTES: before sets and band hashes spill (default 1 GiB) */
 } wn_dedup_minhash_opts;
 
 void wn_dedup_minhash_init(wn_dedup_minhash_opts *o);

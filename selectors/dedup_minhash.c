@@ -32,7 +32,7 @@
 void wn_dedup_minhash_init(wn_dedup_minhash_opts *o)
 {
 	*o = (wn_dedup_minhash_opts){WN_STREAM_OPTS_INIT, 5, 0.8, 128, 0, 0, 0, 0, 0, NULL,
-				     NULL, NULL, "id", "first", 0, NULL};
+				     NULL, NULL, "id", "first", 0, NULL, (size_t)1 << 30};
 }
 
 /* The bands x rows a run uses: as given, or datasketch's optimal_param. */
@@ -70,6 +70,8 @@ int wn_dedup_minhash_check(wn_dedup_minhash_opts *o, char *err, size_t errlen)
 			       o->bands, o->rows, (long long)o->bands * o->rows, o->perms), -1;
 	if ((o->save_index && !*o->save_index) || (o->against && !*o->against))
 		return wn_errf(err, errlen, "--save-index and --against need a file name"), -1;
+	if (o->memory < 65536)
+		return wn_errf(err, errlen, "--memory must be at least 64K"), -1;
 	if (!o->id || !*o->id)
 		return wn_errf(err, errlen, "--id needs a PATH"), -1;
 	o->keep_field = NULL;
@@ -125,6 +127,7 @@ typedef struct mh_run {
 	mh_key *key;        /* per text: its oldest-by value */
 	wn_buf keys;        /* the string values */
 	size_t *rep;        /* per group root: the member kept (NULL: the root) */
+	wn_minhash_view view; /* reading texts back (they may be on disk) */
 } mh_run;
 
 static size_t rep_of(const mh_run *x, size_t i);
@@ -251,6 +254,12 @@ static void report(const mh_run *x, int bands, int rows, int chosen)
 			np ? (double)nv / (double)np : 1.0);
 	fprintf(stderr, "winnow dedup minhash: %zu groups, %zu duplicates %s\n", groups, dups,
 		x->o->mark_only ? "marked" : "dropped");
+	size_t runs;
+	uint64_t sb;
+	int on_disk = wn_minhash_spilled(x->m, &runs, &sb);
+	if (on_disk || runs)
+		fprintf(stderr, "winnow dedup minhash: past --memory: %s%zu sorted runs of band hashes "
+			"on disk\n", on_disk ? "shingle sets and " : "", runs);
 	if (x->ix)
 		fprintf(stderr, "winnow dedup minhash: against %s (%lld documents): %llu records match "
 			"one (%llu candidates, %llu verified%s); with their groups %llu records %s\n",
@@ -303,16 +312,27 @@ static size_t rep_of(const mh_run *x, size_t i)
 	return x->rep ? x->rep[r] : r;
 }
 
+/* Text i's band hashes and set, from memory or the spill file. */
+static int text_of(mh_run *x, size_t i, const uint64_t **bands, const uint64_t **set, size_t *n,
+		   char *err, size_t errlen)
+{
+	if (wn_minhash_text(x->m, i, &x->view, bands, set, n) == 0)
+		return 0;
+	return wn_errf(err, errlen, "cannot read text %zu back from the temporary file: %s", i,
+		       strerror(errno)), -1;
+}
+
 /* The lowest index document that text i verifies against (-1: none). */
 static int match_text(mh_run *x, size_t i, int64_t *doc, char *err, size_t errlen)
 {
 	size_t ns, nd;
-	const uint64_t *set = wn_minhash_set(x->m, i, &ns);
+	const uint64_t *set, *bands;
 	*doc = -1;
+	if (text_of(x, i, &bands, &set, &ns, err, errlen))
+		return -1;
 	if (!ns)
 		return 0;
-	long nc = wn_dedup_index_candidates(x->ix, wn_minhash_bands(x->m, i),
-					    x->bands, &x->cand, &x->ccap, err, errlen);
+	long nc = wn_dedup_index_candidates(x->ix, bands, x->bands, &x->cand, &x->ccap, err, errlen);
 	if (nc < 0)
 		return -1;
 	for (long c = 0; c < nc; c++) {
@@ -362,9 +382,10 @@ static int emit_indexed(mh_run *x, const wn_record *rec, size_t i, int64_t doc, 
 	x->ix_dropped++;
 	if (!x->o->mark_only)
 		return 0;
-	if (wn_dedup_index_doc(x->ix, doc, &x->dset, &x->dcap, &nd, &x->name, err, errlen))
+	const uint64_t *set;
+	if (wn_dedup_index_doc(x->ix, doc, &x->dset, &x->dcap, &nd, &x->name, err, errlen) ||
+	    text_of(x, i, NULL, &set, &ns, err, errlen))
 		return -1;
-	const uint64_t *set = wn_minhash_set(x->m, i, &ns);
 	wn_annot_clear(&s->annot);
 	if (wn_annot_set_raw(&s->annot, "dup_index", x->name.data, x->name.len) ||
 	    wn_annot_set_double(&s->annot, "dup_jaccard", wn_minhash_jaccard_sets(set, ns, x->dset, nd)) ||
@@ -378,9 +399,11 @@ static int emit_indexed(mh_run *x, const wn_record *rec, size_t i, int64_t doc, 
 static int save_kept(mh_run *x, const wn_record *rec, size_t i, char *err, size_t errlen)
 {
 	size_t ns;
-	const uint64_t *set = wn_minhash_set(x->m, i, &ns);
-	if (!x->iw || !ns)
+	const uint64_t *set, *bands;
+	if (!x->iw || !wn_minhash_set_size(x->m, i))
 		return 0;
+	if (text_of(x, i, &bands, &set, &ns, err, errlen))
+		return -1;
 	wn_span v;
 	wn_buf_reset(&x->name);
 	int bad;
@@ -398,8 +421,8 @@ static int save_kept(mh_run *x, const wn_record *rec, size_t i, char *err, size_
 	if (bad)
 		return wn_errf(err, errlen, "out of memory"), -1;
 	x->saved++;
-	return wn_dedup_index_add(x->iw, x->name.data, x->name.len, wn_minhash_bands(x->m, i),
-				  x->bands, set, ns, err, errlen);
+	return wn_dedup_index_add(x->iw, x->name.data, x->name.len, bands, x->bands, set, ns, err,
+				  errlen);
 }
 
 static int emit_all(mh_run *x, char *err, size_t errlen)
@@ -427,8 +450,12 @@ static int emit_all(mh_run *x, char *err, size_t errlen)
 		if (r != i && !x->o->mark_only)
 			continue;
 		wn_annot_clear(&s->annot);
+		double j = wn_minhash_jaccard(x->m, i, r);
+		if (isnan(j))
+			return wn_errf(err, errlen, "cannot read texts %zu and %zu back from the temporary "
+				       "file", i, r), -1;
 		if (wn_annot_set_int(&s->annot, "dup_group", (int64_t)x->pos[r]) ||
-		    wn_annot_set_double(&s->annot, "dup_jaccard", wn_minhash_jaccard(x->m, i, r)))
+		    wn_annot_set_double(&s->annot, "dup_jaccard", j))
 			return wn_errf(err, errlen, "out of memory"), -1;
 		if (wn_stream_emit(s, &rec, &s->annot))
 			return -1;
@@ -465,9 +492,9 @@ int wn_dedup_minhash_run(const wn_dedup_minhash_opts *o, wn_stream *s, wn_step_r
 	(void)rep;
 	int bands, rows, chosen = mh_bands_rows(o, &bands, &rows);
 	wn_minhash_opts mo = {o->ngram, o->perms, bands, rows, (uint64_t)o->seed, o->threshold,
-			      !o->no_verify, o->io.threads};
+			      !o->no_verify, o->io.threads, o->memory};
 	mh_run x = {o, s, NULL, wn_minhash_new(&mo), WN_BATCH_INIT, NULL, 0, 0, 0, WN_BUF_INIT,
-		    NULL, NULL, NULL, NULL, 0, 0, NULL, WN_BUF_INIT, 0, 0, 0, 0, 0, bands, NULL, NULL, WN_BUF_INIT, NULL};
+		    NULL, NULL, NULL, NULL, 0, 0, NULL, WN_BUF_INIT, 0, 0, 0, 0, 0, bands, NULL, NULL, WN_BUF_INIT, NULL, {NULL, 0}};
 	int rc = -1;
 	if (o->against) {
 		wn_dedup_index_params p = mh_index_params(o);
@@ -500,6 +527,7 @@ done:
 	free(x.key);
 	free(x.rep);
 	wn_buf_free(&x.keys);
+	wn_minhash_view_free(&x.view);
 	free(x.cand);
 	free(x.dset);
 	wn_buf_free(&x.name);

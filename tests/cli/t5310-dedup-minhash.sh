@@ -260,6 +260,21 @@ test_expect_success '4,000 Debian records: exact all-pairs baseline, precision 1
 	awk "{ for (i = 1; i < NF; i++) if (\$i == \"recall\") r = \$(i + 1) } END { exit !(r < 0.9) }" res913
 '
 
+test_expect_success '--memory 64K: sets and band hashes spill to disk, the same bytes and pairs' '
+	[ -f d4k.jsonl ] || skip_case "no debian slice (previous case skipped)" &&
+	"$WINNOW" dedup minhash --mark-only --memory 64K --pairs pm.tsv d4k.jsonl > om 2> err &&
+	test_cmp o1 om && test_cmp p4k.tsv pm.tsv &&
+	grep -q "past --memory: shingle sets and [0-9]* sorted runs of band hashes on disk" err &&
+	"$WINNOW" dedup minhash -q --memory 64K --threads 2 d4k.jsonl > km &&
+	"$WINNOW" dedup minhash -q d4k.jsonl > k1 && test_cmp k1 km &&
+	"$WINNOW" dedup minhash -q --memory 64K --keep longest --save-index m.db d4k.jsonl > kl &&
+	"$WINNOW" dedup minhash -q --keep longest --save-index n.db d4k.jsonl > kn && test_cmp kl kn &&
+	"$WINNOW" dedup minhash -q --against n.db --memory 64K --mark-only d4k.jsonl > ag &&
+	[ "$(grep -c dup_index ag)" -eq 4000 ] &&
+	"$WINNOW" dedup minhash --memory 1K d4k.jsonl 2> err; rc=$? &&
+	test $rc = 2 && grep -q "memory must be at least 64K" err
+'
+
 test_expect_success 'usage errors: threshold, ngram, bands x rows' '
 	"$WINNOW" dedup minhash --threshold 1.5 "$F" > out 2> err; rc=$? &&
 	test $rc = 2 && grep -q "threshold must be in (0, 1\]" err && [ ! -s out ] &&
