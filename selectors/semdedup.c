@@ -31,6 +31,7 @@ typedef struct member {
 	int64_t cl, pos;
 	double key;     /* the order key: -dist (hard), dist (easy), a draw (random) */
 	double dist;    /* cosine distance to the centroid */
+	int64_t tie;    /* ties: pos, or -pos for easy (the reversed hard order) */
 } member;
 
 static int cmp_cl_pos(const void *x, const void *y)
@@ -48,8 +49,10 @@ static int cmp_order(const void *x, const void *y)
 		return a->cl < b->cl ? -1 : 1;
 	if (a->key != b->key)
 		return a->key < b->key ? -1 : 1;
-	return (a->pos > b->pos) - (a->pos < b->pos);
+	return (a->tie > b->tie) - (a->tie < b->tie);
 }
+
+static int64_t order_tie(int keep, int64_t pos) { return keep == WN_SEMDEDUP_EASY ? -pos : pos; }
 
 static double order_key(int keep, double dist, uint64_t seed, int64_t pos)
 {
@@ -63,12 +66,14 @@ static double order_key(int keep, double dist, uint64_t seed, int64_t pos)
 void wn_semdedup_order(int64_t *pos, double *dist, int64_t m, int keep, uint64_t seed)
 {
 	member *v = malloc(sizeof *v * (size_t)(m ? m : 1));
-	if (!v) { /* a stable insertion sort needs no memory */
+	if (!v) { /* an insertion sort on the same keys needs no memory */
 		for (int64_t i = 1; i < m; i++)
 			for (int64_t j = i; j > 0; j--) {
-				double kj = order_key(keep, dist[j], seed, pos[j]);
-				double ki = order_key(keep, dist[j - 1], seed, pos[j - 1]);
-				if (!(kj < ki))
+				member a = {0, pos[j], order_key(keep, dist[j], seed, pos[j]), dist[j],
+					    order_tie(keep, pos[j])};
+				member b = {0, pos[j - 1], order_key(keep, dist[j - 1], seed, pos[j - 1]),
+					    dist[j - 1], order_tie(keep, pos[j - 1])};
+				if (cmp_order(&a, &b) >= 0)
 					break;
 				int64_t tp = pos[j]; pos[j] = pos[j - 1]; pos[j - 1] = tp;
 				double td = dist[j]; dist[j] = dist[j - 1]; dist[j - 1] = td;
@@ -76,7 +81,8 @@ void wn_semdedup_order(int64_t *pos, double *dist, int64_t m, int keep, uint64_t
 		return;
 	}
 	for (int64_t i = 0; i < m; i++)
-		v[i] = (member){0, pos[i], order_key(keep, dist[i], seed, pos[i]), dist[i]};
+		v[i] = (member){0, pos[i], order_key(keep, dist[i], seed, pos[i]), dist[i],
+				order_tie(keep, pos[i])};
 	qsort(v, (size_t)m, sizeof *v, cmp_order);
 	for (int64_t i = 0; i < m; i++)
 		pos[i] = v[i].pos, dist[i] = v[i].dist;
@@ -255,7 +261,7 @@ static member *collect(const float *Y, int64_t n, int64_t d, const int64_t *clus
 			free(c);
 			return NULL;
 		}
-		v[w++] = (member){cluster[i], i, 0, 0};
+		v[w++] = (member){cluster[i], i, 0, 0, order_tie(o->keep, i)};
 	}
 	qsort(v, (size_t)w, sizeof *v, cmp_cl_pos);
 	for (int64_t s = 0, t; s < w; s = t) {

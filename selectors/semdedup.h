@@ -6,10 +6,12 @@
  *
  * The rule, per cluster and per eps:
  *  1. members are ordered by cosine distance 1 - cos(x, c) to the cluster's
- *     centroid c, farthest first (WN_SEMDEDUP_HARD, the official
- *     keep_hard=True), nearest first (EASY), or by a Philox draw per record
- *     (RANDOM: key wn_rng_u64(seed, WN_SEMDEDUP_STREAM, position)); ties
- *     keep stream order (Python's sorted() is stable, reverse=True too);
+ *     centroid c, farthest first, ties in stream order (WN_SEMDEDUP_HARD:
+ *     sort_clusters.py's sorted(..., reverse=keep_hard), which is stable);
+ *     EASY is that order reversed (semdedup.py's [::-1]: nearest first,
+ *     ties in reverse stream order); RANDOM orders by a Philox draw per
+ *     record (key wn_rng_u64(seed, WN_SEMDEDUP_STREAM, position); the
+ *     official code shuffles with Python's random);
  *  2. member j is removed iff cos(x_i, x_j) > 1 - eps (strictly) for SOME
  *     earlier member i < j, whether or not i was itself removed (the
  *     official code's max over the upper triangle of the similarity
@@ -25,10 +27,12 @@
  *    the GEMM's error bound (2 d 2^-24) of a threshold is recomputed as a
  *    double dot product, so every decision is the exact one for the unit
  *    float vectors, the same on CPU and CUDA and at any thread count.
- * Vectors are L2-normalised first (a zero vector stays zero: similarity 0
+ * Vectors are L2-normalised first (the official code takes them as they
+ * are and assumes unit embeddings; a zero vector stays zero: similarity 0
  * to everything, distance 1 to the centroid). Centroids are the normalised
  * means of the normalised members (spherical k-means' centroid), unless
- * given; distances to them are computed in double.
+ * given (the official code uses the k-means centroids: pass cluster
+ * kmeans' --centroids-out); distances to them are computed in double.
  *
  * Owns: nothing past a call (its scratch). Borrows: core/core.h (the GEMM,
  * device buffers), core/rng.h.
@@ -82,8 +86,8 @@ int wn_semdedup(wn_core *core, const float *X, int64_t n, int64_t d, const int64
 
 /*
  * The order rule alone, for one cluster: sort the m member positions pos[]
- * (stream positions, ascending on entry) by dist[] (per member, same
- * order) as `keep` says; RANDOM uses (seed, pos). In place, stable.
+ * (stream positions) with their dist[] as `keep` says; RANDOM uses (seed,
+ * pos). In place.
  */
 void wn_semdedup_order(int64_t *pos, double *dist, int64_t m, int keep, uint64_t seed);
 

@@ -67,6 +67,15 @@ test_expect_success 'five eps in one pass: the flags of the official rule (peer)
 	python3 "$PEER" cl.jsonl easy $EPS > peer && flags out > got && test_cmp peer got
 '
 
+test_expect_success 'the k-means centroids (--centroids-out -> --centroids): the peer on the same centroids' '
+	"$WINNOW" cluster kmeans -q --spherical -k 8 --seed 1 --centroids-out km.npy "$F" > cl2.jsonl &&
+	test_cmp cl.jsonl cl2.jsonl &&
+	"$WINNOW" dedup semantic -q --eps $EPS --centroids km.npy cl.jsonl > out &&
+	python3 "$PEER" cl.jsonl hard $EPS km.npy > peer && flags out > got && test_cmp peer got &&
+	"$WINNOW" dedup semantic -q --eps $EPS --keep easy --centroids km.npy cl.jsonl > out &&
+	python3 "$PEER" cl.jsonl easy $EPS km.npy > peer && flags out > got && test_cmp peer got
+'
+
 test_expect_success 'eps monotonicity: kept sets nested and shrinking as eps grows' '
 	"$WINNOW" dedup semantic -q --eps $EPS cl.jsonl > out && flags out > got &&
 	python3 -c "

@@ -3,7 +3,7 @@
 tests/cli/t5320-dedup-semantic.sh: SemDeDup as the official code computes it
 (facebookresearch/SemDeDup: sort_clusters.py orders each cluster's members
 by cosine distance to the centroid with Python's stable sorted(),
-reverse=keep_hard; semdedup.py takes S = X X^T, zeroes the diagonal,
+reverse=True (keep_hard); semdedup.py reverses that list for "easy" and takes S = X X^T, zeroes the diagonal,
 keeps the upper triangle (torch.triu(S, diagonal=1)), M = column max, and
 removes j when M[j] > 1 - eps), in float64 with the standard library only
 (numpy is not installed here).
@@ -63,7 +63,9 @@ def main():
             c = cents[cl]
         c = unit(c)
         dist = {i: 1 - sum(a * b for a, b in zip(X[i], c)) for i in idx}
-        order = sorted(idx, key=lambda i: dist[i], reverse=(mode == "hard"))
+        order = sorted(idx, key=lambda i: dist[i], reverse=True)  # sort_clusters.py, keep_hard
+        if mode == "easy":
+            order = order[::-1]  # semdedup.py: which_to_keep == "easy"
         for j in range(len(order)):
             m = 0.0  # the zero-filled lower triangle and diagonal
             for i in range(j):
