@@ -149,6 +149,8 @@ typedef struct sd_run {
 	double lo, hi;           /* the band [min t - margin, max t + margin] */
 	double margin;
 	int64_t tiles, rechecked;
+	int host_tiles;          /* CPU backend: read the tile where the GEMM wrote it */
+	float *Ht_own;           /* the host tile buffer this run allocated */
 } sd_run;
 
 static int near_threshold(const sd_run *r, double s)
@@ -207,8 +209,12 @@ static int segment_sims(sd_run *r, int64_t m, char *err, size_t errlen)
 					 r->Gd + (size_t)r0 * (size_t)r->d, r->d,
 					 r->Gd + (size_t)c0 * (size_t)r->d, r->d, 0.0f, r->Td, cm))
 				return core_fail(r, "semdedup: gemm", err, errlen);
-			if (wn_core_download(r->core, r->Ht, r->Td, sizeof(float) * (size_t)rm * (size_t)cm))
+			if (r->host_tiles) { /* the CPU backend's buffers are host memory */
+				r->Ht = r->Td;
+			} else if (wn_core_download(r->core, r->Ht, r->Td,
+						    sizeof(float) * (size_t)rm * (size_t)cm)) {
 				return core_fail(r, "semdedup: download", err, errlen);
+			}
 			scan_tile(r, r0, rm, c0, cm);
 			r->tiles++;
 		}
@@ -333,15 +339,15 @@ int wn_semdedup(wn_core *core, const float *X, int64_t n, int64_t d, const int64
 	}
 	int64_t big = largest_segment(v, w, &clusters);
 	sd_run r = {core, o, d, big < o->max_cluster ? big : o->max_cluster, NULL, NULL, NULL,
-		    NULL, NULL, NULL, 0, 0, 0, 0, 0};
+		    NULL, NULL, NULL, 0, 0, 0, 0, 0, wn_core_device(core) == WN_DEVICE_CPU, NULL};
 	band(&r);
 	size_t tile = (size_t)(r.T ? r.T : 1) * (size_t)(r.T ? r.T : 1);
 	r.G = malloc(sizeof(float) * (size_t)(big ? big : 1) * (size_t)d);
-	r.Ht = malloc(sizeof(float) * tile);
+	r.Ht = r.Ht_own = r.host_tiles ? NULL : malloc(sizeof(float) * tile);
 	r.far_max = malloc(sizeof(float) * (size_t)(big ? big : 1));
 	r.near_max = malloc(sizeof(double) * (size_t)(big ? big : 1));
 	int rc = -1;
-	if (!r.G || !r.Ht || !r.far_max || !r.near_max)
+	if (!r.G || (!r.Ht && !r.host_tiles) || !r.far_max || !r.near_max)
 		wn_errf(err, errlen, "out of memory (a cluster of %lld members)", (long long)big);
 	else if (big > 1 && (!(r.Gd = wn_core_alloc(core, (size_t)big * (size_t)d)) ||
 			     !(r.Td = wn_core_alloc(core, tile))))
@@ -355,7 +361,7 @@ int wn_semdedup(wn_core *core, const float *X, int64_t n, int64_t d, const int64
 	if (r.Td)
 		wn_core_free(core, r.Td);
 	free(r.G);
-	free(r.Ht);
+	free(r.Ht_own);
 	free(r.far_max);
 	free(r.near_max);
 	free(v);
