@@ -50,6 +50,8 @@ struct wn_minhash {
 	size_t arena_len, arena_cap, store_limit; /* words */
 	int store_fd;               /* -1 until spilled */
 	uint64_t store_words;       /* words in the store */
+	uint64_t *wbuf;             /* on disk: words not written yet (flushed by every add) */
+	size_t wbuf_n;
 	/* band entries: a sorted-run buffer, then runs on disk */
 	band_entry *be;
 	size_t be_n, be_alloc, be_cap; /* entries held, allocated, allowed */
@@ -186,6 +188,7 @@ void wn_minhash_free(wn_minhash *m)
 	free(m->off);
 	free(m->set_n);
 	free(m->arena);
+	free(m->wbuf);
 	free(m->be);
 	free(m->run_at);
 	free(m->run_len);
@@ -229,6 +232,17 @@ int wn_minhash_spilled(const wn_minhash *m, size_t *runs, uint64_t *store_bytes)
 
 /* ---- the store ---- */
 
+#define WBUF_WORDS 65536 /* 512 KiB of writes at once once the store is on disk */
+
+static int store_flush(wn_minhash *m, char *err, size_t errlen)
+{
+	if (!m->wbuf_n)
+		return 0;
+	int rc = write_at_end(m->store_fd, m->wbuf, m->wbuf_n * sizeof *m->wbuf, err, errlen);
+	m->wbuf_n = 0;
+	return rc;
+}
+
 /* Append words to the store (memory, or the file once past the limit). */
 static int store_put(wn_minhash *m, const uint64_t *w, size_t nw, char *err, size_t errlen)
 {
@@ -241,8 +255,17 @@ static int store_put(wn_minhash *m, const uint64_t *w, size_t nw, char *err, siz
 		m->arena_len = m->arena_cap = 0;
 	}
 	if (m->store_fd >= 0) {
-		if (write_at_end(m->store_fd, w, nw * sizeof *w, err, errlen))
+		if (!m->wbuf && !(m->wbuf = malloc(WBUF_WORDS * sizeof *m->wbuf)))
+			return wn_errf(err, errlen, "out of memory"), -1;
+		if (m->wbuf_n + nw > WBUF_WORDS && store_flush(m, err, errlen))
 			return -1;
+		if (nw > WBUF_WORDS) {
+			if (write_at_end(m->store_fd, w, nw * sizeof *w, err, errlen))
+				return -1;
+		} else {
+			memcpy(m->wbuf + m->wbuf_n, w, nw * sizeof *w);
+			m->wbuf_n += nw;
+		}
 	} else {
 		if (m->arena_len + nw > m->arena_cap) {
 			size_t nc = m->arena_cap ? m->arena_cap * 2 : 65536;
@@ -523,7 +546,7 @@ int wn_minhash_add(wn_minhash *m, const char *const *texts, const size_t *lens, 
 		wn_errf(err, errlen, "text %zu: %s", m->n + (size_t)bad, wn_tok_strerror(code));
 		goto done;
 	}
-	if (store_block(m, &b, n, err, errlen) == 0) {
+	if (store_block(m, &b, n, err, errlen) == 0 && (m->store_fd < 0 || !store_flush(m, err, errlen))) {
 		m->n += n;
 		rc = 0;
 	}

@@ -123,8 +123,8 @@ typedef struct wn_minhash_view {
 /*
  * Text i's `bands` band hashes (band j at j; meaningless for an empty set;
  * bands may be NULL) and its sorted distinct digests (*n): pointers into
- * memory or into v's buffer, valid until v's next use or the index's free.
- * Thread-safe with one view per thread. 0, or -1 (a read or memory failure).
+ * memory or into v's buffer, valid until v's next use or the index's free
+ * (any text an add has returned for). Thread-safe with one view per thread. 0, or -1 (a read or memory failure).
  */
 int wn_minhash_text(const wn_minhash *m, size_t i, wn_minhash_view *v, const uint64_t **bands,
 		    const uint64_t **set, size_t *n);
