@@ -250,7 +250,7 @@ static member *collect(const float *Y, int64_t n, int64_t d, const int64_t *clus
 		       char *err, size_t errlen)
 {
 	member *v = malloc(sizeof *v * (size_t)(n ? n : 1));
-	double *c = malloc(sizeof *c * (size_t)d);
+	double *c = malloc(sizeof *c * (size_t)(d ? d : 1));
 	int64_t w = 0;
 	if (!v || !c) {
 		free(v);
@@ -342,7 +342,7 @@ int wn_semdedup(wn_core *core, const float *X, int64_t n, int64_t d, const int64
 		    NULL, NULL, NULL, 0, 0, 0, 0, 0, wn_core_device(core) == WN_DEVICE_CPU, NULL};
 	band(&r);
 	size_t tile = (size_t)(r.T ? r.T : 1) * (size_t)(r.T ? r.T : 1);
-	r.G = malloc(sizeof(float) * (size_t)(big ? big : 1) * (size_t)d);
+	r.G = malloc(sizeof(float) * (size_t)(big ? big : 1) * (size_t)(d ? d : 1));
 	r.Ht = r.Ht_own = r.host_tiles ? NULL : malloc(sizeof(float) * tile);
 	r.far_max = malloc(sizeof(float) * (size_t)(big ? big : 1));
 	r.near_max = malloc(sizeof(double) * (size_t)(big ? big : 1));
