@@ -4,8 +4,12 @@
  * true Jaccard, union-find groups.
  *
  * Owns: the per-text shingle sets (sorted, distinct 64-bit XXH3 digests of
- * the shingles), the band table (n x B band hashes), the candidate pairs
- * and the union-find of one run.
+ * the shingles) and band hashes (n x B), in memory up to half of
+ * opts.memory and past it in an unlinked temporary file; the (band, hash,
+ * text) entries, buffered up to the other half and past it spilled as
+ * sorted runs to a second unlinked file (an external sort); the candidate
+ * pairs and the union-find of one run. What stays in memory whatever the
+ * input: 12 bytes per text, 24 per candidate pair, the union-find.
  * Borrows: text/tokenize.h (WN_TOK_NONWORD: Python's re.split(r"\W+",
  * s.lower()), empty pieces dropped; wn_tok_shingles: word n-grams joined by
  * one space, a text of fewer than n words is one shingle, no words none),
@@ -48,15 +52,29 @@ typedef struct wn_minhash_opts {
 	double threshold;
 	int verify;
 	int threads;                 /* 0: OpenMP's default */
+	size_t memory;               /* bytes before spilling to $TMPDIR (0: 1 GiB) */
 } wn_minhash_opts;
 
 /*
  * datasketch's optimal_param: the (b, r) with b * r <= perms minimising
- * false positives + false negatives at threshold (weights 0.5 each), the
- * integrals of 1 - (1 - s^r)^b over [0, t] and of (1 - s^r)^b over [t, 1]
- * taken by composite Simpson's rule on 1000 intervals.
+ * fp_weight * false positives + fn_weight * false negatives at threshold
+ * (datasketch's default weights are 0.5 and 0.5), the integrals of
+ * 1 - (1 - s^r)^b over [0, t] and of (1 - s^r)^b over [t, 1] taken by
+ * composite Simpson's rule on 1000 intervals.
+ *
+ * winnow's default weights are WN_MINHASH_FP_WEIGHT / WN_MINHASH_FN_WEIGHT
+ * (0.05 / 0.95): verification by true Jaccard makes a false-positive
+ * candidate cost only its check, never precision, so the rule may buy
+ * recall with candidates. At threshold 0.8 and 128 permutations that is
+ * 16 bands x 8 rows (datasketch's 0.5 / 0.5: 9 x 13); a pair at J = 0.8
+ * becomes a candidate with probability 0.947 (9 x 13: 0.49), at 0.85 with
+ * 0.994; on 4,000 Debian records the expected pair recall at J >= 0.8 is
+ * 0.99 (9 x 13: 0.81).
  */
-void wn_minhash_optimal_param(double threshold, int perms, int *bands, int *rows);
+#define WN_MINHASH_FP_WEIGHT 0.05
+#define WN_MINHASH_FN_WEIGHT 0.95
+void wn_minhash_optimal_param(double threshold, int perms, double fp_weight, double fn_weight,
+			      int *bands, int *rows);
 
 typedef struct wn_minhash wn_minhash;
 
@@ -91,10 +109,30 @@ const wn_minhash_pair *wn_minhash_pairs(const wn_minhash *m, size_t *n);
 /* The representative (lowest index) of text i's group, and its size. */
 size_t wn_minhash_root(const wn_minhash *m, size_t i);
 size_t wn_minhash_group_size(const wn_minhash *m, size_t i);
-/* True Jaccard of the shingle sets of texts i and j. */
+/* True Jaccard of the shingle sets of texts i and j (NAN when a spilled
+ * set cannot be read back). */
 double wn_minhash_jaccard(const wn_minhash *m, size_t i, size_t j);
 /* The shingle count of text i (distinct digests). */
 size_t wn_minhash_set_size(const wn_minhash *m, size_t i);
+
+/* A reader's scratch for spilled texts (zero-initialise; free it after). */
+typedef struct wn_minhash_view {
+	uint64_t *buf;
+	size_t cap;
+} wn_minhash_view;
+/*
+ * Text i's `bands` band hashes (band j at j; meaningless for an empty set;
+ * bands may be NULL) and its sorted distinct digests (*n): pointers into
+ * memory or into v's buffer, valid until v's next use or the index's free
+ * (any text an add has returned for). Thread-safe with one view per thread. 0, or -1 (a read or memory failure).
+ */
+int wn_minhash_text(const wn_minhash *m, size_t i, wn_minhash_view *v, const uint64_t **bands,
+		    const uint64_t **set, size_t *n);
+void wn_minhash_view_free(wn_minhash_view *v);
+/* Whether the store went to disk; runs of band entries spilled; store size. */
+int wn_minhash_spilled(const wn_minhash *m, size_t *runs, uint64_t *store_bytes);
+/* J of two sorted distinct digest sets, as wn_minhash_jaccard (0 for two empty ones). */
+double wn_minhash_jaccard_sets(const uint64_t *x, size_t nx, const uint64_t *y, size_t ny);
 
 #ifdef __cplusplus
 }

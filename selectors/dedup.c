@@ -87,7 +87,7 @@ int wn_dedup_normalize(const char *s, size_t len, wn_buf *out)
 void wn_dedup_exact_init(wn_dedup_exact_opts *o)
 {
 	*o = (wn_dedup_exact_opts){WN_STREAM_OPTS_INIT, NULL, "id", 0, 0, (size_t)1 << 30, 1e-6,
-				   "doc", 0, 0};
+				   "doc", 0, 2, 0};
 }
 
 int wn_dedup_exact_check(wn_dedup_exact_opts *o, char *err, size_t errlen)
@@ -104,6 +104,10 @@ int wn_dedup_exact_check(wn_dedup_exact_opts *o, char *err, size_t errlen)
 		return wn_errf(err, errlen, "unknown --unit '%s' (doc, line or paragraph)", o->unit), -1;
 	if (o->unit_id && (o->key || o->mark_only))
 		return wn_errf(err, errlen, "--unit %s rewrites the text: no --key or --mark-only", o->unit), -1;
+	if (o->min_count < 2)
+		return wn_errf(err, errlen, "--min-count must be at least 2 (the N-th occurrence of a unit and later ones go)"), -1;
+	if (o->min_count != 2 && !o->unit_id)
+		return wn_errf(err, errlen, "--min-count goes with --unit line|paragraph"), -1;
 	if (!(o->min_remaining >= 0 && o->min_remaining <= 1))
 		return wn_errf(err, errlen, "--min-remaining-frac must be in [0, 1]"), -1;
 	return 0;
@@ -207,8 +211,9 @@ oom:
 /*
  * Units are the pieces of text.split(sep), sep "\n" (line) or "\n\n"
  * (paragraph). A blank piece (only whitespace) is always kept; any other
- * piece is kept the first time its hash (after --normalize) is seen and
- * removed after that; the kept pieces are joined by sep again.
+ * piece is kept the first N-1 times its hash (after --normalize) is seen
+ * (N = --min-count, default 2: the first time) and removed after that; the
+ * kept pieces are joined by sep again.
  */
 static int unit_seen(exact_run *x, const char *u, size_t n)
 {
@@ -221,8 +226,17 @@ static int unit_seen(exact_run *x, const char *u, size_t n)
 		len = x->norm.len;
 	}
 	XXH128_hash_t h = XXH3_128bits(p, len);
-	int r = wn_dedup_seen_add(&x->seen, h.low64, h.high64, "", 0, &first, &first_len);
-	return r < 0 ? -1 : r > 0;
+	/* occurrence k of a unit is the first that finds (h, k) new, k = 1 .. N-1;
+	 * (h, 1) is h itself, (h, k) h's low word mixed with k */
+	for (int64_t k = 1; k < x->o->min_count; k++) {
+		uint64_t lo = k == 1 ? h.low64 : h.low64 ^ XXH3_64bits_withSeed(&k, sizeof k, h.high64);
+		int r = wn_dedup_seen_add(&x->seen, lo, h.high64, "", 0, &first, &first_len);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return 0;
+	}
+	return 1;
 }
 
 static int is_blank(const char *u, size_t n)

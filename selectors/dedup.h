@@ -54,6 +54,7 @@ typedef struct wn_dedup_exact_opts {
 	double bloom_fpr;    /* --bloom-fpr P: the Bloom filter's target rate */
 	const char *unit;    /* --unit doc (default) | line | paragraph */
 	double min_remaining;/* --min-remaining-frac F: drop a record left with less */
+	int64_t min_count;   /* --min-count N: the N-th and later occurrences of a unit go (default 2) */
 	int unit_id;         /* parsed by check: 0 doc, 1 line, 2 paragraph */
 } wn_dedup_exact_opts;
 
@@ -75,6 +76,13 @@ typedef struct wn_dedup_minhash_opts {
 	int no_verify;       /* --no-verify: band collisions count as duplicates */
 	int mark_only;       /* --mark-only */
 	const char *pairs;   /* --pairs FILE: every candidate pair, for audits */
+	const char *save_index; /* --save-index DB: the kept set's bands and shingles */
+	const char *against; /* --against DB: drop what an earlier run's index holds */
+	const char *id;      /* --id PATH: the name an index keeps (default id; else FILE:LINE) */
+	const char *keep;    /* --keep first (default) | longest | oldest-by:FIELD */
+	int keep_id;         /* parsed by check: 0 first, 1 longest, 2 oldest-by */
+	const char *keep_field; /* oldest-by's FIELD (points into keep) */
+	size_t memory;       /* --memory BYTES: before sets and band hashes spill (default 1 GiB) */
 } wn_dedup_minhash_opts;
 
 void wn_dedup_minhash_init(wn_dedup_minhash_opts *o);

@@ -186,14 +186,17 @@ test_expect_success 'usage errors: --memory too small, --bloom-fpr outside (0,1)
 	"$WINNOW" dedup exact --bloom-fpr 1 "$F" > out 2> err; rc=$? &&
 	test $rc = 2 && grep -q "bloom-fpr must be in (0, 1)" err
 '
-# units.py IN OUT SEP NORMALIZE FRAC: --unit checked against text.split(SEP),
-# a piece kept when blank (ASCII whitespace only) or first seen, the kept
+# units.py IN OUT SEP NORMALIZE FRAC [N]: --unit checked against text.split(SEP),
+# a piece kept when blank (ASCII whitespace only) or among the first N-1
+# times it is seen (--min-count N, default 2: first seen), the kept
 # pieces joined by SEP, the record dropped when no non-blank piece or under
 # FRAC of its UTF-8 bytes remains; unchanged records byte-identical,
 # changed ones equal but for text and winnow.orig_len (the old byte count).
 cat > units.py <<'EOF'
 import json, sys, unicodedata
 inp, outp, sep, norm, frac = sys.argv[1], sys.argv[2], sys.argv[3].replace("\\n", "\n"), sys.argv[4] == "1", float(sys.argv[5])
+N = int(sys.argv[6]) if len(sys.argv) > 6 else 2
+count = {}
 def normalize(s):
     t = unicodedata.normalize("NFKC", s).lower()
     t = "".join(c for c in t if not unicodedata.category(c).startswith("P"))
@@ -204,9 +207,9 @@ for line in open(inp, encoding="utf-8").read().splitlines():
     for u in t.split(sep):
         blank = u.strip(" \t\r\n\f\v") == ""
         k = normalize(u) if norm else u
-        if blank or k not in seen:
+        if not blank: count[k] = count.get(k, 0) + 1
+        if blank or count[k] < N:
             kept.append(u); left += not blank
-            if not blank: seen.add(k)
     nt = sep.join(kept)
     if nt == t: want.append(line); continue
     if not left or len(nt.encode()) < frac * len(t.encode()): continue
@@ -231,6 +234,16 @@ test_expect_success '--unit paragraph and line on debian-2000 agree with python'
 	[ "$(wc -l < out)" -lt 1985 ]
 '
 
+test_expect_success '--min-count 3 and 5: the first N-1 occurrences of a unit stay (python)' '
+	"$WINNOW" dedup exact --unit line --min-count 3 "$F" > out3 2> err3 &&
+	python3 units.py "$F" out3 "\n" 0 0 3 &&
+	"$WINNOW" dedup exact -q --unit paragraph --min-count 5 --normalize "$F" > out5 &&
+	python3 units.py "$F" out5 "\n\n" 1 0 5 &&
+	"$WINNOW" dedup exact -q --unit line "$F" > out2 &&
+	"$WINNOW" dedup exact -q --unit line --min-count 2 "$F" > out2b && test_cmp out2 out2b &&
+	! cmp -s out2 out3
+'
+
 test_expect_success '--unit on hand-made texts: lines vs paragraphs, blank pieces, escapes' '
 	U=$(fixture dedup/units.jsonl) &&
 	"$WINNOW" dedup exact -q --unit line "$U" > l && python3 units.py "$U" l "\n" 0 0 &&
@@ -247,6 +260,10 @@ test_expect_success '--unit usage errors' '
 	"$WINNOW" dedup exact --unit line --mark-only "$F" 2> err; rc=$? &&
 	test $rc = 2 && grep -q "unit line rewrites the text: no --key or --mark-only" err &&
 	"$WINNOW" dedup exact --unit line --min-remaining-frac 2 "$F" 2> err; rc=$? &&
-	test $rc = 2 && grep -q "min-remaining-frac must be in \[0, 1\]" err
+	test $rc = 2 && grep -q "min-remaining-frac must be in \[0, 1\]" err &&
+	"$WINNOW" dedup exact --unit line --min-count 1 "$F" 2> err; rc=$? &&
+	test $rc = 2 && grep -q "min-count must be at least 2" err &&
+	"$WINNOW" dedup exact --min-count 3 "$F" 2> err; rc=$? &&
+	test $rc = 2 && grep -q "min-count goes with --unit line|paragraph" err
 '
 test_done

@@ -1,16 +1,20 @@
 /*
  * tests/unit/test_minhash.c — cluster/minhash: datasketch's optimal_param
- * for its best-known case (threshold 0.8, 128 permutations -> 9 bands of
- * 13 rows, what datasketch.MinHashLSH picks), Jaccard of shingle sets
+ * for its best-known case (threshold 0.8, 128 permutations, weights 0.5 /
+ * 0.5 -> 9 bands of 13 rows, what datasketch.MinHashLSH picks) and with
+ * winnow's default weights 0.05 / 0.95 (-> 16 x 8, as a python3 Simpson
+ * integration of the same two areas gives), Jaccard of shingle sets
  * counted by hand, the short- and empty-text rules, identical copies always
- * grouped with the lowest index kept, and the same pairs at 1 and 4 threads.
+ * grouped with the lowest index kept, the same pairs at 1 and 4 threads,
+ * and the same pairs, groups and Jaccards when --memory 4K sends the sets
+ * to disk and the band entries into sorted runs.
  */
 #include "cluster/minhash.h"
 #include "tests/unit/test.h"
 
-static wn_minhash *build(const char *const *t, size_t n, int ngram, int threads)
+static wn_minhash *build_mem(const char *const *t, size_t n, int ngram, int threads, size_t memory)
 {
-	wn_minhash_opts o = {ngram, 128, 9, 13, 7, 0.8, 1, threads};
+	wn_minhash_opts o = {ngram, 128, 9, 13, 7, 0.8, 1, threads, memory};
 	wn_minhash *m = wn_minhash_new(&o);
 	size_t lens[16];
 	char err[256];
@@ -23,12 +27,20 @@ static wn_minhash *build(const char *const *t, size_t n, int ngram, int threads)
 	return m;
 }
 
+static wn_minhash *build(const char *const *t, size_t n, int ngram, int threads)
+{
+	return build_mem(t, n, ngram, threads, 0);
+}
+
 static void test_optimal_param(void)
 {
 	int b, r;
-	wn_minhash_optimal_param(0.8, 128, &b, &r);
+	wn_minhash_optimal_param(0.8, 128, 0.5, 0.5, &b, &r);
 	CHECK_EQ_INT(b, 9);
 	CHECK_EQ_INT(r, 13);
+	wn_minhash_optimal_param(0.8, 128, WN_MINHASH_FP_WEIGHT, WN_MINHASH_FN_WEIGHT, &b, &r);
+	CHECK_EQ_INT(b, 16);
+	CHECK_EQ_INT(r, 8);
 }
 
 static void test_jaccard_by_hand(void)
@@ -100,11 +112,51 @@ static void test_threads_agree(void)
 	wn_minhash_free(b);
 }
 
+/* --memory 4K: sets on disk, band entries in many sorted runs: the same pairs, groups, Jaccards. */
+static void test_spill_same(void)
+{
+	char buf[200][128];
+	const char *t[200];
+	size_t lens[200];
+	for (int i = 0; i < 200; i++) {
+		snprintf(buf[i], sizeof buf[i], "w%d alpha beta gamma delta epsilon zeta eta theta iota kappa lambda w%d mu",
+			 i % 7, i % 5);
+		t[i] = buf[i];
+		lens[i] = strlen(t[i]);
+	}
+	wn_minhash_opts o = {5, 128, 9, 13, 7, 0.8, 1, 2, 0};
+	wn_minhash *a = wn_minhash_new(&o);
+	o.memory = 4096;
+	wn_minhash *b = wn_minhash_new(&o);
+	char err[256];
+	CHECK(a && b);
+	for (int k = 0; k < 200; k += 50) /* in blocks, as the step adds them */
+		CHECK(!wn_minhash_add(a, t + k, lens + k, 50, err, sizeof err) &&
+		      !wn_minhash_add(b, t + k, lens + k, 50, err, sizeof err));
+	CHECK(!wn_minhash_group(a, err, sizeof err) && !wn_minhash_group(b, err, sizeof err));
+	size_t runs, ra;
+	uint64_t bytes, ba;
+	CHECK(wn_minhash_spilled(b, &runs, &bytes) == 1 && runs > 10 && bytes > 4096);
+	CHECK(wn_minhash_spilled(a, &ra, &ba) == 0 && ra == 0 && ba == bytes);
+	size_t na, nb;
+	const wn_minhash_pair *pa = wn_minhash_pairs(a, &na), *pb = wn_minhash_pairs(b, &nb);
+	CHECK(na == nb && na > 100);
+	for (size_t i = 0; i < na && i < nb; i++)
+		CHECK(pa[i].a == pb[i].a && pa[i].b == pb[i].b && pa[i].jaccard == pb[i].jaccard);
+	for (size_t i = 0; i < 200; i++) {
+		CHECK_EQ_INT(wn_minhash_root(a, i), wn_minhash_root(b, i));
+		CHECK(wn_minhash_jaccard(a, i, 3) == wn_minhash_jaccard(b, i, 3));
+	}
+	wn_minhash_free(a);
+	wn_minhash_free(b);
+}
+
 int main(void)
 {
 	RUN(test_optimal_param);
 	RUN(test_jaccard_by_hand);
 	RUN(test_copies_grouped);
 	RUN(test_threads_agree);
+	RUN(test_spill_same);
 	return TEST_EXIT;
 }
