@@ -96,16 +96,7 @@ int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 
 /* ---- labels ---- */
 
-struct labels {
-	wn_buf text;      /* every label, back to back */
-	size_t *off, *len; /* per example */
-	int32_t *y;       /* class ids */
-	int64_t C;
-	int64_t *first;   /* per class: an example holding its label */
-	int64_t *count;   /* per class: examples */
-};
-
-static void labels_free(struct labels *L)
+void wn_train_data_free(wn_train_data *L)
 {
 	wn_buf_free(&L->text);
 	free(L->off);
@@ -113,6 +104,9 @@ static void labels_free(struct labels *L)
 	free(L->y);
 	free(L->first);
 	free(L->count);
+	free(L->score);
+	wn_cluster_vectors_free(&L->v);
+	memset(L, 0, sizeof *L);
 }
 
 /* The label text of one record: 1 got it, 0 rejected (go on), -1 stop. */
@@ -132,38 +126,65 @@ static int record_label(wn_stream *s, const wn_record *rec, const char *field, w
 	return 1;
 }
 
-/* Labels of the kept records; a record without one leaves v's matrix. */
-static int read_labels(wn_cluster_vectors *v, wn_stream *s, const char *field, struct labels *L,
-		       char *err, size_t errlen)
+/* The score of one record: 1 got it, 0 rejected (go on), -1 stop. */
+static int record_score(wn_stream *s, const wn_record *rec, const char *path, double *out)
+{
+	wn_span v;
+	if (!wn_json_get(rec->json, path, &v))
+		return wn_stream_reject(s, rec, "no score at %s", path) ? -1 : 0;
+	if (wn_json_type_of(v) != WN_JSON_NUMBER || wn_json_number(v, out) || !isfinite(*out))
+		return wn_stream_reject(s, rec, "score %s is not a finite number", path) ? -1 : 0;
+	return 1;
+}
+
+/* Label (and score) of one spooled record into slot keep. */
+static int take_record(wn_train_data *L, wn_stream *s, const wn_record *rec, const char *field,
+		       const char *score, wn_buf *scratch, int64_t keep, char *err, size_t errlen)
+{
+	wn_span lab;
+	int got = record_label(s, rec, field, scratch, &lab);
+	if (got > 0 && score)
+		got = record_score(s, rec, score, &L->score[keep]);
+	if (got <= 0)
+		return got;
+	L->off[keep] = L->text.len;
+	L->len[keep] = lab.n;
+	if (wn_buf_append(&L->text, lab.p, lab.n))
+		return wn_errf(err, errlen, "out of memory"), -1;
+	return 1;
+}
+
+/* Labels (and scores) of the kept records; a record without one leaves
+ * v's matrix. */
+static int read_labels(wn_cluster_vectors *v, wn_stream *s, const char *field, const char *score,
+		       wn_train_data *L, char *err, size_t errlen)
 {
 	size_t n = (size_t)(v->n ? v->n : 1);
 	L->off = malloc(n * sizeof *L->off);
 	L->len = malloc(n * sizeof *L->len);
+	if (score)
+		L->score = malloc(n * sizeof *L->score);
 	if (!v->dropped)
 		v->dropped = calloc((size_t)(v->nspooled ? v->nspooled : 1), 1);
-	if (!L->off || !L->len || !v->dropped || wn_spool_rewind(v->sp, err, errlen))
+	if (!L->off || !L->len || (score && !L->score) || !v->dropped ||
+	    wn_spool_rewind(v->sp, err, errlen))
 		return err[0] ? -1 : (wn_errf(err, errlen, "out of memory"), -1);
 	wn_buf scratch = WN_BUF_INIT;
 	int64_t j = 0, keep = 0;
 	int rc = 0;
 	for (int64_t i = 0; i < v->nspooled && !rc; i++) {
 		wn_record rec;
-		wn_span lab;
 		if (wn_spool_get(v->sp, &rec, err, errlen) != 1) {
 			rc = -1;
 			break;
 		}
 		if (v->dropped[i])
 			continue;
-		int got = record_label(s, &rec, field, &scratch, &lab);
+		int got = take_record(L, s, &rec, field, score, &scratch, keep, err, errlen);
 		if (got <= 0) {
 			v->dropped[i] = 1;
 			rc = got;
 		} else {
-			L->off[keep] = L->text.len;
-			L->len[keep] = lab.n;
-			if (wn_buf_append(&L->text, lab.p, lab.n))
-				rc = (wn_errf(err, errlen, "out of memory"), -1);
 			memmove(v->X + keep * v->d, v->X + j * v->d, (size_t)v->d * sizeof(float));
 			keep++;
 		}
@@ -198,7 +219,7 @@ static int same_label(const struct sort_key *a, const struct sort_key *b)
 }
 
 /* Class ids in byte order of the labels. */
-static int map_classes(struct labels *L, int64_t n)
+static int map_classes(wn_train_data *L, int64_t n)
 {
 	struct sort_key *k = malloc((size_t)(n ? n : 1) * sizeof *k);
 	L->y = malloc((size_t)(n ? n : 1) * sizeof *L->y);
@@ -222,7 +243,7 @@ static int map_classes(struct labels *L, int64_t n)
 	return 0;
 }
 
-static void label_text(const struct labels *L, int64_t cls, const char **p, int *n)
+void wn_train_data_label(const wn_train_data *L, int64_t cls, const char **p, int *n)
 {
 	int64_t i = L->first[cls];
 	*p = L->text.data + L->off[i];
@@ -230,7 +251,7 @@ static void label_text(const struct labels *L, int64_t cls, const char **p, int 
 }
 
 /* --labels-out FILE: one JSON line per class, written atomically. */
-static int write_labels(const char *path, const struct labels *L, char *err, size_t errlen)
+static int write_labels(const char *path, const wn_train_data *L, char *err, size_t errlen)
 {
 	char why[512] = "";
 	wn_writer *w = wn_writer_open(path, 0, why, sizeof why);
@@ -239,7 +260,7 @@ static int write_labels(const char *path, const struct labels *L, char *err, siz
 	for (int64_t c = 0; c < L->C && !rc; c++) {
 		const char *p;
 		int n;
-		label_text(L, c, &p, &n);
+		wn_train_data_label(L, c, &p, &n);
 		wn_buf_reset(&line);
 		rc = wn_buf_printf(&line, "{\"class\":%lld,\"label\":", (long long)c) ||
 		     wn_json_put_string(&line, p, (size_t)n) ||
@@ -256,14 +277,13 @@ static int write_labels(const char *path, const struct labels *L, char *err, siz
 	return rc;
 }
 
-/* Without --labels-out the mapping goes to stderr. */
-static void report_classes(const wn_train_step_opts *o, const struct labels *L, const char *cmd)
+void wn_train_data_report(const wn_train_data *L, const char *label, const char *cmd)
 {
-	fprintf(stderr, "winnow %s: %lld classes from %s:", cmd, (long long)L->C, o->label);
+	fprintf(stderr, "winnow %s: %lld classes from %s:", cmd, (long long)L->C, label);
 	for (int64_t c = 0; c < L->C; c++) {
 		const char *p;
 		int n;
-		label_text(L, c, &p, &n);
+		wn_train_data_label(L, c, &p, &n);
 		fprintf(stderr, " %lld=%.*s (%lld)", (long long)c, n, p, (long long)L->count[c]);
 	}
 	fputc('\n', stderr);
@@ -271,8 +291,7 @@ static void report_classes(const wn_train_step_opts *o, const struct labels *L, 
 
 /* ---- held-out split ---- */
 
-/* floor(frac n) examples (at least 1 when frac > 0), drawn by --seed. */
-static unsigned char *split_holdout(double frac, uint64_t seed, int64_t n, int64_t *nh)
+unsigned char *wn_train_holdout(double frac, uint64_t seed, int64_t n, int64_t *nh)
 {
 	*nh = 0;
 	if (frac <= 0)
@@ -282,6 +301,7 @@ static unsigned char *split_holdout(double frac, uint64_t seed, int64_t n, int64
 	if (!h || !perm) {
 		free(h);
 		free(perm);
+		*nh = -1;
 		return NULL;
 	}
 	*nh = (int64_t)floor(frac * (double)n);
@@ -295,7 +315,7 @@ static unsigned char *split_holdout(double frac, uint64_t seed, int64_t n, int64
 }
 
 /* The most frequent training class, and its share of the held-out set. */
-static double majority_rate(const struct labels *L, const unsigned char *h, int64_t n,
+static double majority_rate(const wn_train_data *L, const unsigned char *h, int64_t n,
 			    int64_t *cls)
 {
 	int64_t *cnt = calloc((size_t)L->C, sizeof *cnt), hit = 0, nh = 0;
@@ -355,10 +375,31 @@ static void epoch_report(void *ctx, int run, int epoch, double loss, double acc,
 			loss);
 }
 
+int wn_train_data_load(wn_train_data *D, wn_stream *s, const char *field_emb, const char *npy,
+		       const char *label, const char *score, char *err, size_t errlen)
+{
+	memset(D, 0, sizeof *D);
+	if (wn_cluster_vectors_load(&D->v, s, field_emb, npy, err, errlen) ||
+	    read_labels(&D->v, s, label, score, D, err, errlen))
+		return -1;
+	if (map_classes(D, D->v.n))
+		return wn_errf(err, errlen, "out of memory"), -1;
+	if (D->v.n == 0)
+		return wn_errf(err, errlen, "%s: no record has %s", wn_stream_source_name(s),
+			       score ? "a vector, a label and a score" : "both a vector and a label"), -1;
+	if (D->C < 2) {
+		const char *p;
+		int n;
+		wn_train_data_label(D, 0, &p, &n);
+		return wn_errf(err, errlen, "%s: --label %s has one class only ('%.*s' on %lld records)",
+			       wn_stream_source_name(s), label, n, p, (long long)D->v.n), -1;
+	}
+	return 0;
+}
+
 struct run {
 	wn_core *core;
-	wn_cluster_vectors v;
-	struct labels L;
+	wn_train_data L;
 	unsigned char *holdout;
 	wn_dyn_scores sc;
 };
@@ -367,53 +408,30 @@ static int run_close(struct run *r, int rc)
 {
 	wn_dyn_scores_free(&r->sc);
 	free(r->holdout);
-	labels_free(&r->L);
-	wn_cluster_vectors_free(&r->v);
+	wn_train_data_free(&r->L);
 	if (r->core)
 		wn_core_close(r->core);
 	return rc;
-}
-
-/* Records, vectors, labels and classes; 0 or -1. */
-static int load(const wn_train_step_opts *o, struct run *r, wn_stream *s, char *err,
-		size_t errlen)
-{
-	if (wn_cluster_vectors_load(&r->v, s, o->field_emb, o->npy, err, errlen) ||
-	    read_labels(&r->v, s, o->label, &r->L, err, errlen))
-		return -1;
-	if (map_classes(&r->L, r->v.n))
-		return wn_errf(err, errlen, "out of memory"), -1;
-	if (r->v.n == 0)
-		return wn_errf(err, errlen, "%s: no record has both a vector and a label",
-			       wn_stream_source_name(s)), -1;
-	if (r->L.C < 2) {
-		const char *p;
-		int n;
-		label_text(&r->L, 0, &p, &n);
-		return wn_errf(err, errlen, "%s: --label %s has one class only ('%.*s' on %lld records)",
-			       wn_stream_source_name(s), o->label, n, p, (long long)r->v.n), -1;
-	}
-	return 0;
 }
 
 static int split(const wn_train_step_opts *o, struct run *r, const char *cmd, char *err,
 		 size_t errlen)
 {
 	int64_t nh = 0, cls;
-	r->holdout = split_holdout(o->holdout, (uint64_t)o->seed, r->v.n, &nh);
-	if (o->holdout > 0 && !r->holdout)
+	r->holdout = wn_train_holdout(o->holdout, (uint64_t)o->seed, r->L.v.n, &nh);
+	if (nh < 0)
 		return wn_errf(err, errlen, "out of memory"), -1;
-	if (nh >= r->v.n)
+	if (nh >= r->L.v.n)
 		return wn_errf(err, errlen, "--holdout %g leaves no record of %lld to train on",
-			       o->holdout, (long long)r->v.n), -1;
+			       o->holdout, (long long)r->L.v.n), -1;
 	if (nh && !o->io.quiet) {
-		double rate = majority_rate(&r->L, r->holdout, r->v.n, &cls);
+		double rate = majority_rate(&r->L, r->holdout, r->L.v.n, &cls);
 		const char *p;
 		int n;
-		label_text(&r->L, cls, &p, &n);
+		wn_train_data_label(&r->L, cls, &p, &n);
 		fprintf(stderr, "winnow %s: %lld of %lld records held out; majority class '%.*s' "
 			"(the most frequent in training) has held-out accuracy %.4f\n",
-			cmd, (long long)nh, (long long)r->v.n, n, p, rate);
+			cmd, (long long)nh, (long long)r->L.v.n, n, p, rate);
 	}
 	return 0;
 }
@@ -427,16 +445,16 @@ int wn_train_step_run(const wn_train_step_opts *o, wn_stream *s, wn_step_report 
 	if (o->io.threads > 0)
 		omp_set_num_threads(o->io.threads);
 	if (!(r.core = wn_core_open_named(o->io.device, o->io.threads, err, errlen)) ||
-	    load(o, &r, s, err, errlen))
+	    wn_train_data_load(&r.L, s, o->field_emb, o->npy, o->label, NULL, err, errlen))
 		return run_close(&r, -1);
 	if (o->labels_out ? write_labels(o->labels_out, &r.L, err, errlen)
-			  : (!o->io.quiet && (report_classes(o, &r.L, s->cmd), 0)))
+			  : (!o->io.quiet && (wn_train_data_report(&r.L, o->label, s->cmd), 0)))
 		return run_close(&r, -1);
 	if (split(o, &r, s->cmd, err, errlen))
 		return run_close(&r, -1);
 	char why[512] = "";
 	wn_dyn_hooks hooks = {o->io.quiet ? NULL : epoch_report, NULL, (void *)s->cmd};
-	if (wn_dyn_run(r.core, &o->dyn, r.v.X, r.L.y, r.v.n, r.v.d, r.L.C, r.holdout, &hooks, &r.sc,
+	if (wn_dyn_run(r.core, &o->dyn, r.L.v.X, r.L.y, r.L.v.n, r.L.v.d, r.L.C, r.holdout, &hooks, &r.sc,
 		       why, sizeof why)) {
 		wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why);
 		return run_close(&r, -1);
@@ -444,8 +462,8 @@ int wn_train_step_run(const wn_train_step_opts *o, wn_stream *s, wn_step_report 
 	if (!o->io.quiet)
 		fprintf(stderr, "winnow %s: %s on %lld records of dim %lld, %lld classes: %d run(s) of "
 			"%lld steps, %lld evaluations\n",
-			s->cmd, o->dyn.hidden ? "mlp" : "linear", (long long)r.v.n, (long long)r.v.d,
+			s->cmd, o->dyn.hidden ? "mlp" : "linear", (long long)r.L.v.n, (long long)r.L.v.d,
 			(long long)r.L.C, o->runs, (long long)r.sc.steps, (long long)r.sc.evaluations);
 	struct emit_ctx e = {&r.sc, r.holdout};
-	return run_close(&r, wn_cluster_vectors_emit(&r.v, s, annotate, &e, err, errlen));
+	return run_close(&r, wn_cluster_vectors_emit(&r.L.v, s, annotate, &e, err, errlen));
 }
