@@ -430,3 +430,52 @@ done:
 		wn_dyn_scores_free(out);
 	return rc;
 }
+
+/* ---- one model, no scores (winnow eval) ---- */
+
+static int fit_epochs(struct run *r, uint64_t seed, double *acc)
+{
+	int64_t step = 0;
+	for (int e = 0; e < r->o->train.epochs; e++) {
+		double loss = 0, a = 0;
+		if (train_epoch(r, seed, e, &step, INT64_MAX, INT64_MAX, -1, &loss) ||
+		    holdout_accuracy(r, &a))
+			return -1;
+		if (acc)
+			acc[e] = a;
+	}
+	return 0;
+}
+
+int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *y, int64_t n,
+	       int64_t d, int64_t C, const int64_t *train_idx, int64_t n_train,
+	       const int64_t *hold_idx, int64_t n_hold, uint64_t seed, double *acc, char *err,
+	       size_t errlen)
+{
+	if (check_args(o, n, d, C, err, errlen))
+		return -1;
+	if (n_train < 1 || n_train > n || n_hold < 0 || n_hold > n) {
+		wn_errf(err, errlen, "fit: %lld training and %lld held-out rows of %lld",
+			(long long)n_train, (long long)n_hold, (long long)n);
+		return -1;
+	}
+	struct run r = {.o = o, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
+			.err = err, .errlen = errlen};
+	int rc = -1;
+	if (alloc_run(&r, NULL)) {
+		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n);
+		goto done;
+	}
+	memcpy(r.train_idx, train_idx, (size_t)n_train * sizeof *train_idx);
+	if (n_hold)
+		memcpy(r.hold_idx, hold_idx, (size_t)n_hold * sizeof *hold_idx);
+	r.n_train = n_train;
+	r.n_hold = n_hold;
+	if (!(r.m = wn_model_new(c, d, o->hidden, C, o->act, r.bs, seed, err, errlen)))
+		goto done;
+	rc = fit_epochs(&r, seed, acc);
+done:
+	wn_model_free(r.m);
+	free_run(&r);
+	return rc;
+}

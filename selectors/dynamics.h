@@ -93,6 +93,20 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	       int64_t d, int64_t C, const unsigned char *holdout, const wn_dyn_hooks *hooks,
 	       wn_dyn_scores *out, char *err, size_t errlen);
 
+/*
+ * Train one model (initial weights and shuffles from seed) on the rows
+ * train_idx[0..n_train) of X, o->train.epochs epochs of the same
+ * mini-batch AdamW steps as wn_dyn_run, without scores or evaluations of
+ * the whole set; acc (optional, o->train.epochs entries) gets the accuracy
+ * on the rows hold_idx[0..n_hold) after every epoch. The order of
+ * train_idx matters only through the shuffles: a caller wanting the same
+ * model for the same set passes it sorted. 0, or -1 with one line in err.
+ */
+int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *y, int64_t n,
+	       int64_t d, int64_t C, const int64_t *train_idx, int64_t n_train,
+	       const int64_t *hold_idx, int64_t n_hold, uint64_t seed, double *acc, char *err,
+	       size_t errlen);
+
 /* ---- the arithmetic, on plain arrays (for tests and other steps) ---- */
 
 /* Forgetting events of one correctness sequence of T evaluations. */
