@@ -319,10 +319,10 @@ char *wn_eval_json(const wn_eval_result *res, const wn_eval_meta *m)
 
 /* ---- SVG ---- */
 
-#define SVG_W 640
+#define SVG_W 720
 #define SVG_H 420
 #define SVG_L 70
-#define SVG_R 170
+#define SVG_R 190
 #define SVG_T 40
 #define SVG_B 60
 
@@ -443,7 +443,7 @@ static int svg_curve(const wn_eval_result *res, const struct axes *a, int cv, wn
 	rc |= wn_buf_printf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
 			    "stroke-width=\"2\"/>\n<text x=\"%d\" y=\"%d\">%s%s</text>\n",
 			    SVG_W - SVG_R + 12, ly, SVG_W - SVG_R + 36, ly, col, SVG_W - SVG_R + 42,
-			    ly + 4, wn_eval_rule_name(res->rules[cv]), cv == 0 ? " (band: min-max)" : "");
+			    ly + 4, wn_eval_rule_name(res->rules[cv]), cv == 0 ? ", min-max band" : "");
 	return rc ? -1 : 0;
 }
 
