@@ -574,3 +574,62 @@ int wn_model_input_grad(wn_model *m, const float *X, const int32_t *y, int64_t n
 	}
 	return rc;
 }
+
+/* ---- issue 18: TracIn self-influence ----------------------------------------- */
+
+static double row_norm2(const float *x, int64_t d)
+{
+	double s = 0;
+	for (int64_t j = 0; j < d; j++)
+		s += (double)x[j] * x[j];
+	return s;
+}
+
+static int hidden_grad_batch(wn_model *m, const float *X, const int32_t *y, int64_t B, float *out)
+{
+	int64_t C = m->C, h = m->h, d = m->d;
+	int rc = wn_model_forward(m, X, B, NULL);
+	if (rc)
+		return rc;
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t j = 0; j < C; j++)
+			m->dz_h[b * C + j] = m->p_h[b * C + j] - (j == y[b] ? 1.0f : 0.0f);
+	if (!h) {
+		for (int64_t b = 0; b < B; b++)
+			out[b] = (float)(row_norm2(m->dz_h + b * C, C) * (row_norm2(X + b * d, d) + 1));
+		return 0;
+	}
+	if ((rc = push(m, m->dz_d, m->dz_h, B * C)))
+		return rc;
+	TRY(m, wn_core_gemm(m->c, 0, 1, B, h, C, 1, m->dz_d, C, m->par_d + m->oW2, C, 0, m->dh_d, h));
+	if ((rc = pull(m, m->dh_h, m->dh_d, B * h)) || (rc = pull(m, m->pre_h, m->pre_d, B * h)))
+		return rc;
+	for (int64_t b = 0; b < B; b++) {
+		double s = 0;
+		for (int64_t j = 0; j < h; j++) {
+			double g = (double)m->dh_h[b * h + j] * act_grad(m->act, m->pre_h[b * h + j]);
+			s += g * g;
+		}
+		out[b] = (float)(s * (row_norm2(X + b * d, d) + 1));
+	}
+	return 0;
+}
+
+int wn_model_hidden_grad_sq(wn_model *m, const float *X, const int32_t *y, int64_t n, float *out)
+{
+	int rc = check_labels(m, y, n);
+	for (int64_t s = 0; s < n && !rc; s += m->max_b) {
+		int64_t B = n - s < m->max_b ? n - s : m->max_b;
+		rc = hidden_grad_batch(m, X + s * m->d, y + s, B, out + s);
+	}
+	return rc;
+}
+
+void wn_model_shape(const wn_model *m, int64_t *d_in, int64_t *hidden, int64_t *n_classes,
+		    int *act)
+{
+	*d_in = m->d;
+	*hidden = m->h;
+	*n_classes = m->C;
+	*act = m->act;
+}

@@ -58,6 +58,8 @@ static void test_issue_values(void)
 	CHECK(wn_model_scores(m, x, &lab, 1, NULL, &el2n, &grand, NULL, NULL) == 0);
 	CHECK_NEAR(el2n, 0.424336, 1e-6);
 	CHECK_NEAR(grand, 1.039407, 1e-6);
+	/* the bias-free form ||p - y|| ||x|| of the issue */
+	CHECK_NEAR(el2n * sqrt(x[0] * x[0] + x[1] * x[1]), 0.948844, 1e-6);
 	wn_model_free(m);
 	wn_core_close(c);
 }
