@@ -9,6 +9,7 @@
 
 static const char *const train_usage[] = {
 	"winnow train --label FIELD [--model linear|mlp] [--hidden 64] [--epochs E] [--runs R] [options] [file...]",
+	"winnow train --trajectories FILE.npy [--s2l-k K] [--seed S] [file...]",
 	"",
 	"Train a proxy classifier (mini-batch AdamW on the compute core) on winnow.emb (or --npy)\n"
 	"with classes from FIELD (numbered in byte order of the labels; --labels-out keeps the map),\n"
@@ -17,7 +18,13 @@ static const char *const train_usage[] = {
 	"winnow.forgetting (correct -> wrong transitions between evaluations of the whole set every\n"
 	"--log-every steps; never learned: the number of evaluations), winnow.aum (mean margin\n"
 	"z_y - max other over the evaluations after the first epoch), winnow.vog (variance over the\n"
-	"epoch checkpoints of d z_y / d x, mean over elements; --vog-std: std). --holdout FRAC\n"
+	"epoch checkpoints of d z_y / d x, mean over elements; --vog-std: std), winnow.pvi\n"
+	"(log2 f_x(y) - log2 f_null(y), f_null the same model trained as long on a zero input),\n"
+	"winnow.tracin (sum over the epoch checkpoints of ||d CE / d theta||^2, theta the last\n"
+	"hidden layer W1, b1; linear: W, b; no learning-rate factor), winnow.s2l_cluster (k-means,\n"
+	"--s2l-k clusters, of the per-epoch losses; select --balanced-clusters draws S2L's\n"
+	"subset). --trajectories FILE.npy trains nothing: it clusters one row of losses per\n"
+	"record (from another framework) into winnow.s2l_cluster. --holdout FRAC\n"
 	"keeps records out of training (winnow.holdout) and reports their accuracy per epoch.\n"
 	"Same output at any --threads for a --seed; on CUDA the products run on the GPU and the\n"
 	"scores may differ from the CPU's in the last float digits.",
@@ -25,6 +32,7 @@ static const char *const train_usage[] = {
 	"winnow embed debian.jsonl | winnow train --label section --holdout 0.2 > scored.jsonl",
 	"winnow train --label section --model linear --epochs 5 --runs 3 --labels-out classes.jsonl emb.jsonl",
 	"winnow train --label y --npy emb.npy --log-every 10 --vog-std --vog-norm class data.jsonl",
+	"winnow train --trajectories pythia-losses.npy --s2l-k 100 data.jsonl | winnow select --balanced-clusters winnow.s2l_cluster --sample 5000",
 	NULL,
 };
 
@@ -51,6 +59,9 @@ static void train_options(void *p, struct wn_option *t)
 		OPT_INT64(0, "log-every", &o->log_every, "N", "evaluate every record every N steps (default: once per epoch)"),
 		OPT_BOOL(0, "vog-std", &o->vog_std, "VoG as per-element standard deviation (Agarwal) instead of variance"),
 		OPT_STRING(0, "vog-norm", &o->vog_norm, "N", "standardise VoG: none (default), class or dataset"),
+		OPT_INT64(0, "s2l-k", &o->s2l_k, "K", "S2L: k-means clusters of the loss trajectories, at most n (default 100; 0: none)"),
+		OPT_STRING(0, "trajectories", &o->trajectories, "FILE", "S2L only: cluster these losses (.npy, a row per record), no training"),
+		OPT_STRING(0, "save-trajectories", &o->save_trajectories, "FILE", "write the per-epoch losses (n x epochs .npy)"),
 		OPT_GROUP("Vectors"),
 		OPT_STRING(0, "field-emb", &o->field_emb, "PATH", "vector member (default: winnow.emb)"),
 		OPT_STRING(0, "npy", &o->npy, "FILE", "vectors from a float32 .npy, one row per record"),

@@ -42,10 +42,18 @@ void wn_dyn_scores_free(wn_dyn_scores *s)
 	free(s->forgetting);
 	free(s->aum);
 	free(s->vog);
+	free(s->pvi);
+	free(s->tracin);
+	free(s->traj);
 	memset(s, 0, sizeof *s);
 }
 
 /* ---- arithmetic ---- */
+
+double wn_dyn_pvi(double loss_null, double loss_x)
+{
+	return (loss_null - loss_x) / M_LN2;
+}
 
 int64_t wn_dyn_forgetting(const unsigned char *correct, int64_t T)
 {
@@ -133,12 +141,13 @@ struct run {
 	const wn_dyn_opts *o;
 	const wn_dyn_hooks *hooks;
 	int run;
+	wn_core *c;
 	wn_model *m;
 	const float *X;
 	const int32_t *y;
 	int64_t n, d, C, bs, P;
 	int64_t *train_idx, n_train, *hold_idx, n_hold, *perm;
-	float *xb, *zb, *tmp, *ckpt;
+	float *xb, *zb, *tmp, *ckpt, *last_loss;
 	int32_t *yb;
 	unsigned char *prev, *ever;
 	int64_t *forget, T, nmargin;
@@ -236,6 +245,60 @@ static int train_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64
 	return 0;
 }
 
+/* At checkpoint e: every example's loss into the trajectories, and its
+ * squared last-hidden-layer gradient into TracIn's sum. */
+static int add_checkpoint(struct run *r, int e, wn_dyn_scores *out)
+{
+	if (wn_model_scores(r->m, r->X, r->y, r->n, r->tmp, NULL, NULL, NULL, NULL))
+		return model_fail(r, "loss trajectory");
+	for (int64_t i = 0; i < r->n; i++)
+		out->traj[i * out->K + e] += r->tmp[i];
+	if (e + 1 == r->o->train.epochs)
+		memcpy(r->last_loss, r->tmp, (size_t)r->n * sizeof *r->tmp);
+	if (wn_model_hidden_grad_sq(r->m, r->X, r->y, r->n, r->tmp))
+		return model_fail(r, "TracIn");
+	for (int64_t i = 0; i < r->n; i++)
+		out->tracin[i] += r->tmp[i];
+	return 0;
+}
+
+/* f_null: the model on a zero input, trained on the training rows' labels
+ * for as many epochs; PVI of every example from it and the last losses. */
+static int add_pvi(struct run *r, uint64_t seed, wn_dyn_scores *out)
+{
+	size_t nt = (size_t)r->n_train;
+	float *zero = calloc(nt > (size_t)r->C ? nt : (size_t)r->C, sizeof *zero);
+	int32_t *yt = malloc(nt * sizeof *yt);
+	float *p = malloc((size_t)r->C * sizeof *p);
+	char why[256] = "";
+	wn_model *null = NULL;
+	int rc = -1;
+	if (!zero || !yt || !p) {
+		wn_errf(r->err, r->errlen, "PVI: out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < nt; i++)
+		yt[i] = r->y[r->train_idx[i]];
+	wn_train_opts t = r->o->train;
+	t.seed = wn_rng_derive(seed, 0x6e756c6cull); /* "null" */
+	null = wn_model_new(r->c, 1, r->o->hidden, r->C, r->o->act, r->bs, t.seed, why,
+			    sizeof why);
+	if (!null || wn_model_train(null, zero, yt, r->n_train, &t, NULL) ||
+	    wn_model_forward(null, zero, 1, p)) {
+		wn_errf(r->err, r->errlen, "PVI null model: %s", null ? wn_model_error(null) : why);
+		goto done;
+	}
+	for (int64_t i = 0; i < r->n; i++)
+		out->pvi[i] += wn_dyn_pvi(-log((double)p[r->y[i]]), r->last_loss[i]);
+	rc = 0;
+done:
+	wn_model_free(null);
+	free(zero);
+	free(yt);
+	free(p);
+	return rc;
+}
+
 /* VoG of every example against the K kept checkpoints, added to sum. */
 static int add_vog(struct run *r, int64_t K, double *sum)
 {
@@ -283,6 +346,8 @@ static int run_once(struct run *r, uint64_t seed, wn_dyn_scores *out)
 			return -1;
 		if (wn_model_get_params(r->m, r->ckpt + (int64_t)e * r->P))
 			return model_fail(r, "checkpoint");
+		if (add_checkpoint(r, e, out))
+			return -1;
 		if (e + 1 == o->score_epoch && add_el2n(r, out->el2n))
 			return -1;
 		if (holdout_accuracy(r, &acc))
@@ -296,16 +361,22 @@ static int run_once(struct run *r, uint64_t seed, wn_dyn_scores *out)
 	}
 	out->evaluations = r->T;
 	out->steps = step;
-	return add_vog(r, epochs, out->vog);
+	return add_pvi(r, seed, out) ? -1 : add_vog(r, epochs, out->vog);
 }
 
 /* ---- setup ---- */
 
-static int alloc_scores(wn_dyn_scores *s, int64_t n)
+static int alloc_scores(wn_dyn_scores *s, int64_t n, int64_t K)
 {
 	memset(s, 0, sizeof *s);
 	s->n = n;
+	s->K = K;
 	size_t z = (size_t)(n ? n : 1);
+	s->pvi = calloc(z, sizeof(double));
+	s->tracin = calloc(z, sizeof(double));
+	s->traj = calloc(z * (size_t)K, sizeof(float));
+	if (!s->pvi || !s->tracin || !s->traj)
+		return -1;
 	s->el2n = calloc(z, sizeof(double));
 	s->grand = calloc(z, sizeof(double));
 	s->forgetting = calloc(z, sizeof(double));
@@ -324,11 +395,12 @@ static int alloc_run(struct run *r, const unsigned char *holdout)
 	r->zb = malloc(bs * (size_t)r->C * sizeof(float));
 	r->yb = malloc(bs * sizeof(int32_t));
 	r->tmp = malloc(n * sizeof(float));
+	r->last_loss = malloc(n * sizeof(float));
 	r->prev = malloc(n);
 	r->ever = malloc(n);
 	r->forget = malloc(n * sizeof(int64_t));
 	r->margin = malloc(n * sizeof(double));
-	if (!r->train_idx || !r->hold_idx || !r->perm || !r->xb || !r->zb || !r->yb || !r->tmp ||
+	if (!r->train_idx || !r->hold_idx || !r->perm || !r->xb || !r->zb || !r->yb || !r->tmp || !r->last_loss ||
 	    !r->prev || !r->ever || !r->forget || !r->margin)
 		return -1;
 	for (int64_t i = 0; i < r->n; i++) {
@@ -349,6 +421,7 @@ static void free_run(struct run *r)
 	free(r->zb);
 	free(r->yb);
 	free(r->tmp);
+	free(r->last_loss);
 	free(r->prev);
 	free(r->ever);
 	free(r->forget);
@@ -365,6 +438,10 @@ static void average(wn_dyn_scores *s, const wn_dyn_opts *o, const int32_t *y, in
 		s->forgetting[i] /= R;
 		s->aum[i] /= R;
 		s->vog[i] /= R;
+		s->pvi[i] /= R;
+		s->tracin[i] /= R;
+		for (int64_t k = 0; k < s->K; k++)
+			s->traj[i * s->K + k] /= (float)R;
 	}
 	wn_dyn_normalise(s->vog, y, s->n, C, o->vog_norm);
 }
@@ -393,10 +470,10 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	memset(out, 0, sizeof *out);
 	if (check_args(o, n, d, C, err, errlen))
 		return -1;
-	struct run r = {.o = o, .hooks = hooks, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
+	struct run r = {.c = c, .o = o, .hooks = hooks, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
 			.err = err, .errlen = errlen};
 	int rc = -1;
-	if (alloc_scores(out, n) || alloc_run(&r, holdout)) {
+	if (alloc_scores(out, n, o->train.epochs) || alloc_run(&r, holdout)) {
 		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n);
 		goto done;
 	}

@@ -31,7 +31,18 @@
  *    checkpoints (population form), then the mean over elements; vog_std
  *    takes the per-element standard deviation instead (Agarwal's form);
  *    vog_norm then standardises the scores (after averaging over runs)
- *    within each class or over the whole set.
+ *    within each class or over the whole set;
+ *  - pvi: log2 f_x(y) - log2 f_null(y) (Ethayarajh et al. 2022), f_x the
+ *    model after the last epoch, f_null the same model trained as many
+ *    epochs on the training rows' labels with a zero input. As the input is
+ *    zero, the first layer never reaches the output, so f_null is trained
+ *    with a one-element zero input (the same functions, none of the cost);
+ *  - tracin: TracIn self-influence (Pruthi et al. 2020), the sum over the
+ *    K epoch checkpoints of ||d CE / d theta||^2, theta the last hidden
+ *    layer (W1, b1) of the MLP, or the weights and bias of the linear model
+ *    (wn_model_hidden_grad_sq), without the learning-rate factor (a
+ *    constant here);
+ *  - traj: the per-example loss after every epoch (S2L's trajectories).
  * Every score is deterministic for a seed at any thread count.
  */
 #ifndef WN_SELECTORS_DYNAMICS_H
@@ -62,6 +73,9 @@ void wn_dyn_opts_default(wn_dyn_opts *o);
 typedef struct wn_dyn_scores {
 	int64_t n;
 	double *el2n, *grand, *forgetting, *aum, *vog;
+	double *pvi, *tracin;
+	float *traj;          /* n x K: the loss after every epoch (K = epochs) */
+	int64_t K;
 	int64_t evaluations;  /* T of one run */
 	int64_t steps;        /* optimizer steps of one run */
 } wn_dyn_scores;
@@ -109,6 +123,8 @@ int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 
 /* ---- the arithmetic, on plain arrays (for tests and other steps) ---- */
 
+/* PVI in bits from the two cross-entropies (nats): (loss_null - loss_x) / ln 2. */
+double wn_dyn_pvi(double loss_null, double loss_x);
 /* Forgetting events of one correctness sequence of T evaluations. */
 int64_t wn_dyn_forgetting(const unsigned char *correct, int64_t T);
 /* z[y] - max_{k != y} z[k] for C >= 2 logits. */

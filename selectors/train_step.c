@@ -19,6 +19,7 @@
 #include "io/errf.h"
 #include "io/json.h"
 #include "io/record.h"
+#include "selectors/s2l.h"
 
 #define STREAM_HOLDOUT 0x686f6c646f757400ull /* "holdout" */
 
@@ -38,6 +39,7 @@ void wn_train_step_init(wn_train_step_opts *o)
 	o->weight_decay = o->dyn.train.weight_decay;
 	o->field_emb = "winnow.emb";
 	o->vog_norm = "none";
+	o->s2l_k = WN_S2L_DEFAULT_K;
 }
 
 static int parse_choices(wn_train_step_opts *o, char *err, size_t errlen)
@@ -64,6 +66,16 @@ static int parse_choices(wn_train_step_opts *o, char *err, size_t errlen)
 
 int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 {
+	if (o->s2l_k < 0)
+		return wn_errf(err, errlen, "--s2l-k must not be negative"), -1;
+	if (o->trajectories) {
+		if (o->label || o->npy || o->holdout > 0 || o->labels_out || o->save_trajectories)
+			return wn_errf(err, errlen, "--trajectories clusters the given losses: no --label, "
+				       "--npy, --holdout, --labels-out or --save-trajectories"), -1;
+		if (o->s2l_k < 1)
+			return wn_errf(err, errlen, "--trajectories needs --s2l-k of at least 1"), -1;
+		return 0;
+	}
 	if (!o->label || !*o->label)
 		return wn_errf(err, errlen, "--label FIELD is required"), -1;
 	if (parse_choices(o, err, errlen))
@@ -339,6 +351,7 @@ static double majority_rate(const wn_train_data *L, const unsigned char *h, int6
 struct emit_ctx {
 	const wn_dyn_scores *sc;
 	const unsigned char *holdout;
+	const int32_t *cluster; /* S2L, or NULL */
 };
 
 /* Shortest decimal that reads back as the same float. */
@@ -360,8 +373,16 @@ static int annotate(void *ctx, int64_t i, wn_annot *a)
 	const wn_dyn_scores *s = e->sc;
 	return set_float(a, "el2n", s->el2n[i]) || set_float(a, "grand", s->grand[i]) ||
 	       set_float(a, "forgetting", s->forgetting[i]) || set_float(a, "aum", s->aum[i]) ||
-	       set_float(a, "vog", s->vog[i]) ||
+	       set_float(a, "vog", s->vog[i]) || set_float(a, "pvi", s->pvi[i]) ||
+	       set_float(a, "tracin", s->tracin[i]) ||
+	       (e->cluster && wn_annot_set_int(a, "s2l_cluster", e->cluster[i])) ||
 	       (e->holdout && e->holdout[i] && wn_annot_set_bool(a, "holdout", 1));
+}
+
+static int annotate_cluster(void *ctx, int64_t i, wn_annot *a)
+{
+	const int32_t *cl = ctx;
+	return wn_annot_set_int(a, "s2l_cluster", cl[i]);
 }
 
 static void epoch_report(void *ctx, int run, int epoch, double loss, double acc, int64_t nh)
@@ -402,10 +423,12 @@ struct run {
 	wn_train_data L;
 	unsigned char *holdout;
 	wn_dyn_scores sc;
+	int32_t *cluster;
 };
 
 static int run_close(struct run *r, int rc)
 {
+	free(r->cluster);
 	wn_dyn_scores_free(&r->sc);
 	free(r->holdout);
 	wn_train_data_free(&r->L);
@@ -436,6 +459,58 @@ static int split(const wn_train_step_opts *o, struct run *r, const char *cmd, ch
 	return 0;
 }
 
+/* S2L: k-means of the n x K trajectories into r->cluster. */
+static int s2l(const wn_train_step_opts *o, struct run *r, const float *traj, int64_t n, int64_t K,
+	       const char *cmd, char *err, size_t errlen)
+{
+	int64_t k_used = 0;
+	if (!(r->cluster = malloc((size_t)(n ? n : 1) * sizeof *r->cluster)))
+		return wn_errf(err, errlen, "out of memory"), -1;
+	if (wn_s2l_cluster(r->core, traj, n, K, o->s2l_k, (uint64_t)o->seed, r->cluster, &k_used,
+			   err, errlen))
+		return -1;
+	if (!o->io.quiet)
+		fprintf(stderr, "winnow %s: S2L: %lld loss trajectories of %lld checkpoints in %lld "
+			"clusters\n", cmd, (long long)n, (long long)K, (long long)k_used);
+	return 0;
+}
+
+/* --trajectories FILE.npy: one row of losses per record, clustered. */
+static int run_trajectories(const wn_train_step_opts *o, struct run *r, wn_stream *s, char *err,
+			    size_t errlen)
+{
+	wn_cluster_vectors *v = &r->L.v;
+	if (wn_cluster_vectors_load(v, s, NULL, o->trajectories, err, errlen))
+		return -1;
+	if (v->n == 0)
+		return wn_errf(err, errlen, "%s: no record to cluster", wn_stream_source_name(s)), -1;
+	if (s2l(o, r, v->X, v->n, v->d, s->cmd, err, errlen))
+		return -1;
+	return wn_cluster_vectors_emit(v, s, annotate_cluster, r->cluster, err, errlen);
+}
+
+static int train_and_emit(const wn_train_step_opts *o, struct run *r, wn_stream *s, char *err,
+			  size_t errlen)
+{
+	char why[512] = "";
+	wn_dyn_hooks hooks = {o->io.quiet ? NULL : epoch_report, NULL, (void *)s->cmd};
+	if (wn_dyn_run(r->core, &o->dyn, r->L.v.X, r->L.y, r->L.v.n, r->L.v.d, r->L.C, r->holdout,
+		       &hooks, &r->sc, why, sizeof why))
+		return wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why), -1;
+	if (!o->io.quiet)
+		fprintf(stderr, "winnow %s: %s on %lld records of dim %lld, %lld classes: %d run(s) of "
+			"%lld steps, %lld evaluations\n",
+			s->cmd, o->dyn.hidden ? "mlp" : "linear", (long long)r->L.v.n, (long long)r->L.v.d,
+			(long long)r->L.C, o->runs, (long long)r->sc.steps, (long long)r->sc.evaluations);
+	if (o->save_trajectories &&
+	    wn_cluster_npy_save(o->save_trajectories, r->sc.traj, r->sc.n, r->sc.K, err, errlen))
+		return -1;
+	if (o->s2l_k > 0 && s2l(o, r, r->sc.traj, r->sc.n, r->sc.K, s->cmd, err, errlen))
+		return -1;
+	struct emit_ctx e = {&r->sc, r->holdout, r->cluster};
+	return wn_cluster_vectors_emit(&r->L.v, s, annotate, &e, err, errlen);
+}
+
 int wn_train_step_run(const wn_train_step_opts *o, wn_stream *s, wn_step_report *rep, char *err,
 		      size_t errlen)
 {
@@ -444,26 +519,16 @@ int wn_train_step_run(const wn_train_step_opts *o, wn_stream *s, wn_step_report 
 	memset(&r, 0, sizeof r);
 	if (o->io.threads > 0)
 		omp_set_num_threads(o->io.threads);
-	if (!(r.core = wn_core_open_named(o->io.device, o->io.threads, err, errlen)) ||
-	    wn_train_data_load(&r.L, s, o->field_emb, o->npy, o->label, NULL, err, errlen))
+	if (!(r.core = wn_core_open_named(o->io.device, o->io.threads, err, errlen)))
+		return run_close(&r, -1);
+	if (o->trajectories)
+		return run_close(&r, run_trajectories(o, &r, s, err, errlen));
+	if (wn_train_data_load(&r.L, s, o->field_emb, o->npy, o->label, NULL, err, errlen))
 		return run_close(&r, -1);
 	if (o->labels_out ? write_labels(o->labels_out, &r.L, err, errlen)
 			  : (!o->io.quiet && (wn_train_data_report(&r.L, o->label, s->cmd), 0)))
 		return run_close(&r, -1);
 	if (split(o, &r, s->cmd, err, errlen))
 		return run_close(&r, -1);
-	char why[512] = "";
-	wn_dyn_hooks hooks = {o->io.quiet ? NULL : epoch_report, NULL, (void *)s->cmd};
-	if (wn_dyn_run(r.core, &o->dyn, r.L.v.X, r.L.y, r.L.v.n, r.L.v.d, r.L.C, r.holdout, &hooks, &r.sc,
-		       why, sizeof why)) {
-		wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why);
-		return run_close(&r, -1);
-	}
-	if (!o->io.quiet)
-		fprintf(stderr, "winnow %s: %s on %lld records of dim %lld, %lld classes: %d run(s) of "
-			"%lld steps, %lld evaluations\n",
-			s->cmd, o->dyn.hidden ? "mlp" : "linear", (long long)r.L.v.n, (long long)r.L.v.d,
-			(long long)r.L.C, o->runs, (long long)r.sc.steps, (long long)r.sc.evaluations);
-	struct emit_ctx e = {&r.sc, r.holdout};
-	return run_close(&r, wn_cluster_vectors_emit(&r.L.v, s, annotate, &e, err, errlen));
+	return run_close(&r, train_and_emit(o, &r, s, err, errlen));
 }

@@ -2,8 +2,10 @@
  * selectors/train_step.h — the `train` step: a proxy classifier trained on
  * the records' vectors with labels from a field, and every record
  * annotated with the scores of its training dynamics (winnow.el2n,
- * winnow.grand, winnow.forgetting, winnow.aum, winnow.vog; winnow.holdout
- * on held-out records).
+ * winnow.grand, winnow.forgetting, winnow.aum, winnow.vog, winnow.pvi,
+ * winnow.tracin, winnow.s2l_cluster; winnow.holdout on held-out records).
+ * With --trajectories the step trains nothing: it clusters the given
+ * per-checkpoint losses (S2L) and writes winnow.s2l_cluster alone.
  *
  * Owns: the step's options and their rules, the label -> class id mapping
  * (classes numbered in byte order of their labels, so the ids do not
@@ -35,6 +37,9 @@ typedef struct wn_train_step_opts {
 	const char *field_emb;   /* vector member (default winnow.emb) */
 	int vog_std;
 	const char *vog_norm;    /* none | class | dataset */
+	int64_t s2l_k;           /* --s2l-k K: clusters of the loss trajectories (0: none) */
+	const char *trajectories;      /* --trajectories FILE.npy: cluster these, no training */
+	const char *save_trajectories; /* --save-trajectories FILE.npy */
 	wn_dyn_opts dyn;         /* filled by check */
 } wn_train_step_opts;
 

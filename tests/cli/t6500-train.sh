@@ -39,14 +39,15 @@ ins = open(\"pts.jsonl\").read().splitlines()
 outs = open(\"out\").read().splitlines()
 assert len(outs) == 60
 num = r\"-?[0-9.e+-]+\"
-pat = re.compile(r\",\\\"el2n\\\":(%s),\\\"grand\\\":(%s),\\\"forgetting\\\":(%s),\\\"aum\\\":(%s),\\\"vog\\\":(%s)(,\\\"holdout\\\":true)?}}$\" % ((num,) * 5))
+pat = re.compile(r\",\\\"el2n\\\":(%s),\\\"grand\\\":(%s),\\\"forgetting\\\":(%s),\\\"aum\\\":(%s),\\\"vog\\\":(%s),\\\"pvi\\\":(%s),\\\"tracin\\\":(%s),\\\"s2l_cluster\\\":([0-9]+)(,\\\"holdout\\\":true)?}}$\" % ((num,) * 7))
 held = 0
 for a, b in zip(ins, outs):
     assert b.startswith(a[:-2]), (a, b)
     m = pat.fullmatch(b[len(a) - 2:])
     assert m, b
     el2n, grand, forg, aum, vog = map(float, m.groups()[:5])
-    held += m.group(6) is not None
+    held += m.group(9) is not None
+    assert float(m.group(7)) >= 0 and 0 <= int(m.group(8)) < 60
     assert 0 <= el2n <= math.sqrt(2) and grand >= el2n and vog >= 0
     assert forg == int(forg) and 0 <= forg <= 30, forg
     w = json.loads(b)[\"winnow\"]
