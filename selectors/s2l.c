@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/kmeans.h"
 #include "io/errf.h"
 #include "selectors/subset.h"
 
@@ -31,12 +32,13 @@ int wn_s2l_cluster(wn_core *c, const float *traj, int64_t n, int64_t K, int64_t 
 		wn_errf(err, errlen, "S2L: out of memory for %lld centroids", (long long)*k_used);
 		return -1;
 	}
-	int rc = wn_core_kmeans_train(c, WN_METRIC_L2, traj, n, K, *k_used, WN_S2L_NITER, seed, C, NULL);
+	wn_cluster_kmeans_opts o = {*k_used, WN_S2L_NITER, seed, 0, 0, WN_CLUSTER_ENGINE_CORE,
+				    WN_CLUSTER_INIT_KMEANSPP};
+	int rc = wn_cluster_kmeans_train(c, &o, traj, n, K, C, NULL, NULL, err, errlen);
 	if (!rc)
-		rc = wn_core_kmeans_assign(c, WN_METRIC_L2, traj, n, K, C, *k_used, assign, NULL);
+		rc = wn_cluster_kmeans_assign(c, WN_CLUSTER_ENGINE_CORE, 0, traj, n, K, C, *k_used,
+					      assign, NULL, NULL, NULL, err, errlen);
 	free(C);
-	if (rc)
-		wn_errf(err, errlen, "S2L k-means: %s", wn_core_error(c));
 	return rc ? -1 : 0;
 }
 

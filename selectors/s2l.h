@@ -3,9 +3,10 @@
  * per-example loss trajectories of a small model, then draw a budget over
  * the clusters so that small clusters are kept whole.
  *
- * Owns: nothing past a call. Borrows: the compute core's k-means
- * (wn_core_kmeans_train / assign: Lloyd from k distinct rows drawn by
- * Philox, L2), selectors/subset.h (uniform draws).
+ * Owns: nothing past a call. Borrows: k-means on the compute core
+ * (cluster/kmeans.h, engine "core": k-means++ seeding from Philox, then
+ * 25 Lloyd iterations, L2; the official code runs FAISS k-means, random
+ * init, 20 iterations), selectors/subset.h (uniform draws).
  *
  * The draw is the official code's order: clusters sorted by size, smallest
  * first (ties: the cluster seen first in the input), cluster i of m gets
