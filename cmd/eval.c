@@ -49,6 +49,7 @@ static void eval_options(void *p, struct wn_option *t)
 		OPT_INT64(0, "batch", &o->tr.batch, "B", "mini-batch size (default 128)"),
 		OPT_DOUBLE(0, "lr", &o->tr.lr, "LR", "AdamW learning rate (default 0.001)"),
 		OPT_DOUBLE(0, "weight-decay", &o->tr.weight_decay, "W", "AdamW decoupled weight decay (default 0.01)"),
+		OPT_DOUBLE(0, "dropout", &o->tr.dropout, "P", "mlp: dropout on the hidden layer while training (default 0)"),
 		OPT_GROUP("Vectors"),
 		OPT_STRING(0, "field-emb", &o->tr.field_emb, "PATH", "vector member (default: winnow.emb)"),
 		OPT_STRING(0, "npy", &o->tr.npy, "FILE", "vectors from a float32 .npy, one row per record"),

@@ -53,6 +53,7 @@ static void train_options(void *p, struct wn_option *t)
 		OPT_INT64(0, "batch", &o->batch, "B", "mini-batch size (default 128)"),
 		OPT_DOUBLE(0, "lr", &o->lr, "LR", "AdamW learning rate (default 0.001)"),
 		OPT_DOUBLE(0, "weight-decay", &o->weight_decay, "W", "AdamW decoupled weight decay (default 0.01)"),
+		OPT_DOUBLE(0, "dropout", &o->dropout, "P", "mlp: dropout on the hidden layer while training (default 0)"),
 		OPT_DOUBLE(0, "holdout", &o->holdout, "FRAC", "hold out floor(FRAC n) records; accuracy per epoch"),
 		OPT_GROUP("Scores"),
 		OPT_INT(0, "score-epoch", &o->score_epoch, "E", "EL2N after epoch E (0: at initialisation; default 2)"),

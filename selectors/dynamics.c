@@ -233,8 +233,11 @@ static int train_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64
 		int64_t B = r->n_train - s < r->bs ? r->n_train - s : r->bs;
 		double l = 0;
 		gather(r, r->perm + s, B);
-		if (wn_model_forward(r->m, r->xb, B, NULL) || wn_model_backward(r->m, r->yb, NULL, &l) ||
-		    wn_model_adamw_step(r->m, &r->o->train))
+		wn_model_dropout_active(r->m, 1);
+		int bad = wn_model_forward(r->m, r->xb, B, NULL) ||
+			  wn_model_backward(r->m, r->yb, NULL, &l);
+		wn_model_dropout_active(r->m, 0);
+		if (bad || wn_model_adamw_step(r->m, &r->o->train))
 			return model_fail(r, "training step");
 		sum += l * (double)B;
 		++*step;
@@ -366,6 +369,15 @@ static int run_once(struct run *r, uint64_t seed, wn_dyn_scores *out)
 
 /* ---- setup ---- */
 
+#define STREAM_DROPOUT 0x64726f70ull /* "drop" */
+
+static int set_dropout(struct run *r, uint64_t seed)
+{
+	if (wn_model_set_dropout(r->m, r->o->dropout, wn_rng_derive(seed, STREAM_DROPOUT)))
+		return model_fail(r, "dropout");
+	return 0;
+}
+
 static int alloc_scores(wn_dyn_scores *s, int64_t n, int64_t K)
 {
 	memset(s, 0, sizeof *s);
@@ -484,7 +496,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	for (int run = 0; run < o->runs; run++) {
 		uint64_t seed = wn_rng_derive(o->train.seed, (uint64_t)run);
 		r.m = wn_model_new(c, d, o->hidden, C, o->act, r.bs, seed, err, errlen);
-		if (!r.m)
+		if (!r.m || set_dropout(&r, seed))
 			goto done;
 		r.P = wn_model_num_params(r.m);
 		if (!r.ckpt && !(r.ckpt = malloc((size_t)(r.P * o->train.epochs) * sizeof(float)))) {
@@ -548,7 +560,8 @@ int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 		memcpy(r.hold_idx, hold_idx, (size_t)n_hold * sizeof *hold_idx);
 	r.n_train = n_train;
 	r.n_hold = n_hold;
-	if (!(r.m = wn_model_new(c, d, o->hidden, C, o->act, r.bs, seed, err, errlen)))
+	if (!(r.m = wn_model_new(c, d, o->hidden, C, o->act, r.bs, seed, err, errlen)) ||
+	    set_dropout(&r, seed))
 		goto done;
 	rc = fit_epochs(&r, seed, acc);
 done:

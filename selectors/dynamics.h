@@ -65,6 +65,7 @@ typedef struct wn_dyn_opts {
 	int64_t log_every;    /* evaluate the whole set every N steps (0: once per epoch) */
 	int vog_std;          /* per-element std instead of variance */
 	int vog_norm;         /* enum wn_dyn_vog_norm */
+	float dropout;        /* MLP: dropout on the hidden layer during training steps */
 } wn_dyn_opts;
 
 void wn_dyn_opts_default(wn_dyn_opts *o);

@@ -91,6 +91,10 @@ int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 		return wn_errf(err, errlen, "--seed and --log-every must not be negative"), -1;
 	if (!(o->lr > 0) || !(o->weight_decay >= 0))
 		return wn_errf(err, errlen, "--lr must be positive and --weight-decay not negative"), -1;
+	if (!(o->dropout >= 0 && o->dropout < 1))
+		return wn_errf(err, errlen, "--dropout P must be in [0, 1)"), -1;
+	if (o->dropout > 0 && strcmp(o->model, "mlp"))
+		return wn_errf(err, errlen, "--dropout needs --model mlp (the linear model has no hidden layer)"), -1;
 	if (!(o->holdout >= 0 && o->holdout < 1))
 		return wn_errf(err, errlen, "--holdout FRAC must be in [0, 1)"), -1;
 	o->dyn.hidden = strcmp(o->model, "mlp") ? 0 : o->hidden;
@@ -103,6 +107,7 @@ int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 	o->dyn.score_epoch = o->score_epoch;
 	o->dyn.log_every = o->log_every;
 	o->dyn.vog_std = o->vog_std;
+	o->dyn.dropout = (float)o->dropout;
 	return 0;
 }
 

@@ -30,7 +30,7 @@ typedef struct wn_train_step_opts {
 	const char *act;         /* relu | gelu */
 	int epochs, runs, score_epoch;
 	int64_t batch, seed, log_every;
-	double lr, weight_decay;
+	double lr, weight_decay, dropout;
 	double holdout;          /* --holdout FRAC, 0 = none */
 	const char *labels_out;  /* --labels-out FILE (JSONL: class, label, records) */
 	const char *npy;         /* vectors from a .npy */

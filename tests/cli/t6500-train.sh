@@ -145,4 +145,19 @@ test_expect_success 'usage errors exit 2 with one line' '
 	test $r5 = 2 && grep -q "^winnow train: unknown --vog-norm .row." e5
 '
 
+test_expect_success '--dropout: 0 is no dropout; 0.3 changes the scores, the same at 1 and 2 threads' '
+	"$WINNOW" train -q --label kind --hidden 16 --epochs 3 pts.jsonl > d0 &&
+	"$WINNOW" train -q --label kind --hidden 16 --epochs 3 --dropout 0 pts.jsonl | cmp - d0 &&
+	"$WINNOW" train -q --label kind --hidden 16 --epochs 3 --dropout 0.3 --threads 1 pts.jsonl > d1 &&
+	"$WINNOW" train -q --label kind --hidden 16 --epochs 3 --dropout 0.3 --threads 2 pts.jsonl > d2 &&
+	cmp d1 d2 && ! cmp -s d0 d1
+'
+
+test_expect_success '--dropout out of range, or on the linear model: exit 2 with one line' '
+	"$WINNOW" train --label kind --dropout 1 pts.jsonl 2> e1; r1=$?
+	"$WINNOW" train --label kind --model linear --dropout 0.2 pts.jsonl 2> e2; r2=$?
+	test $r1 = 2 && grep -q "^winnow train: --dropout P must be in \[0, 1)" e1 &&
+	test $r2 = 2 && grep -q "^winnow train: --dropout needs --model mlp" e2
+'
+
 test_done

@@ -413,8 +413,95 @@ static void test_hidden_grad_sq(void)
 	wn_core_close(c);
 }
 
+/* Mean cross-entropy of the MLP with hidden unit k of row b scaled by
+ * mask[b h + k] (dropout), in double. */
+static double loss_mask_ref(const struct shape *s, const double *P, const double *X,
+			    const int32_t *y, int64_t B, const float *mask)
+{
+	int64_t d = s->d, h = s->h, C = s->C;
+	const double *W1 = P, *b1 = P + d * h, *W2 = b1 + h, *b2 = W2 + h * C;
+	double sum = 0, a[16], z[8];
+	for (int64_t b = 0; b < B; b++) {
+		for (int64_t k = 0; k < h; k++) {
+			double t = b1[k];
+			for (int64_t i = 0; i < d; i++)
+				t += X[b * d + i] * W1[i * h + k];
+			a[k] = act_ref(s->act, t) * mask[b * h + k];
+		}
+		double mx = -1e300, e = 0;
+		for (int64_t j = 0; j < C; j++) {
+			z[j] = b2[j];
+			for (int64_t k = 0; k < h; k++)
+				z[j] += a[k] * W2[k * C + j];
+			mx = fmax(mx, z[j]);
+		}
+		for (int64_t j = 0; j < C; j++)
+			e += exp(z[j] - mx);
+		sum += mx + log(e) - z[y[b]];
+	}
+	return sum / (double)B;
+}
+
+/*
+ * Dropout (issue 18): the gradients of a training forward with p = 0.5
+ * against finite differences of the loss under the same mask; the mask
+ * holds 0 or 2 and changes from one forward to the next; inactive, or
+ * p = 0, the model is the one without dropout.
+ */
+static void test_dropout(void)
+{
+	wn_core *c = ctx(1);
+	const int64_t B = 6;
+	for (size_t t = 1; t < 3; t++) {
+		const struct shape *s = &shapes[t];
+		wn_model *m = wn_model_new(c, s->d, s->h, s->C, s->act, 8, 51 + t, NULL, 0);
+		int64_t P = wn_model_num_params(m);
+		float *X = rand_rows(B, s->d, 60 + t), *g = malloc(sizeof(float) * P);
+		float *par = malloc(sizeof(float) * P), p0[32], p1[32], mask[64];
+		int32_t y[6] = {0, 1, 2, 0, 1, 2};
+		CHECK(wn_model_get_params(m, par) == 0);
+		CHECK(wn_model_forward(m, X, B, p0) == 0);
+		CHECK(wn_model_set_dropout(m, 0.5f, 9) == 0);
+		CHECK(wn_model_forward(m, X, B, p1) == 0); /* not active: no mask */
+		CHECK(!memcmp(p0, p1, sizeof(float) * B * s->C) && !wn_model_dropout_mask(m));
+		wn_model_dropout_active(m, 1);
+		CHECK(wn_model_forward(m, X, B, p1) == 0);
+		memcpy(mask, wn_model_dropout_mask(m), sizeof(float) * B * s->h);
+		int zeros = 0, twos = 0;
+		for (int64_t i = 0; i < B * s->h; i++)
+			zeros += mask[i] == 0, twos += mask[i] == 2;
+		CHECK(zeros + twos == B * s->h && zeros > 0 && twos > 0);
+		CHECK(wn_model_backward(m, y, NULL, NULL) == 0 && wn_model_get_grads(m, g) == 0);
+		double *Pd = malloc(sizeof(double) * P), Xd[64];
+		for (int64_t i = 0; i < P; i++)
+			Pd[i] = par[i];
+		for (int64_t i = 0; i < B * s->d; i++)
+			Xd[i] = X[i];
+		for (int64_t i = 0; i < P; i++) {
+			double keep = Pd[i], hs = 1e-5;
+			Pd[i] = keep + hs;
+			double lp = loss_mask_ref(s, Pd, Xd, y, B, mask);
+			Pd[i] = keep - hs;
+			double lm = loss_mask_ref(s, Pd, Xd, y, B, mask);
+			Pd[i] = keep;
+			double fd = (lp - lm) / (2 * hs);
+			CHECK_NEAR(g[i], fd, 2e-4 + 1e-3 * fabs(fd));
+		}
+		CHECK(wn_model_forward(m, X, B, p1) == 0); /* a fresh mask */
+		CHECK(memcmp(mask, wn_model_dropout_mask(m), sizeof(float) * B * s->h) != 0);
+		CHECK(wn_model_set_dropout(m, 0, 9) == 0);
+		CHECK(wn_model_forward(m, X, B, p1) == 0);
+		CHECK(!memcmp(p0, p1, sizeof(float) * B * s->C));
+		CHECK(wn_model_set_dropout(m, 1, 9) != 0);
+		free(Pd), free(X), free(g), free(par);
+		wn_model_free(m);
+	}
+	wn_core_close(c);
+}
+
 int main(void)
 {
+	RUN(test_dropout);
 	RUN(test_hidden_grad_sq);
 	RUN(test_forward_and_gradients);
 	RUN(test_input_grad);
