@@ -25,7 +25,9 @@ static const char *const train_usage[] = {
 	"--s2l-k clusters, of the per-epoch losses; select --balanced-clusters draws S2L's\n"
 	"subset). --trajectories FILE.npy trains nothing: it clusters one row of losses per\n"
 	"record (from another framework) into winnow.s2l_cluster. --holdout FRAC\n"
-	"keeps records out of training (winnow.holdout) and reports their accuracy per epoch.\n"
+	"keeps records out of training (winnow.holdout) and reports their accuracy per epoch;\n"
+	"--holdout FILE trains on every record and reports the accuracy on FILE's records (read\n"
+	"under --on-error, skip for quarantine; labels must be training classes).\n"
 	"Same output at any --threads for a --seed; on CUDA the products run on the GPU and the\n"
 	"scores may differ from the CPU's in the last float digits.",
 	"",
@@ -54,7 +56,7 @@ static void train_options(void *p, struct wn_option *t)
 		OPT_DOUBLE(0, "lr", &o->lr, "LR", "AdamW learning rate (default 0.001)"),
 		OPT_DOUBLE(0, "weight-decay", &o->weight_decay, "W", "AdamW decoupled weight decay (default 0.01)"),
 		OPT_DOUBLE(0, "dropout", &o->dropout, "P", "mlp: dropout on the hidden layer while training (default 0)"),
-		OPT_DOUBLE(0, "holdout", &o->holdout, "FRAC", "hold out floor(FRAC n) records; accuracy per epoch"),
+		OPT_STRING(0, "holdout", &o->holdout_arg, "FRAC|FILE", "hold out floor(FRAC n) records, or score the labelled records of FILE; accuracy per epoch"),
 		OPT_GROUP("Scores"),
 		OPT_INT(0, "score-epoch", &o->score_epoch, "E", "EL2N after epoch E (0: at initialisation; default 2)"),
 		OPT_INT64(0, "log-every", &o->log_every, "N", "evaluate every record every N steps (default: once per epoch)"),

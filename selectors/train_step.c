@@ -64,12 +64,31 @@ static int parse_choices(wn_train_step_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* --holdout FRAC (a number) or FILE (anything else). */
+static int parse_holdout(wn_train_step_opts *o, char *err, size_t errlen)
+{
+	if (!o->holdout_arg)
+		return 0;
+	char *end;
+	double f = strtod(o->holdout_arg, &end);
+	if (end != o->holdout_arg && !*end) {
+		if (!(f >= 0 && f < 1))
+			return wn_errf(err, errlen, "--holdout FRAC must be in [0, 1)"), -1;
+		o->holdout = f;
+		return 0;
+	}
+	if (!*o->holdout_arg)
+		return wn_errf(err, errlen, "--holdout needs a fraction or a file"), -1;
+	o->holdout_file = o->holdout_arg;
+	return 0;
+}
+
 int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 {
 	if (o->s2l_k < 0)
 		return wn_errf(err, errlen, "--s2l-k must not be negative"), -1;
 	if (o->trajectories) {
-		if (o->label || o->npy || o->holdout > 0 || o->labels_out || o->save_trajectories)
+		if (o->label || o->npy || o->holdout_arg || o->labels_out || o->save_trajectories)
 			return wn_errf(err, errlen, "--trajectories clusters the given losses: no --label, "
 				       "--npy, --holdout, --labels-out or --save-trajectories"), -1;
 		if (o->s2l_k < 1)
@@ -95,8 +114,8 @@ int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 		return wn_errf(err, errlen, "--dropout P must be in [0, 1)"), -1;
 	if (o->dropout > 0 && strcmp(o->model, "mlp"))
 		return wn_errf(err, errlen, "--dropout needs --model mlp (the linear model has no hidden layer)"), -1;
-	if (!(o->holdout >= 0 && o->holdout < 1))
-		return wn_errf(err, errlen, "--holdout FRAC must be in [0, 1)"), -1;
+	if (parse_holdout(o, err, errlen))
+		return -1;
 	o->dyn.hidden = strcmp(o->model, "mlp") ? 0 : o->hidden;
 	o->dyn.train.epochs = o->epochs;
 	o->dyn.train.batch = o->batch;
@@ -401,8 +420,9 @@ static void epoch_report(void *ctx, int run, int epoch, double loss, double acc,
 			loss);
 }
 
-int wn_train_data_load(wn_train_data *D, wn_stream *s, const char *field_emb, const char *npy,
-		       const char *label, const char *score, char *err, size_t errlen)
+/* Records, vectors, labels (and scores) and the classes, any number of them. */
+static int read_data(wn_train_data *D, wn_stream *s, const char *field_emb, const char *npy,
+		     const char *label, const char *score, char *err, size_t errlen)
 {
 	memset(D, 0, sizeof *D);
 	if (wn_cluster_vectors_load(&D->v, s, field_emb, npy, err, errlen) ||
@@ -410,6 +430,14 @@ int wn_train_data_load(wn_train_data *D, wn_stream *s, const char *field_emb, co
 		return -1;
 	if (map_classes(D, D->v.n))
 		return wn_errf(err, errlen, "out of memory"), -1;
+	return 0;
+}
+
+int wn_train_data_load(wn_train_data *D, wn_stream *s, const char *field_emb, const char *npy,
+		       const char *label, const char *score, char *err, size_t errlen)
+{
+	if (read_data(D, s, field_emb, npy, label, score, err, errlen))
+		return -1;
 	if (D->v.n == 0)
 		return wn_errf(err, errlen, "%s: no record has %s", wn_stream_source_name(s),
 			       score ? "a vector, a label and a score" : "both a vector and a label"), -1;
@@ -429,6 +457,7 @@ struct run {
 	unsigned char *holdout;
 	wn_dyn_scores sc;
 	int32_t *cluster;
+	int64_t n_rows; /* rows trained and scored: the records, then --holdout FILE's */
 };
 
 static int run_close(struct run *r, int rc)
@@ -462,6 +491,81 @@ static int split(const wn_train_step_opts *o, struct run *r, const char *cmd, ch
 			cmd, (long long)nh, (long long)r->L.v.n, n, p, rate);
 	}
 	return 0;
+}
+
+/* The class of every held-out label among the training classes. */
+static int map_holdout(const wn_train_data *L, const wn_train_data *H, const char *path,
+		       int32_t *y, char *err, size_t errlen)
+{
+	for (int64_t i = 0; i < H->v.n; i++) {
+		const char *p = H->text.data + H->off[i];
+		size_t n = H->len[i];
+		y[i] = -1;
+		for (int64_t c = 0; c < L->C && y[i] < 0; c++) {
+			const char *q;
+			int m;
+			wn_train_data_label(L, c, &q, &m);
+			if ((size_t)m == n && !memcmp(p, q, n))
+				y[i] = (int32_t)c;
+		}
+		if (y[i] < 0)
+			return wn_errf(err, errlen, "%s: held-out record %lld has label '%.*s', not one of "
+				       "the %lld training classes", path, (long long)i + 1, (int)n, p,
+				       (long long)L->C), -1;
+	}
+	return 0;
+}
+
+/* --holdout FILE: its records (vectors and labels) appended after the
+ * training rows as held-out rows; v.n still counts the training records. */
+static int load_holdout_file(const wn_train_step_opts *o, struct run *r, const char *cmd,
+			     char *err, size_t errlen)
+{
+	wn_stream_opts co = o->io;
+	co.quiet = 1;
+	co.output = NULL;
+	co.quarantine = NULL;
+	if (!strcmp(co.on_error, "quarantine"))
+		co.on_error = "skip";
+	wn_stream hs;
+	wn_train_data H;
+	wn_step_report rep;
+	const char *argv[1] = {o->holdout_file};
+	memset(&H, 0, sizeof H);
+	if (wn_stream_open_files(&hs, cmd, &co, 1, argv, 0, err, errlen))
+		return -1;
+	int rc = read_data(&H, &hs, o->field_emb, NULL, o->label, NULL, err, errlen);
+	wn_stream_finish(&hs, rc == 0, &rep);
+	if (!rc && H.v.n == 0) {
+		wn_errf(err, errlen, "%s: no held-out record has both a vector and a label", o->holdout_file);
+		rc = -1;
+	}
+	int64_t n = r->L.v.n, d = r->L.v.d, nh = H.v.n;
+	if (!rc && H.v.d != d) {
+		wn_errf(err, errlen, "%s: vectors of dimension %lld, the training records' %lld",
+			o->holdout_file, (long long)H.v.d, (long long)d);
+		rc = -1;
+	}
+	float *X = rc ? NULL : realloc(r->L.v.X, (size_t)((n + nh) * d) * sizeof *X);
+	int32_t *y = rc ? NULL : realloc(r->L.y, (size_t)(n + nh) * sizeof *y);
+	if (X)
+		r->L.v.X = X;
+	if (y)
+		r->L.y = y;
+	if (!rc && (!X || !y || !(r->holdout = calloc((size_t)(n + nh), 1)))) {
+		wn_errf(err, errlen, "out of memory");
+		rc = -1;
+	}
+	if (!rc && !(rc = map_holdout(&r->L, &H, o->holdout_file, y + n, err, errlen))) {
+		memcpy(X + n * d, H.v.X, (size_t)(nh * d) * sizeof *X);
+		memset(r->holdout + n, 1, (size_t)nh);
+		r->n_rows = n + nh;
+		if (!o->io.quiet)
+			fprintf(stderr, "winnow %s: %lld held-out records from %s\n", cmd, (long long)nh,
+				o->holdout_file);
+	}
+	wn_train_data_free(&H);
+	return rc;
 }
 
 /* S2L: k-means of the n x K trajectories into r->cluster. */
@@ -499,7 +603,7 @@ static int train_and_emit(const wn_train_step_opts *o, struct run *r, wn_stream 
 {
 	char why[512] = "";
 	wn_dyn_hooks hooks = {o->io.quiet ? NULL : epoch_report, NULL, (void *)s->cmd};
-	if (wn_dyn_run(r->core, &o->dyn, r->L.v.X, r->L.y, r->L.v.n, r->L.v.d, r->L.C, r->holdout,
+	if (wn_dyn_run(r->core, &o->dyn, r->L.v.X, r->L.y, r->n_rows, r->L.v.d, r->L.C, r->holdout,
 		       &hooks, &r->sc, why, sizeof why))
 		return wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why), -1;
 	if (!o->io.quiet)
@@ -508,9 +612,9 @@ static int train_and_emit(const wn_train_step_opts *o, struct run *r, wn_stream 
 			s->cmd, o->dyn.hidden ? "mlp" : "linear", (long long)r->L.v.n, (long long)r->L.v.d,
 			(long long)r->L.C, o->runs, (long long)r->sc.steps, (long long)r->sc.evaluations);
 	if (o->save_trajectories &&
-	    wn_cluster_npy_save(o->save_trajectories, r->sc.traj, r->sc.n, r->sc.K, err, errlen))
+	    wn_cluster_npy_save(o->save_trajectories, r->sc.traj, r->L.v.n, r->sc.K, err, errlen))
 		return -1;
-	if (o->s2l_k > 0 && s2l(o, r, r->sc.traj, r->sc.n, r->sc.K, s->cmd, err, errlen))
+	if (o->s2l_k > 0 && s2l(o, r, r->sc.traj, r->L.v.n, r->sc.K, s->cmd, err, errlen))
 		return -1;
 	struct emit_ctx e = {&r->sc, r->holdout, r->cluster};
 	return wn_cluster_vectors_emit(&r->L.v, s, annotate, &e, err, errlen);
@@ -533,7 +637,9 @@ int wn_train_step_run(const wn_train_step_opts *o, wn_stream *s, wn_step_report 
 	if (o->labels_out ? write_labels(o->labels_out, &r.L, err, errlen)
 			  : (!o->io.quiet && (wn_train_data_report(&r.L, o->label, s->cmd), 0)))
 		return run_close(&r, -1);
-	if (split(o, &r, s->cmd, err, errlen))
+	r.n_rows = r.L.v.n;
+	if (o->holdout_file ? load_holdout_file(o, &r, s->cmd, err, errlen)
+			    : split(o, &r, s->cmd, err, errlen))
 		return run_close(&r, -1);
 	return run_close(&r, train_and_emit(o, &r, s, err, errlen));
 }

@@ -31,7 +31,9 @@ typedef struct wn_train_step_opts {
 	int epochs, runs, score_epoch;
 	int64_t batch, seed, log_every;
 	double lr, weight_decay, dropout;
-	double holdout;          /* --holdout FRAC, 0 = none */
+	const char *holdout_arg; /* --holdout FRAC|FILE as given */
+	double holdout;          /* FRAC, 0 = none (set by check) */
+	const char *holdout_file; /* FILE: labelled records with vectors, scored each epoch */
 	const char *labels_out;  /* --labels-out FILE (JSONL: class, label, records) */
 	const char *npy;         /* vectors from a .npy */
 	const char *field_emb;   /* vector member (default winnow.emb) */

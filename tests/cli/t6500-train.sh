@@ -145,6 +145,34 @@ test_expect_success 'usage errors exit 2 with one line' '
 	test $r5 = 2 && grep -q "^winnow train: unknown --vog-norm .row." e5
 '
 
+test_expect_success '--holdout FILE: train on every record, accuracy on the file, only the records written' '
+	head -45 pts.jsonl > tr.jsonl && tail -15 pts.jsonl > ho.jsonl &&
+	"$WINNOW" train --label kind --model linear --epochs 30 --lr 0.05 --batch 8 --holdout ho.jsonl \
+		tr.jsonl > out 2> err &&
+	grep -q "^winnow train: 15 held-out records from ho.jsonl$" err &&
+	grep -q "^winnow train: run 1 epoch 30: train loss [0-9.]*, held-out accuracy 1.0000$" err &&
+	grep -q "in 45, out 45, rejected 0" err && ! grep -q holdout out &&
+	"$WINNOW" train -q --label kind --model linear --epochs 30 --lr 0.05 --batch 8 tr.jsonl > plain &&
+	python3 -c "
+import json
+a = [json.loads(l)[\"winnow\"] for l in open(\"out\")]
+b = [json.loads(l)[\"winnow\"] for l in open(\"plain\")]
+# the held-out rows never train: the same model, the same scores
+assert [x[\"el2n\"] for x in a] == [x[\"el2n\"] for x in b]
+assert [x[\"aum\"] for x in a] == [x[\"aum\"] for x in b]"
+'
+
+test_expect_success '--holdout FILE with an unknown class, or another dimension: exit 1 with the reason' '
+	{ cat ho.jsonl; echo "{\"id\":99,\"kind\":\"zz\",\"winnow\":{\"emb\":[0,0]}}"; } > ho2.jsonl &&
+	"$WINNOW" train --label kind --epochs 2 --holdout ho2.jsonl tr.jsonl > out 2> err; rc=$?
+	test $rc = 1 && grep -q "^winnow train: ho2.jsonl: held-out record 16 has label .zz., not one of the 3 training classes$" err &&
+	echo "{\"id\":98,\"kind\":\"a\",\"winnow\":{\"emb\":[0,0,1]}}" > ho3.jsonl &&
+	"$WINNOW" train --label kind --epochs 2 --holdout ho3.jsonl tr.jsonl > out 2> err; rc=$?
+	test $rc = 1 && grep -q "^winnow train: ho3.jsonl: vectors of dimension 3, the training records. 2$" err &&
+	"$WINNOW" train --label kind --epochs 2 --holdout missing.jsonl tr.jsonl > out 2> err; rc=$?
+	test $rc = 1 && grep -q "missing.jsonl" err && [ ! -s out ]
+'
+
 test_expect_success '--dropout: 0 is no dropout; 0.3 changes the scores, the same at 1 and 2 threads' '
 	"$WINNOW" train -q --label kind --hidden 16 --epochs 3 pts.jsonl > d0 &&
 	"$WINNOW" train -q --label kind --hidden 16 --epochs 3 --dropout 0 pts.jsonl | cmp - d0 &&
