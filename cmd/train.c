@@ -26,6 +26,9 @@ static const char *const train_usage[] = {
 	"subset). --trajectories FILE.npy trains nothing: it clusters one row of losses per\n"
 	"record (from another framework) into winnow.s2l_cluster. --holdout FRAC\n"
 	"keeps records out of training (winnow.holdout) and reports their accuracy per epoch;\n"
+	"--save-checkpoints DIR keeps the weights (DIR/run<R>-epoch<E>.safetensors, E 0 = initial,\n"
+	"run<R>-null for PVI); --from-checkpoints DIR recomputes every score from them without\n"
+	"training (the same bytes when the evaluations were once per epoch, the default).\n"
 	"--holdout FILE trains on every record and reports the accuracy on FILE's records (read\n"
 	"under --on-error, skip for quarantine; labels must be training classes).\n"
 	"Same output at any --threads for a --seed; on CUDA the products run on the GPU and the\n"
@@ -65,6 +68,9 @@ static void train_options(void *p, struct wn_option *t)
 		OPT_INT64(0, "s2l-k", &o->s2l_k, "K", "S2L: k-means clusters of the loss trajectories, at most n (default 100; 0: none)"),
 		OPT_STRING(0, "trajectories", &o->trajectories, "FILE", "S2L only: cluster these losses (.npy, a row per record), no training"),
 		OPT_STRING(0, "save-trajectories", &o->save_trajectories, "FILE", "write the per-epoch losses (n x epochs .npy)"),
+		OPT_GROUP("Checkpoints"),
+		OPT_STRING(0, "save-checkpoints", &o->save_ckpt, "DIR", "keep every run's initial, per-epoch and PVI null weights as safetensors"),
+		OPT_STRING(0, "from-checkpoints", &o->from_ckpt, "DIR", "read those weights and recompute the scores without training"),
 		OPT_GROUP("Vectors"),
 		OPT_STRING(0, "field-emb", &o->field_emb, "PATH", "vector member (default: winnow.emb)"),
 		OPT_STRING(0, "npy", &o->npy, "FILE", "vectors from a float32 .npy, one row per record"),

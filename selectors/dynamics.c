@@ -265,39 +265,92 @@ static int add_checkpoint(struct run *r, int e, wn_dyn_scores *out)
 	return 0;
 }
 
+static int ckpt_save(struct run *r, int epoch, const float *P, int64_t d_in)
+{
+	if (!r->hooks || !r->hooks->save)
+		return 0;
+	return r->hooks->save(r->hooks->ctx, r->run, epoch, P, d_in, r->err, r->errlen);
+}
+
+static int ckpt_load(struct run *r, wn_model *m, int epoch, float *P, int64_t d_in)
+{
+	if (r->hooks->load(r->hooks->ctx, r->run, epoch, P, d_in, r->err, r->errlen))
+		return -1;
+	if (wn_model_set_params(m, P)) {
+		wn_errf(r->err, r->errlen, "checkpoint: %s", wn_model_error(m));
+		return -1;
+	}
+	return 0;
+}
+
+static int replaying(const struct run *r)
+{
+	return r->hooks && r->hooks->load;
+}
+
+/* f_null trained (and saved) or read back; its p (C) for a zero input. */
+static int null_model(struct run *r, wn_model *null, uint64_t seed, const float *zero, float *p)
+{
+	size_t nt = (size_t)r->n_train;
+	int64_t np = wn_model_num_params(null);
+	float *P = malloc((size_t)np * sizeof *P);
+	int32_t *yt = malloc((nt ? nt : 1) * sizeof *yt);
+	int rc = -1;
+	if (!P || !yt) {
+		wn_errf(r->err, r->errlen, "PVI: out of memory");
+		goto done;
+	}
+	if (replaying(r)) {
+		rc = ckpt_load(r, null, -1, P, 1);
+	} else {
+		for (size_t i = 0; i < nt; i++)
+			yt[i] = r->y[r->train_idx[i]];
+		wn_train_opts t = r->o->train;
+		t.seed = seed;
+		if (wn_model_train(null, zero, yt, r->n_train, &t, NULL) || wn_model_get_params(null, P)) {
+			wn_errf(r->err, r->errlen, "PVI null model: %s", wn_model_error(null));
+			goto done;
+		}
+		rc = ckpt_save(r, -1, P, 1);
+	}
+	if (!rc && wn_model_forward(null, zero, 1, p)) {
+		wn_errf(r->err, r->errlen, "PVI null model: %s", wn_model_error(null));
+		rc = -1;
+	}
+done:
+	free(P);
+	free(yt);
+	return rc;
+}
+
 /* f_null: the model on a zero input, trained on the training rows' labels
  * for as many epochs; PVI of every example from it and the last losses. */
 static int add_pvi(struct run *r, uint64_t seed, wn_dyn_scores *out)
 {
 	size_t nt = (size_t)r->n_train;
 	float *zero = calloc(nt > (size_t)r->C ? nt : (size_t)r->C, sizeof *zero);
-	int32_t *yt = malloc(nt * sizeof *yt);
 	float *p = malloc((size_t)r->C * sizeof *p);
 	char why[256] = "";
+	uint64_t ns = wn_rng_derive(seed, 0x6e756c6cull); /* "null" */
 	wn_model *null = NULL;
 	int rc = -1;
-	if (!zero || !yt || !p) {
+	if (!zero || !p) {
 		wn_errf(r->err, r->errlen, "PVI: out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < nt; i++)
-		yt[i] = r->y[r->train_idx[i]];
-	wn_train_opts t = r->o->train;
-	t.seed = wn_rng_derive(seed, 0x6e756c6cull); /* "null" */
-	null = wn_model_new(r->c, 1, r->o->hidden, r->C, r->o->act, r->bs, t.seed, why,
-			    sizeof why);
-	if (!null || wn_model_train(null, zero, yt, r->n_train, &t, NULL) ||
-	    wn_model_forward(null, zero, 1, p)) {
-		wn_errf(r->err, r->errlen, "PVI null model: %s", null ? wn_model_error(null) : why);
+	null = wn_model_new(r->c, 1, r->o->hidden, r->C, r->o->act, r->bs, ns, why, sizeof why);
+	if (!null) {
+		wn_errf(r->err, r->errlen, "PVI null model: %s", why);
 		goto done;
 	}
+	if (null_model(r, null, ns, zero, p))
+		goto done;
 	for (int64_t i = 0; i < r->n; i++)
 		out->pvi[i] += wn_dyn_pvi(-log((double)p[r->y[i]]), r->last_loss[i]);
 	rc = 0;
 done:
 	wn_model_free(null);
 	free(zero);
-	free(yt);
 	free(p);
 	return rc;
 }
@@ -326,6 +379,37 @@ static int add_vog(struct run *r, int64_t K, double *sum)
 	return rc;
 }
 
+/* Epoch e: trained, or its checkpoint read back and evaluated once. */
+static int next_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64_t spe,
+		      int64_t total, double *loss)
+{
+	float *P = r->ckpt + (int64_t)e * r->P;
+	if (replaying(r)) {
+		*loss = NAN;
+		*step += spe;
+		return ckpt_load(r, r->m, e + 1, P, r->d) || evaluate_all(r, *step, 1) ? -1 : 0;
+	}
+	int64_t every = r->o->log_every > 0 ? r->o->log_every : spe;
+	if (train_epoch(r, seed, e, step, spe, every, total, loss))
+		return -1;
+	if (wn_model_get_params(r->m, P))
+		return model_fail(r, "checkpoint");
+	return ckpt_save(r, e + 1, P, r->d);
+}
+
+/* The initial weights: saved, or read back; GraNd and EL2N at epoch 0. */
+static int initial(struct run *r, wn_dyn_scores *out)
+{
+	if (replaying(r) ? ckpt_load(r, r->m, 0, r->ckpt, r->d)
+			 : (wn_model_get_params(r->m, r->ckpt) || ckpt_save(r, 0, r->ckpt, r->d)))
+		return -1;
+	if (wn_model_scores(r->m, r->X, r->y, r->n, NULL, NULL, r->tmp, NULL, NULL))
+		return model_fail(r, "GraNd");
+	for (int64_t i = 0; i < r->n; i++)
+		out->grand[i] += r->tmp[i];
+	return r->o->score_epoch == 0 && add_el2n(r, out->el2n) ? -1 : 0;
+}
+
 static int run_once(struct run *r, uint64_t seed, wn_dyn_scores *out)
 {
 	const wn_dyn_opts *o = r->o;
@@ -335,21 +419,12 @@ static int run_once(struct run *r, uint64_t seed, wn_dyn_scores *out)
 	memset(r->forget, 0, (size_t)r->n * sizeof *r->forget);
 	memset(r->margin, 0, (size_t)r->n * sizeof *r->margin);
 	r->T = r->nmargin = 0;
-	if (wn_model_scores(r->m, r->X, r->y, r->n, NULL, NULL, r->tmp, NULL, NULL))
-		return model_fail(r, "GraNd");
-	for (int64_t i = 0; i < r->n; i++)
-		out->grand[i] += r->tmp[i];
-	if (o->score_epoch == 0 && add_el2n(r, out->el2n))
+	if (initial(r, out))
 		return -1;
 	int64_t spe = (r->n_train + r->bs - 1) / r->bs, total = spe * epochs, step = 0;
-	int64_t every = o->log_every > 0 ? o->log_every : spe;
 	for (int e = 0; e < epochs; e++) {
 		double loss = 0, acc = 0;
-		if (train_epoch(r, seed, e, &step, spe, every, total, &loss))
-			return -1;
-		if (wn_model_get_params(r->m, r->ckpt + (int64_t)e * r->P))
-			return model_fail(r, "checkpoint");
-		if (add_checkpoint(r, e, out))
+		if (next_epoch(r, seed, e, &step, spe, total, &loss) || add_checkpoint(r, e, out))
 			return -1;
 		if (e + 1 == o->score_epoch && add_el2n(r, out->el2n))
 			return -1;

@@ -94,6 +94,19 @@ typedef struct wn_dyn_hooks {
 	void (*epoch)(void *ctx, int run, int epoch, double train_loss, double holdout_acc,
 		      int64_t n_holdout);
 	void (*eval)(void *ctx, int run, int64_t step, int64_t first, int64_t B, const float *logits);
+	/*
+	 * Checkpoints: save (optional) gets the parameters (core/train.h's
+	 * layout) of run `run` at epoch `epoch` (0: the initial weights) or of
+	 * its PVI null model (epoch -1, a model of input d_in 1). load, when
+	 * set, replaces training: every run reads its initial weights, its
+	 * epoch checkpoints and its null model, and the scores are computed
+	 * from them with one evaluation per epoch (the default cadence, so the
+	 * scores equal those of the run that saved them; the train loss of the
+	 * epoch hook is then NaN). Each returns 0, or -1 with err.
+	 */
+	int (*save)(void *ctx, int run, int epoch, const float *P, int64_t d_in, char *err,
+		    size_t errlen);
+	int (*load)(void *ctx, int run, int epoch, float *P, int64_t d_in, char *err, size_t errlen);
 	void *ctx;
 } wn_dyn_hooks;
 

@@ -20,6 +20,7 @@
 #include "io/json.h"
 #include "io/record.h"
 #include "selectors/s2l.h"
+#include "selectors/train_ckpt.h"
 
 #define STREAM_HOLDOUT 0x686f6c646f757400ull /* "holdout" */
 
@@ -116,6 +117,10 @@ int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 		return wn_errf(err, errlen, "--dropout needs --model mlp (the linear model has no hidden layer)"), -1;
 	if (parse_holdout(o, err, errlen))
 		return -1;
+	if (o->save_ckpt && o->from_ckpt)
+		return wn_errf(err, errlen, "--save-checkpoints and --from-checkpoints do not combine"), -1;
+	if (o->from_ckpt && o->log_every)
+		return wn_errf(err, errlen, "--from-checkpoints evaluates once per epoch: no --log-every"), -1;
 	o->dyn.hidden = strcmp(o->model, "mlp") ? 0 : o->hidden;
 	o->dyn.train.epochs = o->epochs;
 	o->dyn.train.batch = o->batch;
@@ -412,7 +417,10 @@ static int annotate_cluster(void *ctx, int64_t i, wn_annot *a)
 static void epoch_report(void *ctx, int run, int epoch, double loss, double acc, int64_t nh)
 {
 	const char *cmd = ctx;
-	if (nh)
+	if (isnan(loss)) /* --from-checkpoints: no training loss */
+		fprintf(stderr, "winnow %s: run %d epoch %d: held-out accuracy %.4f\n", cmd, run + 1,
+			epoch, acc);
+	else if (nh)
 		fprintf(stderr, "winnow %s: run %d epoch %d: train loss %.6f, held-out accuracy %.4f\n",
 			cmd, run + 1, epoch, loss, acc);
 	else
@@ -598,11 +606,50 @@ static int run_trajectories(const wn_train_step_opts *o, struct run *r, wn_strea
 	return wn_cluster_vectors_emit(v, s, annotate_cluster, r->cluster, err, errlen);
 }
 
+struct ckpt_ctx {
+	const char *dir;
+	wn_ckpt_shape sh;
+	const char *cmd;
+};
+
+static int save_ckpt(void *ctx, int run, int epoch, const float *P, int64_t d_in, char *err,
+		     size_t errlen)
+{
+	struct ckpt_ctx *c = ctx;
+	char path[4096];
+	wn_ckpt_shape sh = c->sh;
+	sh.d_in = d_in;
+	wn_ckpt_path(path, sizeof path, c->dir, run, epoch);
+	return wn_ckpt_save(path, &sh, P, err, errlen);
+}
+
+static int load_ckpt(void *ctx, int run, int epoch, float *P, int64_t d_in, char *err,
+		     size_t errlen)
+{
+	struct ckpt_ctx *c = ctx;
+	char path[4096];
+	wn_ckpt_shape sh = c->sh;
+	sh.d_in = d_in;
+	wn_ckpt_path(path, sizeof path, c->dir, run, epoch);
+	return wn_ckpt_load(path, &sh, P, err, errlen);
+}
+
+static void epoch_hook(void *ctx, int run, int epoch, double loss, double acc, int64_t nh)
+{
+	struct ckpt_ctx *c = ctx;
+	epoch_report((void *)c->cmd, run, epoch, loss, acc, nh);
+}
+
 static int train_and_emit(const wn_train_step_opts *o, struct run *r, wn_stream *s, char *err,
 			  size_t errlen)
 {
 	char why[512] = "";
-	wn_dyn_hooks hooks = {o->io.quiet ? NULL : epoch_report, NULL, (void *)s->cmd};
+	struct ckpt_ctx cc = {o->save_ckpt ? o->save_ckpt : o->from_ckpt,
+			      {r->L.v.d, o->dyn.hidden, r->L.C, o->dyn.act}, s->cmd};
+	wn_dyn_hooks hooks = {o->io.quiet ? NULL : epoch_hook, NULL, o->save_ckpt ? save_ckpt : NULL,
+			      o->from_ckpt ? load_ckpt : NULL, &cc};
+	if (o->save_ckpt && wn_ckpt_mkdir(o->save_ckpt, err, errlen))
+		return -1;
 	if (wn_dyn_run(r->core, &o->dyn, r->L.v.X, r->L.y, r->n_rows, r->L.v.d, r->L.C, r->holdout,
 		       &hooks, &r->sc, why, sizeof why))
 		return wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why), -1;

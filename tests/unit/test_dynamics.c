@@ -296,7 +296,7 @@ static void test_trace(void)
 	wn_core *c = ctx(1);
 	struct trace t;
 	memset(&t, 0, sizeof t);
-	wn_dyn_hooks hk = {NULL, on_eval, &t};
+	wn_dyn_hooks hk = {.eval = on_eval, .ctx = &t};
 	wn_dyn_scores s;
 	char err[256] = "";
 	CHECK(wn_dyn_run(c, &o, DUP, NOISY, 9, 2, 3, NULL, &hk, &s, err, sizeof err) == 0);
@@ -367,7 +367,7 @@ static void test_holdout_not_trained(void)
 		}
 	wn_dyn_scores a, b;
 	struct seen seen = {0};
-	wn_dyn_hooks seen_hooks = {on_epoch, NULL, &seen};
+	wn_dyn_hooks seen_hooks = {.epoch = on_epoch, .ctx = &seen};
 	char err[256] = "";
 	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, h, &seen_hooks, &a, err, sizeof err) == 0);
 	CHECK(wn_dyn_run(c, &o, sub, suby, 7, 2, 3, NULL, NULL, &b, err, sizeof err) == 0);

@@ -158,7 +158,7 @@ static void test_fit_is_trains_loop(void)
 	wn_dyn_opts o = small_opts();
 	wn_core *c = ctx(1);
 	struct seen seen = {{0}, 0};
-	wn_dyn_hooks hooks = {on_epoch, NULL, &seen};
+	wn_dyn_hooks hooks = {.epoch = on_epoch, .ctx = &seen};
 	wn_dyn_scores s;
 	char err[256] = "";
 	CHECK(wn_dyn_run(c, &o, X, y, N, 2, 3, h, &hooks, &s, err, sizeof err) == 0);
