@@ -12,15 +12,18 @@ static const char *const eval_usage[] = {
 	"Prune curves: does a score pick better training data than random? Hold out --holdout FRAC of\n"
 	"the records (default 0.2; the same records as `winnow train` with that --holdout and --seed),\n"
 	"then for every fraction f of the rest keep k = round(f n) records by --keep (high: the k\n"
-	"largest --by scores, low: the k smallest, random: k uniformly; a comma list draws one curve\n"
-	"per rule) and, --repeats times, train the proxy of `winnow train` (same model options) on\n"
+	"largest --by scores, low: the k smallest, random: k uniformly; softmax and linear: the\n"
+	"probabilistic keeps of Anand et al. 2023, k drawn without replacement, each draw with\n"
+	"probability proportional to exp(score / --temperature), or to the score mapped linearly\n"
+	"from [min, max] to [--eps, 1]; a comma list draws one curve per rule) and, --repeats times, train the proxy of `winnow train` (same model options) on\n"
 	"them and measure held-out accuracy after the last epoch. Random selection at the same budget\n"
 	"is always the baseline. Repeat r trains from seed derive(--seed, r) for every rule, so the\n"
 	"spread of high/low is the model's, random's also the draw's, and at f = 1 every rule trains\n"
 	"the same model. Writes a table (mean and sample sd over repeats) to the output, --json FILE\n"
 	"(every accuracy, mean, sd, min, max) and --svg FILE (one line per rule, random dashed with\n"
 	"its min-max band shaded). Same bytes at any --threads for a --seed. Not in the papers' code:\n"
-	"their curves retrain the full model; this retrains the proxy.",
+	"their curves retrain the full model; this retrains the proxy. To keep by softmax in a\n"
+	"pipeline: select --sample N --weights SCORE --log-weights (Gumbel top-k: T = 1).",
 	"",
 	"winnow train --label section emb.jsonl | winnow eval --label section --by winnow.el2n --keep high,low --svg el2n.svg",
 	"winnow eval --label section --by winnow.forgetting --fracs 0.25,0.5,0.75,1 --json curve.json scored.jsonl",
@@ -35,7 +38,9 @@ static void eval_options(void *p, struct wn_option *t)
 		OPT_STRING(0, "label", &o->tr.label, "FIELD", "the class of each record (required)"),
 		OPT_STRING(0, "by", &o->by, "SCORE", "the score to keep by, a field such as winnow.el2n"),
 		OPT_STRING(0, "fracs", &o->fracs_arg, "LIST", "fractions kept, increasing, in (0, 1] (default 0.1,0.2,...,1)"),
-		OPT_STRING(0, "keep", &o->keep, "RULE", "high, low or random, or a comma list (default high)"),
+		OPT_STRING(0, "keep", &o->keep, "RULE", "high, low, softmax, linear or random, or a comma list (default high)"),
+		OPT_DOUBLE(0, "temperature", &o->temperature, "T", "softmax: P ~ exp(score / T) (default 1)"),
+		OPT_DOUBLE(0, "eps", &o->eps, "E", "linear: weights from E (lowest score) to 1 (highest) (default 0.01)"),
 		OPT_INT(0, "repeats", &o->repeats, "R", "models per point (default 3)"),
 		OPT_DOUBLE(0, "holdout", &o->holdout, "FRAC", "records held out for the accuracy (default 0.2)"),
 		OPT_STRING(0, "json", &o->json, "FILE", "the curves as one JSON document"),

@@ -17,12 +17,13 @@
 #include "io/errf.h"
 
 #define STREAM_RANDOM 0x6576616c00000000ull /* "eval" + repeat */
+#define STREAM_PROB 0x6576616c01000000ull   /* + repeat */
 
-static const char *const rule_names[] = {"random", "high", "low"};
+static const char *const rule_names[] = {"random", "high", "low", "softmax", "linear"};
 
 const char *wn_eval_rule_name(int rule)
 {
-	return rule >= 0 && rule <= WN_EVAL_LOW ? rule_names[rule] : "?";
+	return rule >= 0 && rule <= WN_EVAL_LINEAR ? rule_names[rule] : "?";
 }
 
 /* ---- options ---- */
@@ -58,11 +59,11 @@ int wn_eval_parse_keep(const char *s, int *rules, int *nrules, char *err, size_t
 	while (1) {
 		size_t len = strcspn(p, ",");
 		int r = -1;
-		for (int k = 0; k <= WN_EVAL_LOW; k++)
+		for (int k = 0; k <= WN_EVAL_LINEAR; k++)
 			if (len == strlen(rule_names[k]) && !strncmp(p, rule_names[k], len))
 				r = k;
 		if (r < 0)
-			return wn_errf(err, errlen, "--keep '%s': each rule is high, low or random", s), -1;
+			return wn_errf(err, errlen, "--keep '%s': each rule is high, low, softmax, linear or random", s), -1;
 		for (int k = 0; k < *nrules; k++)
 			if (rules[k] == r)
 				return wn_errf(err, errlen, "--keep '%s': %s given twice", s,
@@ -111,11 +112,46 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int wn_eval_pick(int rule, const double *score, const int64_t *pool, int64_t n_pool, int64_t k,
-		 uint64_t seed, int repeat, int64_t *out)
+/* softmax / linear: log-weights of the pool, then Gumbel top-k. */
+static int pick_weighted(int rule, const double *score, const int64_t *pool, int64_t n_pool,
+			 int64_t k, uint64_t seed, int repeat, const wn_eval_prob *pp, int64_t *out)
 {
 	size_t z = (size_t)(n_pool ? n_pool : 1);
-	if (rule == WN_EVAL_RANDOM) {
+	double *lw = malloc(z * sizeof *lw), lo = INFINITY, hi = -INFINITY;
+	int64_t *idx = malloc(z * sizeof *idx);
+	if (!lw || !idx) {
+		free(lw);
+		free(idx);
+		return -1;
+	}
+	for (int64_t j = 0; j < n_pool; j++) {
+		lo = score[pool[j]] < lo ? score[pool[j]] : lo;
+		hi = score[pool[j]] > hi ? score[pool[j]] : hi;
+	}
+	for (int64_t j = 0; j < n_pool; j++) {
+		double s = score[pool[j]];
+		if (rule == WN_EVAL_SOFTMAX)
+			lw[j] = s / pp->temperature;
+		else
+			lw[j] = log(hi > lo ? pp->eps + (1 - pp->eps) * (s - lo) / (hi - lo) : 1.0);
+	}
+	int64_t got = wn_sample_gumbel_topk(lw, n_pool, 1, k, seed, STREAM_PROB + (uint64_t)repeat, 1,
+					    idx, NULL);
+	for (int64_t j = 0; j < got; j++)
+		out[j] = pool[idx[j]];
+	free(lw);
+	free(idx);
+	return got == k ? 0 : -1;
+}
+
+int wn_eval_pick(int rule, const double *score, const int64_t *pool, int64_t n_pool, int64_t k,
+		 uint64_t seed, int repeat, const wn_eval_prob *pp, int64_t *out)
+{
+	size_t z = (size_t)(n_pool ? n_pool : 1);
+	if (rule == WN_EVAL_SOFTMAX || rule == WN_EVAL_LINEAR) {
+		if (pick_weighted(rule, score, pool, n_pool, k, seed, repeat, pp, out))
+			return -1;
+	} else if (rule == WN_EVAL_RANDOM) {
 		int64_t *perm = malloc(z * sizeof *perm);
 		if (!perm)
 			return -1;
@@ -169,7 +205,7 @@ static int run_point(wn_core *c, const wn_dyn_opts *o, const float *X, const int
 {
 	int64_t k = res->budget[f];
 	for (int r = 0; r < res->repeats; r++) {
-		if (wn_eval_pick(res->rules[cv], score, pool, res->n_pool, k, seed, r, pick))
+		if (wn_eval_pick(res->rules[cv], score, pool, res->n_pool, k, seed, r, &res->prob, pick))
 			return wn_errf(err, errlen, "out of memory"), -1;
 		if (wn_dyn_fit(c, o, X, y, n, d, C, pick, k, hold, res->n_hold,
 			       wn_rng_derive(seed, (uint64_t)r), acc, err, errlen))
@@ -326,7 +362,7 @@ char *wn_eval_json(const wn_eval_result *res, const wn_eval_meta *m)
 #define SVG_T 40
 #define SVG_B 60
 
-static const char *const colours[] = {"#555555", "#d62728", "#1f77b4"};
+static const char *const colours[] = {"#555555", "#d62728", "#1f77b4", "#2ca02c", "#9467bd"};
 
 /* Text into SVG: & < > " escaped. */
 static int put_xml(wn_buf *out, const char *t)

@@ -7,6 +7,7 @@
  */
 #include "selectors/eval_step.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@ void wn_eval_init(wn_eval_opts *o)
 	o->keep = "high";
 	o->repeats = 3;
 	o->holdout = 0.2;
+	o->temperature = 1;
+	o->eps = 0.01;
 }
 
 int wn_eval_check(wn_eval_opts *o, char *err, size_t errlen)
@@ -40,6 +43,10 @@ int wn_eval_check(wn_eval_opts *o, char *err, size_t errlen)
 		return wn_errf(err, errlen, "--repeats must be in 1..1000"), -1;
 	if (!(o->holdout > 0 && o->holdout < 1))
 		return wn_errf(err, errlen, "--holdout FRAC must be in (0, 1)"), -1;
+	if (!(o->temperature > 0 && isfinite(o->temperature)))
+		return wn_errf(err, errlen, "--temperature must be a positive number"), -1;
+	if (!(o->eps > 0 && o->eps <= 1))
+		return wn_errf(err, errlen, "--eps must be in (0, 1]"), -1;
 	return 0;
 }
 
@@ -92,6 +99,7 @@ int wn_eval_step_run(const wn_eval_opts *o, wn_stream *s, wn_step_report *rep, c
 	wn_eval_result res = {.nfracs = o->nfracs, .repeats = o->repeats, .ncurves = 1 + o->nrules};
 	memcpy(res.fracs, o->fracs, sizeof res.fracs);
 	memcpy(res.rules + 1, o->rules, (size_t)o->nrules * sizeof *o->rules);
+	res.prob = (wn_eval_prob){o->temperature, o->eps};
 	unsigned char *holdout = NULL;
 	int rc = -1;
 	wn_core *core = wn_core_open_named(o->io.device, o->io.threads, err, errlen);

@@ -23,6 +23,7 @@ typedef struct wn_eval_opts {
 	const char *keep;        /* --keep high|low|random, or a comma list */
 	int repeats;
 	double holdout;          /* --holdout FRAC (default 0.2) */
+	double temperature, eps; /* --temperature (softmax), --eps (linear) */
 	const char *json, *svg;  /* output files */
 	/* filled by check */
 	double fracs[WN_EVAL_MAX_FRACS];

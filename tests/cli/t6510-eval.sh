@@ -79,6 +79,18 @@ test_expect_success '--keep random alone needs no score; the table has the rando
 	sed -n 2p t4 | grep -q "^frac  *records  *random_mean  *random_sd$" && [ "$(wc -l < t4)" -eq 4 ]
 '
 
+test_expect_success '--keep softmax,linear: the probabilistic keeps, equal to random at fraction 1' '
+	"$WINNOW" eval -q --label section --by winnow.el2n --keep softmax,linear --temperature 0.5 \
+		--eps 0.05 --fracs 0.5,1 --repeats 2 --epochs 3 --json p.json scored.jsonl > t5 &&
+	sed -n 2p t5 | grep -q "random_mean  *random_sd  *softmax_mean  *softmax_sd  *linear_mean  *linear_sd$" &&
+	python3 -c "
+import json
+j = json.load(open(\"p.json\"))
+c = j[\"curves\"]
+assert [x[\"keep\"] for x in c] == [\"random\", \"softmax\", \"linear\"]
+assert c[1][\"accuracy\"][1] == c[0][\"accuracy\"][1] == c[2][\"accuracy\"][1]"
+'
+
 test_expect_success 'usage errors exit 2 with one line, before any output' '
 	"$WINNOW" eval --label section scored.jsonl --json u.json 2> e1; r1=$?
 	"$WINNOW" eval --label section --by winnow.el2n --fracs 0.5,0.2 scored.jsonl 2> e2; r2=$?
@@ -86,12 +98,16 @@ test_expect_success 'usage errors exit 2 with one line, before any output' '
 	"$WINNOW" eval --label section --by winnow.el2n --holdout 1 scored.jsonl 2> e4; r4=$?
 	"$WINNOW" eval --by winnow.el2n scored.jsonl 2> e5; r5=$?
 	"$WINNOW" eval --label section --by winnow.el2n --repeats 0 scored.jsonl 2> e6; r6=$?
+	"$WINNOW" eval --label section --by winnow.el2n --keep softmax --temperature 0 scored.jsonl 2> e7; r7=$?
+	"$WINNOW" eval --label section --by winnow.el2n --keep linear --eps 0 scored.jsonl 2> e8; r8=$?
 	test $r1 = 2 && grep -q "^winnow eval: --keep high needs --by SCORE" e1 && [ ! -e u.json ] &&
 	test $r2 = 2 && grep -q "^winnow eval: --fracs .0.5,0.2.: fractions must increase" e2 &&
-	test $r3 = 2 && grep -q "^winnow eval: --keep .top.: each rule is high, low or random" e3 &&
+	test $r3 = 2 && grep -q "^winnow eval: --keep .top.: each rule is high, low, softmax, linear or random" e3 &&
 	test $r4 = 2 && grep -q "^winnow eval: --holdout FRAC must be in (0, 1)" e4 &&
 	test $r5 = 2 && grep -q "^winnow eval: --label FIELD is required" e5 &&
-	test $r6 = 2 && grep -q "^winnow eval: --repeats must be in 1..1000" e6
+	test $r6 = 2 && grep -q "^winnow eval: --repeats must be in 1..1000" e6 &&
+	test $r7 = 2 && grep -q "^winnow eval: --temperature must be a positive number" e7 &&
+	test $r8 = 2 && grep -q "^winnow eval: --eps must be in (0, 1\]" e8
 '
 
 test_expect_success 'a record without the score: positioned error (exit 1), nothing written; skip drops it' '

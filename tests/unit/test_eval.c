@@ -30,7 +30,7 @@ static wn_core *ctx(int threads)
 static void test_parsers(void)
 {
 	double f[WN_EVAL_MAX_FRACS];
-	int nf, rules[3], nr;
+	int nf, rules[WN_EVAL_MAX_CURVES], nr;
 	char err[256];
 	CHECK(wn_eval_parse_fracs("0.1,0.5,1", f, &nf, err, sizeof err) == 0);
 	CHECK_EQ_INT(nf, 3);
@@ -50,7 +50,9 @@ static void test_parsers(void)
 	CHECK_EQ_INT(nr, 0);
 	CHECK(wn_eval_parse_keep("high,high", rules, &nr, err, sizeof err) == -1);
 	CHECK(wn_eval_parse_keep("top", rules, &nr, err, sizeof err) == -1);
-	CHECK(strstr(err, "high, low or random") != NULL);
+	CHECK(strstr(err, "high, low, softmax, linear or random") != NULL);
+	CHECK(wn_eval_parse_keep("linear,softmax", rules, &nr, err, sizeof err) == 0);
+	CHECK(nr == 2 && rules[0] == WN_EVAL_LINEAR && rules[1] == WN_EVAL_SOFTMAX);
 }
 
 static void test_budget_pick_stats(void)
@@ -62,24 +64,24 @@ static void test_budget_pick_stats(void)
 	const double sc[6] = {3, 1, 3, 2, 0, 9};
 	const int64_t pool[5] = {0, 1, 2, 3, 4}; /* record 5 is held out */
 	int64_t out[5];
-	CHECK(wn_eval_pick(WN_EVAL_HIGH, sc, pool, 5, 2, 0, 0, out) == 0);
+	CHECK(wn_eval_pick(WN_EVAL_HIGH, sc, pool, 5, 2, 0, 0, NULL, out) == 0);
 	CHECK_EQ_INT(out[0], 0);
 	CHECK_EQ_INT(out[1], 2);
-	CHECK(wn_eval_pick(WN_EVAL_HIGH, sc, pool, 5, 3, 0, 0, out) == 0);
+	CHECK(wn_eval_pick(WN_EVAL_HIGH, sc, pool, 5, 3, 0, 0, NULL, out) == 0);
 	CHECK_EQ_INT(out[2], 3); /* 3, 3, 2: records 0, 2, 3 */
-	CHECK(wn_eval_pick(WN_EVAL_LOW, sc, pool, 5, 2, 0, 0, out) == 0);
+	CHECK(wn_eval_pick(WN_EVAL_LOW, sc, pool, 5, 2, 0, 0, NULL, out) == 0);
 	CHECK_EQ_INT(out[0], 1);
 	CHECK_EQ_INT(out[1], 4);
 	const int64_t sub[3] = {1, 2, 5};
-	CHECK(wn_eval_pick(WN_EVAL_HIGH, sc, sub, 3, 1, 0, 0, out) == 0);
+	CHECK(wn_eval_pick(WN_EVAL_HIGH, sc, sub, 3, 1, 0, 0, NULL, out) == 0);
 	CHECK_EQ_INT(out[0], 5);
 	/* random: sorted, inside the pool, nested over budgets, per repeat */
 	int64_t big[40], a[10], b[20], c2[20];
 	for (int i = 0; i < 40; i++)
 		big[i] = 2 * i + 1;
-	CHECK(wn_eval_pick(WN_EVAL_RANDOM, NULL, big, 40, 10, 7, 0, a) == 0);
-	CHECK(wn_eval_pick(WN_EVAL_RANDOM, NULL, big, 40, 20, 7, 0, b) == 0);
-	CHECK(wn_eval_pick(WN_EVAL_RANDOM, NULL, big, 40, 20, 7, 1, c2) == 0);
+	CHECK(wn_eval_pick(WN_EVAL_RANDOM, NULL, big, 40, 10, 7, 0, NULL, a) == 0);
+	CHECK(wn_eval_pick(WN_EVAL_RANDOM, NULL, big, 40, 20, 7, 0, NULL, b) == 0);
+	CHECK(wn_eval_pick(WN_EVAL_RANDOM, NULL, big, 40, 20, 7, 1, NULL, c2) == 0);
 	int nested = 1, sorted = 1, odd = 1;
 	for (int i = 0; i < 10; i++) {
 		int found = 0;
@@ -93,6 +95,37 @@ static void test_budget_pick_stats(void)
 	}
 	CHECK(nested && sorted && odd);
 	CHECK(memcmp(b, c2, sizeof b) != 0);
+	/* probabilistic keeps: first-draw shares over 14000 repeats, against
+	 * weights 1 : 2 : 4 (softmax of 0, ln 2, ln 4; at T = 2 of 0, 2 ln 2,
+	 * 4 ln 2) and 0.1 : 0.55 : 1 (linear from [0, 10] to [0.1, 1]) */
+	const double s1[3] = {0, log(2.0), log(4.0)}, s2[3] = {0, 2 * log(2.0), 4 * log(2.0)};
+	const double s3[3] = {0, 5, 10};
+	const int64_t p3[3] = {0, 1, 2};
+	wn_eval_prob pp = {1, 0.1}, pt = {2, 0.1};
+	const struct {
+		int rule;
+		const double *sc;
+		const wn_eval_prob *pp;
+		double w[3];
+	} pc[3] = {{WN_EVAL_SOFTMAX, s1, &pp, {1, 2, 4}},
+		   {WN_EVAL_SOFTMAX, s2, &pt, {1, 2, 4}},
+		   {WN_EVAL_LINEAR, s3, &pp, {0.1, 0.55, 1}}};
+	for (int t = 0; t < 3; t++) {
+		int hits[3] = {0, 0, 0}, R = 14000;
+		for (int r = 0; r < R; r++) {
+			int64_t one;
+			CHECK(wn_eval_pick(pc[t].rule, pc[t].sc, p3, 3, 1, 3, r, pc[t].pp, &one) == 0);
+			hits[one]++;
+		}
+		double W = pc[t].w[0] + pc[t].w[1] + pc[t].w[2];
+		for (int j = 0; j < 3; j++) {
+			double q = pc[t].w[j] / W, sd = sqrt(q * (1 - q) / R);
+			CHECK_NEAR((double)hits[j] / R, q, 4 * sd);
+		}
+	}
+	int64_t all3[3];
+	CHECK(wn_eval_pick(WN_EVAL_LINEAR, s3, p3, 3, 3, 3, 0, &pp, all3) == 0);
+	CHECK(all3[0] == 0 && all3[1] == 1 && all3[2] == 2);
 	const double v[4] = {1, 2, 3, 4};
 	double m, sd, lo, hi;
 	wn_eval_stats(v, 4, &m, &sd, &lo, &hi);
