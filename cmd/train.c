@@ -17,7 +17,11 @@ static const char *const train_usage[] = {
 	"--score-epoch), winnow.grand (last-layer gradient norm at initialisation),\n"
 	"winnow.forgetting (correct -> wrong transitions between evaluations of the whole set every\n"
 	"--log-every steps; never learned: the number of evaluations), winnow.aum (mean margin\n"
-	"z_y - max other over the evaluations after the first epoch), winnow.vog (variance over the\n"
+	"z_y - max other over the evaluations after the first epoch; --aum-threshold: Pleiss et al.'s\n"
+	"threshold samples, floor(n / (C + 1)) training records put in a fake class C + 1 for the\n"
+	"whole run, every score then from that model, winnow.aum_threshold_sample on them and\n"
+	"winnow.aum_flag on the other training records: AUM below the samples' 99th percentile;\n"
+	"one pass, where the paper repeats it to flag the threshold samples too), winnow.vog (variance over the\n"
 	"epoch checkpoints of d z_y / d x, mean over elements; --vog-std: std), winnow.pvi\n"
 	"(log2 f_x(y) - log2 f_null(y), f_null the same model trained as long on a zero input),\n"
 	"winnow.tracin (sum over the epoch checkpoints of ||d CE / d theta||^2, theta the last\n"
@@ -65,6 +69,7 @@ static void train_options(void *p, struct wn_option *t)
 		OPT_INT64(0, "log-every", &o->log_every, "N", "evaluate every record every N steps (default: once per epoch)"),
 		OPT_BOOL(0, "vog-std", &o->vog_std, "VoG as per-element standard deviation (Agarwal) instead of variance"),
 		OPT_STRING(0, "vog-norm", &o->vog_norm, "N", "standardise VoG: none (default), class or dataset"),
+		OPT_BOOL(0, "aum-threshold", &o->aum_threshold, "AUM: move floor(n / (C + 1)) training records to a fake class; flag the records whose AUM is below their 99th percentile (winnow.aum_flag)"),
 		OPT_INT64(0, "s2l-k", &o->s2l_k, "K", "S2L: k-means clusters of the loss trajectories, at most n (default 100; 0: none)"),
 		OPT_STRING(0, "trajectories", &o->trajectories, "FILE", "S2L only: cluster these losses (.npy, a row per record), no training"),
 		OPT_STRING(0, "save-trajectories", &o->save_trajectories, "FILE", "write the per-epoch losses (n x epochs .npy)"),

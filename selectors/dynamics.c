@@ -55,6 +55,24 @@ double wn_dyn_pvi(double loss_null, double loss_x)
 	return (loss_null - loss_x) / M_LN2;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double wn_dyn_quantile(double *v, int64_t n, double q)
+{
+	if (n < 1)
+		return NAN;
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	double pos = q * (double)(n - 1);
+	int64_t lo = (int64_t)floor(pos);
+	if (lo >= n - 1)
+		return v[n - 1];
+	return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
+}
+
 int64_t wn_dyn_forgetting(const unsigned char *correct, int64_t T)
 {
 	int64_t events = 0, ever = 0;

@@ -139,6 +139,9 @@ int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 
 /* PVI in bits from the two cross-entropies (nats): (loss_null - loss_x) / ln 2. */
 double wn_dyn_pvi(double loss_null, double loss_x);
+/* The q-quantile (0..1) of v[0..n) with linear interpolation between the
+ * order statistics (numpy's default); v is sorted in place. */
+double wn_dyn_quantile(double *v, int64_t n, double q);
 /* Forgetting events of one correctness sequence of T evaluations. */
 int64_t wn_dyn_forgetting(const unsigned char *correct, int64_t T);
 /* z[y] - max_{k != y} z[k] for C >= 2 logits. */

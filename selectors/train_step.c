@@ -23,6 +23,7 @@
 #include "selectors/train_ckpt.h"
 
 #define STREAM_HOLDOUT 0x686f6c646f757400ull /* "holdout" */
+#define STREAM_AUM_THR 0x61756d7468720000ull /* "aumthr" */
 
 void wn_train_step_init(wn_train_step_opts *o)
 {
@@ -381,6 +382,7 @@ struct emit_ctx {
 	const wn_dyn_scores *sc;
 	const unsigned char *holdout;
 	const int32_t *cluster; /* S2L, or NULL */
+	const unsigned char *thr; /* --aum-threshold: 1 threshold sample, 2 flagged, 3 not flagged */
 };
 
 /* Shortest decimal that reads back as the same float. */
@@ -405,6 +407,8 @@ static int annotate(void *ctx, int64_t i, wn_annot *a)
 	       set_float(a, "vog", s->vog[i]) || set_float(a, "pvi", s->pvi[i]) ||
 	       set_float(a, "tracin", s->tracin[i]) ||
 	       (e->cluster && wn_annot_set_int(a, "s2l_cluster", e->cluster[i])) ||
+	       (e->thr && e->thr[i] == 1 && wn_annot_set_bool(a, "aum_threshold_sample", 1)) ||
+	       (e->thr && e->thr[i] >= 2 && wn_annot_set_bool(a, "aum_flag", e->thr[i] == 2)) ||
 	       (e->holdout && e->holdout[i] && wn_annot_set_bool(a, "holdout", 1));
 }
 
@@ -466,10 +470,14 @@ struct run {
 	wn_dyn_scores sc;
 	int32_t *cluster;
 	int64_t n_rows; /* rows trained and scored: the records, then --holdout FILE's */
+	int32_t *y_fake;     /* --aum-threshold: labels with the threshold samples in class C */
+	unsigned char *thr;  /* per record: see emit_ctx */
 };
 
 static int run_close(struct run *r, int rc)
 {
+	free(r->y_fake);
+	free(r->thr);
 	free(r->cluster);
 	wn_dyn_scores_free(&r->sc);
 	free(r->holdout);
@@ -606,6 +614,65 @@ static int run_trajectories(const wn_train_step_opts *o, struct run *r, wn_strea
 	return wn_cluster_vectors_emit(v, s, annotate_cluster, r->cluster, err, errlen);
 }
 
+/* --aum-threshold: floor(m / (C + 1)) of the m training records move to a
+ * fake class C (Pleiss et al. 2020), drawn by --seed. */
+static int aum_relabel(const wn_train_step_opts *o, struct run *r, char *err, size_t errlen)
+{
+	int64_t n = r->L.v.n, m = 0, C = r->L.C;
+	int64_t *idx = malloc((size_t)n * sizeof *idx), *perm = malloc((size_t)n * sizeof *perm);
+	r->y_fake = malloc((size_t)r->n_rows * sizeof *r->y_fake);
+	r->thr = calloc((size_t)n, 1);
+	int rc = -1;
+	if (!idx || !perm || !r->y_fake || !r->thr) {
+		wn_errf(err, errlen, "out of memory");
+		goto done;
+	}
+	memcpy(r->y_fake, r->L.y, (size_t)r->n_rows * sizeof *r->y_fake);
+	for (int64_t i = 0; i < n; i++)
+		if (!r->holdout || !r->holdout[i])
+			idx[m++] = i;
+	int64_t k = m / (C + 1);
+	if (k < 1) {
+		wn_errf(err, errlen, "--aum-threshold needs at least %lld training records (%lld classes + 1), "
+			"has %lld", (long long)(C + 1), (long long)C, (long long)m);
+		goto done;
+	}
+	wn_sample_permutation(m, (uint64_t)o->seed, STREAM_AUM_THR, perm);
+	for (int64_t j = 0; j < m; j++)
+		r->thr[idx[j]] = 3;
+	for (int64_t j = 0; j < k; j++) {
+		r->y_fake[idx[perm[j]]] = (int32_t)C;
+		r->thr[idx[perm[j]]] = 1;
+	}
+	rc = 0;
+done:
+	free(idx);
+	free(perm);
+	return rc;
+}
+
+/* The 99th percentile of the threshold samples' AUM; records below it flagged. */
+static int aum_flag(const wn_train_step_opts *o, struct run *r, const char *cmd, char *err,
+		    size_t errlen)
+{
+	int64_t n = r->L.v.n, k = 0, flagged = 0;
+	double *a = malloc((size_t)n * sizeof *a);
+	if (!a)
+		return wn_errf(err, errlen, "out of memory"), -1;
+	for (int64_t i = 0; i < n; i++)
+		if (r->thr[i] == 1)
+			a[k++] = r->sc.aum[i];
+	double t = wn_dyn_quantile(a, k, 0.99);
+	free(a);
+	for (int64_t i = 0; i < n; i++)
+		if (r->thr[i] == 3 && r->sc.aum[i] < t)
+			r->thr[i] = 2, flagged++;
+	if (!o->io.quiet)
+		fprintf(stderr, "winnow %s: AUM threshold %.6g (99th percentile of %lld threshold samples "
+			"in a fake class); %lld records flagged\n", cmd, t, (long long)k, (long long)flagged);
+	return 0;
+}
+
 struct ckpt_ctx {
 	const char *dir;
 	wn_ckpt_shape sh;
@@ -650,8 +717,12 @@ static int train_and_emit(const wn_train_step_opts *o, struct run *r, wn_stream 
 			      o->from_ckpt ? load_ckpt : NULL, &cc};
 	if (o->save_ckpt && wn_ckpt_mkdir(o->save_ckpt, err, errlen))
 		return -1;
-	if (wn_dyn_run(r->core, &o->dyn, r->L.v.X, r->L.y, r->n_rows, r->L.v.d, r->L.C, r->holdout,
-		       &hooks, &r->sc, why, sizeof why))
+	if (o->aum_threshold && aum_relabel(o, r, err, errlen))
+		return -1;
+	cc.sh.classes += o->aum_threshold != 0;
+	if (wn_dyn_run(r->core, &o->dyn, r->L.v.X, r->y_fake ? r->y_fake : r->L.y, r->n_rows,
+		       r->L.v.d, r->L.C + (o->aum_threshold != 0), r->holdout, &hooks, &r->sc, why,
+		       sizeof why))
 		return wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why), -1;
 	if (!o->io.quiet)
 		fprintf(stderr, "winnow %s: %s on %lld records of dim %lld, %lld classes: %d run(s) of "
@@ -663,7 +734,9 @@ static int train_and_emit(const wn_train_step_opts *o, struct run *r, wn_stream 
 		return -1;
 	if (o->s2l_k > 0 && s2l(o, r, r->sc.traj, r->L.v.n, r->sc.K, s->cmd, err, errlen))
 		return -1;
-	struct emit_ctx e = {&r->sc, r->holdout, r->cluster};
+	if (o->aum_threshold && aum_flag(o, r, s->cmd, err, errlen))
+		return -1;
+	struct emit_ctx e = {&r->sc, r->holdout, r->cluster, r->thr};
 	return wn_cluster_vectors_emit(&r->L.v, s, annotate, &e, err, errlen);
 }
 

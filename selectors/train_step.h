@@ -42,6 +42,7 @@ typedef struct wn_train_step_opts {
 	int64_t s2l_k;           /* --s2l-k K: clusters of the loss trajectories (0: none) */
 	const char *trajectories;      /* --trajectories FILE.npy: cluster these, no training */
 	const char *save_trajectories; /* --save-trajectories FILE.npy */
+	int aum_threshold;       /* --aum-threshold: Pleiss et al.'s fake-class samples */
 	const char *save_ckpt;   /* --save-checkpoints DIR (selectors/train_ckpt.h) */
 	const char *from_ckpt;   /* --from-checkpoints DIR: scores without training */
 	wn_dyn_opts dyn;         /* filled by check */

@@ -173,6 +173,31 @@ test_expect_success '--holdout FILE with an unknown class, or another dimension:
 	test $rc = 1 && grep -q "missing.jsonl" err && [ ! -s out ]
 '
 
+test_expect_success '--aum-threshold: floor(45 / 4) fake-class samples; flags = AUM below their 99th percentile' '
+	"$WINNOW" train --label kind --hidden 16 --epochs 10 --lr 0.01 --holdout 0.25 --aum-threshold \
+		--threads 1 pts.jsonl > at 2> err &&
+	grep -q "^winnow train: AUM threshold [-0-9.e]* (99th percentile of 11 threshold samples in a fake class); [0-9]* records flagged$" err &&
+	"$WINNOW" train -q --label kind --hidden 16 --epochs 10 --lr 0.01 --holdout 0.25 --aum-threshold \
+		--threads 2 pts.jsonl | cmp - at &&
+	python3 -c "
+import json
+w = [json.loads(l)[\"winnow\"] for l in open(\"at\")]
+thr = sorted(x[\"aum\"] for x in w if x.get(\"aum_threshold_sample\"))
+assert len(thr) == 11, len(thr)
+pos = 0.99 * (len(thr) - 1); lo = int(pos)
+t = thr[lo] + (pos - lo) * (thr[lo + 1] - thr[lo])
+flag = [x for x in w if \"aum_flag\" in x]
+assert len(flag) == 45 - 11 and not any(\"holdout\" in x for x in flag)
+assert all(x[\"aum_flag\"] == (x[\"aum\"] < t) for x in flag), t
+assert not any(\"aum_flag\" in x for x in w if x.get(\"holdout\") or x.get(\"aum_threshold_sample\"))"
+'
+
+test_expect_success '--aum-threshold with too few training records: exit 1 with the reason' '
+	head -3 pts.jsonl > three.jsonl &&
+	"$WINNOW" train --label kind --epochs 2 --aum-threshold three.jsonl > out 2> err; rc=$?
+	test $rc = 1 && grep -q "^winnow train: --aum-threshold needs at least 4 training records (3 classes + 1), has 3$" err
+'
+
 test_expect_success '--dropout: 0 is no dropout; 0.3 changes the scores, the same at 1 and 2 threads' '
 	"$WINNOW" train -q --label kind --hidden 16 --epochs 3 pts.jsonl > d0 &&
 	"$WINNOW" train -q --label kind --hidden 16 --epochs 3 --dropout 0 pts.jsonl | cmp - d0 &&

@@ -60,6 +60,11 @@ static void test_issue_values(void)
 	CHECK_NEAR(grand, 1.039407, 1e-6);
 	/* PVI: f_null(y) = 1/2, f_x(y) = softmax([2,1,0])_0 -> 0.411949 bits */
 	CHECK_NEAR(wn_dyn_pvi(log(2.0), -log(exp(2.0) / (exp(2.0) + exp(1.0) + 1))), 0.4119489, 1e-6);
+	/* quantiles as numpy.percentile (linear): [4,1,3,2] at 0.99 -> 3.97 */
+	double qv[4] = {4, 1, 3, 2}, q1[1] = {7};
+	CHECK_NEAR(wn_dyn_quantile(qv, 4, 0.99), 3.97, 1e-12);
+	CHECK_NEAR(wn_dyn_quantile(qv, 4, 0.5), 2.5, 1e-12);
+	CHECK_NEAR(wn_dyn_quantile(q1, 1, 0.99), 7, 0);
 	/* the bias-free form ||p - y|| ||x|| of the issue */
 	CHECK_NEAR(el2n * sqrt(x[0] * x[0] + x[1] * x[1]), 0.948844, 1e-6);
 	wn_model_free(m);
