@@ -9,8 +9,9 @@
 static const char *const eval_usage[] = {
 	"winnow eval --label FIELD --by SCORE [--fracs 0.1,...,1] [--keep high|low|random] [--repeats 3] [options] [file...]",
 	"",
-	"Prune curves: does a score pick better training data than random? Hold out --holdout FRAC of\n"
-	"the records (default 0.2; the same records as `winnow train` with that --holdout and --seed),\n"
+	"Prune curves: the held-out accuracy of a proxy trained on what a score keeps, against random.\n"
+	"Hold out --holdout FRAC of the records (default 0.2; the same records as `winnow train`\n"
+	"with that --holdout and --seed),\n"
 	"then for every fraction f of the rest keep k = round(f n) records by --keep (high: the k\n"
 	"largest --by scores, low: the k smallest, random: k uniformly; softmax and linear: the\n"
 	"probabilistic keeps of Anand et al. 2023, k drawn without replacement, each draw with\n"
