@@ -11,9 +11,10 @@ static const char *const train_usage[] = {
 	"winnow train --label FIELD [--model linear|mlp] [--hidden 64] [--epochs E] [--runs R] [options] [file...]",
 	"winnow train --trajectories FILE.npy [--s2l-k K] [--seed S] [file...]",
 	"",
-	"Train a proxy classifier (mini-batch AdamW on the compute core; --dropout P on the MLP's\n"
-	"hidden layer) on winnow.emb (or --npy), classes from FIELD numbered in byte order of the\n"
-	"labels (--labels-out keeps the map), and annotate every record, averaged over --runs seeds:\n"
+	"Train a proxy classifier on the records' vectors; score every record by its dynamics.\n"
+	"Mini-batch AdamW on the compute core (--dropout P on the MLP's hidden layer), on winnow.emb\n"
+	"(or --npy), classes from FIELD numbered in byte order of the labels (--labels-out keeps the\n"
+	"map); every record annotated, averaged over --runs seeds:\n"
 	"  el2n        ||softmax(z) - onehot(y)|| after --score-epoch (0: at initialisation)\n"
 	"  grand       ||d CE / d (last layer)|| at initialisation = ||p - y|| sqrt(||h||^2 + 1)\n"
 	"  forgetting  correct -> wrong transitions between evaluations of the whole set (every\n"
