@@ -10,6 +10,9 @@
 #   BENCH_BERT=DIR ...   384-d BERT embeddings (`winnow embed --model DIR`)
 #                        instead of the hashed ones
 #   BENCH_N=300 BENCH_EPOCHS=2 BENCH_REPS=1   a tiny run that proves it works
+#   BENCH_CURVES=DIR ...  also the prune curves of every score (`winnow eval
+#                        --keep high,low --repeats 3`, 20% held out) as
+#                        DIR/<score>.{txt,json,svg}, for bench/RESULTS.md
 # Threads: $BENCH_THREADS (default 2). The figures mean something only on a
 # quiet machine; this script prints them and judges nothing.
 . "$(dirname "$0")/lib.sh"
@@ -61,4 +64,17 @@ if $PY -c "import torch" 2> /dev/null; then
 	fi
 else
 	echo "torch: not installed here (the PyTorch rows are the lead's, on the GPU machine)"
+fi
+
+# ---- prune curves (BENCH_CURVES=DIR) ----
+if [ -n "${BENCH_CURVES:-}" ]; then
+	mkdir -p "$BENCH_CURVES" || exit 1
+	"$WINNOW" train -q --label section --holdout 0.2 --epochs "$E" --threads "$T" \
+		"$work/emb.jsonl" > "$work/scored.jsonl" || exit 1
+	for sc in el2n grand forgetting aum vog pvi tracin; do
+		"$WINNOW" eval -q --label section --by "winnow.$sc" --keep high,low --repeats 3 \
+			--epochs "$E" --threads "$T" --json "$BENCH_CURVES/$sc.json" --svg "$BENCH_CURVES/$sc.svg" \
+			"$work/scored.jsonl" > "$BENCH_CURVES/$sc.txt" || exit 1
+		echo "curves: $BENCH_CURVES/$sc.{txt,json,svg}"
+	done
 fi
