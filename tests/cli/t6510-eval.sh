@@ -91,6 +91,14 @@ assert [x[\"keep\"] for x in c] == [\"random\", \"softmax\", \"linear\"]
 assert c[1][\"accuracy\"][1] == c[0][\"accuracy\"][1] == c[2][\"accuracy\"][1]"
 '
 
+test_expect_success 'a recipe embed -> train -> eval: the table of its shell pipeline' '
+	printf "winnow: 1\nseed: 2\ninputs: [deb.jsonl]\nsteps:\n  - embed: {}\n  - train: {label: section, epochs: 2, holdout: 0.2}\n  - eval: {label: section, by: winnow.aum, keep: low, fracs: \"0.5,1\", repeats: 2, epochs: 2}\noutput: {jsonl: r.txt}\n" > r.yaml &&
+	"$WINNOW" run -q r.yaml &&
+	"$WINNOW" embed -q deb.jsonl | "$WINNOW" train -q --label section --epochs 2 --holdout 0.2 --seed 2 |
+		"$WINNOW" eval -q --label section --by winnow.aum --keep low --fracs 0.5,1 --repeats 2 --epochs 2 --seed 2 > s.txt &&
+	[ "$(wc -l < r.txt)" -eq 4 ] && cmp r.txt s.txt
+'
+
 test_expect_success 'usage errors exit 2 with one line, before any output' '
 	"$WINNOW" eval --label section scored.jsonl --json u.json 2> e1; r1=$?
 	"$WINNOW" eval --label section --by winnow.el2n --fracs 0.5,0.2 scored.jsonl 2> e2; r2=$?
