@@ -75,6 +75,8 @@ static char *header(const wn_ckpt_shape *sh, const struct layout *L, size_t *len
 	add_meta(m, "hidden", sh->hidden);
 	add_meta(m, "classes", sh->classes);
 	add_meta(m, "act", sh->act);
+	if (sh->labels)
+		cJSON_AddStringToObject(m, "labels", sh->labels);
 	int64_t off = 0;
 	for (int t = 0; t < L->n; t++) {
 		cJSON *e = cJSON_AddObjectToObject(j, L->name[t]);
@@ -160,6 +162,12 @@ int wn_ckpt_load(const char *path, const wn_ckpt_shape *sh, float *P, char *err,
 			"this run's is input %lld, hidden %lld, %lld classes, act %d", path,
 			(long long)d, (long long)h, (long long)C, (long long)act, (long long)sh->d_in,
 			(long long)sh->hidden, (long long)sh->classes, sh->act);
+		rc = -1;
+	}
+	const char *lab = wn_embed_st_metadata(st, "labels");
+	if (!rc && sh->labels && lab && strcmp(lab, sh->labels)) {
+		wn_errf(err, errlen, "%s: trained on the classes %.200s; this run's are %.200s", path, lab,
+			sh->labels);
 		rc = -1;
 	}
 	struct layout L = layout_of(sh);

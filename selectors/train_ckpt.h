@@ -16,7 +16,8 @@
  * b1 [hidden], W2 [hidden, classes], b2 [classes]; the linear model's W
  * [d_in, classes], b [classes]. __metadata__ holds format "winnow-proxy",
  * d_in, hidden, classes and act, so a file from a model of another shape is
- * refused with both shapes named.
+ * refused with both shapes named, and the class labels, so a model trained
+ * on other classes is refused too.
  */
 #ifndef WN_SELECTORS_TRAIN_CKPT_H
 #define WN_SELECTORS_TRAIN_CKPT_H
@@ -27,6 +28,8 @@
 typedef struct wn_ckpt_shape {
 	int64_t d_in, hidden, classes;
 	int act;
+	const char *labels; /* the class labels as a JSON array (optional): kept in
+			     * __metadata__ "labels" and compared on reading */
 } wn_ckpt_shape;
 
 /* The file of run r at epoch e (e < 0: the null model) into buf. */

@@ -679,6 +679,24 @@ struct ckpt_ctx {
 	const char *cmd;
 };
 
+/* The class labels in class order as a JSON array of strings (malloc'd). */
+static char *labels_json(const wn_train_data *L)
+{
+	wn_buf b = WN_BUF_INIT;
+	int rc = wn_buf_printf(&b, "[");
+	for (int64_t c = 0; c < L->C && !rc; c++) {
+		const char *p;
+		int n;
+		wn_train_data_label(L, c, &p, &n);
+		rc = (c && wn_buf_printf(&b, ",")) || wn_json_put_string(&b, p, (size_t)n);
+	}
+	if (rc || wn_buf_printf(&b, "]") || wn_buf_append(&b, "", 1)) {
+		wn_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
 static int save_ckpt(void *ctx, int run, int epoch, const float *P, int64_t d_in, char *err,
 		     size_t errlen)
 {
@@ -707,19 +725,33 @@ static void epoch_hook(void *ctx, int run, int epoch, double loss, double acc, i
 	epoch_report((void *)c->cmd, run, epoch, loss, acc, nh);
 }
 
+static int train_run(const wn_train_step_opts *o, struct run *r, wn_stream *s,
+		     struct ckpt_ctx *cc, char *err, size_t errlen);
+
 static int train_and_emit(const wn_train_step_opts *o, struct run *r, wn_stream *s, char *err,
 			  size_t errlen)
 {
-	char why[512] = "";
+	char *labs = o->save_ckpt || o->from_ckpt ? labels_json(&r->L) : NULL;
+	if ((o->save_ckpt || o->from_ckpt) && !labs)
+		return wn_errf(err, errlen, "out of memory"), -1;
 	struct ckpt_ctx cc = {o->save_ckpt ? o->save_ckpt : o->from_ckpt,
-			      {r->L.v.d, o->dyn.hidden, r->L.C, o->dyn.act}, s->cmd};
+			      {r->L.v.d, o->dyn.hidden, r->L.C, o->dyn.act, labs}, s->cmd};
+	int rc = train_run(o, r, s, &cc, err, errlen);
+	free(labs);
+	return rc;
+}
+
+static int train_run(const wn_train_step_opts *o, struct run *r, wn_stream *s,
+		     struct ckpt_ctx *cc, char *err, size_t errlen)
+{
+	char why[512] = "";
 	wn_dyn_hooks hooks = {o->io.quiet ? NULL : epoch_hook, NULL, o->save_ckpt ? save_ckpt : NULL,
-			      o->from_ckpt ? load_ckpt : NULL, &cc};
+			      o->from_ckpt ? load_ckpt : NULL, cc};
 	if (o->save_ckpt && wn_ckpt_mkdir(o->save_ckpt, err, errlen))
 		return -1;
 	if (o->aum_threshold && aum_relabel(o, r, err, errlen))
 		return -1;
-	cc.sh.classes += o->aum_threshold != 0;
+	cc->sh.classes += o->aum_threshold != 0;
 	if (wn_dyn_run(r->core, &o->dyn, r->L.v.X, r->y_fake ? r->y_fake : r->L.y, r->n_rows,
 		       r->L.v.d, r->L.C + (o->aum_threshold != 0), r->holdout, &hooks, &r->sc, why,
 		       sizeof why))

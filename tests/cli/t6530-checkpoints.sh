@@ -39,7 +39,8 @@ test_expect_success 'the files: one per run and epoch and a null model, valid sa
 	        h = json.loads(b[8:8 + n])
 	        meta = h.pop("__metadata__")
 	        d = 1 if e == "null" else 2
-	        assert meta == {"format": "winnow-proxy", "d_in": str(d), "hidden": "16", "classes": "3", "act": "0"}, meta
+	        assert meta == {"format": "winnow-proxy", "d_in": str(d), "hidden": "16", "classes": "3", "act": "0",
+	                        "labels": '["a","b","c"]'}, meta
 	        want = {"W1": [d, 16], "b1": [16], "W2": [16, 3], "b2": [3]}
 	        assert {k: v["shape"] for k, v in h.items()} == want, h
 	        end = 0
@@ -71,6 +72,13 @@ test_expect_success 'checkpoints of another model shape: exit 1 naming both shap
 	[ ! -s out ] &&
 	"$WINNOW" train --label kind --model linear --epochs 4 --from-checkpoints ck pts.jsonl > out 2> err; rc=$?
 	test $rc = 1 && grep -q "hidden 16, 3 classes, act 0; this run.s is input 2, hidden 0" err
+'
+
+test_expect_success 'checkpoints of other classes (same count): exit 1 naming both label sets' '
+	sed "s/\"kind\":\"a\"/\"kind\":\"x\"/" pts.jsonl > relab.jsonl &&
+	"$WINNOW" train $TR --from-checkpoints ck relab.jsonl > out 2> err; rc=$?
+	test $rc = 1 && grep -q "ck/run0-epoch0.safetensors: trained on the classes \[\"a\",\"b\",\"c\"\]; this run.s are \[\"b\",\"c\",\"x\"\]" err &&
+	[ ! -s out ]
 '
 
 test_expect_success 'more epochs or runs than were saved: exit 1 naming the missing file' '
