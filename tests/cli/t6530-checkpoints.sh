@@ -40,7 +40,7 @@ test_expect_success 'the files: one per run and epoch and a null model, valid sa
 	        meta = h.pop("__metadata__")
 	        d = 1 if e == "null" else 2
 	        assert meta == {"format": "winnow-proxy", "d_in": str(d), "hidden": "16", "classes": "3", "act": "0",
-	                        "labels": '["a","b","c"]'}, meta
+	                        "labels": json.dumps(["a", "b", "c"], separators=(",", ":"))}, meta
 	        want = {"W1": [d, 16], "b1": [16], "W2": [16, 3], "b2": [3]}
 	        assert {k: v["shape"] for k, v in h.items()} == want, h
 	        end = 0
