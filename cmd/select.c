@@ -14,6 +14,7 @@ static const char *const select_usage[] = {
 	"winnow select --epochs E  --frac F | --sample N  [--seed S] [file...]",
 	"winnow select --mix PATH [--temperature T]  --sample N | --upweight  [file...]",
 	"winnow select --balanced --cap N [--hier PATH] [--multiplier M] [--strategy r|c --by DIST] [--seed S] [file...]",
+	"winnow select --balanced-clusters PATH --sample N [--seed S] [file...]",
 	"winnow select --min PATH=VALUE --max PATH=VALUE [file...]",
 	"",
 	"Keep a subset of the records by a field (section) or an annotation (winnow.zipfit).\n"
@@ -28,6 +29,7 @@ static const char *const select_usage[] = {
 	"winnow select --epochs 3 --frac 0.1 --seed 7 train.jsonl > rs2.jsonl",
 	"winnow select --mix section --temperature 3 --upweight debian.jsonl.gz",
 	"winnow select --balanced --cap 10000 --seed 1 clustered.jsonl",
+	"winnow select --balanced-clusters winnow.s2l_cluster --sample 5000 trained.jsonl",
 	NULL,
 };
 
@@ -59,6 +61,8 @@ static void select_options(void *p, struct wn_option *t)
 		OPT_STRING(0, "hier", &o->hier, "PATH", "--balanced: cluster ids per level (default winnow.hcluster)"),
 		OPT_INT64(0, "multiplier", &o->multiplier, "M", "--balanced: a cluster counts M times its size; small clusters repeat up to M times (default 1)"),
 		OPT_STRING(0, "strategy", &o->strategy, "r|c", "--balanced: inside a level-1 cluster draw at random (r, default) or the closest by --by (c)"),
+		OPT_STRING(0, "balanced-clusters", &o->clusters, "PATH", "S2L's draw over the clusters of PATH: smallest first, each"
+			   " floor(left / clusters left), uniformly inside (with --sample N)"),
 		WN_STREAM_OPTIONS(&o->io));
 }
 

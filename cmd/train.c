@@ -9,22 +9,43 @@
 
 static const char *const train_usage[] = {
 	"winnow train --label FIELD [--model linear|mlp] [--hidden 64] [--epochs E] [--runs R] [options] [file...]",
+	"winnow train --trajectories FILE.npy [--s2l-k K] [--seed S] [file...]",
 	"",
-	"Train a proxy classifier (mini-batch AdamW on the compute core) on winnow.emb (or --npy)\n"
-	"with classes from FIELD (numbered in byte order of the labels; --labels-out keeps the map),\n"
-	"and annotate every record, averaged over --runs seeds: winnow.el2n (||p - y|| after\n"
-	"--score-epoch), winnow.grand (last-layer gradient norm at initialisation),\n"
-	"winnow.forgetting (correct -> wrong transitions between evaluations of the whole set every\n"
-	"--log-every steps; never learned: the number of evaluations), winnow.aum (mean margin\n"
-	"z_y - max other over the evaluations after the first epoch), winnow.vog (variance over the\n"
-	"epoch checkpoints of d z_y / d x, mean over elements; --vog-std: std). --holdout FRAC\n"
-	"keeps records out of training (winnow.holdout) and reports their accuracy per epoch.\n"
+	"Train a proxy classifier on the records' vectors; score every record by its dynamics.\n"
+	"Mini-batch AdamW on the compute core (--dropout P on the MLP's hidden layer), on winnow.emb\n"
+	"(or --npy), classes from FIELD numbered in byte order of the labels (--labels-out keeps the\n"
+	"map); every record annotated, averaged over --runs seeds:\n"
+	"  el2n        ||softmax(z) - onehot(y)|| after --score-epoch (0: at initialisation)\n"
+	"  grand       ||d CE / d (last layer)|| at initialisation = ||p - y|| sqrt(||h||^2 + 1)\n"
+	"  forgetting  correct -> wrong transitions between evaluations of the whole set (every\n"
+	"              --log-every steps, default once per epoch); never learned: the evaluations\n"
+	"  aum         mean of z_y - max other z over the evaluations after the first epoch\n"
+	"  vog         variance over the epoch checkpoints of d z_y / d x, mean over elements\n"
+	"              (--vog-std: std, Agarwal's form; --vog-norm class|dataset standardises)\n"
+	"  pvi         log2 f_x(y) - log2 f_null(y), f_null the same model trained as long on a\n"
+	"              zero input (fitted with a 1-d zero input: the same functions)\n"
+	"  tracin      sum over the epoch checkpoints of ||d CE / d theta||^2, theta the last\n"
+	"              hidden layer (W1, b1; linear: W, b); no learning-rate factor\n"
+	"  s2l_cluster k-means (--s2l-k, k-means++ then 25 Lloyd steps) of the per-epoch losses;\n"
+	"              `select --balanced-clusters winnow.s2l_cluster --sample N` draws S2L's subset\n"
+	"--aum-threshold adds Pleiss et al.'s threshold samples: floor(n / (C + 1)) training records\n"
+	"in a fake class for the whole run (every score then from that model), marked\n"
+	"winnow.aum_threshold_sample; the other training records get winnow.aum_flag (AUM below the\n"
+	"samples' 99th percentile); one pass, where the paper repeats it to flag the samples too.\n"
+	"--holdout FRAC keeps records out of training (winnow.holdout), --holdout FILE scores the\n"
+	"labelled records of FILE (read under --on-error, quarantine as skip); either reports the\n"
+	"held-out accuracy per epoch. --save-checkpoints DIR keeps every run's weights as safetensors\n"
+	"(DIR/run<R>-epoch<E>, E 0 = initial; run<R>-null for PVI); --from-checkpoints DIR recomputes\n"
+	"every score from them without training (the same bytes when evaluations are once per epoch).\n"
+	"--trajectories FILE.npy trains nothing: it clusters one row of losses per record (from\n"
+	"another framework, the paper's Pythia-70M) into winnow.s2l_cluster.\n"
 	"Same output at any --threads for a --seed; on CUDA the products run on the GPU and the\n"
 	"scores may differ from the CPU's in the last float digits.",
 	"",
 	"winnow embed debian.jsonl | winnow train --label section --holdout 0.2 > scored.jsonl",
 	"winnow train --label section --model linear --epochs 5 --runs 3 --labels-out classes.jsonl emb.jsonl",
 	"winnow train --label y --npy emb.npy --log-every 10 --vog-std --vog-norm class data.jsonl",
+	"winnow train --trajectories pythia-losses.npy --s2l-k 100 data.jsonl | winnow select --balanced-clusters winnow.s2l_cluster --sample 5000",
 	NULL,
 };
 
@@ -45,12 +66,20 @@ static void train_options(void *p, struct wn_option *t)
 		OPT_INT64(0, "batch", &o->batch, "B", "mini-batch size (default 128)"),
 		OPT_DOUBLE(0, "lr", &o->lr, "LR", "AdamW learning rate (default 0.001)"),
 		OPT_DOUBLE(0, "weight-decay", &o->weight_decay, "W", "AdamW decoupled weight decay (default 0.01)"),
-		OPT_DOUBLE(0, "holdout", &o->holdout, "FRAC", "hold out floor(FRAC n) records; accuracy per epoch"),
+		OPT_DOUBLE(0, "dropout", &o->dropout, "P", "mlp: dropout on the hidden layer while training (default 0)"),
+		OPT_STRING(0, "holdout", &o->holdout_arg, "FRAC|FILE", "hold out floor(FRAC n) records, or score the labelled records of FILE; accuracy per epoch"),
 		OPT_GROUP("Scores"),
 		OPT_INT(0, "score-epoch", &o->score_epoch, "E", "EL2N after epoch E (0: at initialisation; default 2)"),
 		OPT_INT64(0, "log-every", &o->log_every, "N", "evaluate every record every N steps (default: once per epoch)"),
 		OPT_BOOL(0, "vog-std", &o->vog_std, "VoG as per-element standard deviation (Agarwal) instead of variance"),
 		OPT_STRING(0, "vog-norm", &o->vog_norm, "N", "standardise VoG: none (default), class or dataset"),
+		OPT_BOOL(0, "aum-threshold", &o->aum_threshold, "AUM: move floor(n / (C + 1)) training records to a fake class; flag the records whose AUM is below their 99th percentile (winnow.aum_flag)"),
+		OPT_INT64(0, "s2l-k", &o->s2l_k, "K", "S2L: k-means clusters of the loss trajectories, at most n (default 100; 0: none)"),
+		OPT_STRING(0, "trajectories", &o->trajectories, "FILE", "S2L only: cluster these losses (.npy, a row per record), no training"),
+		OPT_STRING(0, "save-trajectories", &o->save_trajectories, "FILE", "write the per-epoch losses (n x epochs .npy)"),
+		OPT_GROUP("Checkpoints"),
+		OPT_STRING(0, "save-checkpoints", &o->save_ckpt, "DIR", "keep every run's initial, per-epoch and PVI null weights as safetensors"),
+		OPT_STRING(0, "from-checkpoints", &o->from_ckpt, "DIR", "read those weights and recompute the scores without training"),
 		OPT_GROUP("Vectors"),
 		OPT_STRING(0, "field-emb", &o->field_emb, "PATH", "vector member (default: winnow.emb)"),
 		OPT_STRING(0, "npy", &o->npy, "FILE", "vectors from a float32 .npy, one row per record"),

@@ -22,6 +22,7 @@
 
 #define STREAM_INIT 0x7472000000000001ull    /* weight initialisation */
 #define STREAM_SHUFFLE 0x7472000100000000ull /* + epoch */
+#define STREAM_DROPOUT 0x7472000200000000ull /* + forward call */
 
 struct wn_model {
 	wn_core *c;
@@ -38,6 +39,10 @@ struct wn_model {
 	float *pre_h, *h_h, *z_h, *dz_h, *dh_h;
 	float *p_h;                 /* host only: probabilities of the last forward */
 	float *adam_m, *adam_v;     /* host only */
+	float drop_p;               /* dropout on the hidden layer while drop_on */
+	uint64_t drop_seed, drop_calls;
+	int drop_on, drop_last;     /* drop_last: the last forward applied a mask */
+	float *mask_h;              /* B x h: 0 or 1 / (1 - p) of the last forward */
 	char err[256];
 };
 
@@ -219,6 +224,7 @@ void wn_model_free(wn_model *m)
 	free(m->p_h);
 	free(m->adam_m);
 	free(m->adam_v);
+	free(m->mask_h);
 	free(m);
 }
 
@@ -269,6 +275,27 @@ static void host_softmax(wn_model *m, int64_t B)
 	}
 }
 
+/* Inverted dropout on the hidden activations of a training forward: unit i
+ * of call t is kept when Philox (seed, STREAM_DROPOUT + t, i) >= p. */
+static int apply_dropout(wn_model *m, int64_t B)
+{
+	m->drop_last = 0;
+	if (!m->drop_on || !(m->drop_p > 0))
+		return 0;
+	int64_t cnt = B * m->h;
+	int rc = pull(m, m->h_h, m->h_d, cnt);
+	if (rc)
+		return rc;
+	float keep = 1.0f / (1.0f - m->drop_p);
+	uint64_t stream = STREAM_DROPOUT + m->drop_calls++;
+	for (int64_t i = 0; i < cnt; i++) {
+		m->mask_h[i] = wn_rng_uniformf(m->drop_seed, stream, (uint64_t)i) >= m->drop_p ? keep : 0;
+		m->h_h[i] *= m->mask_h[i];
+	}
+	m->drop_last = 1;
+	return push(m, m->h_d, m->h_h, cnt);
+}
+
 int wn_model_forward(wn_model *m, const float *X, int64_t B, float *probs_out)
 {
 	int rc = check_batch(m, B);
@@ -287,6 +314,8 @@ int wn_model_forward(wn_model *m, const float *X, int64_t B, float *probs_out)
 			TRY(m, wn_core_relu(c, m->h_d, (size_t)(B * h)));
 		else
 			TRY(m, wn_core_gelu(c, m->h_d, (size_t)(B * h), m->act == WN_ACT_GELU_TANH));
+		if ((rc = apply_dropout(m, B)))
+			return rc;
 		TRY(m, wn_core_gemm(c, 0, 0, B, C, h, 1, m->h_d, h, par + m->oW2, C, 0, m->z_d, C));
 	} else {
 		TRY(m, wn_core_gemm(c, 0, 0, B, C, d, 1, m->x_d, d, par + m->oW2, C, 0, m->z_d, C));
@@ -394,7 +423,7 @@ int wn_model_backward(wn_model *m, const int32_t *y, float *loss_out, double *me
 		return rc;
 #pragma omp parallel for num_threads(m->threads) schedule(static) if (B * h >= 65536)
 	for (int64_t i = 0; i < B * h; i++)
-		m->dh_h[i] *= act_grad(m->act, m->pre_h[i]);
+		m->dh_h[i] *= act_grad(m->act, m->pre_h[i]) * (m->drop_last ? m->mask_h[i] : 1.0f);
 	if ((rc = push(m, m->dh_d, m->dh_h, B * h)))
 		return rc;
 	TRY(m, wn_core_gemm(c, 1, 0, d, h, B, 1, m->x_d, d, m->dh_d, h, 0, m->grad_d + m->oW1, h));
@@ -573,4 +602,88 @@ int wn_model_input_grad(wn_model *m, const float *X, const int32_t *y, int64_t n
 		rc = input_grad_batch(m, X + s * m->d, y + s, B, out + s * m->d);
 	}
 	return rc;
+}
+
+/* ---- issue 18: TracIn self-influence ----------------------------------------- */
+
+static double row_norm2(const float *x, int64_t d)
+{
+	double s = 0;
+	for (int64_t j = 0; j < d; j++)
+		s += (double)x[j] * x[j];
+	return s;
+}
+
+static int hidden_grad_batch(wn_model *m, const float *X, const int32_t *y, int64_t B, float *out)
+{
+	int64_t C = m->C, h = m->h, d = m->d;
+	int rc = wn_model_forward(m, X, B, NULL);
+	if (rc)
+		return rc;
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t j = 0; j < C; j++)
+			m->dz_h[b * C + j] = m->p_h[b * C + j] - (j == y[b] ? 1.0f : 0.0f);
+	if (!h) {
+		for (int64_t b = 0; b < B; b++)
+			out[b] = (float)(row_norm2(m->dz_h + b * C, C) * (row_norm2(X + b * d, d) + 1));
+		return 0;
+	}
+	if ((rc = push(m, m->dz_d, m->dz_h, B * C)))
+		return rc;
+	TRY(m, wn_core_gemm(m->c, 0, 1, B, h, C, 1, m->dz_d, C, m->par_d + m->oW2, C, 0, m->dh_d, h));
+	if ((rc = pull(m, m->dh_h, m->dh_d, B * h)) || (rc = pull(m, m->pre_h, m->pre_d, B * h)))
+		return rc;
+	for (int64_t b = 0; b < B; b++) {
+		double s = 0;
+		for (int64_t j = 0; j < h; j++) {
+			double g = (double)m->dh_h[b * h + j] * act_grad(m->act, m->pre_h[b * h + j]);
+			s += g * g;
+		}
+		out[b] = (float)(s * (row_norm2(X + b * d, d) + 1));
+	}
+	return 0;
+}
+
+int wn_model_hidden_grad_sq(wn_model *m, const float *X, const int32_t *y, int64_t n, float *out)
+{
+	int rc = check_labels(m, y, n);
+	for (int64_t s = 0; s < n && !rc; s += m->max_b) {
+		int64_t B = n - s < m->max_b ? n - s : m->max_b;
+		rc = hidden_grad_batch(m, X + s * m->d, y + s, B, out + s);
+	}
+	return rc;
+}
+
+void wn_model_shape(const wn_model *m, int64_t *d_in, int64_t *hidden, int64_t *n_classes,
+		    int *act)
+{
+	*d_in = m->d;
+	*hidden = m->h;
+	*n_classes = m->C;
+	*act = m->act;
+}
+
+/* ---- issue 18: dropout ------------------------------------------------------ */
+
+int wn_model_set_dropout(wn_model *m, float p, uint64_t seed)
+{
+	if (!(p >= 0 && p < 1))
+		return fail(m, WN_CORE_EINVAL, "dropout %g is not in [0, 1)", (double)p);
+	if (m->h && p > 0 && !m->mask_h &&
+	    !(m->mask_h = malloc((size_t)(m->max_b * m->h) * sizeof *m->mask_h)))
+		return fail(m, WN_CORE_ENOMEM, "dropout: out of memory");
+	m->drop_p = p;
+	m->drop_seed = seed;
+	m->drop_calls = 0;
+	return 0;
+}
+
+void wn_model_dropout_active(wn_model *m, int on)
+{
+	m->drop_on = on;
+}
+
+const float *wn_model_dropout_mask(const wn_model *m)
+{
+	return m->drop_last ? m->mask_h : NULL;
 }

@@ -120,6 +120,35 @@ int wn_model_scores(wn_model *m, const float *X, const int32_t *y, int64_t n, fl
 /* VoG's input gradient: out (n x d_in) = d logit[y_i] / d x_i. */
 int wn_model_input_grad(wn_model *m, const float *X, const int32_t *y, int64_t n, float *out);
 
+/* ---- issue 18: TracIn self-influence, checkpoints ---- */
+
+/*
+ * The squared norm of each example's gradient of the cross-entropy with
+ * respect to the last hidden layer's parameters, out (n): for the MLP (W1,
+ * b1), ||delta||^2 (||x||^2 + 1) with delta = (W2 (p - y)) (.) act'(pre);
+ * for the linear model (W, b), ||p - y||^2 (||x||^2 + 1). TracIn's
+ * self-influence sums it over checkpoints.
+ */
+int wn_model_hidden_grad_sq(wn_model *m, const float *X, const int32_t *y, int64_t n, float *out);
+
+/*
+ * Dropout on the MLP's hidden activations (inverted: a kept unit is scaled
+ * by 1 / (1 - p)), applied only by forward passes made while
+ * wn_model_dropout_active(m, 1); every such pass draws a fresh mask from
+ * Philox (seed, a stream per pass, the unit), so training stays
+ * deterministic. Backward goes through the mask of the last forward. The
+ * linear model has no hidden layer: dropout does nothing there.
+ * wn_model_dropout_mask: that mask (B x hidden), or NULL when the last
+ * forward applied none.
+ */
+int wn_model_set_dropout(wn_model *m, float p, uint64_t seed);
+void wn_model_dropout_active(wn_model *m, int on);
+const float *wn_model_dropout_mask(const wn_model *m);
+
+/* The shape the model was made with (hidden 0: linear). */
+void wn_model_shape(const wn_model *m, int64_t *d_in, int64_t *hidden, int64_t *n_classes,
+		    int *act);
+
 #ifdef __cplusplus
 }
 #endif

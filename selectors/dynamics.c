@@ -42,10 +42,36 @@ void wn_dyn_scores_free(wn_dyn_scores *s)
 	free(s->forgetting);
 	free(s->aum);
 	free(s->vog);
+	free(s->pvi);
+	free(s->tracin);
+	free(s->traj);
 	memset(s, 0, sizeof *s);
 }
 
 /* ---- arithmetic ---- */
+
+double wn_dyn_pvi(double loss_null, double loss_x)
+{
+	return (loss_null - loss_x) / M_LN2;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double wn_dyn_quantile(double *v, int64_t n, double q)
+{
+	if (n < 1)
+		return NAN;
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	double pos = q * (double)(n - 1);
+	int64_t lo = (int64_t)floor(pos);
+	if (lo >= n - 1)
+		return v[n - 1];
+	return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
+}
 
 int64_t wn_dyn_forgetting(const unsigned char *correct, int64_t T)
 {
@@ -133,12 +159,13 @@ struct run {
 	const wn_dyn_opts *o;
 	const wn_dyn_hooks *hooks;
 	int run;
+	wn_core *c;
 	wn_model *m;
 	const float *X;
 	const int32_t *y;
 	int64_t n, d, C, bs, P;
 	int64_t *train_idx, n_train, *hold_idx, n_hold, *perm;
-	float *xb, *zb, *tmp, *ckpt;
+	float *xb, *zb, *tmp, *ckpt, *last_loss;
 	int32_t *yb;
 	unsigned char *prev, *ever;
 	int64_t *forget, T, nmargin;
@@ -224,8 +251,11 @@ static int train_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64
 		int64_t B = r->n_train - s < r->bs ? r->n_train - s : r->bs;
 		double l = 0;
 		gather(r, r->perm + s, B);
-		if (wn_model_forward(r->m, r->xb, B, NULL) || wn_model_backward(r->m, r->yb, NULL, &l) ||
-		    wn_model_adamw_step(r->m, &r->o->train))
+		wn_model_dropout_active(r->m, 1);
+		int bad = wn_model_forward(r->m, r->xb, B, NULL) ||
+			  wn_model_backward(r->m, r->yb, NULL, &l);
+		wn_model_dropout_active(r->m, 0);
+		if (bad || wn_model_adamw_step(r->m, &r->o->train))
 			return model_fail(r, "training step");
 		sum += l * (double)B;
 		++*step;
@@ -234,6 +264,113 @@ static int train_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64
 	}
 	*loss = sum / (double)r->n_train;
 	return 0;
+}
+
+/* At checkpoint e: every example's loss into the trajectories, and its
+ * squared last-hidden-layer gradient into TracIn's sum. */
+static int add_checkpoint(struct run *r, int e, wn_dyn_scores *out)
+{
+	if (wn_model_scores(r->m, r->X, r->y, r->n, r->tmp, NULL, NULL, NULL, NULL))
+		return model_fail(r, "loss trajectory");
+	for (int64_t i = 0; i < r->n; i++)
+		out->traj[i * out->K + e] += r->tmp[i];
+	if (e + 1 == r->o->train.epochs)
+		memcpy(r->last_loss, r->tmp, (size_t)r->n * sizeof *r->tmp);
+	if (wn_model_hidden_grad_sq(r->m, r->X, r->y, r->n, r->tmp))
+		return model_fail(r, "TracIn");
+	for (int64_t i = 0; i < r->n; i++)
+		out->tracin[i] += r->tmp[i];
+	return 0;
+}
+
+static int ckpt_save(struct run *r, int epoch, const float *P, int64_t d_in)
+{
+	if (!r->hooks || !r->hooks->save)
+		return 0;
+	return r->hooks->save(r->hooks->ctx, r->run, epoch, P, d_in, r->err, r->errlen);
+}
+
+static int ckpt_load(struct run *r, wn_model *m, int epoch, float *P, int64_t d_in)
+{
+	if (r->hooks->load(r->hooks->ctx, r->run, epoch, P, d_in, r->err, r->errlen))
+		return -1;
+	if (wn_model_set_params(m, P)) {
+		wn_errf(r->err, r->errlen, "checkpoint: %s", wn_model_error(m));
+		return -1;
+	}
+	return 0;
+}
+
+static int replaying(const struct run *r)
+{
+	return r->hooks && r->hooks->load;
+}
+
+/* f_null trained (and saved) or read back; its p (C) for a zero input. */
+static int null_model(struct run *r, wn_model *null, uint64_t seed, const float *zero, float *p)
+{
+	size_t nt = (size_t)r->n_train;
+	int64_t np = wn_model_num_params(null);
+	float *P = malloc((size_t)np * sizeof *P);
+	int32_t *yt = malloc((nt ? nt : 1) * sizeof *yt);
+	int rc = -1;
+	if (!P || !yt) {
+		wn_errf(r->err, r->errlen, "PVI: out of memory");
+		goto done;
+	}
+	if (replaying(r)) {
+		rc = ckpt_load(r, null, -1, P, 1);
+	} else {
+		for (size_t i = 0; i < nt; i++)
+			yt[i] = r->y[r->train_idx[i]];
+		wn_train_opts t = r->o->train;
+		t.seed = seed;
+		if (wn_model_train(null, zero, yt, r->n_train, &t, NULL) || wn_model_get_params(null, P)) {
+			wn_errf(r->err, r->errlen, "PVI null model: %s", wn_model_error(null));
+			goto done;
+		}
+		rc = ckpt_save(r, -1, P, 1);
+	}
+	if (!rc && wn_model_forward(null, zero, 1, p)) {
+		wn_errf(r->err, r->errlen, "PVI null model: %s", wn_model_error(null));
+		rc = -1;
+	}
+done:
+	free(P);
+	free(yt);
+	return rc;
+}
+
+/* f_null: the model on a zero input, trained on the training rows' labels
+ * for as many epochs; PVI of every example from it and the last losses. */
+static int add_pvi(struct run *r, uint64_t seed, wn_dyn_scores *out)
+{
+	size_t nt = (size_t)r->n_train;
+	float *zero = calloc(nt > (size_t)r->C ? nt : (size_t)r->C, sizeof *zero);
+	float *p = malloc((size_t)r->C * sizeof *p);
+	char why[256] = "";
+	uint64_t ns = wn_rng_derive(seed, 0x6e756c6cull); /* "null" */
+	wn_model *null = NULL;
+	int rc = -1;
+	if (!zero || !p) {
+		wn_errf(r->err, r->errlen, "PVI: out of memory");
+		goto done;
+	}
+	null = wn_model_new(r->c, 1, r->o->hidden, r->C, r->o->act, r->bs, ns, why, sizeof why);
+	if (!null) {
+		wn_errf(r->err, r->errlen, "PVI null model: %s", why);
+		goto done;
+	}
+	if (null_model(r, null, ns, zero, p))
+		goto done;
+	for (int64_t i = 0; i < r->n; i++)
+		out->pvi[i] += wn_dyn_pvi(-log((double)p[r->y[i]]), r->last_loss[i]);
+	rc = 0;
+done:
+	wn_model_free(null);
+	free(zero);
+	free(p);
+	return rc;
 }
 
 /* VoG of every example against the K kept checkpoints, added to sum. */
@@ -260,6 +397,37 @@ static int add_vog(struct run *r, int64_t K, double *sum)
 	return rc;
 }
 
+/* Epoch e: trained, or its checkpoint read back and evaluated once. */
+static int next_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64_t spe,
+		      int64_t total, double *loss)
+{
+	float *P = r->ckpt + (int64_t)e * r->P;
+	if (replaying(r)) {
+		*loss = NAN;
+		*step += spe;
+		return ckpt_load(r, r->m, e + 1, P, r->d) || evaluate_all(r, *step, 1) ? -1 : 0;
+	}
+	int64_t every = r->o->log_every > 0 ? r->o->log_every : spe;
+	if (train_epoch(r, seed, e, step, spe, every, total, loss))
+		return -1;
+	if (wn_model_get_params(r->m, P))
+		return model_fail(r, "checkpoint");
+	return ckpt_save(r, e + 1, P, r->d);
+}
+
+/* The initial weights: saved, or read back; GraNd and EL2N at epoch 0. */
+static int initial(struct run *r, wn_dyn_scores *out)
+{
+	if (replaying(r) ? ckpt_load(r, r->m, 0, r->ckpt, r->d)
+			 : (wn_model_get_params(r->m, r->ckpt) || ckpt_save(r, 0, r->ckpt, r->d)))
+		return -1;
+	if (wn_model_scores(r->m, r->X, r->y, r->n, NULL, NULL, r->tmp, NULL, NULL))
+		return model_fail(r, "GraNd");
+	for (int64_t i = 0; i < r->n; i++)
+		out->grand[i] += r->tmp[i];
+	return r->o->score_epoch == 0 && add_el2n(r, out->el2n) ? -1 : 0;
+}
+
 static int run_once(struct run *r, uint64_t seed, wn_dyn_scores *out)
 {
 	const wn_dyn_opts *o = r->o;
@@ -269,20 +437,13 @@ static int run_once(struct run *r, uint64_t seed, wn_dyn_scores *out)
 	memset(r->forget, 0, (size_t)r->n * sizeof *r->forget);
 	memset(r->margin, 0, (size_t)r->n * sizeof *r->margin);
 	r->T = r->nmargin = 0;
-	if (wn_model_scores(r->m, r->X, r->y, r->n, NULL, NULL, r->tmp, NULL, NULL))
-		return model_fail(r, "GraNd");
-	for (int64_t i = 0; i < r->n; i++)
-		out->grand[i] += r->tmp[i];
-	if (o->score_epoch == 0 && add_el2n(r, out->el2n))
+	if (initial(r, out))
 		return -1;
 	int64_t spe = (r->n_train + r->bs - 1) / r->bs, total = spe * epochs, step = 0;
-	int64_t every = o->log_every > 0 ? o->log_every : spe;
 	for (int e = 0; e < epochs; e++) {
 		double loss = 0, acc = 0;
-		if (train_epoch(r, seed, e, &step, spe, every, total, &loss))
+		if (next_epoch(r, seed, e, &step, spe, total, &loss) || add_checkpoint(r, e, out))
 			return -1;
-		if (wn_model_get_params(r->m, r->ckpt + (int64_t)e * r->P))
-			return model_fail(r, "checkpoint");
 		if (e + 1 == o->score_epoch && add_el2n(r, out->el2n))
 			return -1;
 		if (holdout_accuracy(r, &acc))
@@ -296,16 +457,31 @@ static int run_once(struct run *r, uint64_t seed, wn_dyn_scores *out)
 	}
 	out->evaluations = r->T;
 	out->steps = step;
-	return add_vog(r, epochs, out->vog);
+	return add_pvi(r, seed, out) ? -1 : add_vog(r, epochs, out->vog);
 }
 
 /* ---- setup ---- */
 
-static int alloc_scores(wn_dyn_scores *s, int64_t n)
+#define STREAM_DROPOUT 0x64726f70ull /* "drop" */
+
+static int set_dropout(struct run *r, uint64_t seed)
+{
+	if (wn_model_set_dropout(r->m, r->o->dropout, wn_rng_derive(seed, STREAM_DROPOUT)))
+		return model_fail(r, "dropout");
+	return 0;
+}
+
+static int alloc_scores(wn_dyn_scores *s, int64_t n, int64_t K)
 {
 	memset(s, 0, sizeof *s);
 	s->n = n;
+	s->K = K;
 	size_t z = (size_t)(n ? n : 1);
+	s->pvi = calloc(z, sizeof(double));
+	s->tracin = calloc(z, sizeof(double));
+	s->traj = calloc(z * (size_t)K, sizeof(float));
+	if (!s->pvi || !s->tracin || !s->traj)
+		return -1;
 	s->el2n = calloc(z, sizeof(double));
 	s->grand = calloc(z, sizeof(double));
 	s->forgetting = calloc(z, sizeof(double));
@@ -324,11 +500,12 @@ static int alloc_run(struct run *r, const unsigned char *holdout)
 	r->zb = malloc(bs * (size_t)r->C * sizeof(float));
 	r->yb = malloc(bs * sizeof(int32_t));
 	r->tmp = malloc(n * sizeof(float));
+	r->last_loss = malloc(n * sizeof(float));
 	r->prev = malloc(n);
 	r->ever = malloc(n);
 	r->forget = malloc(n * sizeof(int64_t));
 	r->margin = malloc(n * sizeof(double));
-	if (!r->train_idx || !r->hold_idx || !r->perm || !r->xb || !r->zb || !r->yb || !r->tmp ||
+	if (!r->train_idx || !r->hold_idx || !r->perm || !r->xb || !r->zb || !r->yb || !r->tmp || !r->last_loss ||
 	    !r->prev || !r->ever || !r->forget || !r->margin)
 		return -1;
 	for (int64_t i = 0; i < r->n; i++) {
@@ -349,6 +526,7 @@ static void free_run(struct run *r)
 	free(r->zb);
 	free(r->yb);
 	free(r->tmp);
+	free(r->last_loss);
 	free(r->prev);
 	free(r->ever);
 	free(r->forget);
@@ -365,6 +543,10 @@ static void average(wn_dyn_scores *s, const wn_dyn_opts *o, const int32_t *y, in
 		s->forgetting[i] /= R;
 		s->aum[i] /= R;
 		s->vog[i] /= R;
+		s->pvi[i] /= R;
+		s->tracin[i] /= R;
+		for (int64_t k = 0; k < s->K; k++)
+			s->traj[i * s->K + k] /= (float)R;
 	}
 	wn_dyn_normalise(s->vog, y, s->n, C, o->vog_norm);
 }
@@ -393,10 +575,10 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	memset(out, 0, sizeof *out);
 	if (check_args(o, n, d, C, err, errlen))
 		return -1;
-	struct run r = {.o = o, .hooks = hooks, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
+	struct run r = {.c = c, .o = o, .hooks = hooks, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
 			.err = err, .errlen = errlen};
 	int rc = -1;
-	if (alloc_scores(out, n) || alloc_run(&r, holdout)) {
+	if (alloc_scores(out, n, o->train.epochs) || alloc_run(&r, holdout)) {
 		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n);
 		goto done;
 	}
@@ -407,7 +589,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	for (int run = 0; run < o->runs; run++) {
 		uint64_t seed = wn_rng_derive(o->train.seed, (uint64_t)run);
 		r.m = wn_model_new(c, d, o->hidden, C, o->act, r.bs, seed, err, errlen);
-		if (!r.m)
+		if (!r.m || set_dropout(&r, seed))
 			goto done;
 		r.P = wn_model_num_params(r.m);
 		if (!r.ckpt && !(r.ckpt = malloc((size_t)(r.P * o->train.epochs) * sizeof(float)))) {
@@ -428,5 +610,55 @@ done:
 	free_run(&r);
 	if (rc)
 		wn_dyn_scores_free(out);
+	return rc;
+}
+
+/* ---- one model, no scores (winnow eval) ---- */
+
+static int fit_epochs(struct run *r, uint64_t seed, double *acc)
+{
+	int64_t step = 0;
+	for (int e = 0; e < r->o->train.epochs; e++) {
+		double loss = 0, a = 0;
+		if (train_epoch(r, seed, e, &step, INT64_MAX, INT64_MAX, -1, &loss) ||
+		    holdout_accuracy(r, &a))
+			return -1;
+		if (acc)
+			acc[e] = a;
+	}
+	return 0;
+}
+
+int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *y, int64_t n,
+	       int64_t d, int64_t C, const int64_t *train_idx, int64_t n_train,
+	       const int64_t *hold_idx, int64_t n_hold, uint64_t seed, double *acc, char *err,
+	       size_t errlen)
+{
+	if (check_args(o, n, d, C, err, errlen))
+		return -1;
+	if (n_train < 1 || n_train > n || n_hold < 0 || n_hold > n) {
+		wn_errf(err, errlen, "fit: %lld training and %lld held-out rows of %lld",
+			(long long)n_train, (long long)n_hold, (long long)n);
+		return -1;
+	}
+	struct run r = {.o = o, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
+			.err = err, .errlen = errlen};
+	int rc = -1;
+	if (alloc_run(&r, NULL)) {
+		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n);
+		goto done;
+	}
+	memcpy(r.train_idx, train_idx, (size_t)n_train * sizeof *train_idx);
+	if (n_hold)
+		memcpy(r.hold_idx, hold_idx, (size_t)n_hold * sizeof *hold_idx);
+	r.n_train = n_train;
+	r.n_hold = n_hold;
+	if (!(r.m = wn_model_new(c, d, o->hidden, C, o->act, r.bs, seed, err, errlen)) ||
+	    set_dropout(&r, seed))
+		goto done;
+	rc = fit_epochs(&r, seed, acc);
+done:
+	wn_model_free(r.m);
+	free_run(&r);
 	return rc;
 }

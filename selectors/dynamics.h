@@ -31,7 +31,18 @@
  *    checkpoints (population form), then the mean over elements; vog_std
  *    takes the per-element standard deviation instead (Agarwal's form);
  *    vog_norm then standardises the scores (after averaging over runs)
- *    within each class or over the whole set.
+ *    within each class or over the whole set;
+ *  - pvi: log2 f_x(y) - log2 f_null(y) (Ethayarajh et al. 2022), f_x the
+ *    model after the last epoch, f_null the same model trained as many
+ *    epochs on the training rows' labels with a zero input. As the input is
+ *    zero, the first layer never reaches the output, so f_null is trained
+ *    with a one-element zero input (the same functions, none of the cost);
+ *  - tracin: TracIn self-influence (Pruthi et al. 2020), the sum over the
+ *    K epoch checkpoints of ||d CE / d theta||^2, theta the last hidden
+ *    layer (W1, b1) of the MLP, or the weights and bias of the linear model
+ *    (wn_model_hidden_grad_sq), without the learning-rate factor (a
+ *    constant here);
+ *  - traj: the per-example loss after every epoch (S2L's trajectories).
  * Every score is deterministic for a seed at any thread count.
  */
 #ifndef WN_SELECTORS_DYNAMICS_H
@@ -54,6 +65,7 @@ typedef struct wn_dyn_opts {
 	int64_t log_every;    /* evaluate the whole set every N steps (0: once per epoch) */
 	int vog_std;          /* per-element std instead of variance */
 	int vog_norm;         /* enum wn_dyn_vog_norm */
+	float dropout;        /* MLP: dropout on the hidden layer during training steps */
 } wn_dyn_opts;
 
 void wn_dyn_opts_default(wn_dyn_opts *o);
@@ -62,6 +74,9 @@ void wn_dyn_opts_default(wn_dyn_opts *o);
 typedef struct wn_dyn_scores {
 	int64_t n;
 	double *el2n, *grand, *forgetting, *aum, *vog;
+	double *pvi, *tracin;
+	float *traj;          /* n x K: the loss after every epoch (K = epochs) */
+	int64_t K;
 	int64_t evaluations;  /* T of one run */
 	int64_t steps;        /* optimizer steps of one run */
 } wn_dyn_scores;
@@ -79,6 +94,19 @@ typedef struct wn_dyn_hooks {
 	void (*epoch)(void *ctx, int run, int epoch, double train_loss, double holdout_acc,
 		      int64_t n_holdout);
 	void (*eval)(void *ctx, int run, int64_t step, int64_t first, int64_t B, const float *logits);
+	/*
+	 * Checkpoints: save (optional) gets the parameters (core/train.h's
+	 * layout) of run `run` at epoch `epoch` (0: the initial weights) or of
+	 * its PVI null model (epoch -1, a model of input d_in 1). load, when
+	 * set, replaces training: every run reads its initial weights, its
+	 * epoch checkpoints and its null model, and the scores are computed
+	 * from them with one evaluation per epoch (the default cadence, so the
+	 * scores equal those of the run that saved them; the train loss of the
+	 * epoch hook is then NaN). Each returns 0, or -1 with err.
+	 */
+	int (*save)(void *ctx, int run, int epoch, const float *P, int64_t d_in, char *err,
+		    size_t errlen);
+	int (*load)(void *ctx, int run, int epoch, float *P, int64_t d_in, char *err, size_t errlen);
 	void *ctx;
 } wn_dyn_hooks;
 
@@ -93,8 +121,27 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	       int64_t d, int64_t C, const unsigned char *holdout, const wn_dyn_hooks *hooks,
 	       wn_dyn_scores *out, char *err, size_t errlen);
 
+/*
+ * Train one model (initial weights and shuffles from seed) on the rows
+ * train_idx[0..n_train) of X, o->train.epochs epochs of the same
+ * mini-batch AdamW steps as wn_dyn_run, without scores or evaluations of
+ * the whole set; acc (optional, o->train.epochs entries) gets the accuracy
+ * on the rows hold_idx[0..n_hold) after every epoch. The order of
+ * train_idx matters only through the shuffles: a caller wanting the same
+ * model for the same set passes it sorted. 0, or -1 with one line in err.
+ */
+int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *y, int64_t n,
+	       int64_t d, int64_t C, const int64_t *train_idx, int64_t n_train,
+	       const int64_t *hold_idx, int64_t n_hold, uint64_t seed, double *acc, char *err,
+	       size_t errlen);
+
 /* ---- the arithmetic, on plain arrays (for tests and other steps) ---- */
 
+/* PVI in bits from the two cross-entropies (nats): (loss_null - loss_x) / ln 2. */
+double wn_dyn_pvi(double loss_null, double loss_x);
+/* The q-quantile (0..1) of v[0..n) with linear interpolation between the
+ * order statistics (numpy's default); v is sorted in place. */
+double wn_dyn_quantile(double *v, int64_t n, double q);
 /* Forgetting events of one correctness sequence of T evaluations. */
 int64_t wn_dyn_forgetting(const unsigned char *correct, int64_t T);
 /* z[y] - max_{k != y} z[k] for C >= 2 logits. */

@@ -21,9 +21,10 @@
 #include "io/errf.h"
 #include "io/json.h"
 #include "io/spool.h"
+#include "selectors/s2l.h"
 
 enum select_mode {
-	MODE_FILTER, MODE_TOP, MODE_SAMPLE, MODE_PER, MODE_EPOCHS, MODE_MIX, MODE_BALANCED
+	MODE_FILTER, MODE_TOP, MODE_SAMPLE, MODE_PER, MODE_EPOCHS, MODE_MIX, MODE_BALANCED, MODE_CLUSTERS
 };
 
 void wn_select_init(wn_select_opts *o)
@@ -98,6 +99,13 @@ static int decide_mode(const wn_select_opts *o, char *err, size_t errlen)
 	int top = o->top >= 0, frac = o->frac >= 0, sample = o->sample >= 0, cap = o->cap >= 0;
 	if (check_counts(o, err, errlen))
 		return -1;
+	if (o->clusters) {
+		REFUSE(o->balanced, "--balanced-clusters and --balanced are two different draws: give one");
+		REFUSE(!sample, "--balanced-clusters needs --sample N (records to draw)");
+		REFUSE(top || frac || cap || o->per || o->epochs > 0 || o->mix || o->weights || o->by,
+		       "--balanced-clusters takes only --sample and --seed");
+		return MODE_CLUSTERS;
+	}
 	if (o->balanced) {
 		REFUSE(!cap, "--balanced needs --cap N (records to draw)");
 		REFUSE(top || frac || sample || o->per || o->epochs > 0 || o->mix || o->weights ||
@@ -327,12 +335,13 @@ static int collect(wn_stream *s, const wn_record *rec, const wn_select_opts *o, 
 		r = get_number(s, rec, keypath, o->weights ? "--weights" : "--by", &key);
 	if (r > 0 && o->weights && !o->log_weights && key < 0)
 		r = wn_stream_reject(s, rec, "'%s' is negative (--weights)", keypath) ? -1 : 0;
-	if (r > 0 && (o->per || o->mix))
-		r = get_group(s, rec, o->per ? o->per : o->mix, o->per ? "--per" : "--mix", c, tmp,
-			      &group);
+	const char *gpath = o->per ? o->per : o->mix ? o->mix : o->clusters;
+	if (r > 0 && gpath)
+		r = get_group(s, rec, gpath, o->per ? "--per" : o->mix ? "--mix" : "--balanced-clusters",
+			      c, tmp, &group);
 	if (r > 0 && (o->epochs > 0 || o->upweight))
 		r = annotatable(s, rec);
-	if (r > 0 && columns_reserve(c, keypath != NULL, o->per || o->mix)) {
+	if (r > 0 && columns_reserve(c, keypath != NULL, gpath != NULL)) {
 		snprintf(s->err, sizeof s->err, "out of memory");
 		s->failed = 1;
 		return -1;
@@ -347,7 +356,7 @@ static int collect(wn_stream *s, const wn_record *rec, const wn_select_opts *o, 
 	}
 	if (keypath)
 		c->key[c->n] = key;
-	if (o->per || o->mix)
+	if (gpath)
 		c->group[c->n] = group;
 	c->n++;
 	return 1;
@@ -485,6 +494,11 @@ static int make_plan(const wn_select_opts *o, const columns *c, plan *p, char *e
 		return mix_plan(o, c, p, err, errlen);
 	case MODE_BALANCED:
 		return balanced_plan(o, c, p, seed, err, errlen);
+	case MODE_CLUSTERS:
+		if ((size_t)o->sample > n)
+			warn_larger(o, "--sample", o->sample, n);
+		return wn_s2l_select(c->group, n, wn_sel_groups_count(c->groups), (size_t)o->sample,
+				     seed, p->pos, &p->npos, err, errlen);
 	}
 	return snprintf(err, errlen, "internal: unknown mode %d", o->mode), -1;
 }

@@ -22,6 +22,7 @@ typedef struct wn_select_opts {
 	size_t nfilters;
 	int64_t multiplier;                       /* --balanced: 1 unless given */
 	const char *strategy;                     /* --balanced: r (default) | c */
+	const char *clusters;                     /* --balanced-clusters PATH (S2L's draw) */
 	int mode;                                 /* decided by wn_select_check */
 } wn_select_opts;
 

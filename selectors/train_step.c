@@ -19,8 +19,11 @@
 #include "io/errf.h"
 #include "io/json.h"
 #include "io/record.h"
+#include "selectors/s2l.h"
+#include "selectors/train_ckpt.h"
 
 #define STREAM_HOLDOUT 0x686f6c646f757400ull /* "holdout" */
+#define STREAM_AUM_THR 0x61756d7468720000ull /* "aumthr" */
 
 void wn_train_step_init(wn_train_step_opts *o)
 {
@@ -38,6 +41,7 @@ void wn_train_step_init(wn_train_step_opts *o)
 	o->weight_decay = o->dyn.train.weight_decay;
 	o->field_emb = "winnow.emb";
 	o->vog_norm = "none";
+	o->s2l_k = WN_S2L_DEFAULT_K;
 }
 
 static int parse_choices(wn_train_step_opts *o, char *err, size_t errlen)
@@ -62,8 +66,37 @@ static int parse_choices(wn_train_step_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* --holdout FRAC (a number) or FILE (anything else). */
+static int parse_holdout(wn_train_step_opts *o, char *err, size_t errlen)
+{
+	if (!o->holdout_arg)
+		return 0;
+	char *end;
+	double f = strtod(o->holdout_arg, &end);
+	if (end != o->holdout_arg && !*end) {
+		if (!(f >= 0 && f < 1))
+			return wn_errf(err, errlen, "--holdout FRAC must be in [0, 1)"), -1;
+		o->holdout = f;
+		return 0;
+	}
+	if (!*o->holdout_arg)
+		return wn_errf(err, errlen, "--holdout needs a fraction or a file"), -1;
+	o->holdout_file = o->holdout_arg;
+	return 0;
+}
+
 int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 {
+	if (o->s2l_k < 0)
+		return wn_errf(err, errlen, "--s2l-k must not be negative"), -1;
+	if (o->trajectories) {
+		if (o->label || o->npy || o->holdout_arg || o->labels_out || o->save_trajectories)
+			return wn_errf(err, errlen, "--trajectories clusters the given losses: no --label, "
+				       "--npy, --holdout, --labels-out or --save-trajectories"), -1;
+		if (o->s2l_k < 1)
+			return wn_errf(err, errlen, "--trajectories needs --s2l-k of at least 1"), -1;
+		return 0;
+	}
 	if (!o->label || !*o->label)
 		return wn_errf(err, errlen, "--label FIELD is required"), -1;
 	if (parse_choices(o, err, errlen))
@@ -79,8 +112,16 @@ int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 		return wn_errf(err, errlen, "--seed and --log-every must not be negative"), -1;
 	if (!(o->lr > 0) || !(o->weight_decay >= 0))
 		return wn_errf(err, errlen, "--lr must be positive and --weight-decay not negative"), -1;
-	if (!(o->holdout >= 0 && o->holdout < 1))
-		return wn_errf(err, errlen, "--holdout FRAC must be in [0, 1)"), -1;
+	if (!(o->dropout >= 0 && o->dropout < 1))
+		return wn_errf(err, errlen, "--dropout P must be in [0, 1)"), -1;
+	if (o->dropout > 0 && strcmp(o->model, "mlp"))
+		return wn_errf(err, errlen, "--dropout needs --model mlp (the linear model has no hidden layer)"), -1;
+	if (parse_holdout(o, err, errlen))
+		return -1;
+	if (o->save_ckpt && o->from_ckpt)
+		return wn_errf(err, errlen, "--save-checkpoints and --from-checkpoints do not combine"), -1;
+	if (o->from_ckpt && o->log_every)
+		return wn_errf(err, errlen, "--from-checkpoints evaluates once per epoch: no --log-every"), -1;
 	o->dyn.hidden = strcmp(o->model, "mlp") ? 0 : o->hidden;
 	o->dyn.train.epochs = o->epochs;
 	o->dyn.train.batch = o->batch;
@@ -91,21 +132,13 @@ int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 	o->dyn.score_epoch = o->score_epoch;
 	o->dyn.log_every = o->log_every;
 	o->dyn.vog_std = o->vog_std;
+	o->dyn.dropout = (float)o->dropout;
 	return 0;
 }
 
 /* ---- labels ---- */
 
-struct labels {
-	wn_buf text;      /* every label, back to back */
-	size_t *off, *len; /* per example */
-	int32_t *y;       /* class ids */
-	int64_t C;
-	int64_t *first;   /* per class: an example holding its label */
-	int64_t *count;   /* per class: examples */
-};
-
-static void labels_free(struct labels *L)
+void wn_train_data_free(wn_train_data *L)
 {
 	wn_buf_free(&L->text);
 	free(L->off);
@@ -113,6 +146,9 @@ static void labels_free(struct labels *L)
 	free(L->y);
 	free(L->first);
 	free(L->count);
+	free(L->score);
+	wn_cluster_vectors_free(&L->v);
+	memset(L, 0, sizeof *L);
 }
 
 /* The label text of one record: 1 got it, 0 rejected (go on), -1 stop. */
@@ -132,38 +168,65 @@ static int record_label(wn_stream *s, const wn_record *rec, const char *field, w
 	return 1;
 }
 
-/* Labels of the kept records; a record without one leaves v's matrix. */
-static int read_labels(wn_cluster_vectors *v, wn_stream *s, const char *field, struct labels *L,
-		       char *err, size_t errlen)
+/* The score of one record: 1 got it, 0 rejected (go on), -1 stop. */
+static int record_score(wn_stream *s, const wn_record *rec, const char *path, double *out)
+{
+	wn_span v;
+	if (!wn_json_get(rec->json, path, &v))
+		return wn_stream_reject(s, rec, "no score at %s", path) ? -1 : 0;
+	if (wn_json_type_of(v) != WN_JSON_NUMBER || wn_json_number(v, out) || !isfinite(*out))
+		return wn_stream_reject(s, rec, "score %s is not a finite number", path) ? -1 : 0;
+	return 1;
+}
+
+/* Label (and score) of one spooled record into slot keep. */
+static int take_record(wn_train_data *L, wn_stream *s, const wn_record *rec, const char *field,
+		       const char *score, wn_buf *scratch, int64_t keep, char *err, size_t errlen)
+{
+	wn_span lab;
+	int got = record_label(s, rec, field, scratch, &lab);
+	if (got > 0 && score)
+		got = record_score(s, rec, score, &L->score[keep]);
+	if (got <= 0)
+		return got;
+	L->off[keep] = L->text.len;
+	L->len[keep] = lab.n;
+	if (wn_buf_append(&L->text, lab.p, lab.n))
+		return wn_errf(err, errlen, "out of memory"), -1;
+	return 1;
+}
+
+/* Labels (and scores) of the kept records; a record without one leaves
+ * v's matrix. */
+static int read_labels(wn_cluster_vectors *v, wn_stream *s, const char *field, const char *score,
+		       wn_train_data *L, char *err, size_t errlen)
 {
 	size_t n = (size_t)(v->n ? v->n : 1);
 	L->off = malloc(n * sizeof *L->off);
 	L->len = malloc(n * sizeof *L->len);
+	if (score)
+		L->score = malloc(n * sizeof *L->score);
 	if (!v->dropped)
 		v->dropped = calloc((size_t)(v->nspooled ? v->nspooled : 1), 1);
-	if (!L->off || !L->len || !v->dropped || wn_spool_rewind(v->sp, err, errlen))
+	if (!L->off || !L->len || (score && !L->score) || !v->dropped ||
+	    wn_spool_rewind(v->sp, err, errlen))
 		return err[0] ? -1 : (wn_errf(err, errlen, "out of memory"), -1);
 	wn_buf scratch = WN_BUF_INIT;
 	int64_t j = 0, keep = 0;
 	int rc = 0;
 	for (int64_t i = 0; i < v->nspooled && !rc; i++) {
 		wn_record rec;
-		wn_span lab;
 		if (wn_spool_get(v->sp, &rec, err, errlen) != 1) {
 			rc = -1;
 			break;
 		}
 		if (v->dropped[i])
 			continue;
-		int got = record_label(s, &rec, field, &scratch, &lab);
+		int got = take_record(L, s, &rec, field, score, &scratch, keep, err, errlen);
 		if (got <= 0) {
 			v->dropped[i] = 1;
 			rc = got;
 		} else {
-			L->off[keep] = L->text.len;
-			L->len[keep] = lab.n;
-			if (wn_buf_append(&L->text, lab.p, lab.n))
-				rc = (wn_errf(err, errlen, "out of memory"), -1);
 			memmove(v->X + keep * v->d, v->X + j * v->d, (size_t)v->d * sizeof(float));
 			keep++;
 		}
@@ -198,7 +261,7 @@ static int same_label(const struct sort_key *a, const struct sort_key *b)
 }
 
 /* Class ids in byte order of the labels. */
-static int map_classes(struct labels *L, int64_t n)
+static int map_classes(wn_train_data *L, int64_t n)
 {
 	struct sort_key *k = malloc((size_t)(n ? n : 1) * sizeof *k);
 	L->y = malloc((size_t)(n ? n : 1) * sizeof *L->y);
@@ -222,7 +285,7 @@ static int map_classes(struct labels *L, int64_t n)
 	return 0;
 }
 
-static void label_text(const struct labels *L, int64_t cls, const char **p, int *n)
+void wn_train_data_label(const wn_train_data *L, int64_t cls, const char **p, int *n)
 {
 	int64_t i = L->first[cls];
 	*p = L->text.data + L->off[i];
@@ -230,7 +293,7 @@ static void label_text(const struct labels *L, int64_t cls, const char **p, int 
 }
 
 /* --labels-out FILE: one JSON line per class, written atomically. */
-static int write_labels(const char *path, const struct labels *L, char *err, size_t errlen)
+static int write_labels(const char *path, const wn_train_data *L, char *err, size_t errlen)
 {
 	char why[512] = "";
 	wn_writer *w = wn_writer_open(path, 0, why, sizeof why);
@@ -239,7 +302,7 @@ static int write_labels(const char *path, const struct labels *L, char *err, siz
 	for (int64_t c = 0; c < L->C && !rc; c++) {
 		const char *p;
 		int n;
-		label_text(L, c, &p, &n);
+		wn_train_data_label(L, c, &p, &n);
 		wn_buf_reset(&line);
 		rc = wn_buf_printf(&line, "{\"class\":%lld,\"label\":", (long long)c) ||
 		     wn_json_put_string(&line, p, (size_t)n) ||
@@ -256,14 +319,13 @@ static int write_labels(const char *path, const struct labels *L, char *err, siz
 	return rc;
 }
 
-/* Without --labels-out the mapping goes to stderr. */
-static void report_classes(const wn_train_step_opts *o, const struct labels *L, const char *cmd)
+void wn_train_data_report(const wn_train_data *L, const char *label, const char *cmd)
 {
-	fprintf(stderr, "winnow %s: %lld classes from %s:", cmd, (long long)L->C, o->label);
+	fprintf(stderr, "winnow %s: %lld classes from %s:", cmd, (long long)L->C, label);
 	for (int64_t c = 0; c < L->C; c++) {
 		const char *p;
 		int n;
-		label_text(L, c, &p, &n);
+		wn_train_data_label(L, c, &p, &n);
 		fprintf(stderr, " %lld=%.*s (%lld)", (long long)c, n, p, (long long)L->count[c]);
 	}
 	fputc('\n', stderr);
@@ -271,8 +333,7 @@ static void report_classes(const wn_train_step_opts *o, const struct labels *L, 
 
 /* ---- held-out split ---- */
 
-/* floor(frac n) examples (at least 1 when frac > 0), drawn by --seed. */
-static unsigned char *split_holdout(double frac, uint64_t seed, int64_t n, int64_t *nh)
+unsigned char *wn_train_holdout(double frac, uint64_t seed, int64_t n, int64_t *nh)
 {
 	*nh = 0;
 	if (frac <= 0)
@@ -282,6 +343,7 @@ static unsigned char *split_holdout(double frac, uint64_t seed, int64_t n, int64
 	if (!h || !perm) {
 		free(h);
 		free(perm);
+		*nh = -1;
 		return NULL;
 	}
 	*nh = (int64_t)floor(frac * (double)n);
@@ -295,7 +357,7 @@ static unsigned char *split_holdout(double frac, uint64_t seed, int64_t n, int64
 }
 
 /* The most frequent training class, and its share of the held-out set. */
-static double majority_rate(const struct labels *L, const unsigned char *h, int64_t n,
+static double majority_rate(const wn_train_data *L, const unsigned char *h, int64_t n,
 			    int64_t *cls)
 {
 	int64_t *cnt = calloc((size_t)L->C, sizeof *cnt), hit = 0, nh = 0;
@@ -319,6 +381,8 @@ static double majority_rate(const struct labels *L, const unsigned char *h, int6
 struct emit_ctx {
 	const wn_dyn_scores *sc;
 	const unsigned char *holdout;
+	const int32_t *cluster; /* S2L, or NULL */
+	const unsigned char *thr; /* --aum-threshold: 1 threshold sample, 2 flagged, 3 not flagged */
 };
 
 /* Shortest decimal that reads back as the same float. */
@@ -340,14 +404,27 @@ static int annotate(void *ctx, int64_t i, wn_annot *a)
 	const wn_dyn_scores *s = e->sc;
 	return set_float(a, "el2n", s->el2n[i]) || set_float(a, "grand", s->grand[i]) ||
 	       set_float(a, "forgetting", s->forgetting[i]) || set_float(a, "aum", s->aum[i]) ||
-	       set_float(a, "vog", s->vog[i]) ||
+	       set_float(a, "vog", s->vog[i]) || set_float(a, "pvi", s->pvi[i]) ||
+	       set_float(a, "tracin", s->tracin[i]) ||
+	       (e->cluster && wn_annot_set_int(a, "s2l_cluster", e->cluster[i])) ||
+	       (e->thr && e->thr[i] == 1 && wn_annot_set_bool(a, "aum_threshold_sample", 1)) ||
+	       (e->thr && e->thr[i] >= 2 && wn_annot_set_bool(a, "aum_flag", e->thr[i] == 2)) ||
 	       (e->holdout && e->holdout[i] && wn_annot_set_bool(a, "holdout", 1));
+}
+
+static int annotate_cluster(void *ctx, int64_t i, wn_annot *a)
+{
+	const int32_t *cl = ctx;
+	return wn_annot_set_int(a, "s2l_cluster", cl[i]);
 }
 
 static void epoch_report(void *ctx, int run, int epoch, double loss, double acc, int64_t nh)
 {
 	const char *cmd = ctx;
-	if (nh)
+	if (isnan(loss)) /* --from-checkpoints: no training loss */
+		fprintf(stderr, "winnow %s: run %d epoch %d: held-out accuracy %.4f\n", cmd, run + 1,
+			epoch, acc);
+	else if (nh)
 		fprintf(stderr, "winnow %s: run %d epoch %d: train loss %.6f, held-out accuracy %.4f\n",
 			cmd, run + 1, epoch, loss, acc);
 	else
@@ -355,67 +432,344 @@ static void epoch_report(void *ctx, int run, int epoch, double loss, double acc,
 			loss);
 }
 
+/* Records, vectors, labels (and scores) and the classes, any number of them. */
+static int read_data(wn_train_data *D, wn_stream *s, const char *field_emb, const char *npy,
+		     const char *label, const char *score, char *err, size_t errlen)
+{
+	memset(D, 0, sizeof *D);
+	if (wn_cluster_vectors_load(&D->v, s, field_emb, npy, err, errlen) ||
+	    read_labels(&D->v, s, label, score, D, err, errlen))
+		return -1;
+	if (map_classes(D, D->v.n))
+		return wn_errf(err, errlen, "out of memory"), -1;
+	return 0;
+}
+
+int wn_train_data_load(wn_train_data *D, wn_stream *s, const char *field_emb, const char *npy,
+		       const char *label, const char *score, char *err, size_t errlen)
+{
+	if (read_data(D, s, field_emb, npy, label, score, err, errlen))
+		return -1;
+	if (D->v.n == 0)
+		return wn_errf(err, errlen, "%s: no record has %s", wn_stream_source_name(s),
+			       score ? "a vector, a label and a score" : "both a vector and a label"), -1;
+	if (D->C < 2) {
+		const char *p;
+		int n;
+		wn_train_data_label(D, 0, &p, &n);
+		return wn_errf(err, errlen, "%s: --label %s has one class only ('%.*s' on %lld records)",
+			       wn_stream_source_name(s), label, n, p, (long long)D->v.n), -1;
+	}
+	return 0;
+}
+
 struct run {
 	wn_core *core;
-	wn_cluster_vectors v;
-	struct labels L;
+	wn_train_data L;
 	unsigned char *holdout;
 	wn_dyn_scores sc;
+	int32_t *cluster;
+	int64_t n_rows; /* rows trained and scored: the records, then --holdout FILE's */
+	int32_t *y_fake;     /* --aum-threshold: labels with the threshold samples in class C */
+	unsigned char *thr;  /* per record: see emit_ctx */
 };
 
 static int run_close(struct run *r, int rc)
 {
+	free(r->y_fake);
+	free(r->thr);
+	free(r->cluster);
 	wn_dyn_scores_free(&r->sc);
 	free(r->holdout);
-	labels_free(&r->L);
-	wn_cluster_vectors_free(&r->v);
+	wn_train_data_free(&r->L);
 	if (r->core)
 		wn_core_close(r->core);
 	return rc;
-}
-
-/* Records, vectors, labels and classes; 0 or -1. */
-static int load(const wn_train_step_opts *o, struct run *r, wn_stream *s, char *err,
-		size_t errlen)
-{
-	if (wn_cluster_vectors_load(&r->v, s, o->field_emb, o->npy, err, errlen) ||
-	    read_labels(&r->v, s, o->label, &r->L, err, errlen))
-		return -1;
-	if (map_classes(&r->L, r->v.n))
-		return wn_errf(err, errlen, "out of memory"), -1;
-	if (r->v.n == 0)
-		return wn_errf(err, errlen, "%s: no record has both a vector and a label",
-			       wn_stream_source_name(s)), -1;
-	if (r->L.C < 2) {
-		const char *p;
-		int n;
-		label_text(&r->L, 0, &p, &n);
-		return wn_errf(err, errlen, "%s: --label %s has one class only ('%.*s' on %lld records)",
-			       wn_stream_source_name(s), o->label, n, p, (long long)r->v.n), -1;
-	}
-	return 0;
 }
 
 static int split(const wn_train_step_opts *o, struct run *r, const char *cmd, char *err,
 		 size_t errlen)
 {
 	int64_t nh = 0, cls;
-	r->holdout = split_holdout(o->holdout, (uint64_t)o->seed, r->v.n, &nh);
-	if (o->holdout > 0 && !r->holdout)
+	r->holdout = wn_train_holdout(o->holdout, (uint64_t)o->seed, r->L.v.n, &nh);
+	if (nh < 0)
 		return wn_errf(err, errlen, "out of memory"), -1;
-	if (nh >= r->v.n)
+	if (nh >= r->L.v.n)
 		return wn_errf(err, errlen, "--holdout %g leaves no record of %lld to train on",
-			       o->holdout, (long long)r->v.n), -1;
+			       o->holdout, (long long)r->L.v.n), -1;
 	if (nh && !o->io.quiet) {
-		double rate = majority_rate(&r->L, r->holdout, r->v.n, &cls);
+		double rate = majority_rate(&r->L, r->holdout, r->L.v.n, &cls);
 		const char *p;
 		int n;
-		label_text(&r->L, cls, &p, &n);
+		wn_train_data_label(&r->L, cls, &p, &n);
 		fprintf(stderr, "winnow %s: %lld of %lld records held out; majority class '%.*s' "
 			"(the most frequent in training) has held-out accuracy %.4f\n",
-			cmd, (long long)nh, (long long)r->v.n, n, p, rate);
+			cmd, (long long)nh, (long long)r->L.v.n, n, p, rate);
 	}
 	return 0;
+}
+
+/* The class of every held-out label among the training classes. */
+static int map_holdout(const wn_train_data *L, const wn_train_data *H, const char *path,
+		       int32_t *y, char *err, size_t errlen)
+{
+	for (int64_t i = 0; i < H->v.n; i++) {
+		const char *p = H->text.data + H->off[i];
+		size_t n = H->len[i];
+		y[i] = -1;
+		for (int64_t c = 0; c < L->C && y[i] < 0; c++) {
+			const char *q;
+			int m;
+			wn_train_data_label(L, c, &q, &m);
+			if ((size_t)m == n && !memcmp(p, q, n))
+				y[i] = (int32_t)c;
+		}
+		if (y[i] < 0)
+			return wn_errf(err, errlen, "%s: held-out record %lld has label '%.*s', not one of "
+				       "the %lld training classes", path, (long long)i + 1, (int)n, p,
+				       (long long)L->C), -1;
+	}
+	return 0;
+}
+
+/* --holdout FILE: its records (vectors and labels) appended after the
+ * training rows as held-out rows; v.n still counts the training records. */
+static int load_holdout_file(const wn_train_step_opts *o, struct run *r, const char *cmd,
+			     char *err, size_t errlen)
+{
+	wn_stream_opts co = o->io;
+	co.quiet = 1;
+	co.output = NULL;
+	co.quarantine = NULL;
+	if (!strcmp(co.on_error, "quarantine"))
+		co.on_error = "skip";
+	wn_stream hs;
+	wn_train_data H;
+	wn_step_report rep;
+	const char *argv[1] = {o->holdout_file};
+	memset(&H, 0, sizeof H);
+	if (wn_stream_open_files(&hs, cmd, &co, 1, argv, 0, err, errlen))
+		return -1;
+	int rc = read_data(&H, &hs, o->field_emb, NULL, o->label, NULL, err, errlen);
+	wn_stream_finish(&hs, rc == 0, &rep);
+	if (!rc && H.v.n == 0) {
+		wn_errf(err, errlen, "%s: no held-out record has both a vector and a label", o->holdout_file);
+		rc = -1;
+	}
+	int64_t n = r->L.v.n, d = r->L.v.d, nh = H.v.n;
+	if (!rc && H.v.d != d) {
+		wn_errf(err, errlen, "%s: vectors of dimension %lld, the training records' %lld",
+			o->holdout_file, (long long)H.v.d, (long long)d);
+		rc = -1;
+	}
+	float *X = rc ? NULL : realloc(r->L.v.X, (size_t)((n + nh) * d) * sizeof *X);
+	int32_t *y = rc ? NULL : realloc(r->L.y, (size_t)(n + nh) * sizeof *y);
+	if (X)
+		r->L.v.X = X;
+	if (y)
+		r->L.y = y;
+	if (!rc && (!X || !y || !(r->holdout = calloc((size_t)(n + nh), 1)))) {
+		wn_errf(err, errlen, "out of memory");
+		rc = -1;
+	}
+	if (!rc && !(rc = map_holdout(&r->L, &H, o->holdout_file, y + n, err, errlen))) {
+		memcpy(X + n * d, H.v.X, (size_t)(nh * d) * sizeof *X);
+		memset(r->holdout + n, 1, (size_t)nh);
+		r->n_rows = n + nh;
+		if (!o->io.quiet)
+			fprintf(stderr, "winnow %s: %lld held-out records from %s\n", cmd, (long long)nh,
+				o->holdout_file);
+	}
+	wn_train_data_free(&H);
+	return rc;
+}
+
+/* S2L: k-means of the n x K trajectories into r->cluster. */
+static int s2l(const wn_train_step_opts *o, struct run *r, const float *traj, int64_t n, int64_t K,
+	       const char *cmd, char *err, size_t errlen)
+{
+	int64_t k_used = 0;
+	if (!(r->cluster = malloc((size_t)(n ? n : 1) * sizeof *r->cluster)))
+		return wn_errf(err, errlen, "out of memory"), -1;
+	if (wn_s2l_cluster(r->core, traj, n, K, o->s2l_k, (uint64_t)o->seed, r->cluster, &k_used,
+			   err, errlen))
+		return -1;
+	if (!o->io.quiet)
+		fprintf(stderr, "winnow %s: S2L: %lld loss trajectories of %lld checkpoints in %lld "
+			"clusters\n", cmd, (long long)n, (long long)K, (long long)k_used);
+	return 0;
+}
+
+/* --trajectories FILE.npy: one row of losses per record, clustered. */
+static int run_trajectories(const wn_train_step_opts *o, struct run *r, wn_stream *s, char *err,
+			    size_t errlen)
+{
+	wn_cluster_vectors *v = &r->L.v;
+	if (wn_cluster_vectors_load(v, s, NULL, o->trajectories, err, errlen))
+		return -1;
+	if (v->n == 0)
+		return wn_errf(err, errlen, "%s: no record to cluster", wn_stream_source_name(s)), -1;
+	if (s2l(o, r, v->X, v->n, v->d, s->cmd, err, errlen))
+		return -1;
+	return wn_cluster_vectors_emit(v, s, annotate_cluster, r->cluster, err, errlen);
+}
+
+/* --aum-threshold: floor(m / (C + 1)) of the m training records move to a
+ * fake class C (Pleiss et al. 2020), drawn by --seed. */
+static int aum_relabel(const wn_train_step_opts *o, struct run *r, char *err, size_t errlen)
+{
+	int64_t n = r->L.v.n, m = 0, C = r->L.C;
+	int64_t *idx = malloc((size_t)n * sizeof *idx), *perm = malloc((size_t)n * sizeof *perm);
+	r->y_fake = malloc((size_t)r->n_rows * sizeof *r->y_fake);
+	r->thr = calloc((size_t)n, 1);
+	int rc = -1;
+	if (!idx || !perm || !r->y_fake || !r->thr) {
+		wn_errf(err, errlen, "out of memory");
+		goto done;
+	}
+	memcpy(r->y_fake, r->L.y, (size_t)r->n_rows * sizeof *r->y_fake);
+	for (int64_t i = 0; i < n; i++)
+		if (!r->holdout || !r->holdout[i])
+			idx[m++] = i;
+	int64_t k = m / (C + 1);
+	if (k < 1) {
+		wn_errf(err, errlen, "--aum-threshold needs at least %lld training records (%lld classes + 1), "
+			"has %lld", (long long)(C + 1), (long long)C, (long long)m);
+		goto done;
+	}
+	wn_sample_permutation(m, (uint64_t)o->seed, STREAM_AUM_THR, perm);
+	for (int64_t j = 0; j < m; j++)
+		r->thr[idx[j]] = 3;
+	for (int64_t j = 0; j < k; j++) {
+		r->y_fake[idx[perm[j]]] = (int32_t)C;
+		r->thr[idx[perm[j]]] = 1;
+	}
+	rc = 0;
+done:
+	free(idx);
+	free(perm);
+	return rc;
+}
+
+/* The 99th percentile of the threshold samples' AUM; records below it flagged. */
+static int aum_flag(const wn_train_step_opts *o, struct run *r, const char *cmd, char *err,
+		    size_t errlen)
+{
+	int64_t n = r->L.v.n, k = 0, flagged = 0;
+	double *a = malloc((size_t)n * sizeof *a);
+	if (!a)
+		return wn_errf(err, errlen, "out of memory"), -1;
+	for (int64_t i = 0; i < n; i++)
+		if (r->thr[i] == 1)
+			a[k++] = r->sc.aum[i];
+	double t = wn_dyn_quantile(a, k, 0.99);
+	free(a);
+	for (int64_t i = 0; i < n; i++)
+		if (r->thr[i] == 3 && r->sc.aum[i] < t)
+			r->thr[i] = 2, flagged++;
+	if (!o->io.quiet)
+		fprintf(stderr, "winnow %s: AUM threshold %.6g (99th percentile of %lld threshold samples "
+			"in a fake class); %lld records flagged\n", cmd, t, (long long)k, (long long)flagged);
+	return 0;
+}
+
+struct ckpt_ctx {
+	const char *dir;
+	wn_ckpt_shape sh;
+	const char *cmd;
+};
+
+/* The class labels in class order as a JSON array of strings (malloc'd). */
+static char *labels_json(const wn_train_data *L)
+{
+	wn_buf b = WN_BUF_INIT;
+	int rc = wn_buf_printf(&b, "[");
+	for (int64_t c = 0; c < L->C && !rc; c++) {
+		const char *p;
+		int n;
+		wn_train_data_label(L, c, &p, &n);
+		rc = (c && wn_buf_printf(&b, ",")) || wn_json_put_string(&b, p, (size_t)n);
+	}
+	if (rc || wn_buf_printf(&b, "]") || wn_buf_append(&b, "", 1)) {
+		wn_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+static int save_ckpt(void *ctx, int run, int epoch, const float *P, int64_t d_in, char *err,
+		     size_t errlen)
+{
+	struct ckpt_ctx *c = ctx;
+	char path[4096];
+	wn_ckpt_shape sh = c->sh;
+	sh.d_in = d_in;
+	wn_ckpt_path(path, sizeof path, c->dir, run, epoch);
+	return wn_ckpt_save(path, &sh, P, err, errlen);
+}
+
+static int load_ckpt(void *ctx, int run, int epoch, float *P, int64_t d_in, char *err,
+		     size_t errlen)
+{
+	struct ckpt_ctx *c = ctx;
+	char path[4096];
+	wn_ckpt_shape sh = c->sh;
+	sh.d_in = d_in;
+	wn_ckpt_path(path, sizeof path, c->dir, run, epoch);
+	return wn_ckpt_load(path, &sh, P, err, errlen);
+}
+
+static void epoch_hook(void *ctx, int run, int epoch, double loss, double acc, int64_t nh)
+{
+	struct ckpt_ctx *c = ctx;
+	epoch_report((void *)c->cmd, run, epoch, loss, acc, nh);
+}
+
+static int train_run(const wn_train_step_opts *o, struct run *r, wn_stream *s,
+		     struct ckpt_ctx *cc, char *err, size_t errlen);
+
+static int train_and_emit(const wn_train_step_opts *o, struct run *r, wn_stream *s, char *err,
+			  size_t errlen)
+{
+	char *labs = o->save_ckpt || o->from_ckpt ? labels_json(&r->L) : NULL;
+	if ((o->save_ckpt || o->from_ckpt) && !labs)
+		return wn_errf(err, errlen, "out of memory"), -1;
+	struct ckpt_ctx cc = {o->save_ckpt ? o->save_ckpt : o->from_ckpt,
+			      {r->L.v.d, o->dyn.hidden, r->L.C, o->dyn.act, labs}, s->cmd};
+	int rc = train_run(o, r, s, &cc, err, errlen);
+	free(labs);
+	return rc;
+}
+
+static int train_run(const wn_train_step_opts *o, struct run *r, wn_stream *s,
+		     struct ckpt_ctx *cc, char *err, size_t errlen)
+{
+	char why[512] = "";
+	wn_dyn_hooks hooks = {o->io.quiet ? NULL : epoch_hook, NULL, o->save_ckpt ? save_ckpt : NULL,
+			      o->from_ckpt ? load_ckpt : NULL, cc};
+	if (o->save_ckpt && wn_ckpt_mkdir(o->save_ckpt, err, errlen))
+		return -1;
+	if (o->aum_threshold && aum_relabel(o, r, err, errlen))
+		return -1;
+	cc->sh.classes += o->aum_threshold != 0;
+	if (wn_dyn_run(r->core, &o->dyn, r->L.v.X, r->y_fake ? r->y_fake : r->L.y, r->n_rows,
+		       r->L.v.d, r->L.C + (o->aum_threshold != 0), r->holdout, &hooks, &r->sc, why,
+		       sizeof why))
+		return wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why), -1;
+	if (!o->io.quiet)
+		fprintf(stderr, "winnow %s: %s on %lld records of dim %lld, %lld classes: %d run(s) of "
+			"%lld steps, %lld evaluations\n",
+			s->cmd, o->dyn.hidden ? "mlp" : "linear", (long long)r->L.v.n, (long long)r->L.v.d,
+			(long long)r->L.C, o->runs, (long long)r->sc.steps, (long long)r->sc.evaluations);
+	if (o->save_trajectories &&
+	    wn_cluster_npy_save(o->save_trajectories, r->sc.traj, r->L.v.n, r->sc.K, err, errlen))
+		return -1;
+	if (o->s2l_k > 0 && s2l(o, r, r->sc.traj, r->L.v.n, r->sc.K, s->cmd, err, errlen))
+		return -1;
+	if (o->aum_threshold && aum_flag(o, r, s->cmd, err, errlen))
+		return -1;
+	struct emit_ctx e = {&r->sc, r->holdout, r->cluster, r->thr};
+	return wn_cluster_vectors_emit(&r->L.v, s, annotate, &e, err, errlen);
 }
 
 int wn_train_step_run(const wn_train_step_opts *o, wn_stream *s, wn_step_report *rep, char *err,
@@ -426,26 +780,18 @@ int wn_train_step_run(const wn_train_step_opts *o, wn_stream *s, wn_step_report 
 	memset(&r, 0, sizeof r);
 	if (o->io.threads > 0)
 		omp_set_num_threads(o->io.threads);
-	if (!(r.core = wn_core_open_named(o->io.device, o->io.threads, err, errlen)) ||
-	    load(o, &r, s, err, errlen))
+	if (!(r.core = wn_core_open_named(o->io.device, o->io.threads, err, errlen)))
+		return run_close(&r, -1);
+	if (o->trajectories)
+		return run_close(&r, run_trajectories(o, &r, s, err, errlen));
+	if (wn_train_data_load(&r.L, s, o->field_emb, o->npy, o->label, NULL, err, errlen))
 		return run_close(&r, -1);
 	if (o->labels_out ? write_labels(o->labels_out, &r.L, err, errlen)
-			  : (!o->io.quiet && (report_classes(o, &r.L, s->cmd), 0)))
+			  : (!o->io.quiet && (wn_train_data_report(&r.L, o->label, s->cmd), 0)))
 		return run_close(&r, -1);
-	if (split(o, &r, s->cmd, err, errlen))
+	r.n_rows = r.L.v.n;
+	if (o->holdout_file ? load_holdout_file(o, &r, s->cmd, err, errlen)
+			    : split(o, &r, s->cmd, err, errlen))
 		return run_close(&r, -1);
-	char why[512] = "";
-	wn_dyn_hooks hooks = {o->io.quiet ? NULL : epoch_report, NULL, (void *)s->cmd};
-	if (wn_dyn_run(r.core, &o->dyn, r.v.X, r.L.y, r.v.n, r.v.d, r.L.C, r.holdout, &hooks, &r.sc,
-		       why, sizeof why)) {
-		wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why);
-		return run_close(&r, -1);
-	}
-	if (!o->io.quiet)
-		fprintf(stderr, "winnow %s: %s on %lld records of dim %lld, %lld classes: %d run(s) of "
-			"%lld steps, %lld evaluations\n",
-			s->cmd, o->dyn.hidden ? "mlp" : "linear", (long long)r.v.n, (long long)r.v.d,
-			(long long)r.L.C, o->runs, (long long)r.sc.steps, (long long)r.sc.evaluations);
-	struct emit_ctx e = {&r.sc, r.holdout};
-	return run_close(&r, wn_cluster_vectors_emit(&r.v, s, annotate, &e, err, errlen));
+	return run_close(&r, train_and_emit(o, &r, s, err, errlen));
 }

@@ -39,14 +39,15 @@ ins = open(\"pts.jsonl\").read().splitlines()
 outs = open(\"out\").read().splitlines()
 assert len(outs) == 60
 num = r\"-?[0-9.e+-]+\"
-pat = re.compile(r\",\\\"el2n\\\":(%s),\\\"grand\\\":(%s),\\\"forgetting\\\":(%s),\\\"aum\\\":(%s),\\\"vog\\\":(%s)(,\\\"holdout\\\":true)?}}$\" % ((num,) * 5))
+pat = re.compile(r\",\\\"el2n\\\":(%s),\\\"grand\\\":(%s),\\\"forgetting\\\":(%s),\\\"aum\\\":(%s),\\\"vog\\\":(%s),\\\"pvi\\\":(%s),\\\"tracin\\\":(%s),\\\"s2l_cluster\\\":([0-9]+)(,\\\"holdout\\\":true)?}}$\" % ((num,) * 7))
 held = 0
 for a, b in zip(ins, outs):
     assert b.startswith(a[:-2]), (a, b)
     m = pat.fullmatch(b[len(a) - 2:])
     assert m, b
     el2n, grand, forg, aum, vog = map(float, m.groups()[:5])
-    held += m.group(6) is not None
+    held += m.group(9) is not None
+    assert float(m.group(7)) >= 0 and 0 <= int(m.group(8)) < 60
     assert 0 <= el2n <= math.sqrt(2) and grand >= el2n and vog >= 0
     assert forg == int(forg) and 0 <= forg <= 30, forg
     w = json.loads(b)[\"winnow\"]
@@ -142,6 +143,74 @@ test_expect_success 'usage errors exit 2 with one line' '
 	test $r3 = 2 && grep -q "^winnow train: unknown --model .cnn. (linear or mlp)" e3 &&
 	test $r4 = 2 && grep -q "^winnow train: --holdout FRAC must be in \[0, 1)" e4 &&
 	test $r5 = 2 && grep -q "^winnow train: unknown --vog-norm .row." e5
+'
+
+test_expect_success '--holdout FILE: train on every record, accuracy on the file, only the records written' '
+	head -45 pts.jsonl > tr.jsonl && tail -15 pts.jsonl > ho.jsonl &&
+	"$WINNOW" train --label kind --model linear --epochs 30 --lr 0.05 --batch 8 --holdout ho.jsonl \
+		tr.jsonl > out 2> err &&
+	grep -q "^winnow train: 15 held-out records from ho.jsonl$" err &&
+	grep -q "^winnow train: run 1 epoch 30: train loss [0-9.]*, held-out accuracy 1.0000$" err &&
+	grep -q "in 45, out 45, rejected 0" err && ! grep -q holdout out &&
+	"$WINNOW" train -q --label kind --model linear --epochs 30 --lr 0.05 --batch 8 tr.jsonl > plain &&
+	python3 -c "
+import json
+a = [json.loads(l)[\"winnow\"] for l in open(\"out\")]
+b = [json.loads(l)[\"winnow\"] for l in open(\"plain\")]
+# the held-out rows never train: the same model, the same scores
+assert [x[\"el2n\"] for x in a] == [x[\"el2n\"] for x in b]
+assert [x[\"aum\"] for x in a] == [x[\"aum\"] for x in b]"
+'
+
+test_expect_success '--holdout FILE with an unknown class, or another dimension: exit 1 with the reason' '
+	{ cat ho.jsonl; echo "{\"id\":99,\"kind\":\"zz\",\"winnow\":{\"emb\":[0,0]}}"; } > ho2.jsonl &&
+	"$WINNOW" train --label kind --epochs 2 --holdout ho2.jsonl tr.jsonl > out 2> err; rc=$?
+	test $rc = 1 && grep -q "^winnow train: ho2.jsonl: held-out record 16 has label .zz., not one of the 3 training classes$" err &&
+	echo "{\"id\":98,\"kind\":\"a\",\"winnow\":{\"emb\":[0,0,1]}}" > ho3.jsonl &&
+	"$WINNOW" train --label kind --epochs 2 --holdout ho3.jsonl tr.jsonl > out 2> err; rc=$?
+	test $rc = 1 && grep -q "^winnow train: ho3.jsonl: vectors of dimension 3, the training records. 2$" err &&
+	"$WINNOW" train --label kind --epochs 2 --holdout missing.jsonl tr.jsonl > out 2> err; rc=$?
+	test $rc = 1 && grep -q "missing.jsonl" err && [ ! -s out ]
+'
+
+test_expect_success '--aum-threshold: floor(45 / 4) fake-class samples; flags = AUM below their 99th percentile' '
+	"$WINNOW" train --label kind --hidden 16 --epochs 10 --lr 0.01 --holdout 0.25 --aum-threshold \
+		--threads 1 pts.jsonl > at 2> err &&
+	grep -q "^winnow train: AUM threshold [-0-9.e]* (99th percentile of 11 threshold samples in a fake class); [0-9]* records flagged$" err &&
+	"$WINNOW" train -q --label kind --hidden 16 --epochs 10 --lr 0.01 --holdout 0.25 --aum-threshold \
+		--threads 2 pts.jsonl | cmp - at &&
+	python3 -c "
+import json
+w = [json.loads(l)[\"winnow\"] for l in open(\"at\")]
+thr = sorted(x[\"aum\"] for x in w if x.get(\"aum_threshold_sample\"))
+assert len(thr) == 11, len(thr)
+pos = 0.99 * (len(thr) - 1); lo = int(pos)
+t = thr[lo] + (pos - lo) * (thr[lo + 1] - thr[lo])
+flag = [x for x in w if \"aum_flag\" in x]
+assert len(flag) == 45 - 11 and not any(\"holdout\" in x for x in flag)
+assert all(x[\"aum_flag\"] == (x[\"aum\"] < t) for x in flag), t
+assert not any(\"aum_flag\" in x for x in w if x.get(\"holdout\") or x.get(\"aum_threshold_sample\"))"
+'
+
+test_expect_success '--aum-threshold with too few training records: exit 1 with the reason' '
+	head -3 pts.jsonl > three.jsonl &&
+	"$WINNOW" train --label kind --epochs 2 --aum-threshold three.jsonl > out 2> err; rc=$?
+	test $rc = 1 && grep -q "^winnow train: --aum-threshold needs at least 4 training records (3 classes + 1), has 3$" err
+'
+
+test_expect_success '--dropout: 0 is no dropout; 0.3 changes the scores, the same at 1 and 2 threads' '
+	"$WINNOW" train -q --label kind --hidden 16 --epochs 3 pts.jsonl > d0 &&
+	"$WINNOW" train -q --label kind --hidden 16 --epochs 3 --dropout 0 pts.jsonl | cmp - d0 &&
+	"$WINNOW" train -q --label kind --hidden 16 --epochs 3 --dropout 0.3 --threads 1 pts.jsonl > d1 &&
+	"$WINNOW" train -q --label kind --hidden 16 --epochs 3 --dropout 0.3 --threads 2 pts.jsonl > d2 &&
+	cmp d1 d2 && ! cmp -s d0 d1
+'
+
+test_expect_success '--dropout out of range, or on the linear model: exit 2 with one line' '
+	"$WINNOW" train --label kind --dropout 1 pts.jsonl 2> e1; r1=$?
+	"$WINNOW" train --label kind --model linear --dropout 0.2 pts.jsonl 2> e2; r2=$?
+	test $r1 = 2 && grep -q "^winnow train: --dropout P must be in \[0, 1)" e1 &&
+	test $r2 = 2 && grep -q "^winnow train: --dropout needs --model mlp" e2
 '
 
 test_done

@@ -345,8 +345,164 @@ static void test_threads_identical_and_errors(void)
 	wn_core_close(c2);
 }
 
+/* Single-row cross-entropy under parameters P, in double. */
+static double row_loss_ref(const struct shape *s, const double *P, const double *x, int32_t y)
+{
+	return loss_ref(s, P, x, &y, 1);
+}
+
+/*
+ * TracIn's per-example squared gradient norm (issue 18) against finite
+ * differences of the loss over the last hidden layer's parameters (MLP: W1
+ * and b1, the first d h + h; linear: every parameter), and the issue's
+ * hand value for the linear model: x = [1, 2], logits [2, 1, 0], label 0
+ * -> ||p - y||^2 (||x||^2 + 1) = 1.080367.
+ */
+static void test_hidden_grad_sq(void)
+{
+	wn_core *c = ctx(1);
+	const int64_t B = 5;
+	for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+		const struct shape *s = &shapes[t];
+		wn_model *m = wn_model_new(c, s->d, s->h, s->C, s->act, 3, 31 + t, NULL, 0);
+		CHECK(m != NULL);
+		int64_t P = wn_model_num_params(m), L = s->h ? s->d * s->h + s->h : P;
+		float *X = rand_rows(B, s->d, 40 + t), *par = malloc(sizeof(float) * P), out[5];
+		CHECK(wn_model_get_params(m, par) == 0);
+		for (int64_t i = 0; i < P; i++)
+			par[i] += 0.1f * (float)wn_rng_normal(6, t, i);
+		CHECK(wn_model_set_params(m, par) == 0);
+		int32_t y[5];
+		for (int b = 0; b < B; b++)
+			y[b] = (int32_t)((b * 5 + t) % s->C);
+		CHECK(wn_model_hidden_grad_sq(m, X, y, B, out) == 0); /* batches of 3, then 2 */
+		double *Pd = malloc(sizeof(double) * P), xd[8], total = 0;
+		for (int64_t i = 0; i < P; i++)
+			Pd[i] = par[i];
+		for (int64_t b = 0; b < B; b++) {
+			for (int64_t i = 0; i < s->d; i++)
+				xd[i] = X[b * s->d + i];
+			double sq = 0;
+			for (int64_t i = 0; i < L; i++) {
+				double keep = Pd[i], hs = 1e-5;
+				Pd[i] = keep + hs;
+				double lp = row_loss_ref(s, Pd, xd, y[b]);
+				Pd[i] = keep - hs;
+				double lm = row_loss_ref(s, Pd, xd, y[b]);
+				Pd[i] = keep;
+				sq += ((lp - lm) / (2 * hs)) * ((lp - lm) / (2 * hs));
+			}
+			CHECK_NEAR(out[b], sq, 1e-4 + 1e-3 * sq);
+			total += sq;
+		}
+		CHECK(total > 1e-2); /* not a vacuous zero (a row may have every ReLU off) */
+		free(Pd), free(X), free(par);
+		wn_model_free(m);
+	}
+	wn_model *m = wn_model_new(c, 2, 0, 3, 0, 4, 0, NULL, 0);
+	float P9[9] = {0, 0, 0, 0, 0, 0, 2, 1, 0}, x[2] = {1, 2}, g2;
+	int32_t lab = 0;
+	CHECK(wn_model_set_params(m, P9) == 0);
+	CHECK(wn_model_hidden_grad_sq(m, x, &lab, 1, &g2) == 0);
+	CHECK_NEAR(g2, 1.0803669, 1e-6);
+	int64_t d, h, C;
+	int act;
+	wn_model_shape(m, &d, &h, &C, &act);
+	CHECK(d == 2 && h == 0 && C == 3);
+	wn_model_free(m);
+	wn_core_close(c);
+}
+
+/* Mean cross-entropy of the MLP with hidden unit k of row b scaled by
+ * mask[b h + k] (dropout), in double. */
+static double loss_mask_ref(const struct shape *s, const double *P, const double *X,
+			    const int32_t *y, int64_t B, const float *mask)
+{
+	int64_t d = s->d, h = s->h, C = s->C;
+	const double *W1 = P, *b1 = P + d * h, *W2 = b1 + h, *b2 = W2 + h * C;
+	double sum = 0, a[16], z[8];
+	for (int64_t b = 0; b < B; b++) {
+		for (int64_t k = 0; k < h; k++) {
+			double t = b1[k];
+			for (int64_t i = 0; i < d; i++)
+				t += X[b * d + i] * W1[i * h + k];
+			a[k] = act_ref(s->act, t) * mask[b * h + k];
+		}
+		double mx = -1e300, e = 0;
+		for (int64_t j = 0; j < C; j++) {
+			z[j] = b2[j];
+			for (int64_t k = 0; k < h; k++)
+				z[j] += a[k] * W2[k * C + j];
+			mx = fmax(mx, z[j]);
+		}
+		for (int64_t j = 0; j < C; j++)
+			e += exp(z[j] - mx);
+		sum += mx + log(e) - z[y[b]];
+	}
+	return sum / (double)B;
+}
+
+/*
+ * Dropout (issue 18): the gradients of a training forward with p = 0.5
+ * against finite differences of the loss under the same mask; the mask
+ * holds 0 or 2 and changes from one forward to the next; inactive, or
+ * p = 0, the model is the one without dropout.
+ */
+static void test_dropout(void)
+{
+	wn_core *c = ctx(1);
+	const int64_t B = 6;
+	for (size_t t = 1; t < 3; t++) {
+		const struct shape *s = &shapes[t];
+		wn_model *m = wn_model_new(c, s->d, s->h, s->C, s->act, 8, 51 + t, NULL, 0);
+		int64_t P = wn_model_num_params(m);
+		float *X = rand_rows(B, s->d, 60 + t), *g = malloc(sizeof(float) * P);
+		float *par = malloc(sizeof(float) * P), p0[32], p1[32], mask[64];
+		int32_t y[6] = {0, 1, 2, 0, 1, 2};
+		CHECK(wn_model_get_params(m, par) == 0);
+		CHECK(wn_model_forward(m, X, B, p0) == 0);
+		CHECK(wn_model_set_dropout(m, 0.5f, 9) == 0);
+		CHECK(wn_model_forward(m, X, B, p1) == 0); /* not active: no mask */
+		CHECK(!memcmp(p0, p1, sizeof(float) * B * s->C) && !wn_model_dropout_mask(m));
+		wn_model_dropout_active(m, 1);
+		CHECK(wn_model_forward(m, X, B, p1) == 0);
+		memcpy(mask, wn_model_dropout_mask(m), sizeof(float) * B * s->h);
+		int zeros = 0, twos = 0;
+		for (int64_t i = 0; i < B * s->h; i++)
+			zeros += mask[i] == 0, twos += mask[i] == 2;
+		CHECK(zeros + twos == B * s->h && zeros > 0 && twos > 0);
+		CHECK(wn_model_backward(m, y, NULL, NULL) == 0 && wn_model_get_grads(m, g) == 0);
+		double *Pd = malloc(sizeof(double) * P), Xd[64];
+		for (int64_t i = 0; i < P; i++)
+			Pd[i] = par[i];
+		for (int64_t i = 0; i < B * s->d; i++)
+			Xd[i] = X[i];
+		for (int64_t i = 0; i < P; i++) {
+			double keep = Pd[i], hs = 1e-5;
+			Pd[i] = keep + hs;
+			double lp = loss_mask_ref(s, Pd, Xd, y, B, mask);
+			Pd[i] = keep - hs;
+			double lm = loss_mask_ref(s, Pd, Xd, y, B, mask);
+			Pd[i] = keep;
+			double fd = (lp - lm) / (2 * hs);
+			CHECK_NEAR(g[i], fd, 2e-4 + 1e-3 * fabs(fd));
+		}
+		CHECK(wn_model_forward(m, X, B, p1) == 0); /* a fresh mask */
+		CHECK(memcmp(mask, wn_model_dropout_mask(m), sizeof(float) * B * s->h) != 0);
+		CHECK(wn_model_set_dropout(m, 0, 9) == 0);
+		CHECK(wn_model_forward(m, X, B, p1) == 0);
+		CHECK(!memcmp(p0, p1, sizeof(float) * B * s->C));
+		CHECK(wn_model_set_dropout(m, 1, 9) != 0);
+		free(Pd), free(X), free(g), free(par);
+		wn_model_free(m);
+	}
+	wn_core_close(c);
+}
+
 int main(void)
 {
+	RUN(test_dropout);
+	RUN(test_hidden_grad_sq);
 	RUN(test_forward_and_gradients);
 	RUN(test_input_grad);
 	RUN(test_grand_el2n);

@@ -58,6 +58,15 @@ static void test_issue_values(void)
 	CHECK(wn_model_scores(m, x, &lab, 1, NULL, &el2n, &grand, NULL, NULL) == 0);
 	CHECK_NEAR(el2n, 0.424336, 1e-6);
 	CHECK_NEAR(grand, 1.039407, 1e-6);
+	/* PVI: f_null(y) = 1/2, f_x(y) = softmax([2,1,0])_0 -> 0.411949 bits */
+	CHECK_NEAR(wn_dyn_pvi(log(2.0), -log(exp(2.0) / (exp(2.0) + exp(1.0) + 1))), 0.4119489, 1e-6);
+	/* quantiles as numpy.percentile (linear): [4,1,3,2] at 0.99 -> 3.97 */
+	double qv[4] = {4, 1, 3, 2}, q1[1] = {7};
+	CHECK_NEAR(wn_dyn_quantile(qv, 4, 0.99), 3.97, 1e-12);
+	CHECK_NEAR(wn_dyn_quantile(qv, 4, 0.5), 2.5, 1e-12);
+	CHECK_NEAR(wn_dyn_quantile(q1, 1, 0.99), 7, 0);
+	/* the bias-free form ||p - y|| ||x|| of the issue */
+	CHECK_NEAR(el2n * sqrt(x[0] * x[0] + x[1] * x[1]), 0.948844, 1e-6);
 	wn_model_free(m);
 	wn_core_close(c);
 }
@@ -155,7 +164,7 @@ static void test_run_against_replay(void)
 	for (int j = 0; j < 3; j++) {
 		r.W[0][j] = P0[j], r.W[1][j] = P0[3 + j], r.b[j] = P0[6 + j];
 	}
-	double grand[9], el2n[9], aum[9] = {0}, Wy[2][9][2];
+	double grand[9], el2n[9], aum[9] = {0}, Wy[2][9][2], tracin[9] = {0}, loss[2][9];
 	int right[2][9];
 	for (int i = 0; i < 9; i++) {
 		double nx = PTS[2 * i] * PTS[2 * i] + PTS[2 * i + 1] * PTS[2 * i + 1];
@@ -174,6 +183,10 @@ static void test_run_against_replay(void)
 				if (j != LAB[i] && z[j] > other)
 					other = z[j];
 			aum[i] += (z[LAB[i]] - other) / 2;
+			double p[3], nx = PTS[2 * i] * PTS[2 * i] + PTS[2 * i + 1] * PTS[2 * i + 1];
+			ref_probs(&r, PTS + 2 * i, p);
+			loss[t - 1][i] = -log(p[LAB[i]]);
+			tracin[i] += ref_el2n(&r, i) * ref_el2n(&r, i) * (nx + 1);
 			Wy[t - 1][i][0] = r.W[0][LAB[i]];
 			Wy[t - 1][i][1] = r.W[1][LAB[i]];
 		}
@@ -196,6 +209,14 @@ static void test_run_against_replay(void)
 		double d0 = (Wy[0][i][0] - Wy[1][i][0]) / 2, d1 = (Wy[0][i][1] - Wy[1][i][1]) / 2;
 		CHECK_NEAR(s.vog[i], (d0 * d0 + d1 * d1) / 2, 1e-6);
 		CHECK(s.vog[i] > 1e-4); /* the weights moved: not a vacuous 0 */
+		/* TracIn (linear: weights and bias) over the 2 checkpoints; the loss
+		 * trajectory; PVI against f_null, which on balanced labels never
+		 * moves from b = 0: p_null = 1/3 */
+		CHECK_NEAR(s.tracin[i], tracin[i], 1e-5);
+		CHECK_EQ_INT(s.K, 2);
+		CHECK_NEAR(s.traj[2 * i], loss[0][i], 1e-5);
+		CHECK_NEAR(s.traj[2 * i + 1], loss[1][i], 1e-5);
+		CHECK_NEAR(s.pvi[i], (log(3.0) - loss[1][i]) / log(2.0), 1e-5);
 		learned += right[1][i];
 	}
 	CHECK(learned >= 6); /* separable: two large steps already sort most points */
@@ -280,7 +301,7 @@ static void test_trace(void)
 	wn_core *c = ctx(1);
 	struct trace t;
 	memset(&t, 0, sizeof t);
-	wn_dyn_hooks hk = {NULL, on_eval, &t};
+	wn_dyn_hooks hk = {.eval = on_eval, .ctx = &t};
 	wn_dyn_scores s;
 	char err[256] = "";
 	CHECK(wn_dyn_run(c, &o, DUP, NOISY, 9, 2, 3, NULL, &hk, &s, err, sizeof err) == 0);
@@ -351,7 +372,7 @@ static void test_holdout_not_trained(void)
 		}
 	wn_dyn_scores a, b;
 	struct seen seen = {0};
-	wn_dyn_hooks seen_hooks = {on_epoch, NULL, &seen};
+	wn_dyn_hooks seen_hooks = {.epoch = on_epoch, .ctx = &seen};
 	char err[256] = "";
 	CHECK(wn_dyn_run(c, &o, PTS, LAB, 9, 2, 3, h, &seen_hooks, &a, err, sizeof err) == 0);
 	CHECK(wn_dyn_run(c, &o, sub, suby, 7, 2, 3, NULL, NULL, &b, err, sizeof err) == 0);
@@ -412,8 +433,40 @@ static void test_threads_identical(void)
 	free(h);
 }
 
+/* PVI's f_null on unbalanced labels (1, 2, 6 of 9), replayed: full-batch
+ * AdamW on the bias alone (the input is zero), lr 0.5, two steps. No
+ * class has the share 1/3 that softmax(0) gives: there its gradient would
+ * be float noise, which Adam's normalisation turns into a whole step. */
+static const int32_t SKEW[9] = {0, 1, 1, 2, 2, 2, 2, 2, 2};
+
+static void test_pvi_null_replay(void)
+{
+	wn_dyn_opts o = tiny_opts();
+	wn_core *c = ctx(1);
+	wn_dyn_scores s;
+	char err[256] = "";
+	CHECK(wn_dyn_run(c, &o, PTS, SKEW, 9, 2, 3, NULL, NULL, &s, err, sizeof err) == 0);
+	double b[3] = {0}, m[3] = {0}, v[3] = {0}, freq[3] = {1 / 9.0, 2 / 9.0, 6 / 9.0}, p[3];
+	for (int t = 1; t <= 2; t++) {
+		double e = exp(b[0]) + exp(b[1]) + exp(b[2]);
+		for (int j = 0; j < 3; j++)
+			p[j] = exp(b[j]) / e;
+		for (int j = 0; j < 3; j++)
+			ref_adam(&b[j], &m[j], &v[j], p[j] - freq[j], t, 0.5, 0);
+	}
+	double e = exp(b[0]) + exp(b[1]) + exp(b[2]);
+	for (int i = 0; i < 9; i++) {
+		double pn = exp(b[SKEW[i]]) / e;
+		CHECK_NEAR(s.pvi[i], (-log(pn) - s.traj[2 * i + 1]) / log(2.0), 1e-5);
+	}
+	CHECK(b[2] - b[0] > 0.5); /* the null model moved towards the prior */
+	wn_dyn_scores_free(&s);
+	wn_core_close(c);
+}
+
 int main(void)
 {
+	RUN(test_pvi_null_replay);
 	RUN(test_issue_values);
 	RUN(test_run_against_replay);
 	RUN(test_cadence_and_errors);
