@@ -46,6 +46,14 @@ typedef struct wn_cluster_hkmeans_opts {
 	 * is not resampled (as the reference) */
 	int64_t sample_size[WN_CLUSTER_HKMEANS_MAX_LEVELS];
 	int strategy;           /* enum wn_cluster_resample_strategy */
+	/* --split N (the reference's n_splits of level 1, scripts/
+	 * split_clusters.py): after level 1's k-means and resampling, each
+	 * level-1 cluster is re-clustered into min(N, size) sub-clusters by a
+	 * fresh k-means (the level's init and niter, seeded per cluster; the
+	 * reference keeps the best of 10 runs, one run here), empty ones
+	 * dropped; the sub-clusters, numbered cluster by cluster, are level 1
+	 * (so level 1 has up to K1 x N clusters). 0 or 1: no split. */
+	int split;
 } wn_cluster_hkmeans_opts;
 
 /*
@@ -72,9 +80,13 @@ typedef struct wn_cluster_hkmeans_result {
  * reason in err.
  */
 int wn_cluster_parse_levels(const char *s, int64_t *ks, int max, char *err, size_t errlen);
+/* The same with --split N (N >= 0; else -1 with err): level 2 may then have
+ * up to K1 x N clusters (level 1's count after the split). */
+int wn_cluster_parse_levels_split(const char *s, int64_t *ks, int max, int split, char *err,
+				  size_t errlen);
 
 /*
- * Run all levels. o->k is ignored (ks gives it per level); o->init picks
+ * Run all levels (res->k[0] is level 1's count after any split). o->k is ignored (ks gives it per level); o->init picks
  * the seeding of every k-means (the initial one and each resample). Level 1
  * uses o->seed, so without resampling it equals a plain k-means run with
  * the same options; level l > 1 a seed derived from (o->seed, l), and

@@ -87,6 +87,7 @@ static void hkmeans_options(void *p, struct wn_option *t)
 		OPT_INT(0, "resamples", &o->hk.resamples, "R", "resampling-clustering steps per level (default 10; 0: none)"),
 		OPT_STRING(0, "sample-size", &o->sample_size, "S[,S2..]", "points per cluster per resample, one or one per level (default: half the mean cluster size)"),
 		OPT_STRING(0, "strategy", &o->strategy, "X", "closest (default: the S nearest the centroid) or random"),
+		OPT_INT(0, "split", &o->hk.split, "N", "re-cluster each level-1 cluster into up to N (the reference's n_splits; default: none)"),
 		OPT_INT64(0, "max-train", &o->km.max_train, "N", "train level 1 on a uniform sample of N vectors"),
 		VEC_OPTIONS(&o->vec),
 		WN_STREAM_OPTIONS(&o->io),

@@ -6,12 +6,12 @@
 # 29700). The rings are the concepts. Measured here, seeds 1 and 2:
 #   - the balanced sample over the hierarchy: without resampling the largest
 #     ring takes about a third (per-ring max/median about 2.1), with it about
-#     a quarter (max/median about 1.15; uniform over rings is 1/5 and 1);
+#     a quarter (max/median 1.04 to 1.12; uniform over rings is 1/5 and 1);
 #   - level-1 centroids per ring: plain k-means follows density^(d/(d+2))
 #     (144:10:28:21:97, the sqrt law in 2-D), resampling moves them toward
-#     equal shares of the support (105:16:49:26:104);
+#     equal shares of the support (110:17:45:28:100);
 #   - records per top-level cluster grow MORE uneven with resampling (max/
-#     median about 3.6 -> 25): clusters spread evenly over the support hold
+#     median about 3.6 -> 10 to 17): clusters spread evenly over the support hold
 #     records in proportion to density, "larger clusters for dominant
 #     concepts", as the paper says. Resampling does not even record counts;
 #     balanced sampling over the resampled hierarchy evens the selection.
@@ -54,9 +54,9 @@ for seed in 1 2; do
 		done &&
 		cat m0.json m10.json
 	'
-	test_expect_success "seed $seed: resampling evens the sample over the rings (max/median 2 -> 1.3)" '
+	test_expect_success "seed $seed: resampling evens the sample over the rings (max/median 2 -> under 1.35)" '
 		jq -e ".sel0_max_median >= 1.8 and .sel1_max_median >= 1.8 and .sel0_max_share >= 0.3" m0.json &&
-		jq -e ".sel0_max_median <= 1.35 and .sel1_max_median <= 1.35 and .sel0_max_share <= 0.27" m10.json
+		jq -e ".sel0_max_median <= 1.35 and .sel1_max_median <= 1.35 and .sel0_max_share <= 0.28" m10.json
 	'
 	test_expect_success "seed $seed: and the level-1 centroids over the support (max/min ring at least 1.5x closer)" '
 		jq -e --slurpfile r m10.json ".centroid_max_min >= 1.5 * \$r[0].centroid_max_min" m0.json
