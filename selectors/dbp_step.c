@@ -143,16 +143,33 @@ static int dbp_stats(const wn_dbp_opts *o, const struct dbp_clusters *c, int64_t
 	return rc;
 }
 
+/* d_inter of the present clusters: among themselves, or with --centroids
+ * among every row of the file, as the reference indexes all centroids. */
+static int dbp_inter(const wn_dbp_opts *o, const wn_proto_run *r, struct dbp_clusters *c,
+		     char *why, size_t n)
+{
+	if (!o->in.centroids)
+		return wn_dbp_inter(c->C, (int64_t)c->m, r->ps.d, o->neighbours, c->inter, why, n);
+	double *all = malloc(sizeof *all * (size_t)(r->ps.k ? r->ps.k : 1));
+	if (!all)
+		return wn_errf(why, n, "out of memory"), -1;
+	int rc = wn_dbp_inter(r->C, r->ps.k, r->ps.d, o->neighbours, all, why, n);
+	for (size_t t = 0; !rc && t < c->m; t++)
+		c->inter[t] = all[c->id[t]];
+	free(all);
+	return rc;
+}
+
 /* The quotas of the present clusters, then by id. */
-static int dbp_quotas(const wn_dbp_opts *o, struct dbp_clusters *c, int64_t d, size_t M,
-		      const char *src, char *err, size_t errlen)
+static int dbp_quotas(const wn_dbp_opts *o, const wn_proto_run *r, struct dbp_clusters *c,
+		      size_t M, const char *src, char *err, size_t errlen)
 {
 	char why[256] = "";
-	if (wn_dbp_inter(c->C, (int64_t)c->m, d, o->neighbours, c->inter, why, sizeof why) ||
+	if (dbp_inter(o, r, c, why, sizeof why) ||
 	    wn_dbp_quota(c->intra, c->inter, c->size, c->m, M, o->temperature, o->balance, &c->q,
 			 why, sizeof why))
 		return wn_errf(err, errlen, "%s: %s", src, why), -1;
-	memset(c->quota_by_id, 0, sizeof *c->quota_by_id * (size_t)(c->m ? c->id[c->m - 1] + 1 : 1));
+	memset(c->quota_by_id, 0, sizeof *c->quota_by_id * (size_t)(r->ps.k ? r->ps.k : 1));
 	for (size_t t = 0; t < c->m; t++)
 		c->quota_by_id[c->id[t]] = c->q.quota[t];
 	return 0;
@@ -178,7 +195,7 @@ int wn_dbp_run(const wn_dbp_opts *o, wn_stream *s, wn_step_report *rep, char *er
 				      wn_stream_source_name(s), M, need), -1);
 	}
 	if (!rc && r.ps.n > 0)
-		rc = dbp_quotas(o, &c, r.ps.d, M, wn_stream_source_name(s), err, errlen);
+		rc = dbp_quotas(o, &r, &c, M, wn_stream_source_name(s), err, errlen);
 	keep = rc ? NULL : malloc((size_t)(r.ps.n ? r.ps.n : 1));
 	if (!rc && !keep)
 		rc = (wn_errf(err, errlen, "out of memory"), -1);

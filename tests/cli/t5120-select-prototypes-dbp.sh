@@ -86,6 +86,14 @@ test_expect_success 'a recipe (cluster kmeans, select dbp) gives the bytes of th
 	"$WINNOW" run -q r.yaml && cmp r.jsonl dbp.jsonl
 '
 
+test_expect_success '--centroids from cluster kmeans: quotas still sum to M inside their bounds' '
+	"$WINNOW" cluster kmeans -q -k 20 --spherical --seed 2 --centroids-out c20.npy "$F" > km2.jsonl &&
+	cmp km.jsonl km2.jsonl &&
+	"$WINNOW" select dbp -q --keep-frac 0.3 --centroids c20.npy --stats sc.json km.jsonl > dc.jsonl &&
+	jq -e "([.clusters[].quota] | add) == 150 and all(.clusters[]; .lb <= .quota and .quota <= .size)" sc.json &&
+	[ "$(wc -l < dc.jsonl)" -eq 150 ]
+'
+
 test_expect_success '--centroids with fewer rows than the ids: positioned error, exit 1' '
 	"$WINNOW" cluster kmeans -q -k 5 --seed 1 --centroids-out c5.npy "$F" > /dev/null &&
 	"$WINNOW" select prototypes --keep-frac 0.5 --centroids c5.npy km.jsonl > out 2> err; rc=$?
