@@ -50,6 +50,9 @@ static int take(wn_proto_set *ps, wn_stream *s, const wn_record *rec, const char
 		return wn_stream_reject(s, rec, "no cluster id at %s", fc) ? -1 : 0;
 	if (wn_json_type_of(v) != WN_JSON_NUMBER || wn_json_int64(v, &id) || id < 0)
 		return wn_stream_reject(s, rec, "%s is not a non-negative integer", fc) ? -1 : 0;
+	if (id >= (int64_t)1 << 24 && id >= 4 * (ps->n + 1)) /* ids are dense cluster numbers */
+		return wn_stream_reject(s, rec, "%s is %lld: cluster ids must be dense (0..k-1)", fc,
+					(long long)id) ? -1 : 0;
 	if (max_k > 0 && id >= max_k)
 		return wn_stream_reject(s, rec, "%s is %lld but --centroids has %lld rows", fc,
 					(long long)id, (long long)max_k) ? -1 : 0;

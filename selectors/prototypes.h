@@ -38,7 +38,9 @@ typedef struct wn_proto_set {
  * Read the whole stream: each record needs a non-zero vector at field_emb
  * (a winnow vector or a JSON array; one dimension throughout) and a
  * non-negative integer cluster id at field_cluster, below max_k when
- * max_k > 0 (the rows of --centroids); a record that lacks either is
+ * max_k > 0 (the rows of --centroids), and dense (below 2^24 or 4 x the
+ * records read so far: arrays are sized by the largest id); a record that
+ * fails either is
  * rejected under the stream's policy. Returns 0, or -1 (a policy stop, or
  * the reason in err).
  */
