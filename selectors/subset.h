@@ -188,8 +188,10 @@ int wn_sel_upweight(const uint32_t *group, size_t n, size_t ngroups, double temp
 
 /*
  * The water-filling split of a budget over m children of the given sizes
- * (the reference's find_subcluster_target_size, multiplier 1; DBP and the
- * balanced samplers share it): when the sizes sum to at most `target`
+ * (the reference's find_subcluster_target_size, multiplier 1: the
+ * water-filling of wn_sel_water_fill below with equal wants and lb = 0,
+ * its remainder drawn at random as the reference does; DBP uses the
+ * general projection): when the sizes sum to at most `target`
  * every child gives all it has; otherwise the cut x is the largest with
  * sum_i min(x, size_i) <= target, each child gets min(x, size_i), and the
  * remainder goes one each to children larger than x, chosen uniformly
