@@ -101,7 +101,8 @@ int wn_cluster_hkmeans_step_check(wn_cluster_hkmeans_step_opts *o, char *err, si
 {
 	if (check_engine(&o->vec, err, errlen))
 		return -1;
-	o->nlevels = wn_cluster_parse_levels(o->levels, o->ks, WN_CLUSTER_HKMEANS_MAX_LEVELS, err, errlen);
+	o->nlevels = wn_cluster_parse_levels_split(o->levels, o->ks, WN_CLUSTER_HKMEANS_MAX_LEVELS,
+						   o->hk.split, err, errlen);
 	if (o->nlevels < 0)
 		return -1;
 	if (o->km.niter < 1 || o->seed < 0 || o->km.max_train < 0)
@@ -357,6 +358,7 @@ static int hkmeans_report(const wn_cluster_hkmeans_step_opts *o, const wn_cluste
 		cJSON_AddStringToObject(j, "init", o->init);
 		cJSON_AddNumberToObject(j, "resamples", o->hk.resamples);
 		cJSON_AddStringToObject(j, "strategy", o->strategy);
+		cJSON_AddNumberToObject(j, "split", o->hk.split);
 		lv = cJSON_AddArrayToObject(j, "levels");
 	}
 	for (int l = 0; l < o->nlevels; l++) {

@@ -15,11 +15,15 @@
  * after a level's k-means, R times take from every cluster S points (the S
  * closest to its centroid, or S at random), run a fresh k-means on that
  * union only, and reassign all of the level's points to the new centroids.
- * This spreads centroids over the support of the data instead of crowding
- * them into dense regions; counted in records, clusters in dense regions
- * grow (measured on Debian hash embeddings: the largest top-level cluster
- * grows), and balanced sampling over the hierarchy is what evens the
- * selection. Unlike the reference every draw is seeded.
+ * This spreads centroids evenly over the support of the data instead of
+ * crowding them into dense regions (plain k-means places them with density
+ * p^(d/(d+2))). What it balances is the concepts, not the record counts:
+ * counted in records, clusters in dense regions grow (tests/cli/t6120 on
+ * the reference's rings: top-level max/median 3.6 -> 10..17, while the
+ * balanced sample's largest ring share falls from a third to a quarter).
+ * Balanced sampling over the hierarchy is what evens the selection. With
+ * --split (level 1 only) each level-1 cluster is re-clustered afterwards.
+ * Unlike the reference every draw is seeded.
  */
 #ifndef WN_CLUSTER_HKMEANS_H
 #define WN_CLUSTER_HKMEANS_H
@@ -46,6 +50,14 @@ typedef struct wn_cluster_hkmeans_opts {
 	 * is not resampled (as the reference) */
 	int64_t sample_size[WN_CLUSTER_HKMEANS_MAX_LEVELS];
 	int strategy;           /* enum wn_cluster_resample_strategy */
+	/* --split N (the reference's n_splits of level 1, scripts/
+	 * split_clusters.py): after level 1's k-means and resampling, each
+	 * level-1 cluster is re-clustered into min(N, size) sub-clusters by a
+	 * fresh k-means (the level's init and niter, seeded per cluster; the
+	 * reference keeps the best of 10 runs, one run here), empty ones
+	 * dropped; the sub-clusters, numbered cluster by cluster, are level 1
+	 * (so level 1 has up to K1 x N clusters). 0 or 1: no split. */
+	int split;
 } wn_cluster_hkmeans_opts;
 
 /*
@@ -72,9 +84,13 @@ typedef struct wn_cluster_hkmeans_result {
  * reason in err.
  */
 int wn_cluster_parse_levels(const char *s, int64_t *ks, int max, char *err, size_t errlen);
+/* The same with --split N (N >= 0; else -1 with err): level 2 may then have
+ * up to K1 x N clusters (level 1's count after the split). */
+int wn_cluster_parse_levels_split(const char *s, int64_t *ks, int max, int split, char *err,
+				  size_t errlen);
 
 /*
- * Run all levels. o->k is ignored (ks gives it per level); o->init picks
+ * Run all levels (res->k[0] is level 1's count after any split). o->k is ignored (ks gives it per level); o->init picks
  * the seeding of every k-means (the initial one and each resample). Level 1
  * uses o->seed, so without resampling it equals a plain k-means run with
  * the same options; level l > 1 a seed derived from (o->seed, l), and

@@ -628,6 +628,118 @@ int wn_sel_split_budget(const size_t *sizes, size_t m, size_t target, uint64_t s
 	return rc ? -1 : 1; /* 1: the stream was drawn from */
 }
 
+/* ---- water-filling -------------------------------------------------- */
+
+static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* sum_j clamp(want_j - L, lb_j, ub_j): non-increasing in L */
+static double fill_sum(const double *want, const double *lb, const double *ub, size_t m, double L)
+{
+	double s = 0;
+	for (size_t j = 0; j < m; j++)
+		s += clampd(want[j] - L, lb[j], ub[j]);
+	return s;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+int wn_sel_water_fill(const double *want, const double *lb, const double *ub, size_t m,
+		      double total, double *x, char *err, size_t errlen)
+{
+	double slb = 0, sub = 0;
+	for (size_t j = 0; j < m; j++) {
+		if (!isfinite(want[j]) || !(lb[j] <= ub[j]) || !isfinite(lb[j]) || !isfinite(ub[j]))
+			return sel_err(err, errlen, "water-filling: entry %zu has a bad want or bounds", j);
+		slb += lb[j];
+		sub += ub[j];
+	}
+	double tol = 1e-9 * (fabs(total) + 1);
+	if (total < slb - tol || total > sub + tol)
+		return sel_err(err, errlen, "water-filling: total %.17g is outside [%.17g, %.17g]",
+			       total, slb, sub);
+	if (m == 0)
+		return 0;
+	double *B = malloc(2 * m * sizeof *B);
+	if (!B)
+		return SEL_OOM(err, errlen);
+	for (size_t j = 0; j < m; j++) {
+		B[2 * j] = want[j] - ub[j];     /* below: x_j = ub_j */
+		B[2 * j + 1] = want[j] - lb[j]; /* above: x_j = lb_j */
+	}
+	qsort(B, 2 * m, sizeof *B, cmp_double);
+	/* the last breakpoint i with fill_sum(B[i]) >= total; f(B[0]) = sum ub >= total */
+	size_t lo = 0, hi = 2 * m - 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2;
+		if (fill_sum(want, lb, ub, m, B[mid]) >= total)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	double L = B[lo], f0 = fill_sum(want, lb, ub, m, L);
+	if (f0 > total && lo + 1 < 2 * m) { /* f is linear on [B[lo], B[lo + 1]] */
+		double f1 = fill_sum(want, lb, ub, m, B[lo + 1]);
+		L += (f0 - total) * (B[lo + 1] - B[lo]) / (f0 - f1);
+	}
+	for (size_t j = 0; j < m; j++)
+		x[j] = clampd(want[j] - L, lb[j], ub[j]);
+	free(B);
+	return 0;
+}
+
+/* The entry to move by one toward the total: the largest (up) or smallest
+ * (down) x_j - q_j among those that may move, ties to the lower index. */
+static size_t fill_pick(const double *x, const size_t *q, const size_t *lb, const size_t *ub,
+			size_t m, int up)
+{
+	size_t best = m;
+	for (size_t j = 0; j < m; j++) {
+		if (up ? q[j] >= ub[j] : q[j] <= lb[j])
+			continue;
+		double r = x[j] - (double)q[j], rb = best < m ? x[best] - (double)q[best] : 0;
+		if (best == m || (up ? r > rb : r < rb))
+			best = j;
+	}
+	return best;
+}
+
+int wn_sel_water_fill_int(const double *want, const size_t *lb, const size_t *ub, size_t m,
+			  size_t total, size_t *quota, char *err, size_t errlen)
+{
+	double *buf = calloc(3 * m + 1, sizeof *buf);
+	if (!buf)
+		return SEL_OOM(err, errlen);
+	double *dl = buf, *du = buf + m, *x = buf + 2 * m;
+	for (size_t j = 0; j < m; j++) {
+		dl[j] = (double)lb[j];
+		du[j] = (double)ub[j];
+	}
+	int rc = wn_sel_water_fill(want, dl, du, m, (double)total, x, err, errlen);
+	size_t sum = 0;
+	for (size_t j = 0; rc == 0 && j < m; j++) {
+		double r = nearbyint(x[j]); /* half to even in the default rounding mode */
+		quota[j] = r < dl[j] ? lb[j] : r > du[j] ? ub[j] : (size_t)r;
+		sum += quota[j];
+	}
+	while (rc == 0 && sum != total) {
+		size_t j = fill_pick(x, quota, lb, ub, m, sum < total);
+		if (j == m) { /* cannot happen: sum lb <= total <= sum ub was checked */
+			rc = sel_err(err, errlen, "water-filling: cannot reach the total");
+			break;
+		}
+		if (sum < total)
+			quota[j]++, sum++;
+		else
+			quota[j]--, sum--;
+	}
+	free(buf);
+	return rc;
+}
+
 static int split_budget(balanced *B, const size_t *sizes, size_t m, size_t target, size_t *budget)
 {
 	/* a stream number is spent only by a split that draws */

@@ -188,8 +188,10 @@ int wn_sel_upweight(const uint32_t *group, size_t n, size_t ngroups, double temp
 
 /*
  * The water-filling split of a budget over m children of the given sizes
- * (the reference's find_subcluster_target_size, multiplier 1; DBP and the
- * balanced samplers share it): when the sizes sum to at most `target`
+ * (the reference's find_subcluster_target_size, multiplier 1: the
+ * water-filling of wn_sel_water_fill below with equal wants and lb = 0,
+ * its remainder drawn at random as the reference does; DBP uses the
+ * general projection): when the sizes sum to at most `target`
  * every child gives all it has; otherwise the cut x is the largest with
  * sum_i min(x, size_i) <= target, each child gets min(x, size_i), and the
  * remainder goes one each to children larger than x, chosen uniformly
@@ -201,6 +203,33 @@ int wn_sel_upweight(const uint32_t *group, size_t n, size_t ngroups, double temp
  */
 int wn_sel_split_budget(const size_t *sizes, size_t m, size_t target, uint64_t seed,
 			uint64_t stream, size_t *budget, char *err, size_t errlen);
+
+/*
+ * Exact water-filling, shared by DBP and the balanced samplers: the
+ * Euclidean projection of `want` (m entries) onto the box-and-budget set
+ * {x : sum x = total, lb_j <= x_j <= ub_j}, i.e. the solution of
+ * min ||x - want||^2 under those constraints (what DBP's reference hands
+ * to a QP solver). It is x_j = clamp(want_j - L, lb_j, ub_j) for the one
+ * water level L that makes the sum `total`; L is found exactly from the
+ * sorted breakpoints want_j - ub_j, want_j - lb_j (O(m log m)). With all
+ * wants equal and lb = 0 it is the balanced split min(cut, ub_j). Needs
+ * lb_j <= ub_j and sum lb <= total <= sum ub (else -1 with err). x: m
+ * entries. Returns 0 or -1.
+ */
+int wn_sel_water_fill(const double *want, const double *lb, const double *ub, size_t m,
+		      double total, double *x, char *err, size_t errlen);
+
+/*
+ * Integer quotas from the projection: quota_j = x_j rounded half to even
+ * (as numpy.rint), then, when the rounded quotas do not sum to `total`,
+ * moved by one at a time toward it — first the entries whose rounding lost
+ * the most (x_j - quota_j largest when short, smallest when over), ties to
+ * the lower index, never past lb_j or ub_j — so the quotas always sum to
+ * `total` and respect the bounds (the reference's np.rint alone can miss
+ * the total by a few). lb, ub, quota: m entries. Returns 0 or -1 with err.
+ */
+int wn_sel_water_fill_int(const double *want, const size_t *lb, const size_t *ub, size_t m,
+			  size_t total, size_t *quota, char *err, size_t errlen);
 
 /*
  * path: n x levels cluster ids, row-major, level 1 (finest, the points'

@@ -408,7 +408,7 @@ static void test_kmeanspp_resampling_threads(void)
 	o.niter = 5;
 	o.seed = 4;
 	o.init = WN_CLUSTER_INIT_KMEANSPP;
-	wn_cluster_hkmeans_opts ho = {3, {0}, WN_CLUSTER_RESAMPLE_CLOSEST};
+	wn_cluster_hkmeans_opts ho = {3, {0}, WN_CLUSTER_RESAMPLE_CLOSEST, 0};
 	int64_t ks[2] = {60, 6};
 	wn_cluster_hkmeans_result a, b;
 	int nt = omp_get_max_threads();
@@ -426,6 +426,83 @@ static void test_kmeanspp_resampling_threads(void)
 		wn_cluster_hkmeans_result_free(&b);
 	}
 	omp_set_num_threads(nt);
+}
+
+/* Every cluster gives its S points to a resample's union. Two blobs of 50
+ * points (x = 0..4.9 and x = 100..104.9 on a line) and k = 2: a union that
+ * lost either cluster's points would put both fresh centroids in one blob;
+ * with both, one centroid per blob and sizes 50, 50 (the union is 10 + 10
+ * points; found when --split's grouping exposed a one-off cursor). */
+static void test_resample_union_has_every_cluster(void)
+{
+	float P[100 * 2];
+	for (int i = 0; i < 100; i++) {
+		P[2 * i] = (float)((i < 50 ? 0 : 100) + (i % 50) * 0.1);
+		P[2 * i + 1] = 0;
+	}
+	wn_cluster_kmeans_opts o = WN_CLUSTER_KMEANS_OPTS_INIT;
+	o.niter = 10;
+	o.init = WN_CLUSTER_INIT_KMEANSPP;
+	for (int strat = 0; strat < 2; strat++) {
+		wn_cluster_hkmeans_opts ho = {1, {10}, strat, 0};
+		int64_t ks[1] = {2};
+		wn_cluster_hkmeans_result h;
+		for (uint64_t seed = 1; seed <= 5; seed++) {
+			o.seed = seed;
+			CHECK_EQ_INT(wn_cluster_hkmeans_run(NULL, &o, &ho, ks, 1, P, 100, 2, &h, err, sizeof err), 0);
+			CHECK_EQ_INT(h.resamples_done[0], 1);
+			CHECK_EQ_INT(h.sizes[0][0], 50);
+			CHECK_EQ_INT(h.sizes[0][1], 50);
+			float lo = h.centroids[0][0] < h.centroids[0][2] ? h.centroids[0][0] : h.centroids[0][2];
+			float hi = h.centroids[0][0] < h.centroids[0][2] ? h.centroids[0][2] : h.centroids[0][0];
+			CHECK(lo < 5 && hi > 100);
+			wn_cluster_hkmeans_result_free(&h);
+		}
+	}
+}
+
+/* --split N: each level-1 cluster re-clustered into min(N, size); two blobs
+ * of 50 and a lone point far away, levels 3 then split 4: the lone point's
+ * cluster stays one cluster (min(4, 1)), the blobs give 4 each -> 9; the
+ * next level clusters those 9 centroids. */
+static void test_split(void)
+{
+	float P[101 * 2];
+	for (int i = 0; i < 100; i++) {
+		P[2 * i] = (float)((i < 50 ? 0 : 100) + (i % 50) * 0.1);
+		P[2 * i + 1] = (float)((i % 7) * 0.05);
+	}
+	P[200] = 1000, P[201] = 0;
+	wn_cluster_kmeans_opts o = WN_CLUSTER_KMEANS_OPTS_INIT;
+	o.niter = 10;
+	o.seed = 3;
+	o.init = WN_CLUSTER_INIT_KMEANSPP;
+	wn_cluster_hkmeans_opts ho = {0, {0}, 0, 4};
+	int64_t ks[2] = {3, 9};
+	wn_cluster_hkmeans_result h;
+	CHECK_EQ_INT(wn_cluster_hkmeans_run(NULL, &o, &ho, ks, 2, P, 101, 2, &h, err, sizeof err), 0);
+	CHECK_EQ_INT(h.k[0], 9);
+	int64_t one = 0, tot = 0;
+	for (int j = 0; j < 9; j++) {
+		tot += h.sizes[0][j];
+		one += h.sizes[0][j] == 1;
+		CHECK(h.sizes[0][j] >= 1);
+	}
+	CHECK_EQ_INT(tot, 101);
+	CHECK_EQ_INT(one, 1);
+	CHECK_EQ_INT(h.sizes[0][h.assign[100 * 2]], 1); /* the lone point alone */
+	unsigned ma = 0, mb = 0; /* each blob: 4 sub-clusters of its own */
+	for (int i = 0; i < 100; i++)
+		*(i < 50 ? &ma : &mb) |= 1u << h.assign[i * 2];
+	CHECK(__builtin_popcount(ma) == 4 && __builtin_popcount(mb) == 4 && !(ma & mb));
+	wn_cluster_hkmeans_result_free(&h);
+	int64_t bad[2] = {3, 10};
+	CHECK(wn_cluster_hkmeans_run(NULL, &o, &ho, bad, 2, P, 101, 2, &h, err, sizeof err) < 0);
+	CHECK(strstr(err, "level 2") != NULL);
+	int64_t pk[4];
+	CHECK_EQ_INT(wn_cluster_parse_levels_split("3,12", pk, 4, 4, err, sizeof err), 2);
+	CHECK(wn_cluster_parse_levels_split("3,13", pk, 4, 4, err, sizeof err) < 0);
+	CHECK(strstr(err, "after --split") != NULL);
 }
 
 int main(void)
@@ -446,6 +523,8 @@ int main(void)
 	RUN(test_bad_k);
 	RUN(test_parse_levels);
 	RUN(test_hkmeans_levels_compose);
+	RUN(test_resample_union_has_every_cluster);
+	RUN(test_split);
 	free(X);
 	return TEST_EXIT;
 }

@@ -478,6 +478,105 @@ static void test_balanced_remainder_fair(void)
 		CHECK_NEAR(extra[g], RUNS * p, 5 * sd);
 }
 
+/* ---- water-filling ---------------------------------------------------- */
+
+/* DBP's worked example (issue 20), by hand: C = d_inter x d_intra = [0.1,
+ * 0.2], P = softmax(C / 0.5) = [e^0.2, e^0.4] / sum = [0.450166, 0.549834],
+ * M = 100, lb = min(floor(100/2 x 0.5), |C_j| - 1) = 25: sizes 200, 200 ->
+ * [45, 55]; |C_0| = 30 (ub 30, lb 25) -> [30, 70]. */
+static void test_water_fill_dbp_example(void)
+{
+	double e0 = exp(0.2), e1 = exp(0.4);
+	double want[2] = {100 * e0 / (e0 + e1), 100 * e1 / (e0 + e1)};
+	size_t lb[2] = {25, 25}, ub[2] = {200, 200}, q[2];
+	CHECK_EQ_INT(wn_sel_water_fill_int(want, lb, ub, 2, 100, q, err, sizeof err), 0);
+	CHECK_EQ_INT(q[0], 45);
+	CHECK_EQ_INT(q[1], 55);
+	ub[0] = 30;
+	CHECK_EQ_INT(wn_sel_water_fill_int(want, lb, ub, 2, 100, q, err, sizeof err), 0);
+	CHECK_EQ_INT(q[0], 30);
+	CHECK_EQ_INT(q[1], 70);
+	double x[2], dlb[2] = {25, 25}, dub[2] = {30, 200};
+	CHECK_EQ_INT(wn_sel_water_fill(want, dlb, dub, 2, 100, x, err, sizeof err), 0);
+	CHECK_NEAR(x[0], 30, 1e-12);
+	CHECK_NEAR(x[1], 70, 1e-12);
+}
+
+/* Equal wants and lb 0 give the balanced split min(cut, size): sizes
+ * [10,3,50,7], 21 -> [6,3,6,6] exactly; 20 -> 5 2/3 three times and 3, which
+ * round to 6,3,6,6 = 21; one comes back from the lowest index of the tied
+ * residuals -> [5,3,6,6]. Half to even: [0.5,1.5,2.5,3.5] summing to 8
+ * rounds to [0,2,2,4]. */
+static void test_water_fill_balanced_and_rounding(void)
+{
+	double want[4] = {1, 1, 1, 1}, x[4];
+	size_t lb[4] = {0, 0, 0, 0}, ub[4] = {10, 3, 50, 7}, q[4];
+	CHECK_EQ_INT(wn_sel_water_fill_int(want, lb, ub, 4, 21, q, err, sizeof err), 0);
+	CHECK(q[0] == 6 && q[1] == 3 && q[2] == 6 && q[3] == 6);
+	double dlb[4] = {0, 0, 0, 0}, dub[4] = {10, 3, 50, 7};
+	CHECK_EQ_INT(wn_sel_water_fill(want, dlb, dub, 4, 20, x, err, sizeof err), 0);
+	CHECK_NEAR(x[0], 17.0 / 3, 1e-12);
+	CHECK_NEAR(x[1], 3, 1e-12);
+	CHECK_EQ_INT(wn_sel_water_fill_int(want, lb, ub, 4, 20, q, err, sizeof err), 0);
+	CHECK(q[0] == 5 && q[1] == 3 && q[2] == 6 && q[3] == 6);
+	double w2[4] = {0.5, 1.5, 2.5, 3.5};
+	size_t ub2[4] = {10, 10, 10, 10};
+	CHECK_EQ_INT(wn_sel_water_fill_int(w2, lb, ub2, 4, 8, q, err, sizeof err), 0);
+	CHECK(q[0] == 0 && q[1] == 2 && q[2] == 2 && q[3] == 4);
+	CHECK_EQ_INT(wn_sel_water_fill_int(w2, lb, ub2, 4, 41, q, err, sizeof err), -1);
+	CHECK(strstr(err, "outside") != NULL);
+}
+
+/* Random instances: the projection's optimality conditions (free entries
+ * share one water level L = want - x; entries at ub have want - ub >= L,
+ * at lb want - lb <= L), and the integer quotas sum to the total inside
+ * the bounds. */
+static void test_water_fill_random_kkt(void)
+{
+	uint64_t st = 12345;
+	for (int rep = 0; rep < 200; rep++) {
+		enum { M = 9 };
+		double want[M], dlb[M], dub[M], x[M];
+		size_t lb[M], ub[M], q[M], slb = 0, sub = 0;
+		for (int j = 0; j < M; j++) {
+			st = st * 6364136223846793005ull + 1442695040888963407ull;
+			ub[j] = (size_t)(st >> 58); /* 0..63 */
+			lb[j] = ub[j] ? (size_t)((st >> 40) % (ub[j] + 1)) / 2 : 0;
+			want[j] = (double)((st >> 20) % 1000) / 17.0;
+			dlb[j] = (double)lb[j];
+			dub[j] = (double)ub[j];
+			slb += lb[j];
+			sub += ub[j];
+		}
+		size_t total = slb + (sub - slb) * (size_t)(rep % 7) / 6;
+		CHECK_EQ_INT(wn_sel_water_fill(want, dlb, dub, M, (double)total, x, err, sizeof err), 0);
+		double sum = 0, L = NAN;
+		for (int j = 0; j < M; j++) {
+			sum += x[j];
+			if (x[j] > dlb[j] + 1e-9 && x[j] < dub[j] - 1e-9) {
+				if (isnan(L))
+					L = want[j] - x[j];
+				CHECK_NEAR(want[j] - x[j], L, 1e-9);
+			}
+		}
+		CHECK_NEAR(sum, (double)total, 1e-9);
+		for (int j = 0; !isnan(L) && j < M; j++) {
+			if (x[j] >= dub[j] - 1e-9 && dub[j] > dlb[j])
+				CHECK(want[j] - dub[j] >= L - 1e-9);
+			if (x[j] <= dlb[j] + 1e-9 && dub[j] > dlb[j])
+				CHECK(want[j] - dlb[j] <= L + 1e-9);
+		}
+		CHECK_EQ_INT(wn_sel_water_fill_int(want, lb, ub, M, total, q, err, sizeof err), 0);
+		size_t qs = 0;
+		for (int j = 0; j < M; j++) {
+			CHECK(q[j] >= lb[j] && q[j] <= ub[j]);
+			CHECK(fabs((double)q[j] - x[j]) < 1.0 + 1e-9);
+			qs += q[j];
+		}
+		CHECK_EQ_INT(qs, total);
+	}
+}
+
 /* The issue's worked example of find_subcluster_target_size (Vo et al.'s
  * reference, multiplier 1), computed by hand: sizes [10,3,50,7]. t=20:
  * min(5,.) sums to 18 and min(6,.) to 21, so the cut is 5 and the 2 left
@@ -533,6 +632,9 @@ int main(void)
 	RUN(test_epochs);
 	RUN(test_mix_resample);
 	RUN(test_split_budget_worked_example);
+	RUN(test_water_fill_dbp_example);
+	RUN(test_water_fill_balanced_and_rounding);
+	RUN(test_water_fill_random_kkt);
 	RUN(test_balanced_shares);
 	RUN(test_balanced_remainder_fair);
 	return TEST_EXIT;
