@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 make -j2 all build/cuda_bench build/bench/core_bench >/dev/null
 rm -rf .gpu && mkdir -p .gpu/bin .gpu/lib .gpu/shared/tools .gpu/shared/corpora .gpu/shared/models
-cp build/winnow build/libwinnow_cuda.so build/tests/test_cuda_twins build/tests/test_bert \
+cp build/winnow build/libwinnow_cuda.so build/tests/test_* \
    build/cuda_bench build/bench/core_bench .gpu/bin/
 for b in .gpu/bin/*; do ldd "$b" 2>/dev/null; done | awk '$3 ~ /^\// {print $3}' | sort -u |
 	grep -vE '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*)\.so' |
