@@ -1,0 +1,40 @@
+/*
+ * selectors/sources_step.h — the `sources` steps (issue 21): `sources qqt`
+ * (which top-k quality pools for a compute budget), `sources ot` (OT
+ * dataset distances of sources to a target), `sources plan` (the
+ * projektor mixture for a data size). They read no records from the
+ * stream: each opens its own files (--pilots, --source, --target) and
+ * writes one report (a table, or JSON) to the stream's output.
+ *
+ * Owns: what check/run allocate inside the options (released by
+ * wn_sources_*_release). Borrows: the option strings (argv or recipe).
+ */
+#ifndef WN_SELECTORS_SOURCES_STEP_H
+#define WN_SELECTORS_SOURCES_STEP_H
+
+#include <stdint.h>
+
+#include "io/step.h"
+#include "io/stream.h"
+
+/* ---- sources qqt ---- */
+typedef struct wn_sources_qqt_opts {
+	wn_stream_opts io;
+	const char *pilots;    /* FILE: rows POOL S N ERROR */
+	const char *budget;    /* SAMPLES[,SAMPLES...] */
+	int64_t pool_size;     /* samples in each pool of the projection */
+	double a, d, a_upper;  /* a NAN: fitted once */
+	int64_t seed;
+	int json;
+	/* filled by check */
+	int64_t *budgets;
+	int nbudgets;
+} wn_sources_qqt_opts;
+
+void wn_sources_qqt_init(wn_sources_qqt_opts *o);
+int wn_sources_qqt_check(wn_sources_qqt_opts *o, int npos, char *err, size_t errlen);
+int wn_sources_qqt_run(const wn_sources_qqt_opts *o, wn_stream *s, wn_step_report *rep, char *err,
+		       size_t errlen);
+void wn_sources_qqt_release(wn_sources_qqt_opts *o);
+
+#endif
