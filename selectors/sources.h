@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/core.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -89,6 +91,72 @@ int wn_qqt_fit_pool(const wn_qqt_pilots *p, double a, double d, uint64_t seed, d
  */
 int wn_qqt_fit_a(const wn_qqt_pilots *pools, int npools, double d, double a_upper, double *a,
 		 char *err, size_t errlen);
+
+/* ---- projektor: OT dataset distances of mixtures ------------------- */
+
+/* One data set: n vectors of dimension d and, when labelled, a label id
+ * per vector into names[0..nlabels). Owns X, label, names (wn_src_set_free). */
+typedef struct wn_src_set {
+	float *X;
+	int64_t n, d;
+	int32_t *label; /* NULL: unlabelled */
+	char **names;
+	int nlabels;
+} wn_src_set;
+
+void wn_src_set_free(wn_src_set *s);
+
+/*
+ * The gradient of OT(p) with respect to the mixture p from the dual
+ * potentials f of the pooled points (N of them, point j from source
+ * src[j], counts[i] points of source i, each weighted p_i / counts[i]):
+ * raising p_i adds 1/n_i to each point of i and takes the rest from the
+ * other points in proportion to their weights, so
+ *   dOT/dp_i = sum_{j in i} f_j / n_i - sum_{j not in i} a_j f_j / (1 - p_i),
+ * which at the pooled weights p_i = n_i / N is the issue's
+ *   (1/n_i) [sum_{j in i} f_j - n_i / (N - n_i) sum_{j not in i} f_j].
+ * 0 when n_i is 0 or N (or p_i is 1).
+ */
+void wn_sources_mix_gradient(const double *f, const int32_t *src, int64_t N, int K,
+			     const int64_t *counts, const double *p, double *grad);
+
+/*
+ * The label-aware OT dataset distance (otdd's "precomputed_labeldist" with
+ * inner_ot_method "exact", as projektor calls it): ground cost
+ *   c((x,y),(x',y')) = ||x - x'||^2 / 2 + W(y, y') / 2,
+ * W(y, y') the entropic OT between the two labels' feature clouds with cost
+ * ||x - x'||^2 (inner Sinkhorn, not debiased; W(y, y) = 0 within one data
+ * set), and the outer debiased Sinkhorn divergence. Labels of different
+ * sets are different classes (a source's "libs" and the target's "libs"
+ * are compared by W, never identified). Without labels: the plain feature
+ * OT with cost ||x - x'||^2 / 2.
+ * Owns the pooled sources, the cost matrices and W (wn_otdd_free).
+ */
+typedef struct wn_otdd {
+	wn_core *core;            /* borrowed */
+	wn_sinkhorn_opts outer;
+	int K;                    /* sources */
+	int64_t N, M;             /* pooled source points, target points */
+	int64_t *counts, *start;  /* per source: points, first pooled row */
+	int32_t *src;             /* N: source of each pooled point */
+	float *Cxy, *Cxx, *Cyy;   /* N x M, N x N, M x M */
+	float *W;                 /* nclass x nclass label distances (NULL: no labels) */
+	int nclass;
+} wn_otdd;
+
+/* All the costs; sets must share d and be non-empty; labels used when every
+ * set has them and use_labels. 0, or -1 with one line in err. */
+int wn_otdd_init(wn_otdd *o, wn_core *c, const wn_src_set *sources, int K, const wn_src_set *target,
+		 int use_labels, const wn_sinkhorn_opts *outer, const wn_sinkhorn_opts *inner,
+		 char *err, size_t errlen);
+/* OTDD(source k, target). */
+int wn_otdd_source(const wn_otdd *o, int k, double *dist, char *err, size_t errlen);
+/* OTDD(mixture p, target) and its gradient in p (grad may be NULL). A p_i of
+ * 0 is raised to WN_OTDD_PMIN (then p renormalised) so every potential exists. */
+#define WN_OTDD_PMIN 1e-9
+int wn_otdd_mixture(const wn_otdd *o, const double *p, double *dist, double *grad, char *err,
+		    size_t errlen);
+void wn_otdd_free(wn_otdd *o);
 
 #ifdef __cplusplus
 }

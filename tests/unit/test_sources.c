@@ -7,7 +7,12 @@
  *  - mixing pools (-0.25,3), (-0.15,6), 12.8M each: n=38.4M top-1 0.712901,
  *    top-2 0.750223; n=640M 0.641455 vs 0.545493;
  *  - the grid fit recovers (b, tau) of pilots made from the model, and a;
- *    the same seed gives the same fit, ties go the same way.
+ *    the same seed gives the same fit, ties go the same way;
+ *  - the mixture gradient: f = [0.5, 0.3 | 0.1, 0.1], n1 = 2, N = 4 -> 0.30;
+ *  - OTDD: labels change the distance (swapped labels cost about W/2), the
+ *    plain feature OT of a set with itself is 0, the gradient in p against
+ *    finite differences along the simplex, a pure mixture is the source's
+ *    own distance.
  */
 #include <math.h>
 #include <stdint.h>
@@ -134,6 +139,156 @@ static void test_qqt_bad_pilots(void)
 	CHECK(strstr(err, "without pilots") != NULL);
 }
 
+static void test_mix_gradient_worked(void)
+{
+	/* f = [0.5, 0.3 | 0.1, 0.1], n1 = 2, N = 4 -> 0.30 (issue 21) */
+	const double f[4] = {0.5, 0.3, 0.1, 0.1}, p[2] = {0.5, 0.5};
+	const int32_t src[4] = {0, 0, 1, 1};
+	const int64_t counts[2] = {2, 2};
+	double g[2];
+	wn_sources_mix_gradient(f, src, 4, 2, counts, p, g);
+	CHECK_NEAR(g[0], 0.30, 1e-15);
+	CHECK_NEAR(g[1], (0.2 / 2) - 2.0 / 2 * 0.8 / 2, 1e-15);
+	/* n_i = N: 0 */
+	const int64_t all[2] = {4, 0};
+	const int32_t one[4] = {0, 0, 0, 0};
+	const double p1[2] = {1, 0};
+	wn_sources_mix_gradient(f, one, 4, 2, all, p1, g);
+	CHECK(g[0] == 0 && g[1] == 0);
+}
+
+/* two 2-D clusters at (0,0) and (3,0), 6 points each, labels by cluster (swap: the other way) */
+static void make_set(wn_src_set *s, uint64_t seed, int swap, double shift)
+{
+	static char *names_[2] = {"x", "y"};
+	s->n = 12;
+	s->d = 2;
+	s->X = malloc(24 * sizeof *s->X);
+	s->label = malloc(12 * sizeof *s->label);
+	s->names = malloc(2 * sizeof *s->names);
+	s->nlabels = 2;
+	for (int l = 0; l < 2; l++)
+		s->names[l] = strdup(names_[l]);
+	for (int i = 0; i < 12; i++) {
+		int c = i % 2;
+		double u = (double)((i * 7 + seed * 3) % 11) / 11.0 - 0.5;
+		double v = (double)((i * 5 + seed) % 13) / 13.0 - 0.5;
+		s->X[2 * i] = (float)(3.0 * c + 0.4 * u + shift);
+		s->X[2 * i + 1] = (float)(0.4 * v);
+		/* swap 1: the names exchanged; swap 2: labels across the clusters */
+		s->label[i] = swap == 1 ? 1 - c : swap == 2 ? (i / 2) % 2 : c;
+	}
+}
+
+static wn_core *cpu1(void)
+{
+	char err[256];
+	return wn_core_open(WN_DEVICE_CPU, 1, err, sizeof err);
+}
+
+static void test_otdd_labels_matter(void)
+{
+	wn_core *c = cpu1();
+	wn_src_set a = {0}, t_same = {0}, t_swap = {0}, t_mixed = {0};
+	make_set(&a, 1, 0, 0);
+	make_set(&t_same, 2, 0, 0);
+	make_set(&t_swap, 2, 1, 0);
+	make_set(&t_mixed, 2, 2, 0);
+	wn_sinkhorn_opts outer = WN_SINKHORN_OPTS_INIT, inner = WN_SINKHORN_OPTS_INIT;
+	inner.blur = sqrt(0.1);
+	wn_otdd o;
+	char err[256];
+	double d_same, d_swap, d_plain, d_mixed;
+	CHECK(wn_otdd_init(&o, c, &a, 1, &t_same, 1, &outer, &inner, err, sizeof err) == 0);
+	CHECK(wn_otdd_source(&o, 0, &d_same, err, sizeof err) == 0);
+	wn_otdd_free(&o);
+	CHECK(wn_otdd_init(&o, c, &a, 1, &t_swap, 1, &outer, &inner, err, sizeof err) == 0);
+	CHECK(wn_otdd_source(&o, 0, &d_swap, err, sizeof err) == 0);
+	wn_otdd_free(&o);
+	CHECK(wn_otdd_init(&o, c, &a, 1, &t_mixed, 1, &outer, &inner, err, sizeof err) == 0);
+	CHECK(wn_otdd_source(&o, 0, &d_mixed, err, sizeof err) == 0);
+	wn_otdd_free(&o);
+	CHECK(wn_otdd_init(&o, c, &a, 1, &t_swap, 0, &outer, &inner, err, sizeof err) == 0);
+	CHECK(wn_otdd_source(&o, 0, &d_plain, err, sizeof err) == 0);
+	wn_otdd_free(&o);
+	/* labels are compared by their feature clouds, never by name: exchanging
+	 * the names changes nothing; labels that cut across the clusters cost
+	 * (each target class is half of each cluster: W about 9/2 against either) */
+	CHECK_NEAR(d_swap, d_same, 1e-9);
+	CHECK(d_mixed > d_same + 1.0);
+	CHECK(d_plain < d_same);
+	/* the plain feature OT of a set with itself is 0 (debiased) */
+	CHECK(wn_otdd_init(&o, c, &a, 1, &a, 0, &outer, &inner, err, sizeof err) == 0);
+	CHECK(wn_otdd_source(&o, 0, &d_plain, err, sizeof err) == 0);
+	CHECK_NEAR(d_plain, 0, 1e-7);
+	wn_otdd_free(&o);
+	wn_src_set_free(&a);
+	wn_src_set_free(&t_same);
+	wn_src_set_free(&t_swap);
+	wn_src_set_free(&t_mixed);
+	wn_core_close(c);
+}
+
+static void test_otdd_mixture_gradient(void)
+{
+	wn_core *c = cpu1();
+	wn_src_set s[3] = {{0}}, t = {0};
+	make_set(&s[0], 1, 0, 0.0);
+	make_set(&s[1], 3, 1, 0.5);
+	make_set(&s[2], 5, 0, 1.5);
+	make_set(&t, 2, 0, 0.3);
+	wn_sinkhorn_opts outer = WN_SINKHORN_OPTS_INIT, inner = WN_SINKHORN_OPTS_INIT;
+	outer.blur = 1.0; /* smooth enough for finite differences, and quick to converge */
+	outer.tol = 1e-12;
+	outer.max_iter = 200000;
+	inner.blur = sqrt(0.1);
+	wn_otdd o;
+	char err[256];
+	double p[3] = {0.5, 0.3, 0.2}, grad[3], d0, dp, dm;
+	CHECK(wn_otdd_init(&o, c, s, 3, &t, 1, &outer, &inner, err, sizeof err) == 0);
+	CHECK(wn_otdd_mixture(&o, p, &d0, grad, err, sizeof err) == 0);
+	for (int i = 0; i < 3; i++) {
+		double h = 1e-5, pp[3], pm[3];
+		for (int k = 0; k < 3; k++) {
+			double v = ((k == i) - p[k]) / (1 - p[i]); /* raise p_i, the rest in proportion */
+			pp[k] = p[k] + h * v;
+			pm[k] = p[k] - h * v;
+		}
+		CHECK(wn_otdd_mixture(&o, pp, &dp, NULL, err, sizeof err) == 0);
+		CHECK(wn_otdd_mixture(&o, pm, &dm, NULL, err, sizeof err) == 0);
+		double fd = (dp - dm) / (2 * h);
+		CHECK_NEAR(grad[i], fd, 1e-6 + 1e-4 * fabs(fd));
+	}
+	/* a pure mixture is (up to the 1e-9 floor) the source's own distance */
+	double e0[3] = {1, 0, 0}, dmix, dsrc;
+	CHECK(wn_otdd_mixture(&o, e0, &dmix, NULL, err, sizeof err) == 0);
+	CHECK(wn_otdd_source(&o, 0, &dsrc, err, sizeof err) == 0);
+	CHECK_NEAR(dmix, dsrc, 1e-6);
+	wn_otdd_free(&o);
+	for (int k = 0; k < 3; k++)
+		wn_src_set_free(&s[k]);
+	wn_src_set_free(&t);
+	wn_core_close(c);
+}
+
+static void test_otdd_bad_sets(void)
+{
+	wn_core *c = cpu1();
+	wn_src_set a = {0}, t = {0};
+	make_set(&a, 1, 0, 0);
+	make_set(&t, 2, 0, 0);
+	t.d = 1; /* pretend: a dimension mismatch */
+	wn_sinkhorn_opts o1 = WN_SINKHORN_OPTS_INIT;
+	wn_otdd o;
+	char err[256];
+	CHECK(wn_otdd_init(&o, c, &a, 1, &t, 1, &o1, &o1, err, sizeof err) == -1);
+	CHECK(strstr(err, "source 1 has dimension 2, the target 1") != NULL);
+	t.d = 2;
+	wn_src_set_free(&a);
+	wn_src_set_free(&t);
+	wn_core_close(c);
+}
+
 int main(void)
 {
 	RUN(test_qqt_utility_worked);
@@ -143,5 +298,9 @@ int main(void)
 	RUN(test_qqt_fit_recovers);
 	RUN(test_qqt_fit_a);
 	RUN(test_qqt_bad_pilots);
+	RUN(test_mix_gradient_worked);
+	RUN(test_otdd_labels_matter);
+	RUN(test_otdd_mixture_gradient);
+	RUN(test_otdd_bad_sets);
 	return TEST_EXIT;
 }
