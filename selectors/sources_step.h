@@ -37,4 +37,33 @@ int wn_sources_qqt_run(const wn_sources_qqt_opts *o, wn_stream *s, wn_step_repor
 		       size_t errlen);
 void wn_sources_qqt_release(wn_sources_qqt_opts *o);
 
+/* ---- sources ot ---- */
+typedef struct wn_sources_ot_opts {
+	wn_stream_opts io;
+	const char **sources;  /* --source FILE, repeatable (the array is owned) */
+	int nsources;
+	const char *target;    /* --target FILE */
+	const char *label;     /* --label FIELD: label-aware OTDD (else the feature OT) */
+	const char *emb;       /* vector member (default winnow.emb) */
+	const char *mix;       /* --mix P,P,...: one more mixture to evaluate */
+	double blur, inner_blur, tol;
+	int max_iter;
+	double *mixp;          /* parsed --mix (owned) */
+} wn_sources_ot_opts;
+
+void wn_sources_ot_init(wn_sources_ot_opts *o);
+/* --source FILE (repeatable): opt->value is the wn_sources_ot_opts */
+int wn_sources_ot_source_cb(const struct wn_option *opt, const char *arg, char *err, size_t errlen);
+int wn_sources_ot_check(wn_sources_ot_opts *o, int npos, char *err, size_t errlen);
+int wn_sources_ot_run(const wn_sources_ot_opts *o, wn_stream *s, wn_step_report *rep, char *err,
+		      size_t errlen);
+void wn_sources_ot_release(wn_sources_ot_opts *o);
+
+/* Read one side file into a set: vectors from `emb`, labels from `label`
+ * (NULL: unlabelled); bad records go through the stream's policy. Shared
+ * with `sources plan`. 0, or -1 (the reason in err, or already reported). */
+struct wn_src_set;
+int wn_sources_read_set(wn_stream *s, const char *path, const char *emb, const char *label,
+			struct wn_src_set *set, char *err, size_t errlen);
+
 #endif
