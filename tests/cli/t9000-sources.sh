@@ -72,4 +72,98 @@ test_expect_success 'qqt usage errors exit 2 before any output' '
 	test $rc = 2 && grep -q "takes no input files" err
 '
 
+# ---- sources ot: Debian slices (fixtures/sources/debian_*.jsonl), hash-embedded here ----
+FX="$WINNOW_ROOT/fixtures/sources"
+PEER="$WINNOW_ROOT/tests/peers/otdd_peer.py"
+
+test_expect_success 'ot setup: embed the Debian slices (libs, doc, python, target)' '
+	for s in libs doc python target; do
+		"$WINNOW" embed -q --dim 32 "$FX/debian_$s.jsonl" > $s.jsonl || return 1
+		head -6 $s.jsonl > small_$s.jsonl || return 1
+	done
+'
+
+# ot_vs_peer LABEL: winnow against the pure-Python peer on 6 records a file
+ot_vs_peer() {
+	if [ "$1" = - ]; then lab=""; else lab="--label $1"; fi
+	"$WINNOW" sources ot -q --source small_libs.jsonl --source small_doc.jsonl --source small_python.jsonl \
+		--target small_target.jsonl $lab --tol 1e-12 --max-iter 100000 > w.json &&
+	python3 "$PEER" 0.1 0.31622776601683794 "$1" small_target.jsonl small_libs.jsonl small_doc.jsonl small_python.jsonl > p.json &&
+	python3 -c "
+import json
+w, p = json.load(open(\"w.json\")), json.load(open(\"p.json\"))
+assert w[\"method\"] == (\"feature-ot\" if \"$1\" == \"-\" else \"otdd\"), w[\"method\"]
+for s, d in zip(w[\"sources\"], p[\"sources\"]):
+    assert abs(s[\"distance\"] - d) < 1e-6, (s, d)
+assert abs(w[\"uniform\"][\"distance\"] - p[\"uniform\"]) < 1e-6, (w[\"uniform\"], p[\"uniform\"])
+for a, b in zip(w[\"uniform\"][\"gradient\"], p[\"gradient\"]):
+    assert abs(a - b) < 1e-6, (w[\"uniform\"][\"gradient\"], p[\"gradient\"])
+"
+}
+
+test_expect_success 'ot --label section: distances and the mixture gradient match the Python peer' '
+	ot_vs_peer section
+'
+
+test_expect_success 'ot without --label: the plain feature OT matches the peer' '
+	ot_vs_peer -
+'
+
+test_expect_success 'ot --mix: the gradient against finite differences of --mix distances' '
+	"$WINNOW" sources ot -q --source small_libs.jsonl --source small_doc.jsonl --source small_python.jsonl \
+		--target small_target.jsonl --label section --tol 1e-13 --max-iter 1000000 --mix 0.5,0.3,0.2 > m.json &&
+	python3 -c "
+import json, subprocess, sys
+m = json.load(open(\"m.json\"))[\"mixture\"]
+p, h = [0.5, 0.3, 0.2], 1e-4
+def dist(q):
+    out = subprocess.run([sys.argv[1], \"sources\", \"ot\", \"-q\", \"--source\", \"small_libs.jsonl\", \"--source\", \"small_doc.jsonl\",
+        \"--source\", \"small_python.jsonl\", \"--target\", \"small_target.jsonl\", \"--label\", \"section\", \"--tol\", \"1e-13\",
+        \"--max-iter\", \"1000000\", \"--mix\", \",\".join(\"%.17g\" % x for x in q)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)[\"mixture\"][\"distance\"]
+for i in range(3):
+    v = [((k == i) - p[k]) / (1 - p[i]) for k in range(3)]
+    fd = (dist([a + h * b for a, b in zip(p, v)]) - dist([a - h * b for a, b in zip(p, v)])) / (2 * h)
+    assert abs(fd - m[\"gradient\"][i]) < 1e-5, (i, fd, m[\"gradient\"])
+" "$WINNOW"
+'
+
+test_expect_success 'ot: the same bytes at --threads 1 and 2' '
+	"$WINNOW" sources ot -q --threads 1 --source libs.jsonl --source doc.jsonl --source python.jsonl --target target.jsonl --label section > t1 &&
+	"$WINNOW" sources ot -q --threads 2 --source libs.jsonl --source doc.jsonl --source python.jsonl --target target.jsonl --label section > t2 &&
+	cmp t1 t2
+'
+
+test_expect_success 'ot: a record without a vector names file:line, exit 1, nothing written' '
+	{ head -3 small_doc.jsonl; echo "{\"text\": \"no vector\", \"section\": \"doc\"}"; } > novec.jsonl &&
+	"$WINNOW" sources ot --source novec.jsonl --target small_target.jsonl -o rep > out 2> err; rc=$? &&
+	test $rc = 1 && grep -q "winnow sources ot: novec.jsonl:4: winnow.emb" err && ! test -e rep
+'
+
+test_expect_success 'ot --on-error skip: the bad record is left out' '
+	"$WINNOW" sources ot -q --on-error skip --source novec.jsonl --target small_target.jsonl > out 2> err &&
+	python3 -c "import json; d = json.load(open(\"out\")); assert d[\"sources\"][0][\"n\"] == 3, d"
+'
+
+test_expect_success 'ot: a record without the label, exit 1' '
+	sed "2s/\"section\": \"[a-z]*\"/\"sect\": \"x\"/" small_doc.jsonl > nolab.jsonl &&
+	"$WINNOW" sources ot --source nolab.jsonl --target small_target.jsonl --label section > out 2> err; rc=$? &&
+	test $rc = 1 && grep -q "nolab.jsonl:2: label section: missing" err
+'
+
+test_expect_success 'ot: different dimensions, exit 1' '
+	"$WINNOW" embed -q --dim 16 small_doc.jsonl > d16.jsonl &&
+	"$WINNOW" sources ot --source d16.jsonl --target small_target.jsonl > out 2> err; rc=$? &&
+	test $rc = 1 && grep -q "source 1 has dimension 16, the target 32" err
+'
+
+test_expect_success 'ot usage errors exit 2 before any output' '
+	"$WINNOW" sources ot --target small_target.jsonl -o rep > out 2> err; rc=$? &&
+	test $rc = 2 && grep -q "needs at least one --source FILE and a --target FILE" err && ! test -e rep &&
+	"$WINNOW" sources ot --source a --source b --target t --mix 0.5 > out 2> err; rc=$? &&
+	test $rc = 2 && grep -q "\-\-mix needs 2 weights" err &&
+	"$WINNOW" sources ot --source a --target t --blur 0 > out 2> err; rc=$? &&
+	test $rc = 2 && grep -q "\-\-blur and --inner-blur must be positive" err
+'
+
 test_done
