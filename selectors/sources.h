@@ -158,6 +158,29 @@ int wn_otdd_mixture(const wn_otdd *o, const double *p, double *dist, double *gra
 		    size_t errlen);
 void wn_otdd_free(wn_otdd *o);
 
+/* ---- projektor: the performance model and the mixture ascent ---------- */
+
+/* Features of L(p) = sum_{i<K-1} (b2_i p_i^2 + b1_i p_i) OT + b0 OT
+ * + sum_{i<K-1} c1_i p_i + c0 (the code's set: the last source's p
+ * eliminated, no c2, one b0 and c0), in the order
+ * [b2_1..b2_{K-1}, b1_1..b1_{K-1}, b0, c1_1..c1_{K-1}, c0]. */
+static inline int wn_plan_nfeat(int K) { return 3 * (K - 1) + 2; }
+void wn_plan_features(const double *p, int K, double ot, double *feat);
+/* L(p) for coefficients beta (wn_plan_nfeat(K) of them). */
+double wn_plan_predict(const double *beta, const double *p, int K, double ot);
+/* dL/dp_i (K entries) given dOT/dp (K entries): the explicit terms for
+ * i < K-1 plus (sum_i(b2_i p_i^2 + b1_i p_i) + b0) dOT/dp_i. */
+void wn_plan_gradient(const double *beta, const double *p, int K, double ot, const double *dot,
+		      double *grad);
+/* Least squares beta from m rows of features (m x F, row-major) and y:
+ * 0, or -1 (too few rows, or rank-deficient) with err. *rss = residual sum of squares. */
+int wn_plan_fit(const double *feat, const double *y, int m, int F, double *beta, double *rss,
+		char *err, size_t errlen);
+/* Stage 2: [ln(N/N0) L1 - ln(N/N1) L0] / ln(N1/N0). */
+double wn_plan_interp(double N, double N0, double L0, double N1, double L1);
+/* Euclidean projection of v (K entries) onto the probability simplex, in place. */
+void wn_plan_project_simplex(double *v, int K);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,7 +12,11 @@
  *  - OTDD: labels change the distance (swapped labels cost about W/2), the
  *    plain feature OT of a set with itself is 0, the gradient in p against
  *    finite differences along the simplex, a pure mixture is the source's
- *    own distance.
+ *    own distance;
+ *  - plan: b0=-20, b1=5, b2=-4, c1=3, c0=90, p1=0.5, OT 1.2 / 1.0 -> 69.3,
+ *    73.0 and 90.3118 at 10,000; 60 at 1,000 and 64 at 1,500 -> 82.7155;
+ *    the least-squares fit recovers the coefficients on the 0.1 grid; the
+ *    gradient against finite differences; the simplex projection by hand.
  */
 #include <math.h>
 #include <stdint.h>
@@ -289,6 +293,81 @@ static void test_otdd_bad_sets(void)
 	wn_core_close(c);
 }
 
+static void test_plan_worked(void)
+{
+	/* b0=-20, b1=5, b2=-4, c1=3, c0=90, p1=0.5: OT 1.2 at N0 -> 69.3, OT 1.0 at N1 -> 73.0 */
+	const double beta[5] = {-4, 5, -20, 3, 90}, p[2] = {0.5, 0.5};
+	double L0 = wn_plan_predict(beta, p, 2, 1.2), L1 = wn_plan_predict(beta, p, 2, 1.0);
+	CHECK_NEAR(L0, 69.3, 1e-12);
+	CHECK_NEAR(L1, 73.0, 1e-12);
+	CHECK_NEAR(wn_plan_interp(10000, 1000, L0, 1500, L1), 90.3118, 1e-4);
+	CHECK_NEAR(wn_plan_interp(10000, 1000, 60, 1500, 64), 82.7155, 1e-4);
+	/* the interpolation is exact at the pilot sizes */
+	CHECK_NEAR(wn_plan_interp(1000, 1000, 60, 1500, 64), 60, 1e-12);
+	CHECK_NEAR(wn_plan_interp(1500, 1000, 60, 1500, 64), 64, 1e-12);
+}
+
+static double synth_ot(const double *p) { return 1.2 + 0.3 * p[0] * p[0] - 0.2 * p[1]; }
+
+static void test_plan_fit_recovers(void)
+{
+	/* K = 3 on the step-0.1 simplex grid (66 mixtures), OT varying with p */
+	const double beta[8] = {-4, 2, 5, -1, -20, 3, 1.5, 90};
+	double feat[66 * 8], y[66], fit[8], rss;
+	int m = 0;
+	for (int i = 0; i <= 10; i++)
+		for (int j = 0; i + j <= 10; j++, m++) {
+			double p[3] = {i / 10.0, j / 10.0, (10 - i - j) / 10.0};
+			wn_plan_features(p, 3, synth_ot(p), feat + m * 8);
+			y[m] = wn_plan_predict(beta, p, 3, synth_ot(p));
+		}
+	CHECK_EQ_INT(m, 66);
+	char err[256];
+	CHECK(wn_plan_fit(feat, y, m, 8, fit, &rss, err, sizeof err) == 0);
+	for (int k = 0; k < 8; k++)
+		CHECK_NEAR(fit[k], beta[k], 1e-8);
+	CHECK(rss < 1e-16);
+	CHECK(wn_plan_fit(feat, y, 7, 8, fit, &rss, err, sizeof err) == -1);
+	CHECK(strstr(err, "7 pilots for 8 coefficients") != NULL);
+}
+
+static void test_plan_gradient(void)
+{
+	/* dOT/dp of synth_ot as the partials; the model's gradient against finite differences */
+	const double beta[8] = {-4, 2, 5, -1, -20, 3, 1.5, 90};
+	double p[3] = {0.3, 0.5, 0.2}, dot[3] = {0.6 * p[0], -0.2, 0}, g[3], h = 1e-6;
+	wn_plan_gradient(beta, p, 3, synth_ot(p), dot, g);
+	for (int i = 0; i < 3; i++) {
+		double pp[3], pm[3];
+		memcpy(pp, p, sizeof p);
+		memcpy(pm, p, sizeof p);
+		pp[i] += h;
+		pm[i] -= h;
+		double fd = (wn_plan_predict(beta, pp, 3, synth_ot(pp)) -
+			     wn_plan_predict(beta, pm, 3, synth_ot(pm))) / (2 * h);
+		CHECK_NEAR(g[i], fd, 1e-6);
+	}
+}
+
+static void test_plan_simplex(void)
+{
+	double a[3] = {0.5, 0.3, 0.2};
+	wn_plan_project_simplex(a, 3);
+	CHECK_NEAR(a[0], 0.5, 1e-15);
+	CHECK_NEAR(a[2], 0.2, 1e-15);
+	/* sorted 1.2, 0.1, -0.4: j=1 gives t = 0.2 (1.2 > 0.2), j=2 gives t = 0.15 but 0.1 < 0.15,
+	 * so theta = 0.2 and the projection is (1, 0, 0) */
+	double b[3] = {1.2, 0.1, -0.4};
+	wn_plan_project_simplex(b, 3);
+	CHECK_NEAR(b[0], 1, 1e-15);
+	CHECK_NEAR(b[1], 0, 1e-15);
+	CHECK_NEAR(b[2], 0, 1e-15);
+	double c[2] = {0.6, 0.6};
+	wn_plan_project_simplex(c, 2);
+	CHECK_NEAR(c[0], 0.5, 1e-15);
+	CHECK_NEAR(c[1], 0.5, 1e-15);
+}
+
 int main(void)
 {
 	RUN(test_qqt_utility_worked);
@@ -302,5 +381,9 @@ int main(void)
 	RUN(test_otdd_labels_matter);
 	RUN(test_otdd_mixture_gradient);
 	RUN(test_otdd_bad_sets);
+	RUN(test_plan_worked);
+	RUN(test_plan_fit_recovers);
+	RUN(test_plan_gradient);
+	RUN(test_plan_simplex);
 	return TEST_EXIT;
 }
