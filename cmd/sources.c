@@ -101,3 +101,57 @@ static void ot_release(void *p) { wn_sources_ot_release(p); }
 
 const wn_step wn_step_sources_ot = {"sources ot", ot_usage, sizeof(wn_sources_ot_opts), WN_STEP_NO_INPUT,
 				    ot_init, ot_options, ot_check, ot_run, ot_release};
+
+static const char *const plan_usage[] = {
+	"winnow sources plan --pilots FILE --size N --source A.jsonl --source B.jsonl ... --target VAL.jsonl [--label FIELD]",
+	"",
+	"Choose the mixture of sources that maximises predicted performance at N records (projektor).",
+	"Stage 1, at each of two pilot sizes N0 < N1, least squares on the pilots (rows: N p_1..p_K",
+	"PERFORMANCE) of L(p) = sum_{i<K} (b2_i p_i^2 + b1_i p_i) OT(p) + b0 OT(p) + sum_{i<K} c1_i p_i + c0",
+	"(the last source's p eliminated; OT(p) the debiased OTDD of the mixture to --target, as",
+	"`sources ot` computes it). Stage 2: L(N,p) = [ln(N/N0) L(N1,p) - ln(N/N1) L(N0,p)] / ln(N1/N0).",
+	"Then p <- P_simplex(p + eta_t dL(N,p)/dp), eta_t = --lr x --decay^t (5e-4 x 0.9^t), --steps 100,",
+	"from the uniform mixture, the gradient interpolated in ln N like stage 2 (dOT/dp from the",
+	"dual potentials). Writes the fits, the predicted performance, p and round(p_i N) samples per",
+	"source (`winnow select --sample n_i --seed S source_i` draws them). Differences from the",
+	"official code: the notebook steps with the N0 gradient (a bug, not copied); OT(p) is that of",
+	"the sources' own records at every size (projektor measures it on each pilot's sample).",
+	"--pilot-label (pilots from winnow's own proxy) is not implemented yet.",
+	"",
+	"winnow sources plan --pilots pilots.txt --size 10000 --source a.jsonl --source b.jsonl --target val.jsonl",
+	NULL,
+};
+
+static void plan_options(void *p, struct wn_option *t)
+{
+	wn_sources_plan_opts *o = p;
+	WN_STEP_TABLE(t,
+		OPT_GROUP("Plan"),
+		OPT_STRING(0, "pilots", &o->pilots, "FILE", "pilot results: N p_1..p_K PERFORMANCE per line (required)"),
+		OPT_STRING(0, "pilot-label", &o->pilot_label, "FIELD", "pilots from winnow's proxy (not implemented yet)"),
+		OPT_INT64(0, "size", &o->size, "N", "the training-set size to plan for (required)"),
+		OPT_INT(0, "steps", &o->steps, "T", "gradient steps (default 100)"),
+		OPT_DOUBLE(0, "lr", &o->lr, "ETA", "first step size (default 5e-4)"),
+		OPT_DOUBLE(0, "decay", &o->decay, "G", "step size decay per step (default 0.9)"),
+		OPT_BOOL(0, "json", &o->json, "one JSON document instead of the table"),
+		OPT_GROUP("OT dataset distance"),
+		OPT_CALLBACK(0, "source", &o->ot, "FILE", "a source (JSONL with vectors); repeatable, required",
+			     wn_sources_ot_source_cb),
+		OPT_STRING(0, "target", &o->ot.target, "FILE", "the target (validation) records (required)"),
+		OPT_STRING(0, "label", &o->ot.label, "FIELD", "label field: label-aware OTDD (default: feature OT)"),
+		OPT_STRING(0, "emb", &o->ot.emb, "PATH", "the vector member (default winnow.emb)"),
+		OPT_DOUBLE(0, "blur", &o->ot.blur, "B", "outer Sinkhorn blur, eps = B^2 (default 0.1)"),
+		OPT_DOUBLE(0, "inner-blur", &o->ot.inner_blur, "B", "label-distance Sinkhorn blur (default 0.316)"),
+		OPT_INT(0, "max-iter", &o->ot.max_iter, "N", "Sinkhorn iterations at the final eps (default 2000)"),
+		OPT_DOUBLE(0, "tol", &o->ot.tol, "T", "stop when the potentials move less (default 1e-9)"),
+		WN_STREAM_OPTIONS(&o->ot.io),
+		WN_COMPUTE_OPTIONS(&o->ot.io));
+}
+
+static void plan_init(void *p) { wn_sources_plan_init(p); }
+static int plan_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_sources_plan_check(p, *npos, err, n); }
+static int plan_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_sources_plan_run(p, s, r, err, n); }
+static void plan_release(void *p) { wn_sources_plan_release(p); }
+
+const wn_step wn_step_sources_plan = {"sources plan", plan_usage, sizeof(wn_sources_plan_opts), WN_STEP_NO_INPUT,
+				      plan_init, plan_options, plan_check, plan_run, plan_release};

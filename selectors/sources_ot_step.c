@@ -342,15 +342,13 @@ static void sets_free(wn_src_set *sets, int n)
 	free(sets);
 }
 
-int wn_sources_ot_run(const wn_sources_ot_opts *o, wn_stream *s, wn_step_report *rep, char *err,
-		      size_t errlen)
+int wn_sources_ot_prepare(const wn_sources_ot_opts *o, wn_stream *s, wn_src_set **setsp,
+			  wn_core **corep, wn_otdd *ot, char *err, size_t errlen)
 {
-	(void)rep;
 	int K = o->nsources, rc = 0;
 	wn_src_set *sets = calloc((size_t)K + 1, sizeof *sets); /* sources, then the target */
 	wn_core *core = NULL;
-	wn_otdd ot = {0};
-	wn_buf out = WN_BUF_INIT;
+	memset(ot, 0, sizeof *ot);
 	if (!sets) {
 		wn_errf(err, errlen, "out of memory");
 		return -1;
@@ -363,19 +361,42 @@ int wn_sources_ot_run(const wn_sources_ot_opts *o, wn_stream *s, wn_step_report 
 	wn_sinkhorn_opts outer = {o->blur, 0.5, o->max_iter, o->tol};
 	wn_sinkhorn_opts inner = {o->inner_blur, 0.5, o->max_iter, o->tol};
 	if (!rc)
-		rc = wn_otdd_init(&ot, core, sets, K, &sets[K], o->label != NULL, &outer, &inner, err,
+		rc = wn_otdd_init(ot, core, sets, K, &sets[K], o->label != NULL, &outer, &inner, err,
 				  errlen);
-	if (!rc)
-		rc = report(o, &ot, o->label != NULL, &out, err, errlen);
+	if (rc) {
+		wn_sources_ot_done(o, sets, core, ot);
+		return -1;
+	}
+	*setsp = sets;
+	*corep = core;
+	return 0;
+}
+
+void wn_sources_ot_done(const wn_sources_ot_opts *o, wn_src_set *sets, wn_core *core, wn_otdd *ot)
+{
+	wn_otdd_free(ot);
+	if (core)
+		wn_core_close(core);
+	sets_free(sets, o->nsources + 1);
+}
+
+int wn_sources_ot_run(const wn_sources_ot_opts *o, wn_stream *s, wn_step_report *rep, char *err,
+		      size_t errlen)
+{
+	(void)rep;
+	wn_src_set *sets = NULL;
+	wn_core *core = NULL;
+	wn_otdd ot;
+	wn_buf out = WN_BUF_INIT;
+	int rc = wn_sources_ot_prepare(o, s, &sets, &core, &ot, err, errlen);
+	if (rc)
+		return -1;
+	rc = report(o, &ot, o->label != NULL, &out, err, errlen);
 	if (!rc && wn_stream_write(s, out.data, out.len)) {
 		wn_errf(err, errlen, "cannot write the report");
 		rc = -1;
 	}
-	if (core)
-		wn_otdd_free(&ot);
 	wn_buf_free(&out);
-	if (core)
-		wn_core_close(core);
-	sets_free(sets, K + 1);
+	wn_sources_ot_done(o, sets, core, &ot);
 	return rc;
 }

@@ -66,4 +66,31 @@ struct wn_src_set;
 int wn_sources_read_set(wn_stream *s, const char *path, const char *emb, const char *label,
 			struct wn_src_set *set, char *err, size_t errlen);
 
+/* Read every --source and the --target, open the core and build the OTDD
+ * costs (shared by `sources ot` and `sources plan`). On success the caller
+ * owns *sets (nsources + 1), *core and *ot: wn_sources_ot_done frees them. */
+struct wn_otdd;
+struct wn_core;
+int wn_sources_ot_prepare(const wn_sources_ot_opts *o, wn_stream *s, struct wn_src_set **sets,
+			  struct wn_core **core, struct wn_otdd *ot, char *err, size_t errlen);
+void wn_sources_ot_done(const wn_sources_ot_opts *o, struct wn_src_set *sets, struct wn_core *core,
+			struct wn_otdd *ot);
+
+/* ---- sources plan ---- */
+typedef struct wn_sources_plan_opts {
+	wn_sources_ot_opts ot;  /* first: starts with the stream options */
+	const char *pilots;     /* FILE: rows N p_1..p_K PERFORMANCE */
+	const char *pilot_label; /* --pilot-label: not implemented (refused) */
+	int64_t size;           /* --size N */
+	int steps;
+	double lr, decay;
+	int json;
+} wn_sources_plan_opts;
+
+void wn_sources_plan_init(wn_sources_plan_opts *o);
+int wn_sources_plan_check(wn_sources_plan_opts *o, int npos, char *err, size_t errlen);
+int wn_sources_plan_run(const wn_sources_plan_opts *o, wn_stream *s, wn_step_report *rep, char *err,
+			size_t errlen);
+void wn_sources_plan_release(wn_sources_plan_opts *o);
+
 #endif

@@ -166,4 +166,80 @@ test_expect_success 'ot usage errors exit 2 before any output' '
 	test $rc = 2 && grep -q "\-\-blur and --inner-blur must be positive" err
 '
 
+# ---- sources plan: pilots on the 0.1 grid at 1,000 and 1,500 for (libs, doc) ----
+SRC2="--source small_libs.jsonl --source small_doc.jsonl --target small_target.jsonl --label section"
+
+test_expect_success 'plan: stage 1 recovers the coefficients, stage 2 and the ascent by hand' '
+	python3 -c "
+for N in (1000, 1500):
+    for i in range(11):
+        print(N, i / 10, 1 - i / 10, 50 + i)
+" > pil0.txt &&
+	"$WINNOW" sources plan -q --json --pilots pil0.txt --size 10000 $SRC2 > p0.json &&
+	python3 -c "
+import json
+d = json.load(open(\"p0.json\"))
+ot = {(r[\"N\"], round(r[\"p\"][0], 6)): r[\"ot\"] for r in d[\"pilots\"]}
+# the issue worked coefficients at N0, others at N1; performance = the model at each pilot OT
+B = {1000: (-4, 5, -20, 3, 90), 1500: (-3, 4, -15, 2, 92)}
+with open(\"pil.txt\", \"w\") as f:
+    for N in (1000, 1500):
+        b2, b1, b0, c1, c0 = B[N]
+        for i in range(11):
+            p = i / 10
+            o = ot[(N, round(p, 6))]
+            f.write(\"%d %.1f %.1f %.17g\n\" % (N, p, 1 - p, (b2 * p * p + b1 * p) * o + b0 * o + c1 * p + c0))
+json.dump(ot[(1000, 0.5)], open(\"ot_uniform.json\", \"w\"))
+" &&
+	"$WINNOW" sources plan -q --json --pilots pil.txt --size 10000 $SRC2 > p.json &&
+	python3 -c "
+import json, math
+d = json.load(open(\"p.json\"))
+B = {1000: (-4, 5, -20, 3, 90), 1500: (-3, 4, -15, 2, 92)}
+for f in d[\"fits\"]:
+    c = f[\"coefficients\"]
+    got = (c[\"b2_1\"], c[\"b1_1\"], c[\"b0\"], c[\"c1_1\"], c[\"c0\"])
+    assert all(abs(a - b) < 1e-6 for a, b in zip(got, B[f[\"N\"]])), (f, B[f[\"N\"]])
+    assert f[\"pilots\"] == 11 and f[\"rss\"] < 1e-12
+o = json.load(open(\"ot_uniform.json\"))
+L = lambda b, p, o: (b[0] * p * p + b[1] * p) * o + b[2] * o + b[3] * p + b[4]
+L0, L1 = L(B[1000], 0.5, o), L(B[1500], 0.5, o)
+want = (math.log(10) * L1 - math.log(10000 / 1500) * L0) / math.log(1.5)
+assert abs(d[\"predicted_uniform\"] - want) < 1e-6, (d[\"predicted_uniform\"], want)
+p = d[\"p\"]
+assert abs(sum(p) - 1) < 1e-12 and min(p) >= 0, p
+assert d[\"predicted\"] > d[\"predicted_uniform\"], d
+assert sum(s[\"samples\"] for s in d[\"sources\"]) == 10000
+assert [s[\"samples\"] for s in d[\"sources\"]] == [round(x * 10000) for x in p]
+"
+'
+
+test_expect_success 'plan --steps 0: the uniform mixture; the table names each source' '
+	"$WINNOW" sources plan -q --steps 0 --pilots pil.txt --size 10000 $SRC2 > t.txt &&
+	grep -q "^small_libs.jsonl	0.500000	5000$" t.txt &&
+	grep -q "^small_doc.jsonl	0.500000	5000$" t.txt &&
+	grep -q "^# stage 1 at N = 1000: 11 pilots" t.txt
+'
+
+test_expect_success 'plan: bad pilot rows name file:line, exit 1' '
+	printf "1000 0.5 0.5 60\n1000 0.5 0.4 61\n" > badsum.txt &&
+	"$WINNOW" sources plan --pilots badsum.txt --size 10000 $SRC2 > out 2> err; rc=$? &&
+	test $rc = 1 && grep -q "winnow sources plan: badsum.txt:2: the mixture weights sum to 0.9, not 1" err &&
+	printf "1000 0.5 60\n" > badn.txt &&
+	"$WINNOW" sources plan --pilots badn.txt --size 10000 $SRC2 > out 2> err; rc=$? &&
+	test $rc = 1 && grep -q "badn.txt:1: expected 4 fields" err &&
+	grep "^1000 " pil.txt > one.txt &&
+	"$WINNOW" sources plan --pilots one.txt --size 10000 $SRC2 > out 2> err; rc=$? &&
+	test $rc = 1 && grep -q "one.txt: pilots at one size only: stage 2 needs two" err
+'
+
+test_expect_success 'plan usage errors exit 2' '
+	"$WINNOW" sources plan --pilot-label y --size 10 $SRC2 > out 2> err; rc=$? &&
+	test $rc = 2 && grep -q "\-\-pilot-label (pilots from winnow.s own proxy) is not implemented yet" err &&
+	"$WINNOW" sources plan --pilots pil.txt $SRC2 > out 2> err; rc=$? &&
+	test $rc = 2 && grep -q "\-\-size N is required" err &&
+	"$WINNOW" sources plan --pilots pil.txt --size 10 --source a --target t > out 2> err; rc=$? &&
+	test $rc = 2 && grep -q "needs at least two --source FILE" err
+'
+
 test_done
