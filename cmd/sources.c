@@ -69,6 +69,8 @@ static const char *const ot_usage[] = {
 	"and --mix's. Differences from otdd: labels of different files are different classes (compared",
 	"by W, never by name); Sinkhorn runs to --tol after geomloss's eps-scaling (0.5), on all records",
 	"(no maxsamples subsampling); a weight p_i = 0 is raised to 1e-9 so its potentials exist.",
+	"--device cuda moves only the cost GEMMs to the GPU (the Sinkhorn iterations run on the host):",
+	"the distances then differ from the CPU's in the last bits.",
 	"",
 	"winnow sources ot --source libs.jsonl --source doc.jsonl --target val.jsonl --label section",
 	"winnow sources ot --source a.jsonl --source b.jsonl --target t.jsonl --mix 0.7,0.3 -o ot.json",
