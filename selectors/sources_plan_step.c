@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "io/buf.h"
 #include "io/errf.h"
+#include "selectors/dynamics.h"
 #include "selectors/sources.h"
 #include "selectors/sources_table.h"
 
@@ -27,17 +29,45 @@ void wn_sources_plan_init(wn_sources_plan_opts *o)
 	o->steps = 100;  /* projektor's notebook */
 	o->lr = 5e-4;
 	o->decay = 0.9;
+	o->pilot_repeats = 3; /* the issue: three repeats, the median */
+	o->pilot_epochs = 20;
+	o->pilot_lr = 0.01; /* pilots are small: a few steps an epoch */
+	o->pilot_batch = 32;
+}
+
+static int parse_pilot_sizes(wn_sources_plan_opts *o, char *err, size_t errlen)
+{
+	char buf[128], *save = NULL;
+	int n = 0;
+	if (!o->pilot_sizes) {
+		wn_errf(err, errlen, "--pilot-label needs --pilot-sizes N0,N1");
+		return -1;
+	}
+	snprintf(buf, sizeof buf, "%s", o->pilot_sizes);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (n == 2 || wn_src_parse_count(t, "--pilot-sizes", &o->psize[n++], err, errlen)) {
+			if (n == 2)
+				wn_errf(err, errlen, "--pilot-sizes takes two sizes N0,N1");
+			return -1;
+		}
+	}
+	if (n != 2 || o->psize[0] >= o->psize[1]) {
+		wn_errf(err, errlen, "--pilot-sizes takes two sizes N0 < N1");
+		return -1;
+	}
+	return 0;
 }
 
 int wn_sources_plan_check(wn_sources_plan_opts *o, int npos, char *err, size_t errlen)
 {
-	if (o->pilot_label) {
-		wn_errf(err, errlen, "--pilot-label (pilots from winnow's own proxy) is not implemented yet: "
-				     "give the measurements with --pilots FILE");
+	if (!o->pilots == !o->pilot_label) {
+		wn_errf(err, errlen, "give one of --pilots FILE or --pilot-label FIELD");
 		return -1;
 	}
-	if (!o->pilots) {
-		wn_errf(err, errlen, "--pilots FILE is required");
+	if (o->pilot_label && (parse_pilot_sizes(o, err, errlen) || o->pilot_repeats < 1 ||
+			       o->pilot_epochs < 1 || !(o->pilot_lr > 0) || o->pilot_batch < 1)) {
+		if (o->pilot_repeats < 1 || o->pilot_epochs < 1 || !(o->pilot_lr > 0) || o->pilot_batch < 1)
+			wn_errf(err, errlen, "--pilot-repeats, --pilot-epochs, --pilot-batch must be >= 1 and --pilot-lr > 0");
 		return -1;
 	}
 	if (o->size < 1) {
@@ -243,26 +273,7 @@ static int ascend(const wn_sources_plan_opts *o, plan *pl, const wn_otdd *ot, ch
 	return plan_eval(pl, ot, pl->p, &pl->L_end, &pl->ot_end, NULL, err, errlen);
 }
 
-/* round(p_i N) by largest remainder, summing to N (ties to the earlier source) */
-static void sample_counts(plan *pl)
-{
-	int64_t left = pl->N;
-	double rem[pl->K];
-	for (int i = 0; i < pl->K; i++) {
-		double x = pl->p[i] * (double)pl->N;
-		pl->count[i] = (int64_t)floor(x);
-		rem[i] = x - floor(x);
-		left -= pl->count[i];
-	}
-	while (left-- > 0) {
-		int best = 0;
-		for (int i = 1; i < pl->K; i++)
-			if (rem[i] > rem[best])
-				best = i;
-		pl->count[best]++;
-		rem[best] = -1;
-	}
-}
+static void split_counts(const double *p, int K, int64_t N, int64_t *count);
 
 /* ---------- the report ---------- */
 
@@ -395,17 +406,243 @@ static int pilots_ot(pilots *pi, const wn_otdd *ot, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---------- pilots from winnow's proxy (--pilot-label) ---------- */
+
+/* round(p_i N) by largest remainder, summing to N (ties to the earlier source) */
+static void split_counts(const double *p, int K, int64_t N, int64_t *count)
+{
+	int64_t left = N;
+	double rem[K];
+	for (int i = 0; i < K; i++) {
+		double x = p[i] * (double)N;
+		count[i] = (int64_t)floor(x);
+		rem[i] = x - floor(x);
+		left -= count[i];
+	}
+	while (left-- > 0) {
+		int best = 0;
+		for (int i = 1; i < K; i++)
+			if (rem[i] > rem[best])
+				best = i;
+		count[best]++;
+		rem[best] = -1;
+	}
+}
+
+typedef struct proxy {
+	const wn_sources_plan_opts *o;
+	int K;
+	wn_src_set *sets;  /* K sources and the target, labelled by --pilot-label */
+	int32_t **cls;     /* per set, the global class of each record */
+	int64_t C;
+	wn_core *core;
+} proxy;
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Classes: the union of the label names of all sets, in byte order. */
+static int proxy_classes(proxy *px)
+{
+	int n = 0, total = 0;
+	for (int s = 0; s <= px->K; s++)
+		total += px->sets[s].nlabels;
+	char **all = malloc((size_t)(total ? total : 1) * sizeof *all);
+	px->cls = calloc((size_t)px->K + 1, sizeof *px->cls);
+	if (!all || !px->cls) {
+		free(all);
+		return -1;
+	}
+	for (int s = 0; s <= px->K; s++)
+		for (int l = 0; l < px->sets[s].nlabels; l++)
+			all[n++] = px->sets[s].names[l];
+	qsort(all, (size_t)n, sizeof *all, cmp_str);
+	int u = 0;
+	for (int i = 0; i < n; i++)
+		if (!u || strcmp(all[u - 1], all[i]))
+			all[u++] = all[i];
+	px->C = u;
+	int rc = 0;
+	for (int s = 0; !rc && s <= px->K; s++) {
+		wn_src_set *st = &px->sets[s];
+		px->cls[s] = malloc((size_t)st->n * sizeof **px->cls);
+		if (!px->cls[s]) {
+			rc = -1;
+			break;
+		}
+		for (int64_t i = 0; i < st->n; i++) {
+			char *key = st->names[st->label[i]];
+			char **hit = bsearch(&key, all, (size_t)u, sizeof *all, cmp_str);
+			px->cls[s][i] = (int32_t)(hit - all);
+		}
+	}
+	free(all);
+	return rc;
+}
+
+static void proxy_free(proxy *px)
+{
+	for (int s = 0; px->cls && s <= px->K; s++)
+		free(px->cls[s]);
+	free(px->cls);
+	for (int s = 0; px->sets && s <= px->K; s++)
+		wn_src_set_free(&px->sets[s]);
+	free(px->sets);
+}
+
+static void last_epoch(void *ctx, int run, int epoch, double loss, double acc, int64_t nh)
+{
+	(void)run, (void)epoch, (void)loss, (void)nh;
+	*(double *)ctx = acc;
+}
+
+/* One proxy trained on a draw of N records of mixture p, its accuracy on the target. */
+static int proxy_once(proxy *px, const double *p, int64_t N, uint64_t seed, double *acc, char *err,
+		      size_t errlen)
+{
+	const wn_src_set *t = &px->sets[px->K];
+	int64_t d = t->d, rows = N + t->n, count[px->K], r = 0;
+	float *X = malloc((size_t)(rows * d) * sizeof *X);
+	int32_t *y = malloc((size_t)rows * sizeof *y);
+	unsigned char *hold = calloc((size_t)rows, 1);
+	int rc = X && y && hold ? 0 : -1;
+	split_counts(p, px->K, N, count);
+	for (int k = 0; !rc && k < px->K; k++) {
+		const wn_src_set *s = &px->sets[k];
+		int64_t *idx = malloc((size_t)s->n * sizeof *idx);
+		if (!idx) {
+			rc = -1;
+			break;
+		}
+		for (int64_t i = 0; i < s->n; i++)
+			idx[i] = i;
+		wn_rng g;
+		wn_rng_init(&g, seed, (uint64_t)k);
+		wn_rng_shuffle_i64(&g, idx, (size_t)s->n);
+		for (int64_t j = 0; j < count[k]; j++, r++) { /* records repeat past n_k */
+			int64_t i = idx[j % s->n];
+			memcpy(X + r * d, s->X + i * d, (size_t)d * sizeof *X);
+			y[r] = px->cls[k][i];
+		}
+		free(idx);
+	}
+	if (rc) {
+		wn_errf(err, errlen, "out of memory");
+	} else {
+		memcpy(X + r * d, t->X, (size_t)(t->n * d) * sizeof *X);
+		for (int64_t i = 0; i < t->n; i++, r++) {
+			y[r] = px->cls[px->K][i];
+			hold[r] = 1;
+		}
+		wn_dyn_opts dopt;
+		wn_dyn_opts_default(&dopt);
+		dopt.train.epochs = px->o->pilot_epochs;
+		dopt.train.lr = (float)px->o->pilot_lr;
+		dopt.train.batch = px->o->pilot_batch;
+		dopt.train.seed = seed;
+		dopt.score_epoch = dopt.score_epoch < dopt.train.epochs ? dopt.score_epoch : dopt.train.epochs;
+		wn_dyn_hooks hooks = {last_epoch, NULL, acc};
+		wn_dyn_scores sc = {0};
+		rc = wn_dyn_run(px->core, &dopt, X, y, rows, d, px->C, hold, &hooks, &sc, err, errlen);
+		wn_dyn_scores_free(&sc);
+	}
+	free(X);
+	free(y);
+	free(hold);
+	return rc;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* the pilot at grid point `g` (p) and size N: the median over the repeats, in percent */
+static int proxy_pilot(proxy *px, pilots *pi, const double *p, int64_t N, int64_t g, char *err,
+		       size_t errlen)
+{
+	int R = px->o->pilot_repeats;
+	double acc[R];
+	for (int r = 0; r < R; r++) {
+		uint64_t seed = wn_rng_derive(wn_rng_derive(wn_rng_derive((uint64_t)px->o->seed, (uint64_t)N),
+							    (uint64_t)g), (uint64_t)r);
+		if (proxy_once(px, p, N, seed, &acc[r], err, errlen))
+			return -1;
+	}
+	qsort(acc, (size_t)R, sizeof *acc, cmp_dbl);
+	if (pilots_grow(pi)) {
+		wn_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	pi->N[pi->m] = N;
+	memcpy(pi->p + (size_t)pi->m * pi->K, p, (size_t)pi->K * sizeof *p);
+	pi->y[pi->m++] = 100 * (R % 2 ? acc[R / 2] : 0.5 * (acc[R / 2 - 1] + acc[R / 2]));
+	return 0;
+}
+
+/* every mixture of the step-0.1 grid (compositions of 10 into K parts), lexicographic */
+static int proxy_grid(proxy *px, pilots *pi, int64_t N, char *err, size_t errlen)
+{
+	int K = px->K, a[K];
+	int64_t g = 0;
+	memset(a, 0, sizeof a);
+	a[K - 1] = 10;
+	for (;;) {
+		double p[K];
+		for (int i = 0; i < K; i++)
+			p[i] = a[i] / 10.0;
+		if (proxy_pilot(px, pi, p, N, g++, err, errlen))
+			return -1;
+		/* next composition: the rightmost part before the last that can grow */
+		int i = K - 2;
+		while (i >= 0 && a[K - 1] == 0) {
+			a[K - 1] += a[i];
+			a[i] = 0;
+			i--;
+		}
+		if (i < 0)
+			return 0;
+		a[i]++;
+		a[K - 1]--;
+	}
+}
+
+static int proxy_pilots(const wn_sources_plan_opts *o, wn_stream *s, wn_core *core, pilots *pi,
+			char *err, size_t errlen)
+{
+	proxy px = {o, o->ot.nsources, NULL, NULL, 0, core};
+	px.sets = calloc((size_t)px.K + 1, sizeof *px.sets);
+	int rc = px.sets ? 0 : -1;
+	if (rc)
+		wn_errf(err, errlen, "out of memory");
+	for (int k = 0; !rc && k <= px.K; k++)
+		rc = wn_sources_read_set(s, k < px.K ? o->ot.sources[k] : o->ot.target, o->ot.emb,
+					 o->pilot_label, &px.sets[k], err, errlen);
+	if (!rc && proxy_classes(&px)) {
+		wn_errf(err, errlen, "out of memory");
+		rc = -1;
+	}
+	for (int z = 0; !rc && z < 2; z++)
+		rc = proxy_grid(&px, pi, o->psize[z], err, errlen);
+	proxy_free(&px);
+	return rc;
+}
+
 static int plan_run(const wn_sources_plan_opts *o, pilots *pi, plan *pl, const wn_otdd *ot,
 		    wn_buf *out, char *err, size_t errlen)
 {
-	if (pilot_sizes(pi, &pl->N0, &pl->N1, o->pilots, err, errlen) || pilots_ot(pi, ot, err, errlen))
+	if (pilot_sizes(pi, &pl->N0, &pl->N1, o->pilots ? o->pilots : "--pilot-label", err, errlen) ||
+	    pilots_ot(pi, ot, err, errlen))
 		return -1;
 	for (int s = 0; s < 2; s++)
 		if (fit_size(pi, s ? pl->N1 : pl->N0, pl->beta[s], &pl->rss[s], &pl->used[s], err, errlen))
 			return -1;
 	if (ascend(o, pl, ot, err, errlen))
 		return -1;
-	sample_counts(pl);
+	split_counts(pl->p, pl->K, pl->N, pl->count);
 	if (o->json ? render_json(o, pl, pi, out) : render_table(o, pl, out)) {
 		wn_errf(err, errlen, "out of memory");
 		return -1;
@@ -434,10 +671,12 @@ int wn_sources_plan_run(const wn_sources_plan_opts *o, wn_stream *s, wn_step_rep
 	int rc = pl.p && pl.start && pl.count ? 0 : -1, prepared = 0;
 	if (rc)
 		wn_errf(err, errlen, "out of memory");
-	if (!rc)
+	if (!rc && o->pilots)
 		rc = wn_src_table_read(o->pilots, pilot_row, &pi, err, errlen);
 	if (!rc && !(prepared = !wn_sources_ot_prepare(&o->ot, s, &sets, &core, &ot, err, errlen)))
 		rc = -1;
+	if (!rc && o->pilot_label)
+		rc = proxy_pilots(o, s, core, &pi, err, errlen);
 	if (!rc)
 		rc = plan_run(o, &pi, &pl, &ot, &out, err, errlen);
 	if (!rc && wn_stream_write(s, out.data, out.len)) {

@@ -80,7 +80,13 @@ void wn_sources_ot_done(const wn_sources_ot_opts *o, struct wn_src_set *sets, st
 typedef struct wn_sources_plan_opts {
 	wn_sources_ot_opts ot;  /* first: starts with the stream options */
 	const char *pilots;     /* FILE: rows N p_1..p_K PERFORMANCE */
-	const char *pilot_label; /* --pilot-label: not implemented (refused) */
+	const char *pilot_label; /* --pilot-label FIELD: pilots from winnow's proxy */
+	const char *pilot_sizes; /* --pilot-sizes N0,N1 (with --pilot-label) */
+	int pilot_repeats, pilot_epochs;
+	double pilot_lr;
+	int64_t pilot_batch;
+	int64_t seed;
+	int64_t psize[2];       /* parsed --pilot-sizes */
 	int64_t size;           /* --size N */
 	int steps;
 	double lr, decay;

@@ -233,9 +233,40 @@ test_expect_success 'plan: bad pilot rows name file:line, exit 1' '
 	test $rc = 1 && grep -q "one.txt: pilots at one size only: stage 2 needs two" err
 '
 
+test_expect_success 'plan --pilot-label: the proxy pilots by hand at the corners, 11 a size' '
+	"$WINNOW" sources plan -q --json --pilot-label section --pilot-sizes 40,60 --size 200 \
+		--source libs.jsonl --source doc.jsonl --target small_libs.jsonl > px.json &&
+	python3 -c "
+import json
+d = json.load(open(\"px.json\"))
+P = d[\"pilots\"]
+assert [r[\"N\"] for r in P] == [40] * 11 + [60] * 11, [r[\"N\"] for r in P]
+assert [round(r[\"p\"][0], 6) for r in P[:11]] == [i / 10 for i in range(11)]
+# the target is all libs: a proxy trained on libs alone says libs (100), on doc alone never (0);
+# in between the accuracy grows with the share of libs (not strictly: small draws)
+assert P[5][\"performance\"] >= P[1][\"performance\"] and P[16][\"performance\"] >= P[12][\"performance\"]
+for r in P:
+    if r[\"p\"][0] == 1: assert r[\"performance\"] == 100, r
+    if r[\"p\"][0] == 0: assert r[\"performance\"] == 0, r
+assert abs(sum(d[\"p\"]) - 1) < 1e-12
+"
+'
+
+test_expect_success 'plan --pilot-label: same seed, same bytes at --threads 1 and 2' '
+	"$WINNOW" sources plan -q --threads 1 --pilot-label section --pilot-sizes 40,60 --size 200 --seed 5 \
+		--source small_libs.jsonl --source small_doc.jsonl --target small_target.jsonl > a1 &&
+	"$WINNOW" sources plan -q --threads 2 --pilot-label section --pilot-sizes 40,60 --size 200 --seed 5 \
+		--source small_libs.jsonl --source small_doc.jsonl --target small_target.jsonl > a2 &&
+	cmp a1 a2
+'
+
 test_expect_success 'plan usage errors exit 2' '
+	"$WINNOW" sources plan --pilots pil.txt --pilot-label y --size 10 $SRC2 > out 2> err; rc=$? &&
+	test $rc = 2 && grep -q "give one of --pilots FILE or --pilot-label FIELD" err &&
 	"$WINNOW" sources plan --pilot-label y --size 10 $SRC2 > out 2> err; rc=$? &&
-	test $rc = 2 && grep -q "\-\-pilot-label (pilots from winnow.s own proxy) is not implemented yet" err &&
+	test $rc = 2 && grep -q "\-\-pilot-label needs --pilot-sizes N0,N1" err &&
+	"$WINNOW" sources plan --pilot-label y --pilot-sizes 60,40 --size 10 $SRC2 > out 2> err; rc=$? &&
+	test $rc = 2 && grep -q "\-\-pilot-sizes takes two sizes N0 < N1" err &&
 	"$WINNOW" sources plan --pilots pil.txt $SRC2 > out 2> err; rc=$? &&
 	test $rc = 2 && grep -q "\-\-size N is required" err &&
 	"$WINNOW" sources plan --pilots pil.txt --size 10 --source a --target t > out 2> err; rc=$? &&
