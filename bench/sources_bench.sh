@@ -20,8 +20,17 @@
 # holds more of than 1/4: more of them brings the mixture nearer), and the
 # time. Tried here only on a small slice (60 per source, 40 target, DIM 64).
 #
+# Then `winnow sources plan --pilot-label section` on a smaller slice (the
+# first PLAN_PER records of each source, PLAN_TGT of the target; pilots at
+# PLAN_SIZES on the 0.1 grid: 286 mixtures x 2 sizes x PLAN_REPEATS proxies,
+# one OTDD each), planning for PLAN_N records: the predicted accuracy of the
+# uniform and of the planned mixture beside the proxy's measured accuracy at
+# both (the comparison bench/RESULTS.md wants), and the time.
+#
 # Environment: WINNOW (default ./winnow), WINNOW_SHARED (default ../shared),
-# OUT (work folder, default /tmp/winnow-sources-bench), PY (default python3).
+# OUT (work folder, default /tmp/winnow-sources-bench), PY (default python3),
+# PLAN_PER (200), PLAN_TGT (200), PLAN_SIZES (200,400), PLAN_N (800),
+# PLAN_REPEATS (3); PLAN=0 skips the plan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -92,4 +101,17 @@ if "$PY" -c "import numpy" 2> /dev/null; then
 	"$PY" bench/sources_peer.py 0.1 "$OUT/target-$DIM.jsonl" "$OUT"/src-{libs,devel,python,doc}-"$DIM".jsonl
 else
 	echo; echo "numpy not importable: the numpy peer (bench/sources_peer.py) was not run"
+fi
+
+if [ "${PLAN:-1}" != 0 ]; then
+	PP=${PLAN_PER:-200}; PT=${PLAN_TGT:-200}
+	for f in src-libs src-devel src-python src-doc; do head -n "$PP" "$OUT/$f-$DIM.jsonl" > "$OUT/plan-$f.jsonl"; done
+	head -n "$PT" "$OUT/target-$DIM.jsonl" > "$OUT/plan-target.jsonl"
+	P="--source $OUT/plan-src-libs.jsonl --source $OUT/plan-src-devel.jsonl --source $OUT/plan-src-python.jsonl --source $OUT/plan-src-doc.jsonl --target $OUT/plan-target.jsonl"
+	t0=$(date +%s.%N)
+	"$WINNOW" sources plan -q --threads 2 --pilot-label section --pilot-sizes "${PLAN_SIZES:-200,400}" \
+		--pilot-repeats "${PLAN_REPEATS:-3}" --size "${PLAN_N:-800}" $P --label section > "$OUT/plan.txt"
+	t1=$(date +%s.%N)
+	echo; echo "sources plan (--pilot-label section, $PP a source, $PT target): $(echo "$t1 - $t0" | bc -l | xargs printf '%.1f') s"
+	cat "$OUT/plan.txt"
 fi

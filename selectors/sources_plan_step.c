@@ -230,6 +230,7 @@ typedef struct plan {
 	double beta[2][3 * 64 + 2], rss[2];
 	int used[2];
 	double *p, *start, L_start, L_end, ot_end;
+	double measured, measured_uniform; /* --pilot-label: the proxy at size N (NAN: not measured) */
 	int64_t *count;
 } plan;
 
@@ -306,6 +307,9 @@ static int render_table(const wn_sources_plan_opts *o, const plan *pl, wn_buf *o
 	}
 	rc |= wn_buf_printf(out, "# predicted at N = %lld: uniform %.6f, planned %.6f (OT %.6f)\n",
 			    (long long)pl->N, pl->L_start, pl->L_end, pl->ot_end);
+	if (!isnan(pl->measured))
+		rc |= wn_buf_printf(out, "# measured by the proxy at N = %lld: uniform %.6f, planned %.6f\n",
+				    (long long)pl->N, pl->measured_uniform, pl->measured);
 	rc |= wn_buf_puts(out, "source\tp\tsamples\n");
 	for (int i = 0; i < pl->K; i++)
 		rc |= wn_buf_printf(out, "%s\t%.6f\t%lld\n", o->ot.sources[i], pl->p[i], (long long)pl->count[i]);
@@ -362,6 +366,10 @@ static int render_json(const wn_sources_plan_opts *o, const plan *pl, const pilo
 		cJSON_AddNumberToObject(doc, "predicted_uniform", pl->L_start);
 		cJSON_AddNumberToObject(doc, "predicted", pl->L_end);
 		cJSON_AddNumberToObject(doc, "ot", pl->ot_end);
+		if (!isnan(pl->measured)) {
+			cJSON_AddNumberToObject(doc, "measured_uniform", pl->measured_uniform);
+			cJSON_AddNumberToObject(doc, "measured", pl->measured);
+		}
 		cJSON_AddItemToObject(doc, "p", cJSON_CreateDoubleArray(pl->p, pl->K));
 	}
 	for (int s = 0; ok && s < 2; s++) {
@@ -611,7 +619,7 @@ static int proxy_grid(proxy *px, pilots *pi, int64_t N, char *err, size_t errlen
 }
 
 static int proxy_pilots(const wn_sources_plan_opts *o, wn_stream *s, wn_core *core, pilots *pi,
-			char *err, size_t errlen)
+			proxy *pxo, char *err, size_t errlen)
 {
 	proxy px = {o, o->ot.nsources, NULL, NULL, 0, core};
 	px.sets = calloc((size_t)px.K + 1, sizeof *px.sets);
@@ -627,12 +635,30 @@ static int proxy_pilots(const wn_sources_plan_opts *o, wn_stream *s, wn_core *co
 	}
 	for (int z = 0; !rc && z < 2; z++)
 		rc = proxy_grid(&px, pi, o->psize[z], err, errlen);
-	proxy_free(&px);
+	if (rc)
+		proxy_free(&px);
+	else
+		*pxo = px;
+	return rc;
+}
+
+/* The proxy's own accuracy at size N for the uniform and the planned mixture
+ * (median of the repeats; grid indices -1 and -2 key their draws). */
+static int proxy_measure(proxy *px, plan *pl, char *err, size_t errlen)
+{
+	pilots tmp = {.K = px->K};
+	int rc = proxy_pilot(px, &tmp, pl->start, pl->N, -1, err, errlen) ||
+		 proxy_pilot(px, &tmp, pl->p, pl->N, -2, err, errlen) ? -1 : 0;
+	if (!rc) {
+		pl->measured_uniform = tmp.y[0];
+		pl->measured = tmp.y[1];
+	}
+	pilots_free(&tmp);
 	return rc;
 }
 
 static int plan_run(const wn_sources_plan_opts *o, pilots *pi, plan *pl, const wn_otdd *ot,
-		    wn_buf *out, char *err, size_t errlen)
+		    proxy *px, wn_buf *out, char *err, size_t errlen)
 {
 	if (pilot_sizes(pi, &pl->N0, &pl->N1, o->pilots ? o->pilots : "--pilot-label", err, errlen) ||
 	    pilots_ot(pi, ot, err, errlen))
@@ -640,7 +666,7 @@ static int plan_run(const wn_sources_plan_opts *o, pilots *pi, plan *pl, const w
 	for (int s = 0; s < 2; s++)
 		if (fit_size(pi, s ? pl->N1 : pl->N0, pl->beta[s], &pl->rss[s], &pl->used[s], err, errlen))
 			return -1;
-	if (ascend(o, pl, ot, err, errlen))
+	if (ascend(o, pl, ot, err, errlen) || (px && proxy_measure(px, pl, err, errlen)))
 		return -1;
 	split_counts(pl->p, pl->K, pl->N, pl->count);
 	if (o->json ? render_json(o, pl, pi, out) : render_table(o, pl, out)) {
@@ -660,7 +686,7 @@ int wn_sources_plan_run(const wn_sources_plan_opts *o, wn_stream *s, wn_step_rep
 		return -1;
 	}
 	pilots pi = {.K = K};
-	plan pl = {.K = K, .F = wn_plan_nfeat(K), .N = o->size};
+	plan pl = {.K = K, .F = wn_plan_nfeat(K), .N = o->size, .measured = NAN, .measured_uniform = NAN};
 	pl.p = calloc((size_t)K, sizeof *pl.p);
 	pl.start = calloc((size_t)K, sizeof *pl.start);
 	pl.count = calloc((size_t)K, sizeof *pl.count);
@@ -675,10 +701,15 @@ int wn_sources_plan_run(const wn_sources_plan_opts *o, wn_stream *s, wn_step_rep
 		rc = wn_src_table_read(o->pilots, pilot_row, &pi, err, errlen);
 	if (!rc && !(prepared = !wn_sources_ot_prepare(&o->ot, s, &sets, &core, &ot, err, errlen)))
 		rc = -1;
+	proxy px = {0};
+	int have_px = 0;
 	if (!rc && o->pilot_label)
-		rc = proxy_pilots(o, s, core, &pi, err, errlen);
+		rc = proxy_pilots(o, s, core, &pi, &px, err, errlen);
+	have_px = !rc && o->pilot_label;
 	if (!rc)
-		rc = plan_run(o, &pi, &pl, &ot, &out, err, errlen);
+		rc = plan_run(o, &pi, &pl, &ot, have_px ? &px : NULL, &out, err, errlen);
+	if (have_px)
+		proxy_free(&px);
 	if (!rc && wn_stream_write(s, out.data, out.len)) {
 		wn_errf(err, errlen, "cannot write the report");
 		rc = -1;

@@ -249,6 +249,7 @@ for r in P:
     if r[\"p\"][0] == 1: assert r[\"performance\"] == 100, r
     if r[\"p\"][0] == 0: assert r[\"performance\"] == 0, r
 assert abs(sum(d[\"p\"]) - 1) < 1e-12
+assert 0 <= d[\"measured\"] <= 100 and 0 <= d[\"measured_uniform\"] <= 100, d
 "
 '
 
