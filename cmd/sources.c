@@ -91,7 +91,7 @@ static void ot_options(void *p, struct wn_option *t)
 		OPT_DOUBLE(0, "blur", &o->blur, "B", "outer Sinkhorn blur, eps = B^2 (default 0.1)"),
 		OPT_DOUBLE(0, "inner-blur", &o->inner_blur, "B", "label-distance Sinkhorn blur (default 0.316)"),
 		OPT_INT(0, "max-iter", &o->max_iter, "N", "Sinkhorn iterations at the final eps (default 2000)"),
-		OPT_DOUBLE(0, "tol", &o->tol, "T", "stop when the potentials move less (default 1e-9)"),
+		OPT_DOUBLE(0, "tol", &o->tol, "T", "stop when the potentials move less (default 1e-6)"),
 		WN_STREAM_OPTIONS(&o->io),
 		WN_COMPUTE_OPTIONS(&o->io));
 }
@@ -155,7 +155,7 @@ static void plan_options(void *p, struct wn_option *t)
 		OPT_DOUBLE(0, "blur", &o->ot.blur, "B", "outer Sinkhorn blur, eps = B^2 (default 0.1)"),
 		OPT_DOUBLE(0, "inner-blur", &o->ot.inner_blur, "B", "label-distance Sinkhorn blur (default 0.316)"),
 		OPT_INT(0, "max-iter", &o->ot.max_iter, "N", "Sinkhorn iterations at the final eps (default 2000)"),
-		OPT_DOUBLE(0, "tol", &o->ot.tol, "T", "stop when the potentials move less (default 1e-9)"),
+		OPT_DOUBLE(0, "tol", &o->ot.tol, "T", "stop when the potentials move less (default 1e-6)"),
 		WN_STREAM_OPTIONS(&o->ot.io),
 		WN_COMPUTE_OPTIONS(&o->ot.io));
 }

@@ -32,7 +32,7 @@ void wn_sources_ot_init(wn_sources_ot_opts *o)
 	o->emb = "winnow.emb";
 	o->blur = 0.1;             /* projektor: entreg 1e-2, blur = entreg^(1/2) */
 	o->inner_blur = sqrt(0.1); /* otdd: inner_ot_entreg 0.1 */
-	o->tol = 1e-9;
+	o->tol = 1e-6; /* distances to ~7 digits, gradients to ~5 (bench: 3x faster than 1e-9) */
 	o->max_iter = 2000;
 }
 
