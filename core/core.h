@@ -238,6 +238,54 @@ int wn_core_solve_method(const wn_core_solve *q); /* WN_CORE_SOLVE_* */
 int wn_core_solve_quad(wn_core_solve *q, const float *X32, const double *X64, int64_t rows,
 		       double *out);
 
+/* ---- entropic optimal transport (issue 21: core/cpu_sinkhorn.c) --------
+ *
+ * Log-domain entropic Sinkhorn over a cost matrix, as geomloss computes it
+ * for p = 2: eps = blur^2, the cost of points is ||x - y||^2 / 2, the
+ * value is the dual objective <a, f> + <b, g> at convergence, and the
+ * debiased divergence S(a, b) = OT(a, b) - OT(a, a)/2 - OT(b, b)/2 is 0
+ * for equal measures. Costs are float (n x m, row-major, host memory), the
+ * iterations run in double on the host, parallel over rows with a fixed
+ * order per row (the result does not depend on the thread count). The
+ * cost matrix of points is one GEMM on the context's device. These take an
+ * err buffer (one line) instead of wn_core_error(). Returns 0 or WN_CORE_E*.
+ */
+typedef struct wn_sinkhorn_opts {
+	double blur;     /* eps = blur^2; > 0 (default 0.1) */
+	double scaling;  /* eps-scaling: blur shrinks by this factor per step, in (0, 1);
+			    0 = start at the final eps (default 0.5, as geomloss) */
+	int max_iter;    /* iterations at the final eps (default 2000) */
+	double tol;      /* stop when no potential moves by more than tol (default 1e-9) */
+} wn_sinkhorn_opts;
+
+#define WN_SINKHORN_OPTS_INIT {0.1, 0.5, 2000, 1e-9}
+
+/* C[i*m + j] = ||X_i - Y_j||^2 / 2 (clamped at 0) for X n x d, Y m x d
+ * (host arrays); the inner products by wn_core_gemm. */
+int wn_core_cost_sqeuclid(wn_core *c, const float *X_host, int64_t n, const float *Y_host,
+			  int64_t m, int64_t d, float *C_host, char *err, size_t errlen);
+
+/* OT_eps(a, b) on C (n x m): potentials f (n) and g (m), *ot = <a,f> + <b,g>.
+ * a, b: weights summing to 1 (each > 0), or NULL for uniform. *iters (may be
+ * NULL) = iterations run at the final eps. */
+int wn_core_sinkhorn(wn_core *c, const float *C_host, int64_t n, int64_t m, const double *a,
+		     const double *b, const wn_sinkhorn_opts *o, double *f, double *g,
+		     double *ot, int *iters, char *err, size_t errlen);
+
+/* OT_eps(a, a) on a symmetric C (n x n) by the averaged symmetric update
+ * f = (f + T(f)) / 2: potential f (n), *ot = 2 <a, f>. */
+int wn_core_sinkhorn_sym(wn_core *c, const float *C_host, int64_t n, const double *a,
+			 const wn_sinkhorn_opts *o, double *f, double *ot, char *err,
+			 size_t errlen);
+
+/* The debiased divergence from the three cost matrices (Cxx n x n, Cyy m x m
+ * symmetric); grad_a = f_ab - f_aa (n) and grad_b = g_ab - g_bb (m), the
+ * gradients of S with respect to the weights (each may be NULL). */
+int wn_core_sinkhorn_divergence(wn_core *c, const float *Cxy, const float *Cxx,
+				const float *Cyy, int64_t n, int64_t m, const double *a,
+				const double *b, const wn_sinkhorn_opts *o, double *grad_a,
+				double *grad_b, double *div, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -642,6 +642,45 @@ static void test_kmeans_deterministic(void)
 	CHECK(same);
 }
 
+/* issue 21: the Sinkhorn of core/cpu_sinkhorn.c on a CUDA context. Only its cost
+ * GEMM runs on the device (the log-sum-exp iterations stay on the host), so the
+ * twin is the cost matrix (GEMM tolerance, 1e-4 relative Frobenius) and the
+ * debiased divergence built on it (1e-4 relative). */
+static void test_sinkhorn_cost(void)
+{
+	NEED_GPU();
+	const int64_t n = 500, m = 300, d = 64;
+	float *X = clustered(n, d, 8, 300), *Y = clustered(m, d, 8, 310);
+	float *Cc = malloc((size_t)(n * m) * sizeof *Cc), *Cg = malloc((size_t)(n * m) * sizeof *Cg);
+	float *Xc = malloc((size_t)(n * n) * sizeof *Xc), *Yc = malloc((size_t)(m * m) * sizeof *Yc);
+	float *Xg = malloc((size_t)(n * n) * sizeof *Xg), *Yg = malloc((size_t)(m * m) * sizeof *Yg);
+	char err[256];
+	double dc = 0, dg = 0;
+	wn_sinkhorn_opts o = WN_SINKHORN_OPTS_INIT;
+	o.blur = 1.0;
+	CHECK(X && Y && Cc && Cg && Xc && Yc && Xg && Yg);
+	CHECK(wn_core_cost_sqeuclid(g_cpu, X, n, Y, m, d, Cc, err, sizeof err) == 0);
+	CHECK(wn_core_cost_sqeuclid(g_gpu, X, n, Y, m, d, Cg, err, sizeof err) == 0);
+	CHECK(rel_err(Cg, Cc, (size_t)(n * m)) <= 1e-4);
+	CHECK(wn_core_cost_sqeuclid(g_cpu, X, n, X, n, d, Xc, err, sizeof err) == 0);
+	CHECK(wn_core_cost_sqeuclid(g_cpu, Y, m, Y, m, d, Yc, err, sizeof err) == 0);
+	CHECK(wn_core_cost_sqeuclid(g_gpu, X, n, X, n, d, Xg, err, sizeof err) == 0);
+	CHECK(wn_core_cost_sqeuclid(g_gpu, Y, m, Y, m, d, Yg, err, sizeof err) == 0);
+	CHECK(wn_core_sinkhorn_divergence(g_cpu, Cc, Xc, Yc, n, m, NULL, NULL, &o, NULL, NULL, &dc,
+					  err, sizeof err) == 0);
+	CHECK(wn_core_sinkhorn_divergence(g_gpu, Cg, Xg, Yg, n, m, NULL, NULL, &o, NULL, NULL, &dg,
+					  err, sizeof err) == 0);
+	CHECK(fabs(dg - dc) <= 1e-4 * fabs(dc));
+	free(X);
+	free(Y);
+	free(Cc);
+	free(Cg);
+	free(Xc);
+	free(Yc);
+	free(Xg);
+	free(Yg);
+}
+
 int main(void)
 {
 	/* the test binary lives in build/tests/: point core.c at build/ */
@@ -662,6 +701,7 @@ int main(void)
 	RUN(test_kmeans_assign);
 	RUN(test_kmeans_train);
 	RUN(test_kmeans_deterministic);
+	RUN(test_sinkhorn_cost);
 	wn_core_close(g_gpu);
 	wn_core_close(g_cpu);
 	return TEST_EXIT;

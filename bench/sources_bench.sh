@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# bench/sources_bench.sh — `winnow sources ot` on Debian sections as sources
+# (issue 21): libs, devel, python and doc from ../shared/corpora/debian.jsonl.gz
+# are four sources, and a held-out mixture of the same sections (records no
+# source holds; 40% libs, 30% python, 20% doc, 10% devel) is the target.
+#
+#   bench/sources_bench.sh [PER_SOURCE] [TARGET] [DIM]     (default: 2500 2000 256)
+#
+# Every record is embedded by `winnow embed --dim DIM` (the hash embedder).
+# Then, timed (wall, best of $BENCH_REPS): the plain feature OT and the
+# label-aware OTDD (--label section: each source is one label, the target
+# four) of each source and of the uniform mixture to the target, at
+# --threads 1 and 2 (and --device cuda when a GPU is usable: only the
+# cost GEMMs move to the GPU; the Sinkhorn iterations stay on the host).
+# When numpy is importable, bench/sources_peer.py runs the same debiased
+# feature-OT Sinkhorn in numpy on the same vectors, and its distances are
+# printed beside winnow's. What it shows: which source is nearest the target
+# (libs, its largest share, should be; devel the farthest), the signs of the
+# uniform mixture's gradient dOT/dp (negative for the sections the target
+# holds more of than 1/4: more of them brings the mixture nearer), and the
+# time. Tried here only on a small slice (60 per source, 40 target, DIM 64).
+#
+# Then `winnow sources plan --pilot-label section` on a smaller slice (the
+# first PLAN_PER records of each source, PLAN_TGT of the target; pilots at
+# PLAN_SIZES on the 0.1 grid: 286 mixtures x 2 sizes x PLAN_REPEATS proxies,
+# one OTDD each), planning for PLAN_N records: the predicted accuracy of the
+# uniform and of the planned mixture beside the proxy's measured accuracy at
+# both (the comparison bench/RESULTS.md wants), and the time.
+#
+# Environment: WINNOW (default ./winnow), WINNOW_SHARED (default ../shared),
+# OUT (work folder, default /tmp/winnow-sources-bench), PY (default python3),
+# PLAN_PER (200), PLAN_TGT (200), PLAN_SIZES (200,400), PLAN_N (800),
+# PLAN_REPEATS (3); PLAN=0 skips the plan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+PER=${1:-2500}
+TGT=${2:-2000}
+DIM=${3:-256}
+WINNOW=${WINNOW:-$PWD/winnow}
+SHARED=${WINNOW_SHARED:-$(cd .. && pwd)/shared}
+OUT=${OUT:-/tmp/winnow-sources-bench}
+PY=${PY:-python3}
+mkdir -p "$OUT"
+
+# split: each record goes to the target when its section still needs target
+# records and its line number is a multiple of 5, else to its section's source
+"$PY" - "$SHARED/corpora/debian.jsonl.gz" "$OUT" "$PER" "$TGT" <<'PYEOF'
+import gzip, json, sys
+path, out, per, tgt = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+share = {"libs": 0.4, "python": 0.3, "doc": 0.2, "devel": 0.1}
+want_t = {s: int(round(f * tgt)) for s, f in share.items()}
+src = {s: open("%s/src-%s.jsonl" % (out, s), "w") for s in share}
+t = open("%s/target.jsonl" % out, "w")
+n_s = {s: 0 for s in share}
+with gzip.open(path, "rt", encoding="utf-8") as f:
+    for i, line in enumerate(f):
+        s = json.loads(line).get("section")
+        if s not in share:
+            continue
+        if i % 5 == 0 and want_t[s] > 0:
+            t.write(line); want_t[s] -= 1
+        elif n_s[s] < per:
+            src[s].write(line); n_s[s] += 1
+print("sources:", n_s, "target short by:", want_t, file=sys.stderr)
+PYEOF
+
+for f in src-libs src-devel src-python src-doc target; do
+	[ -s "$OUT/$f-$DIM.jsonl" ] || "$WINNOW" embed -q --dim "$DIM" "$OUT/$f.jsonl" > "$OUT/$f-$DIM.jsonl"
+done
+S="--source $OUT/src-libs-$DIM.jsonl --source $OUT/src-devel-$DIM.jsonl --source $OUT/src-python-$DIM.jsonl --source $OUT/src-doc-$DIM.jsonl --target $OUT/target-$DIM.jsonl"
+
+echo "| run | threads | device | wall s |"
+echo "| --- | --- | --- | --- |"
+for lab in "" "--label section"; do
+	name=${lab:+otdd}; name=${name:-feature-ot}
+	for th in 1 2; do
+		t=$(secs "$WINNOW" sources ot -q --threads "$th" --device cpu $S $lab)
+		echo "| $name | $th | cpu | $t |"
+	done
+	if "$WINNOW" device --device cuda > /dev/null 2>&1; then
+		t=$(secs "$WINNOW" sources ot -q --device cuda $S $lab)
+		echo "| $name | - | cuda | $t |"
+	fi
+	"$WINNOW" sources ot -q --threads 2 $S $lab > "$OUT/$name.json"
+done
+
+"$PY" - "$OUT/feature-ot.json" "$OUT/otdd.json" <<'PYEOF'
+import json, sys
+for p in sys.argv[1:]:
+    d = json.load(open(p))
+    print("\n%s: uniform mixture %.6f, gradient %s" % (d["method"], d["uniform"]["distance"],
+          ", ".join("%.4f" % g for g in d["uniform"]["gradient"])))
+    for s in d["sources"]:
+        print("  %-40s n %6d  distance %.6f" % (s["path"].rsplit("/", 1)[-1], s["n"], s["distance"]))
+PYEOF
+
+if "$PY" -c "import numpy" 2> /dev/null; then
+	t=$(BENCH_REPS=1 secs "$PY" bench/sources_peer.py 0.1 "$OUT/target-$DIM.jsonl" "$OUT"/src-{libs,devel,python,doc}-"$DIM".jsonl)
+	echo; echo "numpy peer (feature OT, same eps-scaling, float64): $t s"
+	"$PY" bench/sources_peer.py 0.1 "$OUT/target-$DIM.jsonl" "$OUT"/src-{libs,devel,python,doc}-"$DIM".jsonl
+else
+	echo; echo "numpy not importable: the numpy peer (bench/sources_peer.py) was not run"
+fi
+
+if [ "${PLAN:-1}" != 0 ]; then
+	PP=${PLAN_PER:-200}; PT=${PLAN_TGT:-200}
+	for f in src-libs src-devel src-python src-doc; do head -n "$PP" "$OUT/$f-$DIM.jsonl" > "$OUT/plan-$f.jsonl"; done
+	head -n "$PT" "$OUT/target-$DIM.jsonl" > "$OUT/plan-target.jsonl"
+	P="--source $OUT/plan-src-libs.jsonl --source $OUT/plan-src-devel.jsonl --source $OUT/plan-src-python.jsonl --source $OUT/plan-src-doc.jsonl --target $OUT/plan-target.jsonl"
+	t0=$(date +%s.%N)
+	"$WINNOW" sources plan -q --threads 2 --pilot-label section --pilot-sizes "${PLAN_SIZES:-200,400}" \
+		--pilot-repeats "${PLAN_REPEATS:-3}" --size "${PLAN_N:-800}" $P --label section > "$OUT/plan.txt"
+	t1=$(date +%s.%N)
+	echo; echo "sources plan (--pilot-label section, $PP a source, $PT target): $(echo "$t1 - $t0" | bc -l | xargs printf '%.1f') s"
+	cat "$OUT/plan.txt"
+fi
