@@ -551,7 +551,7 @@ static int proxy_once(proxy *px, const double *p, int64_t N, uint64_t seed, doub
 		dopt.train.batch = px->o->pilot_batch;
 		dopt.train.seed = seed;
 		dopt.score_epoch = dopt.score_epoch < dopt.train.epochs ? dopt.score_epoch : dopt.train.epochs;
-		wn_dyn_hooks hooks = {last_epoch, NULL, acc};
+		wn_dyn_hooks hooks = {.epoch = last_epoch, .ctx = acc};
 		wn_dyn_scores sc = {0};
 		rc = wn_dyn_run(px->core, &dopt, X, y, rows, d, px->C, hold, &hooks, &sc, err, errlen);
 		wn_dyn_scores_free(&sc);
