@@ -1,9 +1,10 @@
 /*
  * cmd/main.c — the winnow dispatcher, like git.c: a command name, or a
  * command and a method ("score zipfit"), goes to its step in the one table
- * of steps (cmd/steps.c) or, for the commands that are not steps (device,
- * export, ...), to their cmd_<name>() entry point, generated at build time
- * from the file names in cmd/ (build/commands.h).
+ * of steps (cmd/steps.c) or, for the one command that is not a step (run,
+ * the recipe runner, which runs steps), to its cmd_<name>() entry point,
+ * generated at build time from the cmd/ files that define one
+ * (build/commands.h).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -30,18 +31,12 @@ static const struct command commands[] = {
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-/* One-line descriptions of the commands that are not steps yet. */
+/* One-line descriptions of the commands that are not steps. */
 static const char *legacy_description(const char *name)
 {
-	static const char *const d[][2] = {
-		{"device", "what compute backend, BLAS and GPU winnow found"},
-		{"export", "read a stored table back as JSONL, byte-identical"},
-		{"run", "run a recipe (YAML): its steps in one process, the same bytes as the pipeline"},
-	};
-	for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
-		if (!strcmp(d[i][0], name))
-			return d[i][1];
-	return "";
+	return !strcmp(name, "run")
+		       ? "run a recipe (YAML): its steps in one process, the same bytes as the pipeline"
+		       : "";
 }
 
 static void print_help(FILE *f)

@@ -139,6 +139,28 @@ int wn_stream_open_files(wn_stream *s, const char *cmd, const wn_stream_opts *co
 	return 0;
 }
 
+int wn_stream_open_sink(wn_stream *s, const char *cmd, const wn_stream_opts *co, int with_output,
+			char *err, size_t errlen)
+{
+	if (stream_init(s, cmd, co, err, errlen))
+		return -1;
+	s->no_source = 1;
+	if (!with_output)
+		return 0;
+	s->out = wn_writer_open(co->output, co->stream, err, errlen);
+	if (!s->out) {
+		wn_policy_close(&s->policy);
+		return -1;
+	}
+	return 0;
+}
+
+void wn_stream_count_written(wn_stream *s, uint64_t n)
+{
+	s->in_count = n;
+	s->out_count = n;
+}
+
 int wn_stream_open_spools(wn_stream *s, const char *cmd, const wn_stream_opts *co, wn_spool *src,
 			  wn_spool *dst, char *err, size_t errlen)
 {
@@ -186,6 +208,8 @@ static void show_progress(wn_stream *s, int final)
 int wn_stream_next(wn_stream *s, wn_record *rec)
 {
 	int r;
+	if (s->no_source)
+		return 0;
 	if (s->in) {
 		r = wn_reader_next(s->in, rec);
 	} else {
@@ -327,6 +351,7 @@ int wn_stream_finish(wn_stream *s, int ok, wn_step_report *rep)
 	if (wn_policy_close(&s->policy))
 		ok = 0;
 	uint64_t out;
+	int had_sink = s->out || s->out_spool;
 	ok = commit_sink(s, ok, &out);
 	if (rep) {
 		rep->step = s->cmd;
@@ -337,7 +362,8 @@ int wn_stream_finish(wn_stream *s, int ok, wn_step_report *rep)
 		rep->seconds = seconds_since(&s->start);
 		rep->ok = ok;
 	}
-	if (!s->co->quiet) {
+	int closing = !s->co->quiet && (!s->no_source || (ok && had_sink));
+	if (closing) {
 		char tail[64] = "";
 		if (!ok)
 			snprintf(tail, sizeof tail, out ? " (failed: %llu written)" : " (failed: nothing written)",

@@ -114,6 +114,7 @@ typedef struct wn_stream {
 	uint64_t total_bytes;   /* input size when known, for the ETA */
 	char err[512];          /* the sink's last error */
 	const char *command;    /* the command line as typed (the CLI), or NULL (a recipe) */
+	int no_source;          /* opened by wn_stream_open_sink */
 } wn_stream;
 
 /*
@@ -128,6 +129,16 @@ int wn_stream_open_files(wn_stream *s, const char *cmd, const wn_stream_opts *co
  * (or nothing when dst is NULL): how the recipe runner chains two steps. */
 int wn_stream_open_spools(wn_stream *s, const char *cmd, const wn_stream_opts *co, wn_spool *src,
 			  wn_spool *dst, char *err, size_t errlen);
+
+/* Open a stream with no source (a step that reads no records: export,
+ * device) and a sink when with_output: wn_stream_next returns 0 at once. Its
+ * closing line is printed only when it has a sink and succeeded: a failed
+ * export prints its one error line and nothing else. */
+int wn_stream_open_sink(wn_stream *s, const char *cmd, const wn_stream_opts *co, int with_output,
+			char *err, size_t errlen);
+/* A step without a source that wrote n records to the sink itself (export
+ * writes through s->out): in and out both count n. */
+void wn_stream_count_written(wn_stream *s, uint64_t n);
 
 /* Next record (1), end (0), or a fatal error already reported (-1). */
 int wn_stream_next(wn_stream *s, wn_record *rec);
