@@ -112,11 +112,14 @@ wn_store *wn_store_begin(const char *path, const wn_store_opts *opts, char *err,
  * The id and the annotations are read from the record itself; the bytes
  * are copied, so the caller may reuse its buffers at once. Returns 0,
  * WN_STORE_EBADREC (e.g. "winnow" is not an object; the row is not added)
- * or WN_STORE_EDB, with the reason in err. Rows are inserted by a writer
- * thread in batches, so a database error may surface at a later call or at
- * wn_store_commit; either way the run then fails as a whole.
+ * or WN_STORE_EDB, with the reason in err; after WN_STORE_EDB the run fails
+ * as a whole. The row is inserted before it returns (one thread owns the
+ * connection: the step reads ahead on another, see store/store_step.c).
  */
 int wn_store_add(wn_store *s, wn_span record, wn_span text, char *err, size_t errlen);
+/* Would wn_store_add refuse this record (WN_STORE_EBADREC, reason in err)?
+ * Needs no store, so a reader thread can reject records in stream order. */
+int wn_store_check_record(wn_span record, wn_buf *scratch, char *err, size_t errlen);
 
 /* Provenance for `runs`: one call per input, in order. 0 or -1 (memory). */
 int wn_store_add_input(wn_store *s, const char *name, uint64_t size, uint64_t xxh3);
@@ -131,8 +134,7 @@ int wn_store_set_extra(wn_store *s, const char *json);
  * this xxh3 since the table was last replaced (its rows are still there):
  * 1 with that run's run_id in *run_id (the latest such run), 0 when none,
  * -1 with the reason in err (then the run cannot commit). Reads inside the
- * run's transaction; call it after the last wn_store_add (it drains the
- * background writer first).
+ * run's transaction; call it after the last wn_store_add.
  */
 int wn_store_input_seen(wn_store *s, uint64_t xxh3, int64_t *run_id, char *err, size_t errlen);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "io/batch.h"
 #include "io/errf.h"
 #include "io/json.h"
 #include "store/store.h"
@@ -56,35 +57,77 @@ void wn_store_step_release(wn_store_step_opts *o)
 	o->command = NULL;
 }
 
+/*
+ * The write loop: io/batch's reader thread reads the stream, takes each
+ * record's text and rejects what cannot be stored (in stream order, with
+ * the reader's own rejections), and fills blocks; this thread, which owns
+ * the SQLite connection, inserts each block's rows in order.
+ */
+#define BLOCK_RECORDS 2048
+#define BLOCK_BYTES (1u << 20)
+
+struct store_loop {
+	wn_store_step_opts *o;
+	wn_stream *s;
+	wn_store *st;
+	wn_buf scratch; /* the reader thread's */
+	char *err;      /* this thread's reason */
+	size_t errlen;
+	char take_err[128]; /* the reader thread's reason */
+};
+
+static int loop_next(void *arg, wn_record *rec)
+{
+	return wn_stream_next(((struct store_loop *)arg)->s, rec);
+}
+
+static int loop_take(void *arg, wn_batch *b, const wn_record *rec)
+{
+	struct store_loop *l = arg;
+	wn_span text;
+	const char *why;
+	char e[512];
+	if (wn_stream_text(l->s, rec, &l->scratch, &text, &why))
+		return wn_stream_reject(l->s, rec, "%s", why) ? -1 : 0;
+	if (wn_store_check_record(rec->json, &l->scratch, e, sizeof e))
+		return wn_stream_reject(l->s, rec, "%s", e) ? -1 : 0;
+	if (wn_batch_add(b, rec, text, WN_BATCH_KEEP_JSON | WN_BATCH_KEEP_TEXT, NULL)) {
+		wn_errf(l->take_err, sizeof l->take_err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int loop_insert(void *arg, wn_batch *b)
+{
+	struct store_loop *l = arg;
+	char e[512];
+	for (size_t i = 0; i < b->n; i++) {
+		wn_record rec = wn_batch_record(b, i);
+		if (wn_store_add(l->st, rec.json, wn_batch_text(b, i), e, sizeof e)) {
+			wn_errf(l->err, l->errlen, "%s: %s", l->o->db, e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Store every record; 0 when the stream ended cleanly, else -1 (reason
  * printed by the policy, or in err). */
 static int store_records(wn_store_step_opts *o, wn_stream *s, wn_store *st, char *err,
 			 size_t errlen)
 {
-	wn_buf scratch = WN_BUF_INIT;
-	wn_record rec;
-	wn_span text;
-	const char *why;
-	char e[512];
-	int r;
-	while ((r = wn_stream_next(s, &rec)) > 0) {
-		if (wn_stream_text(s, &rec, &scratch, &text, &why)) {
-			if (wn_stream_reject(s, &rec, "%s", why))
-				break;
-			continue;
-		}
-		int rc = wn_store_add(st, rec.json, text, e, sizeof e);
-		if (rc == WN_STORE_EBADREC) {
-			if (wn_stream_reject(s, &rec, "%s", e))
-				break;
-		} else if (rc) {
-			wn_errf(err, errlen, "%s: %s", o->db, e);
-			s->failed = 1;
-			break;
-		}
-	}
-	wn_buf_free(&scratch);
-	return r == 0 && !s->failed ? 0 : -1;
+	struct store_loop l = {o, s, st, WN_BUF_INIT, err, errlen, ""};
+	wn_batch_source src = {loop_next, loop_take, &l, BLOCK_RECORDS, BLOCK_BYTES};
+	char e[512] = "";
+	err[0] = 0;
+	int rc = wn_batch_run(&src, loop_insert, &l, NULL, e, sizeof e);
+	if (rc && !err[0] && (e[0] || l.take_err[0]))
+		wn_errf(err, errlen, "%s", e[0] ? e : l.take_err);
+	wn_buf_free(&l.scratch);
+	if (rc)
+		s->failed = 1;
+	return rc || s->failed ? -1 : 0;
 }
 
 /* The inputs for runs: the reader's when reading files, else the runner's. */
