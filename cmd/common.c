@@ -132,7 +132,9 @@ static int run_step(const wn_step *step, void *opts, int npos, const char **pos,
 	int rc = step->run(opts, &s, &rep, err, sizeof err);
 	if (rc && err[0])
 		wn_cmd_error(step->name, "%s", err);
-	return wn_stream_finish(&s, rc == 0, &rep) ? 1 : 0;
+	if (wn_stream_finish(&s, rc == 0, &rep))
+		return 1;
+	return rep.nothing_new ? 3 : 0;
 }
 
 int wn_step_main(const wn_step *step, int argc, const char **argv)

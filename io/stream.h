@@ -93,6 +93,7 @@ typedef struct wn_step_report {
 	uint64_t in, out, rejected, bytes;
 	double seconds;
 	int ok;
+	int nothing_new;  /* set by the step: it found nothing new to do (CLI exit 3) */
 } wn_step_report;
 
 typedef struct wn_stream {

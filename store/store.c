@@ -27,6 +27,7 @@
 #include "io/cleanup.h"
 #include "io/errf.h"
 #include "io/intern.h"
+#include "store/seen.h"
 #include "store/sqlerr.h"
 
 #include <errno.h>
@@ -83,6 +84,11 @@ struct wn_store {
 
 	wn_buf scratch, idbuf, sql, kscratch;
 	uint64_t rows;              /* inserted */
+	uint64_t present;           /* append modes: records already in the table */
+	wn_store_seen seen;         /* append modes: content hashes in the table */
+	char *id_field;             /* hash this field's value (NULL: the record) */
+	int vectors;                /* enum wn_store_vectors */
+	wn_buf vbuf, wbuf;          /* the record and winnow without their vectors */
 	int64_t rowid_first, rowid_last;
 	char started[32];
 	wn_buf inputs; /* JSON array text, built as inputs are reported */
@@ -165,6 +171,17 @@ int wn_store_parse_mode(const char *s)
 		return WN_STORE_REPLACE;
 	if (!strcmp(s, "append"))
 		return WN_STORE_APPEND;
+	if (!strcmp(s, "append-new"))
+		return WN_STORE_APPEND_NEW;
+	return -1;
+}
+
+int wn_store_parse_vectors(const char *s)
+{
+	static const char *const names[] = {"record", "both", "drop"};
+	for (int i = 0; s && i < 3; i++)
+		if (!strcmp(s, names[i]))
+			return i;
 	return -1;
 }
 
@@ -425,6 +442,34 @@ static int create_table(wn_store *s, char *err, size_t errlen)
 	return exec_sql(s, wn_buf_cstr(&s->sql), err, errlen);
 }
 
+/* Append modes: the content hash of every record in the table. */
+static int load_seen(wn_store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	wn_buf_reset(&s->sql);
+	if (wn_buf_printf(&s->sql, "SELECT record FROM %s", wn_buf_cstr(&s->qtable))) {
+		wn_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (sqlite3_prepare_v2(s->db, wn_buf_cstr(&s->sql), -1, &st, NULL) != SQLITE_OK) {
+		wn_store_db_err(s->db, err, errlen);
+		return -1;
+	}
+	int rc, bad = 0;
+	while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		wn_span rec = {(const char *)sqlite3_column_text(st, 0), 0};
+		rec.n = (size_t)sqlite3_column_bytes(st, 0);
+		bad = rec.p && wn_store_seen_add(&s->seen, wn_store_content_hash(rec, s->id_field,
+									     &s->kscratch));
+	}
+	sqlite3_finalize(st);
+	if (bad)
+		wn_errf(err, errlen, "out of memory");
+	else if (rc != SQLITE_DONE)
+		wn_store_db_err(s->db, err, errlen);
+	return bad || rc != SQLITE_DONE ? -1 : 0;
+}
+
 /*
  * Append mode: reuse the table when it exists. Its fixed columns must be
  * there (else it is not a winnow table); every other column is an
@@ -680,7 +725,7 @@ wn_store *wn_store_begin(const char *path, const wn_store_opts *opts, char *err,
 		o.table = WN_STORE_DEFAULT_TABLE;
 	if (wn_store_check_table(o.table, err, errlen))
 		return NULL;
-	if (o.mode != WN_STORE_REPLACE && o.mode != WN_STORE_APPEND) {
+	if (o.mode != WN_STORE_REPLACE && o.mode != WN_STORE_APPEND && o.mode != WN_STORE_APPEND_NEW) {
 		wn_errf(err, errlen, "unknown mode %d", o.mode);
 		return NULL;
 	}
@@ -695,7 +740,9 @@ wn_store *wn_store_begin(const char *path, const wn_store_opts *opts, char *err,
 	s->command = dup_str(o.command);
 	s->seed = dup_str(o.seed);
 	s->extra = dup_str(o.extra);
-	if (!s->path || !s->table || (o.command && !s->command) || (o.seed && !s->seed) ||
+	s->id_field = dup_str(o.id_field);
+	s->vectors = o.vectors;
+	if ((o.id_field && !s->id_field) || !s->path || !s->table || (o.command && !s->command) || (o.seed && !s->seed) ||
 	    (o.extra && !s->extra) || wn_store_quote_ident(&s->qtable, o.table, strlen(o.table)) ||
 	    wn_buf_putc(&s->inputs, '[') || !(s->keys = wn_intern_new())) {
 		wn_errf(err, errlen, "out of memory");
@@ -714,7 +761,7 @@ wn_store *wn_store_begin(const char *path, const wn_store_opts *opts, char *err,
 		}
 		if (exec_sql(s, wn_buf_cstr(&s->sql), err, errlen) || create_table(s, err, errlen))
 			goto fail;
-	} else if (load_table(s, err, errlen)) {
+	} else if (load_table(s, err, errlen) || load_seen(s, err, errlen)) {
 		goto fail;
 	}
 	if (prepare_insert(s, err, errlen))
@@ -876,13 +923,92 @@ int wn_store_check_record(wn_span record, wn_buf *scratch, char *err, size_t err
 	return record_parts(scratch, record, &id, &win, err, errlen);
 }
 
+/* Is this member of "winnow" a vector (an object with a "b64" member)? */
+static int is_vector(wn_span v)
+{
+	wn_span b;
+	return wn_json_type_of(v) == WN_JSON_OBJECT && wn_json_get(v, "b64", &b);
+}
+
+/*
+ * The `winnow` column without its vectors (into s->wbuf: "{" the other
+ * members as key:value, joined by "," "}"), and under --vectors drop the
+ * record too (into s->vbuf: the bytes before "winnow"'s value, the stripped
+ * object, the bytes after). *record and *win then point into those buffers;
+ * a winnow object without vectors is left as it is.
+ */
+static int wn_store_strip_vectors(wn_store *s, wn_span *record, wn_span *win, char *err,
+				  size_t errlen)
+{
+	size_t pos = 0;
+	wn_span k, v;
+	int found = 0, bad = 0, first = 1;
+	while (!found && wn_json_next_member(*win, &pos, &k, &v))
+		found = is_vector(v);
+	if (!found)
+		return 0;
+	wn_buf_reset(&s->wbuf);
+	bad = wn_buf_putc(&s->wbuf, '{');
+	for (pos = 0; !bad && wn_json_next_member(*win, &pos, &k, &v);) {
+		if (is_vector(v))
+			continue;
+		bad = (!first && wn_buf_putc(&s->wbuf, ',')) || wn_buf_append(&s->wbuf, k.p, k.n) ||
+		      wn_buf_putc(&s->wbuf, ':') || wn_buf_append(&s->wbuf, v.p, v.n);
+		first = 0;
+	}
+	bad = bad || wn_buf_putc(&s->wbuf, '}');
+	if (!bad && s->vectors == WN_STORE_VEC_DROP) {
+		size_t before = (size_t)(win->p - record->p), after = before + win->n;
+		wn_buf_reset(&s->vbuf);
+		bad = wn_buf_append(&s->vbuf, record->p, before) ||
+		      wn_buf_append(&s->vbuf, s->wbuf.data, s->wbuf.len) ||
+		      wn_buf_append(&s->vbuf, record->p + after, record->n - after);
+		if (!bad)
+			*record = (wn_span){s->vbuf.data, s->vbuf.len};
+	}
+	if (bad) {
+		wn_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	*win = (wn_span){s->wbuf.data, s->wbuf.len};
+	return 0;
+}
+
+/* Append modes: is the record already in the table? (1: skip it) */
+static int already_present(wn_store *s, wn_span record, char *err, size_t errlen)
+{
+	if (s->mode == WN_STORE_REPLACE)
+		return 0;
+	uint64_t h = wn_store_content_hash(record, s->id_field, &s->kscratch);
+	if (wn_store_seen_has(&s->seen, h)) {
+		s->present++;
+		return s->mode == WN_STORE_APPEND_NEW;
+	}
+	if (wn_store_seen_add(&s->seen, h)) {
+		wn_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int wn_store_add(wn_store *s, wn_span record, wn_span text, char *err, size_t errlen)
 {
 	wn_span id, win;
 	int rc = record_parts(&s->kscratch, record, &id, &win, err, errlen);
 	if (rc)
 		return rc;
+	rc = already_present(s, record, err, errlen);
+	if (rc)
+		return rc < 0 ? WN_STORE_EDB : 0;
+	if (win.p && s->vectors != WN_STORE_VEC_BOTH &&
+	    wn_store_strip_vectors(s, &record, &win, err, errlen))
+		return WN_STORE_EDB;
 	return insert_row(s, record, text.p ? text : (wn_span){"", 0}, id, win, err, errlen);
+}
+
+uint64_t wn_store_present(const wn_store *s)
+{
+	return s->present;
 }
 
 uint64_t wn_store_rows(const wn_store *s)
@@ -977,7 +1103,8 @@ static int insert_run(wn_store *s, uint64_t n_in, uint64_t n_rejected, int64_t *
 	if (s->seed)
 		sqlite3_bind_text(st, 9, s->seed, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, s->table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, s->mode == WN_STORE_APPEND ? "append" : "replace", -1,
+	sqlite3_bind_text(st, 11, s->mode == WN_STORE_APPEND ? "append"
+				  : s->mode == WN_STORE_APPEND_NEW ? "append-new" : "replace", -1,
 			  SQLITE_STATIC);
 	if (s->rows) {
 		sqlite3_bind_int64(st, 12, s->rowid_first);
@@ -1006,6 +1133,10 @@ static void store_free(wn_store *s)
 	free(s->pend);
 	wn_buf_free(&s->scratch);
 	wn_buf_free(&s->kscratch);
+	wn_buf_free(&s->vbuf);
+	wn_buf_free(&s->wbuf);
+	wn_store_seen_free(&s->seen);
+	free(s->id_field);
 	wn_buf_free(&s->idbuf);
 	wn_buf_free(&s->sql);
 	wn_buf_free(&s->qtable);

@@ -67,7 +67,9 @@ extern "C" {
 #define WN_STORE_DEFAULT_TABLE "selection"
 #define WN_STORE_RUNS_TABLE "runs"
 
-enum wn_store_mode { WN_STORE_REPLACE = 0, WN_STORE_APPEND = 1 };
+/* append-new: append, but skip a record whose content hash (store/seen.h)
+ * is already in the table (stored earlier, or earlier in this run). */
+enum wn_store_mode { WN_STORE_REPLACE = 0, WN_STORE_APPEND = 1, WN_STORE_APPEND_NEW = 2 };
 
 /* Return codes besides 0. */
 enum wn_store_status {
@@ -82,11 +84,22 @@ typedef struct wn_store_opts {
 	const char *command;     /* the command line, for `runs` (may be NULL) */
 	const char *seed;        /* the run's seed as text, NULL when none */
 	const char *extra;       /* raw JSON object for runs.extra, or NULL */
+	const char *id_field;    /* append modes: hash this field's value, not the record */
+	int vectors;             /* enum wn_store_vectors */
 } wn_store_opts;
+
+/* Where vector annotations go: members of "winnow" whose value is an object
+ * with a "b64" member (winnow.emb). RECORD (default): in `record` only (the
+ * `winnow` column leaves them out), so export gives the input bytes; BOTH:
+ * in `record` and `winnow` (the layout before, twice the bytes); DROP: in
+ * neither (export then gives the records without them). */
+enum wn_store_vectors { WN_STORE_VEC_RECORD = 0, WN_STORE_VEC_BOTH = 1, WN_STORE_VEC_DROP = 2 };
+/* "record", "both" or "drop": the value, or -1. */
+int wn_store_parse_vectors(const char *s);
 
 typedef struct wn_store wn_store;
 
-/* Parse "replace" or "append": the mode, or -1. */
+/* Parse "replace", "append" or "append-new": the mode, or -1. */
 int wn_store_parse_mode(const char *s);
 
 /*
@@ -125,6 +138,9 @@ int wn_store_check_record(wn_span record, wn_buf *scratch, char *err, size_t err
 int wn_store_add_input(wn_store *s, const char *name, uint64_t size, uint64_t xxh3);
 
 uint64_t wn_store_rows(const wn_store *s);      /* rows accepted so far */
+/* Append modes: records that were already in the table (by content hash):
+ * skipped under append-new, stored again under append. */
+uint64_t wn_store_present(const wn_store *s);
 
 /* Set (or replace) runs.extra: a raw JSON object, copied. 0 or -1 (memory). */
 int wn_store_set_extra(wn_store *s, const char *json);

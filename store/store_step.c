@@ -20,12 +20,14 @@
 #include "io/batch.h"
 #include "io/errf.h"
 #include "io/json.h"
+#include "store/seen.h"
 #include "store/store.h"
 
 void wn_store_step_init(wn_store_step_opts *o)
 {
 	*o = (wn_store_step_opts){WN_STREAM_OPTS_INIT, WN_STORE_DEFAULT_TABLE, "replace", NULL, 5000,
-				  0, NULL, NULL, NULL, WN_STORE_REPLACE};
+				  0, NULL, NULL, NULL, WN_STORE_REPLACE, NULL, "record",
+				  WN_STORE_VEC_RECORD};
 }
 
 int wn_store_step_check(wn_store_step_opts *o, int *npos, const char **pos, char *err,
@@ -39,6 +41,15 @@ int wn_store_step_check(wn_store_step_opts *o, int *npos, const char **pos, char
 	o->mode_value = wn_store_parse_mode(o->mode);
 	if (o->mode_value < 0) {
 		wn_errf(err, errlen, "--mode must be replace or append, not '%s'", o->mode);
+		return -1;
+	}
+	if (o->id_field && o->mode_value == WN_STORE_REPLACE) {
+		wn_errf(err, errlen, "--id applies to --mode append and append-new");
+		return -1;
+	}
+	o->vectors_value = wn_store_parse_vectors(o->vectors);
+	if (o->vectors_value < 0) {
+		wn_errf(err, errlen, "--vectors must be record, both or drop, not '%s'", o->vectors);
 		return -1;
 	}
 	if (wn_store_check_table(o->table, why, sizeof why)) {
@@ -154,9 +165,10 @@ static void warn_seen(const wn_store_step_opts *o, const wn_stream *s, const cha
 		(unsigned long long)xxh3, o->table, (long long)run);
 }
 
-/* --mode append: one warning per input already stored in the table. */
+/* --mode append: one warning per input already stored in the table
+ * (*warned: how many). */
 static int check_appended(const wn_store_step_opts *o, const wn_stream *s, wn_store *st,
-			  char *err, size_t errlen)
+			  int *warned, char *err, size_t errlen)
 {
 	int n = s->in ? wn_reader_ninputs(s->in) : o->prov ? (int)o->prov->ninputs : 0;
 	char e[512];
@@ -169,8 +181,10 @@ static int check_appended(const wn_store_step_opts *o, const wn_stream *s, wn_st
 			wn_errf(err, errlen, "%s: %s", o->db, e);
 			return -1;
 		}
-		if (seen)
+		if (seen) {
 			warn_seen(o, s, name, h, run);
+			(*warned)++;
+		}
 	}
 	return 0;
 }
@@ -189,23 +203,47 @@ static int set_extra(const wn_store_step_opts *o, const wn_stream *s, wn_store *
 	if (!o->prov)
 		return 0;
 	wn_step_report self = {s->cmd, s->in_count + s->policy.rejected - s->step_rejected,
-			       wn_store_rows(st), s->policy.rejected, 0, since(t0), 1};
+			       wn_store_rows(st), s->policy.rejected, 0, since(t0), 1, 0};
 	wn_buf b = WN_BUF_INIT;
 	int bad = wn_store_step_extra(&b, o->prov, &self) || wn_store_set_extra(st, wn_buf_cstr(&b));
 	wn_buf_free(&b);
 	return bad;
 }
 
-static int commit_run(wn_store_step_opts *o, wn_stream *s, wn_store *st,
-		      const struct timespec *t0, char *err, size_t errlen)
+/* What the append modes found already in the table, on stderr. */
+static void report_present(const wn_store_step_opts *o, const wn_stream *s, uint64_t n)
 {
+	if (o->mode_value == WN_STORE_APPEND_NEW && !s->co->quiet)
+		fprintf(stderr, "winnow %s: %s: append-new: %llu records already in table '%s' skipped\n",
+			s->cmd, o->db, (unsigned long long)n, o->table);
+	if (o->mode_value == WN_STORE_APPEND && n)
+		fprintf(stderr, "winnow %s: %s: warning: %llu of the records appended were already in "
+			"table '%s' (same content hash); they are now there twice (--mode append-new "
+			"skips them)\n", s->cmd, o->db, (unsigned long long)n, o->table);
+}
+
+static int commit_run(wn_store_step_opts *o, wn_stream *s, wn_store *st,
+		      const struct timespec *t0, wn_step_report *rep, char *err, size_t errlen)
+{
+	uint64_t present = wn_store_present(st);
+	if (o->mode_value == WN_STORE_APPEND_NEW && present && wn_store_rows(st) == 0 &&
+	    !o->allow_empty) {
+		report_present(o, s, present);
+		wn_store_abort(st);
+		if (!s->co->quiet)
+			fprintf(stderr, "winnow %s: %s: nothing new to do: every record is already in "
+				"table '%s'\n", s->cmd, o->db, o->table);
+		rep->nothing_new = 1;
+		return 0;
+	}
 	if (!o->allow_empty && wn_store_rows(st) == 0) {
 		wn_errf(err, errlen, "%s: no records to store; table '%s' left as it was "
 			"(--allow-empty stores an empty table)", o->db, o->table);
 		wn_store_abort(st);
 		return -1;
 	}
-	if (check_appended(o, s, st, err, errlen)) {
+	int warned = 0;
+	if (check_appended(o, s, st, &warned, err, errlen)) {
 		wn_store_abort(st);
 		return -1;
 	}
@@ -221,19 +259,21 @@ static int commit_run(wn_store_step_opts *o, wn_stream *s, wn_store *st,
 		return -1;
 	}
 	s->out_count = rows;
+	/* an input already stored has said it for its records */
+	report_present(o, s, warned ? 0 : present);
 	return 0;
 }
 
 int wn_store_step_run(wn_store_step_opts *o, wn_stream *s, wn_step_report *rep, char *err,
 		      size_t errlen)
 {
-	(void)rep;
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	const char *command = o->prov && o->prov->command ? o->prov->command
 			      : o->command                 ? o->command
 							   : s->command;
-	wn_store_opts so = {o->table, o->mode_value, o->busy_timeout_ms, command, o->seed, NULL};
+	wn_store_opts so = {o->table, o->mode_value, o->busy_timeout_ms, command, o->seed, NULL,
+			    o->id_field, o->vectors_value};
 	char e[512];
 	wn_store *st = wn_store_begin(o->db, &so, e, sizeof e);
 	if (!st) {
@@ -244,7 +284,7 @@ int wn_store_step_run(wn_store_step_opts *o, wn_stream *s, wn_step_report *rep, 
 		wn_store_abort(st);
 		return -1;
 	}
-	return commit_run(o, s, st, &t0, err, errlen);
+	return commit_run(o, s, st, &t0, rep, err, errlen);
 }
 
 static int put_report(wn_buf *b, const wn_step_report *r)

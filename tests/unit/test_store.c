@@ -49,7 +49,7 @@ static int add(wn_store *s, const char *rec)
 /* Store records in one run; 0 on success. */
 static int store_run(const char *db, const char *table, int mode, const char *const *recs)
 {
-	wn_store_opts o = {table, mode, 0, "winnow store test", NULL, NULL};
+	wn_store_opts o = {table, mode, 0, "winnow store test", NULL, NULL, NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	if (!s)
 		return -1;
@@ -226,7 +226,7 @@ static void test_hostile_names_are_quoted(void)
 	CHECK(wn_store_check_table("", err, sizeof err) < 0);
 	CHECK(wn_store_check_table("sqlite_master", err, sizeof err) < 0);
 	CHECK_EQ_INT(wn_store_check_table("runs2", err, sizeof err), 0);
-	wn_store_opts o = {"runs", WN_STORE_REPLACE, 0, NULL, NULL, NULL};
+	wn_store_opts o = {"runs", WN_STORE_REPLACE, 0, NULL, NULL, NULL, NULL, 0};
 	CHECK(wn_store_begin(db, &o, errbuf, sizeof errbuf) == NULL);
 	CHECK(q_is(db, "SELECT count(*) FROM runs", "2"));
 }
@@ -268,7 +268,7 @@ static void test_runs_row(void)
 {
 	const char *db = tpath("runs.db");
 	wn_store_opts o = {"sel", WN_STORE_REPLACE, 0, "winnow store runs.db --table sel 'a b.jsonl'",
-			   "42", "{\"recipe\":\"r.yaml\"}"};
+			   "42", "{\"recipe\":\"r.yaml\"}", NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	CHECK(s != NULL);
 	CHECK_EQ_INT(add(s, "{\"text\":\"x\"}"), 0);
@@ -311,7 +311,7 @@ static void test_abort_and_isolation(void)
 	const char *old[] = {"{\"text\":\"old1\"}", "{\"text\":\"old2\"}", NULL};
 	CHECK_EQ_INT(store_run(db, NULL, WN_STORE_REPLACE, old), 0);
 
-	wn_store_opts o = {NULL, WN_STORE_REPLACE, 0, NULL, NULL, NULL};
+	wn_store_opts o = {NULL, WN_STORE_REPLACE, 0, NULL, NULL, NULL, NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	CHECK(s != NULL);
 	CHECK_EQ_INT(add(s, "{\"text\":\"new1\",\"winnow\":{\"fresh\":1}}"), 0);
@@ -341,7 +341,7 @@ static void test_abort_and_isolation(void)
 /* Begin a run on db (NULL on failure) and add the records. */
 static wn_store *run_open(const char *db, const char *table, int mode, const char *const *recs)
 {
-	wn_store_opts o = {table, mode, 0, "winnow store test", NULL, NULL};
+	wn_store_opts o = {table, mode, 0, "winnow store test", NULL, NULL, NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	for (int i = 0; s && recs[i]; i++)
 		if (add(s, recs[i])) {
@@ -470,7 +470,7 @@ static void test_failed_creator_keeps_the_winner(void)
 static void test_many_rows_through_the_writer(void)
 {
 	const char *db = tpath("many.db");
-	wn_store_opts o = {NULL, WN_STORE_REPLACE, 0, NULL, NULL, NULL};
+	wn_store_opts o = {NULL, WN_STORE_REPLACE, 0, NULL, NULL, NULL, NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	CHECK(s != NULL);
 	wn_buf all = WN_BUF_INIT;
@@ -519,7 +519,7 @@ static void test_writer_error_fails_the_run(void)
 				     "'boom' BEGIN SELECT RAISE(ABORT, 'no boom here'); END",
 				  NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
-	wn_store_opts o = {"t", WN_STORE_APPEND, 0, NULL, NULL, NULL};
+	wn_store_opts o = {"t", WN_STORE_APPEND, 0, NULL, NULL, NULL, NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	CHECK(s != NULL);
 	int rc = 0;
@@ -537,7 +537,7 @@ static void test_writer_error_fails_the_run(void)
 
 static void test_database_errors(void)
 {
-	wn_store_opts o = {NULL, WN_STORE_REPLACE, -1, NULL, NULL, NULL};
+	wn_store_opts o = {NULL, WN_STORE_REPLACE, -1, NULL, NULL, NULL, NULL, 0};
 	/* a directory */
 	CHECK(wn_store_begin(tmpdir, &o, errbuf, sizeof errbuf) == NULL);
 	CHECK(strstr(errbuf, "unable to open") != NULL);
@@ -598,7 +598,7 @@ static void test_roundtrip_debian(void)
 	wn_reader *r = wn_reader_open(paths, 1, &ro);
 	CHECK(r != NULL);
 	const char *db = tpath("debian.db");
-	wn_store_opts o = {"deb", WN_STORE_REPLACE, 0, NULL, NULL, NULL};
+	wn_store_opts o = {"deb", WN_STORE_REPLACE, 0, NULL, NULL, NULL, NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	CHECK(s != NULL);
 	wn_buf expect = WN_BUF_INIT, scratch = WN_BUF_INIT;
