@@ -128,6 +128,9 @@ static int run_step(const wn_step *step, void *opts, int npos, const char **pos,
 		return 1;
 	}
 	s.command = command;
+	s.provenance = getenv("WINNOW_PROVENANCE"); /* a shell pipeline's provenance file */
+	if (s.provenance && !*s.provenance)
+		s.provenance = NULL;
 	wn_step_report rep = {0};
 	int rc = step->run(opts, &s, &rep, err, sizeof err);
 	if (rc && err[0])

@@ -27,10 +27,16 @@ static const char *const store_usage[] = {
 	"string's text, else its JSON) matches a stored one: --mode append stores it again and warns,\n"
 	"--mode append-new skips it and says how many; when it skips all, nothing is written and the\n"
 	"exit code is 3 (nothing new to do).",
+	"Provenance of a shell pipeline: with WINNOW_PROVENANCE=FILE set for it, every winnow step that\n"
+	"writes records appends a line to FILE (step, command, inputs with size and xxh3, counts,\n"
+	"seconds); store puts the lines of its process group (one pipeline of an interactive shell;\n"
+	"in a script, every step since the last store) into runs.extra as {\"pipeline\":[...]} and\n"
+	"takes them out of FILE once committed.",
 	"",
 	"winnow select --top 1000 --by winnow.score in.jsonl | winnow store out.db --table best",
 	"winnow store runs.db --mode append --table nightly crawl-*.jsonl.zst",
 	"winnow store runs.db --mode append-new --id id --table nightly crawl-*.jsonl.zst",
+	"export WINNOW_PROVENANCE=$HOME/.winnow-prov; winnow cat in.jsonl.zst | winnow embed | winnow store out.db",
 	NULL,
 };
 

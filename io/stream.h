@@ -116,7 +116,33 @@ typedef struct wn_stream {
 	char err[512];          /* the sink's last error */
 	const char *command;    /* the command line as typed (the CLI), or NULL (a recipe) */
 	int no_source;          /* opened by wn_stream_open_sink */
+	const char *provenance; /* WINNOW_PROVENANCE's file (the CLI driver sets it), or NULL */
 } wn_stream;
+
+/*
+ * Provenance of a shell pipeline (WINNOW_PROVENANCE=FILE): every step the
+ * CLI runs that wrote records to its sink, or failed, (not stats' report,
+ * not store, device or db hash, which have no sink) appends one line to
+ * FILE at wn_stream_finish, just before its
+ * output is committed (so a downstream step that reads to the end always
+ * finds its upstream's line there), under an exclusive flock:
+ *   {"pgid":P,"pid":N,"step":"embed","command":"winnow embed ...",
+ *    "inputs":[{"name":F,"size":N,"xxh3":"16 hex"}],
+ *    "in":N,"out":N,"rejected":N,"seconds":S,"ok":true}
+ * (P: the process group, which a shell gives every stage of one pipeline;
+ * out counts the records handed to the sink; inputs are the files the step
+ * read itself, stdin as "<stdin>"). `store` collects the lines of its process
+ * group into runs.extra ({"pipeline":[...]}) and, once its run is
+ * committed, removes them from FILE. A failure to write FILE is a warning,
+ * never a failed step.
+ */
+/* The lines of this process group in FILE, as a JSON array (into arr, with
+ * the raw lines, newline-ended, into lines): the number of lines, or -1
+ * with the reason in err. A missing FILE holds none. */
+long wn_stream_provenance_read(const char *path, wn_buf *arr, wn_buf *lines, char *err,
+			       size_t errlen);
+/* Remove exactly those lines (as read) from FILE: 0 or -1 with the reason. */
+int wn_stream_provenance_consume(const char *path, const wn_buf *lines, char *err, size_t errlen);
 
 /*
  * Open a stream whose source is the files argv[0..argc) (none = stdin) and

@@ -222,6 +222,30 @@ static void report_present(const wn_store_step_opts *o, const wn_stream *s, uint
 			"skips them)\n", s->cmd, o->db, (unsigned long long)n, o->table);
 }
 
+/* A shell pipeline (WINNOW_PROVENANCE): its upstream steps' lines as
+ * runs.extra {"pipeline":[...]} (the raw lines into *taken). */
+static int set_pipeline(const wn_store_step_opts *o, const wn_stream *s, wn_store *st,
+			wn_buf *taken, char *err, size_t errlen)
+{
+	if (o->prov || !s->provenance)
+		return 0;
+	wn_buf arr = WN_BUF_INIT, extra = WN_BUF_INIT;
+	char e[512] = "";
+	long n = wn_stream_provenance_read(s->provenance, &arr, taken, e, sizeof e);
+	int bad = n < 0;
+	if (bad)
+		wn_errf(err, errlen, "WINNOW_PROVENANCE: %s", e);
+	else if (n > 0 && (wn_buf_puts(&extra, "{\"pipeline\":") ||
+			   wn_buf_append(&extra, arr.data, arr.len) || wn_buf_putc(&extra, '}') ||
+			   wn_store_set_extra(st, wn_buf_cstr(&extra)))) {
+		wn_errf(err, errlen, "out of memory");
+		bad = 1;
+	}
+	wn_buf_free(&arr);
+	wn_buf_free(&extra);
+	return bad ? -1 : 0;
+}
+
 static int commit_run(wn_store_step_opts *o, wn_stream *s, wn_store *st,
 		      const struct timespec *t0, wn_step_report *rep, char *err, size_t errlen)
 {
@@ -252,12 +276,23 @@ static int commit_run(wn_store_step_opts *o, wn_stream *s, wn_store *st,
 		wn_store_abort(st);
 		return -1;
 	}
+	wn_buf taken = WN_BUF_INIT;
+	if (set_pipeline(o, s, st, &taken, err, errlen)) {
+		wn_buf_free(&taken);
+		wn_store_abort(st);
+		return -1;
+	}
 	uint64_t rows = wn_store_rows(st);
 	char e[512];
 	if (wn_store_commit(st, s->in_count, s->policy.rejected, NULL, e, sizeof e)) {
 		wn_errf(err, errlen, "%s: %s", o->db, e);
+		wn_buf_free(&taken);
 		return -1;
 	}
+	/* committed: the lines are the run's now, not the next one's */
+	if (taken.len && wn_stream_provenance_consume(s->provenance, &taken, e, sizeof e))
+		fprintf(stderr, "winnow %s: warning: WINNOW_PROVENANCE: %s\n", s->cmd, e);
+	wn_buf_free(&taken);
 	s->out_count = rows;
 	/* an input already stored has said it for its records */
 	report_present(o, s, warned ? 0 : present);
