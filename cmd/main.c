@@ -8,7 +8,9 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/common.h"
 #include "core/core.h"
@@ -51,7 +53,8 @@ static void print_help(FILE *f)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-16s %s\n", commands[i].name, legacy_description(commands[i].name));
 	fprintf(f, "\n'winnow <command> --help' shows a command's options and examples.\n"
-		   "'winnow --version' shows the version and build features.\n");
+		   "'winnow --version' shows the version and build features.\n"
+		   "Idle OpenMP threads sleep (OMP_WAIT_POLICY=PASSIVE) unless OMP_WAIT_POLICY is set.\n");
 }
 
 static int print_version(void)
@@ -108,8 +111,29 @@ static int dispatch(int argc, const char **argv)
 	return 2;
 }
 
+/*
+ * Idle OpenMP threads sleep instead of spinning: libgomp's default wait
+ * policy spins for a while after each parallel region, which on a machine
+ * shared with other work burns cores the others need and, with more
+ * threads than free cores, slows winnow itself down. libgomp reads
+ * OMP_WAIT_POLICY once, when it is loaded, before main(); so when neither
+ * it nor GOMP_SPINCOUNT is set, winnow sets OMP_WAIT_POLICY=PASSIVE and
+ * executes itself again, once (the same pid, argv and open files). A user's
+ * own setting (OMP_WAIT_POLICY=ACTIVE) is kept; if the exec fails, winnow
+ * goes on with libgomp's default.
+ */
+static void passive_openmp_waits(const char **argv)
+{
+	if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
+		return;
+	if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1))
+		return;
+	execv("/proc/self/exe", (char *const *)argv);
+}
+
 int main(int argc, const char **argv)
 {
+	passive_openmp_waits(argv);
 	/* a closed pipe is a write error with a message (EPIPE), not a silent death */
 	signal(SIGPIPE, SIG_IGN);
 	/* SIGINT, SIGTERM, SIGHUP remove every temporary output file before the
