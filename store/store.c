@@ -937,7 +937,7 @@ static int is_vector(wn_span v)
  * object, the bytes after). *record and *win then point into those buffers;
  * a winnow object without vectors is left as it is.
  */
-static int wn_store_strip_vectors(wn_store *s, wn_span *record, wn_span *win, char *err,
+static int strip_vectors(wn_store *s, wn_span *record, wn_span *win, char *err,
 				  size_t errlen)
 {
 	size_t pos = 0;
@@ -1001,7 +1001,7 @@ int wn_store_add(wn_store *s, wn_span record, wn_span text, char *err, size_t er
 	if (rc)
 		return rc < 0 ? WN_STORE_EDB : 0;
 	if (win.p && s->vectors != WN_STORE_VEC_BOTH &&
-	    wn_store_strip_vectors(s, &record, &win, err, errlen))
+	    strip_vectors(s, &record, &win, err, errlen))
 		return WN_STORE_EDB;
 	return insert_row(s, record, text.p ? text : (wn_span){"", 0}, id, win, err, errlen);
 }
@@ -1259,6 +1259,8 @@ static int merge_rows(wn_store *s, char *err, size_t errlen)
 		if (!text.p)
 			text.p = "";
 		bad = !rec.p || record_parts(&s->kscratch, rec, &id, &win, err, errlen) ||
+		      (win.p && s->vectors != WN_STORE_VEC_BOTH &&
+		       strip_vectors(s, &rec, &win, err, errlen)) ||
 		      insert_row(s, rec, text, id, win, err, errlen);
 		if (bad && !rec.p)
 			wn_errf(err, errlen, "the new database lost a record");

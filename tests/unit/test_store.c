@@ -19,6 +19,7 @@
 
 #include "io/json.h"
 #include "io/record.h"
+#include "store/seen.h"
 #include "store/store.h"
 #include "tests/unit/test.h"
 
@@ -650,6 +651,39 @@ static void test_csv_export_quoting(void)
 	free(out);
 }
 
+/* store/seen.h: the content hash is XXH3-64 of the record's bytes, or of
+ * the id's value (a string unescaped: "\u0061b" is "ab"; a number as its
+ * JSON text); the set holds what was added (0 included), through growth. */
+static void test_content_hash_and_seen(void)
+{
+	wn_buf sc = WN_BUF_INIT;
+#define SPAN(lit) ((wn_span){lit, sizeof lit - 1})
+	wn_span r1 = SPAN("{\"id\":\"ab\",\"x\":1}"), r2 = SPAN("{\"x\":2,\"id\":\"\\u0061b\"}");
+	wn_span r3 = SPAN("{\"id\":7}"), r4 = SPAN("{\"id\": 7, \"y\": 0}");
+#undef SPAN
+	CHECK(wn_store_content_hash(r1, NULL, &sc) != wn_store_content_hash(r2, NULL, &sc));
+	CHECK(wn_store_content_hash(r1, "id", &sc) == wn_store_content_hash(r2, "id", &sc));
+	CHECK(wn_store_content_hash(r3, "id", &sc) == wn_store_content_hash(r4, "id", &sc));
+	CHECK(wn_store_content_hash(r1, "id", &sc) != wn_store_content_hash(r3, "id", &sc));
+	/* no such field: the record's bytes */
+	CHECK(wn_store_content_hash(r1, "nope", &sc) == wn_store_content_hash(r1, NULL, &sc));
+	wn_store_seen set = {0};
+	CHECK(!wn_store_seen_has(&set, 5));
+	for (uint64_t i = 0; i < 20000; i++)
+		CHECK_EQ_INT(wn_store_seen_add(&set, i * 0x100000001ull), 0);
+	CHECK_EQ_INT(wn_store_seen_add(&set, 0), 0); /* already there: i = 0 */
+	CHECK_EQ_INT(set.n, 20000);
+	int missing = 0, extra = 0;
+	for (uint64_t i = 0; i < 20000; i++)
+		missing += !wn_store_seen_has(&set, i * 0x100000001ull);
+	for (uint64_t i = 1; i < 2000; i++)
+		extra += wn_store_seen_has(&set, i * 0x100000001ull + 1);
+	CHECK_EQ_INT(missing, 0);
+	CHECK_EQ_INT(extra, 0);
+	wn_store_seen_free(&set);
+	wn_buf_free(&sc);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/wn_test_store_XXXXXX");
@@ -671,6 +705,7 @@ int main(void)
 	RUN(test_database_errors);
 	RUN(test_roundtrip_debian);
 	RUN(test_csv_export_quoting);
+	RUN(test_content_hash_and_seen);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
