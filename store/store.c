@@ -88,6 +88,7 @@ struct wn_store {
 	wn_store_seen seen;         /* append modes: content hashes in the table */
 	char *id_field;             /* hash this field's value (NULL: the record) */
 	int vectors;                /* enum wn_store_vectors */
+	int fresh_table;            /* append modes: the table was created by this run */
 	wn_buf vbuf, wbuf;          /* the record and winnow without their vectors */
 	int64_t rowid_first, rowid_last;
 	char started[32];
@@ -446,6 +447,8 @@ static int create_table(wn_store *s, char *err, size_t errlen)
 static int load_seen(wn_store *s, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
+	if (s->fresh_table)
+		return 0;
 	wn_buf_reset(&s->sql);
 	if (wn_buf_printf(&s->sql, "SELECT record FROM %s", wn_buf_cstr(&s->qtable))) {
 		wn_errf(err, errlen, "out of memory");
@@ -504,8 +507,10 @@ static int load_table(wn_store *s, char *err, size_t errlen)
 		wn_store_db_err(s->db, err, errlen);
 		return -1;
 	}
-	if (ncol == 0)
+	if (ncol == 0) {
+		s->fresh_table = 1; /* nothing stored yet: no hashes to load */
 		return create_table(s, err, errlen);
+	}
 	if (have != 0x1e) {
 		wn_errf(err, errlen,
 			"table '%s' is not a winnow table (it lacks id, text, record or winnow)",

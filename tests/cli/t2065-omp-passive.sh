@@ -10,6 +10,9 @@
 # bench/threads_bench.sh, not a test: timings on a loaded machine are noise.
 . "$(dirname "$0")/lib.sh"
 D="$WINNOW_ROOT/fixtures/debian-2000.jsonl"
+# tests/run exports OMP_WAIT_POLICY=passive for every test: the default case
+# is a run with neither variable set
+unset OMP_WAIT_POLICY GOMP_SPINCOUNT
 spin() { grep "GOMP_SPINCOUNT" "$1" | sed "s/.*= '\(.*\)'/\1/" | tr '\n' ' '; }
 
 test_expect_success 'by default: two loads, the second with passive waits (spin count 0)' '
