@@ -26,14 +26,13 @@ static void usage_error_line(const char *cmd, const char *msg)
 	fprintf(stderr, "winnow %s: %s\nTry 'winnow %s --help' for more.\n", cmd, msg, cmd);
 }
 
-void wn_usage_error(const char *const *usage, const char *cmd, const char *fmt, ...)
+void wn_usage_error(const char *cmd, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	(void)usage;
 	usage_error_line(cmd, msg);
 	exit(2);
 }
@@ -50,17 +49,8 @@ int wn_parse_options(int argc, const char **argv, const struct wn_option *opts,
 		exit(0);
 	}
 	if (rc < 0)
-		wn_usage_error(usage, cmd, "%s", err);
+		wn_usage_error(cmd, "%s", err);
 	return npos;
-}
-
-wn_core *wn_common_core_open(const char *cmd, const struct wn_stream_opts *co)
-{
-	char err[512] = "";
-	wn_core *c = wn_core_open_named(co->device, co->threads, err, sizeof err);
-	if (!c)
-		wn_cmd_error(cmd, "%s", err);
-	return c;
 }
 
 /* A shell word as it can be pasted back: bare when safe, else '...'. */
@@ -106,12 +96,16 @@ static int parse_step_argv(const wn_step *step, void *opts, struct wn_option *ta
 		return -1; /* exit 0 */
 	}
 	const wn_stream_opts *co = opts;
-	if (rc == 0 && co->device && *co->device && wn_core_parse_device(co->device) < 0) {
-		snprintf(err, sizeof err, "unknown device '%s' (expected cpu, cuda or auto)", co->device);
-		rc = -1;
-	}
 	if (rc == 0 && step->check)
 		rc = step->check(opts, npos, argv, err, sizeof err);
+	if (rc == 0 && co->device && *co->device && wn_core_parse_device(co->device) < 0) {
+		snprintf(err, sizeof err, "unknown device '%.200s' (expected cpu, cuda or auto)", co->device);
+		rc = -1;
+	}
+	if (rc == 0 && (step->flags & WN_STEP_NO_INPUT) && *npos > 0) {
+		snprintf(err, sizeof err, "unexpected argument '%.400s'", argv[0]);
+		rc = -1;
+	}
 	if (rc) {
 		usage_error_line(step->name, err);
 		return 2;
@@ -125,16 +119,25 @@ static int run_step(const wn_step *step, void *opts, int npos, const char **pos,
 	char err[512] = "";
 	wn_stream s;
 	int with_output = !(step->flags & WN_STEP_NO_OUTPUT);
-	if (wn_stream_open_files(&s, step->name, co, npos, pos, with_output, err, sizeof err)) {
+	int opened = (step->flags & WN_STEP_NO_INPUT)
+			     ? wn_stream_open_sink(&s, step->name, co, with_output, err, sizeof err)
+			     : wn_stream_open_files(&s, step->name, co, npos, pos, with_output, err,
+						    sizeof err);
+	if (opened) {
 		wn_cmd_error(step->name, "%s", err);
 		return 1;
 	}
 	s.command = command;
+	s.provenance = getenv("WINNOW_PROVENANCE"); /* a shell pipeline's provenance file */
+	if (s.provenance && !*s.provenance)
+		s.provenance = NULL;
 	wn_step_report rep = {0};
 	int rc = step->run(opts, &s, &rep, err, sizeof err);
 	if (rc && err[0])
 		wn_cmd_error(step->name, "%s", err);
-	return wn_stream_finish(&s, rc == 0, &rep) ? 1 : 0;
+	if (wn_stream_finish(&s, rc == 0, &rep))
+		return 1;
+	return rep.nothing_new ? 3 : 0;
 }
 
 int wn_step_main(const wn_step *step, int argc, const char **argv)

@@ -2,7 +2,7 @@
  * cmd/common.h — what every command file shares: the step driver (argv ->
  * a step's options -> an open stream -> the step's one library call -> the
  * closing line and the exit code), the usage-error format, and opening the
- * compute core from --device/--threads.
+ * (the recipe runner's command).
  *
  * Owns: exit codes and the messages around them. Borrows: io/step.h
  * (the step shape), io/stream.h, core/core.h.
@@ -35,25 +35,26 @@ extern const wn_step *const wn_steps[];
 const wn_step *wn_step_find(const char *name);
 
 /* Parse argv into the step's options, open the stream, run, finish:
- * returns the exit code (0, 1 runtime failure, 2 usage error). */
+ * returns the exit code (0, 1 runtime failure, 2 usage error). A step
+ * flagged WN_STEP_NO_INPUT gets a stream with no source (its positional
+ * words are its own: a check that leaves any is a usage error) and, unless
+ * WN_STEP_NO_OUTPUT, a sink. */
 int wn_step_main(const wn_step *step, int argc, const char **argv);
 
 /* "winnow <name> <argv[1..] as typed>", each word quoted for a shell
  * (malloc'd; NULL when memory runs out): what runs.command records. */
 char *wn_cmd_command_line(const char *name, int argc, const char **argv);
 
-/* ---- for the commands that are not steps (device, export, run) ---- */
+/* ---- for the one command that is not a step (run, the recipe runner) ---- */
 
 /* Parse argv against opts: on --help prints help and exits 0; on an error
  * prints "winnow <cmd>: <what>" and a pointer to --help, and exits 2.
  * Positional words are kept in argv[0..ret). */
 int wn_parse_options(int argc, const char **argv, const struct wn_option *opts,
 		     const char *const *usage);
-void wn_usage_error(const char *const *usage, const char *cmd, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 3, 4)));
-/* Open the compute core from --device/--threads/WINNOW_DEVICE; prints
- * "winnow <cmd>: <why>" and returns NULL when the device is unusable. */
-wn_core *wn_common_core_open(const char *cmd, const struct wn_stream_opts *co);
+/* "winnow <cmd>: <what>" and a pointer to --help on stderr, then exit 2. */
+void wn_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 2, 3)));
 
 /* "winnow <cmd>: <message>" on stderr. */
 void wn_cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -2,23 +2,13 @@
  * cmd/export.c — `winnow export DB`: read a selection table back, as the
  * exact JSONL that was stored or as CSV.
  *
- * Owns: the command's options, usage text and wiring.
- * Borrows: store/store.h (wn_store_export) and the all-or-nothing writer of
- * io/record.h, so a failed export leaves no partial output file.
- *
- * Not a step (yet): it reads no records, and the step driver
- * (cmd/common.c) opens a record source (stdin when no file is named) for
- * every step, WN_STEP_NO_INPUT or not, and prints a closing line after a
- * failure that `winnow export` never printed (fixtures/golden/export-fails-*
- * would change); a recipe refuses NO_INPUT steps anyway. It becomes a step
- * once the driver opens no source for WN_STEP_NO_INPUT.
+ * Owns: the usage text and the option table. Borrows: the step
+ * (store/export_step.h) and the step driver, which opens only a sink for
+ * it (WN_STEP_NO_INPUT): -o FILE is atomic, so a failed export leaves no
+ * partial output file.
  */
-#include <stdio.h>
-#include <string.h>
-
 #include "cmd/common.h"
-#include "io/options.h"
-#include "store/store.h"
+#include "store/export_step.h"
 
 static const char *const export_usage[] = {
 	"winnow export DB [options]",
@@ -30,48 +20,22 @@ static const char *const export_usage[] = {
 	NULL,
 };
 
-int cmd_export(int argc, const char **argv)
+static void export_options(void *p, struct wn_option *t)
 {
-	const char *table = WN_STORE_DEFAULT_TABLE, *to = "jsonl", *output = NULL;
-	int stream = 0, quiet = 0;
-	struct wn_option opts[] = {
-		OPT_STRING('t', "table", &table, "NAME", "table to read (default: selection)"),
-		OPT_STRING(0, "to", &to, "FORMAT",
+	wn_export_opts *o = p;
+	WN_STEP_TABLE(t,
+		OPT_STRING('t', "table", &o->table, "NAME", "table to read (default: selection)"),
+		OPT_STRING(0, "to", &o->to, "FORMAT",
 			   "jsonl (default: the stored records, byte for byte) or csv"),
-		OPT_STRING('o', "output", &output, "FILE",
+		OPT_STRING('o', "output", &o->io.output, "FILE",
 			   "write to FILE (atomically) instead of stdout"),
-		OPT_BOOL(0, "stream", &stream, "write stdout as rows come (no all-or-nothing spool)"),
-		OPT_BOOL('q', "quiet", &quiet, "no count line on stderr"),
-		OPT_END(),
-	};
-	argc = wn_parse_options(argc, argv, opts, export_usage);
-	if (argc < 1)
-		wn_usage_error(export_usage, "export", "missing the database path");
-	if (argc > 1)
-		wn_usage_error(export_usage, "export", "unexpected argument '%s'", argv[1]);
-	int format = !strcmp(to, "jsonl") ? WN_STORE_JSONL : !strcmp(to, "csv") ? WN_STORE_CSV : -1;
-	if (format < 0)
-		wn_usage_error(export_usage, "export", "--to must be jsonl or csv, not '%s'", to);
-
-	const char *db = argv[0];
-	char err[512];
-	wn_writer *w = wn_writer_open(output, stream, err, sizeof err);
-	if (!w) {
-		wn_cmd_error("export", "%s", err);
-		return 1;
-	}
-	uint64_t rows = 0;
-	if (wn_store_export(db, table, format, w, &rows, err, sizeof err)) {
-		wn_cmd_error("export", "%s: %s", db, err);
-		wn_writer_abort(w);
-		return 1;
-	}
-	if (wn_writer_commit(w, err, sizeof err)) {
-		wn_cmd_error("export", "%s", err);
-		return 1;
-	}
-	if (!quiet)
-		fprintf(stderr, "winnow export: in %llu, out %llu, rejected 0\n",
-			(unsigned long long)rows, (unsigned long long)rows);
-	return 0;
+		OPT_BOOL(0, "stream", &o->io.stream, "write stdout as rows come (no all-or-nothing spool)"),
+		OPT_BOOL('q', "quiet", &o->io.quiet, "no count line on stderr"));
 }
+
+static void export_init(void *p) { wn_export_init(p); }
+static int export_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_export_check(p, npos, pos, err, n); }
+static int export_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_export_run(p, s, r, err, n); }
+
+const wn_step wn_step_export = {"export", export_usage, sizeof(wn_export_opts), WN_STEP_NO_INPUT,
+				export_init, export_options, export_check, export_run, NULL};

@@ -1,13 +1,16 @@
 /*
  * cmd/main.c — the winnow dispatcher, like git.c: a command name, or a
  * command and a method ("score zipfit"), goes to its step in the one table
- * of steps (cmd/steps.c) or, for the commands that are not steps (device,
- * export, ...), to their cmd_<name>() entry point, generated at build time
- * from the file names in cmd/ (build/commands.h).
+ * of steps (cmd/steps.c) or, for the one command that is not a step (run,
+ * the recipe runner, which runs steps), to its cmd_<name>() entry point,
+ * generated at build time from the cmd/ files that define one
+ * (build/commands.h).
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/common.h"
 #include "core/core.h"
@@ -30,18 +33,12 @@ static const struct command commands[] = {
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-/* One-line descriptions of the commands that are not steps yet. */
+/* One-line descriptions of the commands that are not steps. */
 static const char *legacy_description(const char *name)
 {
-	static const char *const d[][2] = {
-		{"device", "what compute backend, BLAS and GPU winnow found"},
-		{"export", "read a stored table back as JSONL, byte-identical"},
-		{"run", "run a recipe (YAML): its steps in one process, the same bytes as the pipeline"},
-	};
-	for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
-		if (!strcmp(d[i][0], name))
-			return d[i][1];
-	return "";
+	return !strcmp(name, "run")
+		       ? "run a recipe (YAML): its steps in one process, the same bytes as the pipeline"
+		       : "";
 }
 
 static void print_help(FILE *f)
@@ -56,7 +53,8 @@ static void print_help(FILE *f)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-16s %s\n", commands[i].name, legacy_description(commands[i].name));
 	fprintf(f, "\n'winnow <command> --help' shows a command's options and examples.\n"
-		   "'winnow --version' shows the version and build features.\n");
+		   "'winnow --version' shows the version and build features.\n"
+		   "Idle OpenMP threads sleep (OMP_WAIT_POLICY=PASSIVE) unless OMP_WAIT_POLICY is set.\n");
 }
 
 static int print_version(void)
@@ -113,8 +111,29 @@ static int dispatch(int argc, const char **argv)
 	return 2;
 }
 
+/*
+ * Idle OpenMP threads sleep instead of spinning: libgomp's default wait
+ * policy spins for a while after each parallel region, which on a machine
+ * shared with other work burns cores the others need and, with more
+ * threads than free cores, slows winnow itself down. libgomp reads
+ * OMP_WAIT_POLICY once, when it is loaded, before main(); so when neither
+ * it nor GOMP_SPINCOUNT is set, winnow sets OMP_WAIT_POLICY=PASSIVE and
+ * executes itself again, once (the same pid, argv and open files). A user's
+ * own setting (OMP_WAIT_POLICY=ACTIVE) is kept; if the exec fails, winnow
+ * goes on with libgomp's default.
+ */
+static void passive_openmp_waits(const char **argv)
+{
+	if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
+		return;
+	if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1))
+		return;
+	execv("/proc/self/exe", (char *const *)argv);
+}
+
 int main(int argc, const char **argv)
 {
+	passive_openmp_waits(argv);
 	/* a closed pipe is a write error with a message (EPIPE), not a silent death */
 	signal(SIGPIPE, SIG_IGN);
 	/* SIGINT, SIGTERM, SIGHUP remove every temporary output file before the

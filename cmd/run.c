@@ -65,14 +65,14 @@ int cmd_run(int argc, const char **argv)
 	};
 	int npos = wn_parse_options(argc, argv, opts, run_usage);
 	if (npos != 1)
-		wn_usage_error(run_usage, "run", npos ? "one recipe at a time" : "missing the recipe file");
+		wn_usage_error("run", npos ? "one recipe at a time" : "missing the recipe file");
 	char threads_s[16], err[1024];
 	if (threads >= 0) {
 		snprintf(threads_s, sizeof threads_s, "%d", threads);
 		env.threads = threads_s;
 	}
 	if (env.device && wn_core_parse_device(env.device) < 0)
-		wn_usage_error(run_usage, "run", "unknown device '%s' (expected cpu, cuda or auto)", env.device);
+		wn_usage_error("run", "unknown device '%s' (expected cpu, cuda or auto)", env.device);
 	wn_recipe *r = wn_recipe_load(argv[0], wn_steps, &env, err, sizeof err);
 	if (!r) {
 		wn_cmd_error("run", "%s", err);

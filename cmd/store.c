@@ -19,9 +19,24 @@ static const char *const store_usage[] = {
 	"winnow store DB [options] [file...]",
 	"",
 	"Write records to a SQLite table (one transaction; readers see the old or the new table).",
+	"Columns: id, text, record (the exact bytes: `winnow export` gives them back), winnow (the\n"
+	"annotations as JSON, without vectors), and one column per scalar annotation. Vectors\n"
+	"(winnow members holding {\"b64\":...}, e.g. winnow.emb) are kept once, in record; --vectors\n"
+	"both also keeps them in winnow (twice the bytes), --vectors drop keeps them nowhere.\n"
+	"A record is already in the table when XXH3-64 of its bytes (or of --id FIELD's value: a\n"
+	"string's text, else its JSON) matches a stored one: --mode append stores it again and warns,\n"
+	"--mode append-new skips it and says how many; when it skips all, nothing is written and the\n"
+	"exit code is 3 (nothing new to do).",
+	"Provenance of a shell pipeline: with WINNOW_PROVENANCE=FILE set for it, every winnow step that\n"
+	"writes records appends a line to FILE (step, command, inputs with size and xxh3, counts,\n"
+	"seconds); store puts the lines of its process group (one pipeline of an interactive shell;\n"
+	"in a script, every step since the last store) into runs.extra as {\"pipeline\":[...]} and\n"
+	"takes them out of FILE once committed.",
 	"",
 	"winnow select --top 1000 --by winnow.score in.jsonl | winnow store out.db --table best",
 	"winnow store runs.db --mode append --table nightly crawl-*.jsonl.zst",
+	"winnow store runs.db --mode append-new --id id --table nightly crawl-*.jsonl.zst",
+	"export WINNOW_PROVENANCE=$HOME/.winnow-prov; winnow cat in.jsonl.zst | winnow embed | winnow store out.db",
 	NULL,
 };
 
@@ -32,7 +47,11 @@ static void store_options(void *p, struct wn_option *t)
 		OPT_GROUP("Database"),
 		OPT_STRING('t', "table", &o->table, "NAME", "table to write (default: selection)"),
 		OPT_STRING(0, "mode", &o->mode, "MODE",
-			   "replace (default: drop and recreate the table) or append"),
+			   "replace (default: drop, recreate), append, or append-new (skip stored records)"),
+		OPT_STRING(0, "id", &o->id_field, "FIELD",
+			   "append modes: compare FIELD's value, not the record's bytes"),
+		OPT_STRING(0, "vectors", &o->vectors, "WHERE",
+			   "record (default: vectors in record only), both (also in winnow), or drop"),
 		OPT_STRING(0, "seed", &o->seed, "S", "record S as the run's seed in the runs table"),
 		OPT_INT(0, "busy-timeout", &o->busy_timeout_ms, "MS",
 			"wait this long for another writer (default 5000; -1: fail at once)"),

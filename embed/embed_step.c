@@ -1,13 +1,14 @@
 /*
  * embed/embed_step.c — the `embed` step (see embed/embed_step.h).
  *
- * Records are copied into a block (io/batch.h: the reader's bytes move on)
- * with their text, or with why they cannot be embedded; a full block goes
- * to the embedder in one call (cache, then the model for the misses), and
- * its records are written in stream order, the unusable ones rejected at
- * their place. Blocks are filled on this thread, not read ahead: the
- * reader's own rejections (malformed lines) then stay in stream order with
- * the step's, on stderr and in the quarantine file.
+ * Records are copied into blocks by io/batch's read-ahead thread (the
+ * reader's bytes move on) with their text, or with why they cannot be
+ * embedded; a full block goes to the embedder in one call (cache, then the
+ * model for the misses) on this thread while the next block is read, and
+ * its records are written in stream order. Unusable records are rejected
+ * on the reader thread, where the reader rejects its malformed lines, so
+ * every rejection stays in stream order on stderr and in the quarantine
+ * file (see take_record for --on-error fail).
  *
  * The .npy file and the cache's new entries are committed only when the
  * whole stream went through; otherwise both are dropped, like the output.
@@ -18,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <utf8proc.h>
 
 #include "embed/npy.h"
 #include "text/tokenize.h"
@@ -132,9 +135,13 @@ struct embed_run {
 	wn_embed_npy_writer *npy;
 	float *vec;      /* block x dim, row i for record i; compacted for .npy */
 	size_t cap;
+	const char **pre;  /* per row: why before the model (cap) */
+	unsigned char *refused; /* per row: the model refused the text (cap) */
 	wn_buf b64;
-	char *err;
+	char *err;       /* the consumer's (this thread's) reason */
 	size_t errlen;
+	const char *rejected; /* the why of a record rejected on the reader thread */
+	char take_err[128];   /* the reader thread's reason */
 };
 
 static int reserve_rows(struct embed_run *r, size_t n)
@@ -142,11 +149,17 @@ static int reserve_rows(struct embed_run *r, size_t n)
 	if (n <= r->cap)
 		return 0;
 	float *v = realloc(r->vec, n * (size_t)wn_embedder_dim(r->e) * sizeof *v);
-	if (!v) {
+	if (v)
+		r->vec = v;
+	const char **pre = v ? realloc(r->pre, n * sizeof *pre) : NULL;
+	if (pre)
+		r->pre = pre;
+	unsigned char *refused = pre ? realloc(r->refused, n) : NULL;
+	if (!refused) {
 		wn_errf(r->err, r->errlen, "out of memory");
 		return -1;
 	}
-	r->vec = v;
+	r->refused = refused;
 	r->cap = n;
 	return 0;
 }
@@ -160,17 +173,27 @@ static int emit_one(struct embed_run *r, const wn_record *rec, const float *v)
 			       &r->b64, r->err, r->errlen);
 }
 
-/* Emit the block's records in order (rejecting the unusable ones), then
- * the rows of the emitted ones to .npy. */
+/* Emit the block's records in order, then the rows of the emitted ones to
+ * .npy. A record with a why was rejected by the reader thread already
+ * (TAKEN_REJECTED), or is rejected here (under --on-error fail, the one
+ * that ends the stream, after the records before it); one the model
+ * refused ends the run (the pre-checks make it unreachable: see take). */
 static int emit_block(struct embed_run *r, const wn_batch *b)
 {
 	size_t d = (size_t)wn_embedder_dim(r->e), nrows = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		wn_record rec = wn_batch_record(b, i);
-		if (b->why[i]) {
-			if (wn_stream_reject(r->s, &rec, "%s", b->why[i]))
-				return -1;
+		if (b->why[i] == r->rejected)
 			continue;
+		if (b->why[i] && r->refused[i]) {
+			wn_errf(r->err, r->errlen, "%s:%llu: %s", rec.file,
+				(unsigned long long)rec.line, b->why[i]);
+			r->s->failed = 1;
+			return -1;
+		}
+		if (b->why[i]) {
+			wn_stream_reject(r->s, &rec, "%s", b->why[i]);
+			return -1;
 		}
 		if (emit_one(r, &rec, r->vec + i * d))
 			return -1;
@@ -183,54 +206,114 @@ static int emit_block(struct embed_run *r, const wn_batch *b)
 	return 0;
 }
 
-static int flush_block(struct embed_run *r, wn_batch *b)
+/* One full block (the consumer of wn_batch_run): embed, then emit. */
+static int consume_block(void *arg, wn_batch *b)
 {
+	struct embed_run *r = arg;
 	if (!b->n)
 		return 0;
-	if (reserve_rows(r, b->n) ||
-	    wn_embedder_embed(r->e, wn_batch_texts(b), b->text_len, b->n, r->vec, b->why, r->err,
-			      r->errlen) ||
-	    emit_block(r, b))
+	if (reserve_rows(r, b->n))
 		return -1;
-	wn_batch_clear(b);
-	return 0;
+	for (size_t i = 0; i < b->n; i++)
+		r->refused[i] = 0;
+	/* why[] as the model sees it: the model sets it for the texts it refuses */
+	for (size_t i = 0; i < b->n; i++)
+		r->pre[i] = b->why[i];
+	if (wn_embedder_embed(r->e, wn_batch_texts(b), b->text_len, b->n, r->vec, b->why, r->err,
+			      r->errlen))
+		return -1;
+	for (size_t i = 0; i < b->n; i++)
+		r->refused[i] = b->why[i] && !r->pre[i];
+	return emit_block(r, b);
+}
+
+/* Is the text UTF-8 as the hash model's tokenizer (utf8proc) decodes it?
+ * It refuses exactly the texts where utf8proc_iterate fails on a non-ASCII
+ * byte (text/tokenize.c normalises every non-ASCII stretch with utf8proc). */
+static int tokenizer_utf8(const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0;
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		utf8proc_int32_t c;
+		utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &c);
+		if (k <= 0)
+			return 0;
+		i += (size_t)k;
+	}
+	return 1;
 }
 
 /* Why a record cannot be embedded before looking at its text, or NULL. */
 static const char *record_problem(wn_stream *s, const wn_record *rec, wn_buf *scratch,
-				  wn_span *text, int annotate)
+				  wn_span *text, int annotate, int hash)
 {
 	const char *why = NULL;
 	if (wn_stream_text(s, rec, scratch, text, &why))
 		return why;
+	/* the hash model refuses such texts; refuse them here, in stream order */
+	if (hash && text->n >= ((size_t)1 << 30))
+		return wn_tok_strerror(WN_TOK_ETOOBIG);
+	if (hash && !tokenizer_utf8(text->p, text->n))
+		return wn_tok_strerror(WN_TOK_EUTF8);
 	if (annotate && !wn_vectors_annotatable(rec))
 		return "\"winnow\" is not an object";
 	return NULL;
 }
 
+struct embed_take {
+	struct embed_run *r;
+	wn_buf scratch;
+};
+
+static int take_next(void *arg, wn_record *rec)
+{
+	return wn_stream_next(((struct embed_take *)arg)->r->s, rec);
+}
+
+/*
+ * On the reader thread, where the reader rejects its bad lines: a record
+ * that cannot be embedded is rejected here too, so that every rejection is
+ * made by one thread in stream order (stderr and the quarantine file as
+ * before). It still takes its place in the block (block boundaries, and so
+ * the model's batches, are those of the records read). Under --on-error
+ * fail it is left to the consumer instead, which writes the records before
+ * it first (what --stream has written at the failure is as before), and
+ * the reading stops there.
+ */
+static int take_record(void *arg, wn_batch *b, const wn_record *rec)
+{
+	struct embed_take *t = arg;
+	struct embed_run *r = t->r;
+	wn_span text = {"", 0};
+	const char *why = record_problem(r->s, rec, &t->scratch, &text, !r->o->no_annotate,
+					 is_hash(r->o));
+	int last = why && r->s->policy.mode == WN_ON_ERROR_FAIL;
+	if (why && !last) {
+		if (wn_stream_reject(r->s, rec, "%s", why))
+			return -1;
+		why = r->rejected;
+	}
+	if (wn_batch_add(b, rec, text, WN_BATCH_KEEP_JSON | WN_BATCH_KEEP_TEXT, why)) {
+		wn_errf(r->take_err, sizeof r->take_err, "out of memory");
+		return -1;
+	}
+	return last;
+}
+
 static int embed_blocks(struct embed_run *r, size_t max_records)
 {
-	wn_batch b = WN_BATCH_INIT;
-	wn_buf scratch = WN_BUF_INIT;
-	wn_record rec;
-	int got, rc = 0;
-	while ((got = wn_stream_next(r->s, &rec)) > 0) {
-		wn_span text = {"", 0};
-		const char *why = record_problem(r->s, &rec, &scratch, &text, !r->o->no_annotate);
-		if (wn_batch_add(&b, &rec, text, WN_BATCH_KEEP_JSON | WN_BATCH_KEEP_TEXT, why)) {
-			wn_errf(r->err, r->errlen, "out of memory");
-			rc = -1;
-			break;
-		}
-		if (wn_batch_full(&b, max_records, BLOCK_BYTES) && (rc = flush_block(r, &b)))
-			break;
-	}
-	if (got < 0)
-		rc = -1;
-	else if (!rc)
-		rc = flush_block(r, &b);
-	wn_batch_free(&b);
-	wn_buf_free(&scratch);
+	struct embed_take t = {r, WN_BUF_INIT};
+	wn_batch_source src = {take_next, take_record, &t, max_records, BLOCK_BYTES};
+	char e[512] = "";
+	int rc = wn_batch_run(&src, consume_block, r, NULL, e, sizeof e);
+	if (rc && !r->err[0])
+		wn_errf(r->err, r->errlen, "%s", e[0] ? e : r->take_err);
+	wn_buf_free(&t.scratch);
 	return rc || r->s->failed ? -1 : 0;
 }
 
@@ -271,7 +354,9 @@ static int close_outputs(struct embed_run *r, int ok)
 static int embed_records(const wn_embed_opts *o, wn_stream *s, wn_embedder *e, char *err,
 			 size_t errlen)
 {
-	struct embed_run r = {o, s, e, NULL, NULL, 0, WN_BUF_INIT, err, errlen};
+	static const char rejected[] = "rejected on the reader thread";
+	struct embed_run r = {.o = o, .s = s, .e = e, .b64 = WN_BUF_INIT, .err = err,
+			      .errlen = errlen, .rejected = rejected};
 	size_t max_records = BLOCK_RECORDS;
 	if (!is_hash(o) && (size_t)o->batch * 16 > max_records)
 		max_records = (size_t)o->batch * 16;
@@ -280,6 +365,8 @@ static int embed_records(const wn_embed_opts *o, wn_stream *s, wn_embedder *e, c
 		ok = embed_blocks(&r, max_records) == 0;
 	ok = close_outputs(&r, ok);
 	free(r.vec);
+	free(r.pre);
+	free(r.refused);
 	wn_buf_free(&r.b64);
 	return ok ? 0 : -1;
 }

@@ -163,11 +163,14 @@ static void *produce(void *arg)
 			break;
 		}
 		size_t before = b->n;
-		if (src->take(src->ctx, b, &rec)) {
+		int took = src->take(src->ctx, b, &rec);
+		if (took < 0) {
 			failed = 1;
 			break;
 		}
 		p->n_records += b->n - before;
+		if (took > 0)
+			break; /* the last record: the block is published below */
 		if (wn_batch_full(b, src->max_records, src->max_bytes)) {
 			publish(p);
 			b = NULL;
@@ -183,13 +186,14 @@ static void *produce(void *arg)
 	return NULL;
 }
 
-/* The next published block, or NULL at the end (or when the reader failed). */
+/* The next published block, or NULL at the end (blocks published before a
+ * failure of the reader side are still handed on). */
 static wn_batch *next_full(struct pipe *p)
 {
 	pthread_mutex_lock(&p->mu);
 	while (p->tail == p->head && !p->done)
 		pthread_cond_wait(&p->cv, &p->mu);
-	int empty = p->tail == p->head || p->failed;
+	int empty = p->tail == p->head;
 	pthread_mutex_unlock(&p->mu);
 	return empty ? NULL : &p->blk[p->tail % NBLOCKS];
 }

@@ -52,7 +52,10 @@ const char *const *wn_batch_texts(wn_batch *b);
 typedef struct wn_batch_source {
 	/* Next record: 1, 0 at the end, -1 on a fatal error (reported). */
 	int (*next)(void *ctx, wn_record *rec);
-	/* Put rec into b (wn_batch_add) or reject it: 0 to go on, -1 to stop (reported). */
+	/* Put rec into b (wn_batch_add) or reject it: 0 to go on, -1 to stop (a
+	 * failure, reported), 1 to stop reading after this record: the block
+	 * that holds it is still handed to consume (a step that rejects a
+	 * record at its place in the block under --on-error fail). */
 	int (*take)(void *ctx, wn_batch *b, const wn_record *rec);
 	void *ctx;
 	size_t max_records, max_bytes;  /* when a block is full */
@@ -63,9 +66,15 @@ typedef int (*wn_batch_consume_fn)(void *ctx, wn_batch *b);
 
 /*
  * Fill blocks from src on a reader thread (three blocks in flight) and hand
- * each to consume in stream order. Returns 0 when every record went through,
+ * each to consume in stream order. Returns 0 when every record went through
+ * (or take stopped the reading with 1 and consume accepted the last block),
  * -1 otherwise (the source, take or consume failed: already reported, or
  * "cannot start the reader thread" in err). *n_records: records taken.
+ *
+ * Deterministic at a failure: when the source or take fails, every block
+ * that was full before the failure is still handed to consume (the block
+ * being filled is dropped), so what a --stream step has written when it
+ * fails does not depend on how far ahead the reader thread was.
  */
 int wn_batch_run(const wn_batch_source *src, wn_batch_consume_fn consume, void *ctx,
 		 uint64_t *n_records, char *err, size_t errlen);

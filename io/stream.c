@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/errf.h"
+#include "io/fdio.h"
 
 int wn_stream_on_error_cb(const struct wn_option *opt, const char *arg, char *err, size_t errlen)
 {
@@ -139,6 +143,28 @@ int wn_stream_open_files(wn_stream *s, const char *cmd, const wn_stream_opts *co
 	return 0;
 }
 
+int wn_stream_open_sink(wn_stream *s, const char *cmd, const wn_stream_opts *co, int with_output,
+			char *err, size_t errlen)
+{
+	if (stream_init(s, cmd, co, err, errlen))
+		return -1;
+	s->no_source = 1;
+	if (!with_output)
+		return 0;
+	s->out = wn_writer_open(co->output, co->stream, err, errlen);
+	if (!s->out) {
+		wn_policy_close(&s->policy);
+		return -1;
+	}
+	return 0;
+}
+
+void wn_stream_count_written(wn_stream *s, uint64_t n)
+{
+	s->in_count = n;
+	s->out_count = n;
+}
+
 int wn_stream_open_spools(wn_stream *s, const char *cmd, const wn_stream_opts *co, wn_spool *src,
 			  wn_spool *dst, char *err, size_t errlen)
 {
@@ -204,6 +230,8 @@ static void show_progress(wn_stream *s, int final)
 int wn_stream_next(wn_stream *s, wn_record *rec)
 {
 	int r;
+	if (s->no_source)
+		return 0;
 	if (s->in) {
 		r = wn_reader_next(s->in, rec);
 	} else {
@@ -332,6 +360,151 @@ static int commit_sink(wn_stream *s, int ok, uint64_t *written)
 	return ok;
 }
 
+/* ---- WINNOW_PROVENANCE (see io/stream.h) ---- */
+
+static int prov_inputs(wn_buf *b, const wn_stream *s)
+{
+	int bad = wn_buf_putc(b, '[');
+	int n = s->in ? wn_reader_ninputs(s->in) : 0;
+	for (int i = 0; i < n && !bad; i++) {
+		const char *name = wn_reader_input_name(s->in, i);
+		name = name ? name : "-";
+		bad = (i && wn_buf_putc(b, ',')) || wn_buf_puts(b, "{\"name\":") ||
+		      wn_json_put_string(b, name, strlen(name)) ||
+		      wn_buf_printf(b, ",\"size\":%llu,\"xxh3\":\"%016llx\"}",
+				    (unsigned long long)wn_reader_input_size(s->in, i),
+				    (unsigned long long)wn_reader_input_hash(s->in, i));
+	}
+	return bad || wn_buf_putc(b, ']');
+}
+
+static int prov_line(wn_buf *b, const wn_stream *s, int ok, uint64_t in, uint64_t out)
+{
+	const char *cmd = s->command ? s->command : "";
+	return wn_buf_printf(b, "{\"pgid\":%ld,\"pid\":%ld,\"step\":", (long)getpgrp(),
+			     (long)getpid()) ||
+	       wn_json_put_string(b, s->cmd, strlen(s->cmd)) || wn_buf_puts(b, ",\"command\":") ||
+	       wn_json_put_string(b, cmd, strlen(cmd)) || wn_buf_puts(b, ",\"inputs\":") ||
+	       prov_inputs(b, s) ||
+	       wn_buf_printf(b, ",\"in\":%llu,\"out\":%llu,\"rejected\":%llu,\"seconds\":%.6f,"
+			     "\"ok\":%s}\n", (unsigned long long)in, (unsigned long long)out,
+			     (unsigned long long)s->policy.rejected, seconds_since(&s->start),
+			     ok ? "true" : "false");
+}
+
+/* Append this step's line; a failure is a warning. */
+static void prov_append(const wn_stream *s, int ok, uint64_t in, uint64_t out)
+{
+	wn_buf b = WN_BUF_INIT;
+	if (prov_line(&b, s, ok, in, out)) {
+		fprintf(stderr, "winnow %s: warning: WINNOW_PROVENANCE: out of memory\n", s->cmd);
+		wn_buf_free(&b);
+		return;
+	}
+	size_t done;
+	int fd = open(s->provenance, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	int bad = fd < 0 || flock(fd, LOCK_EX) || wn_write_all(fd, b.data, b.len, &done);
+	if (bad)
+		fprintf(stderr, "winnow %s: warning: WINNOW_PROVENANCE: %s: %s\n", s->cmd,
+			s->provenance, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	wn_buf_free(&b);
+}
+
+/* The whole file, under a lock of `kind` held on *fd (left open). */
+static int prov_slurp(const char *path, int kind, int *fd, wn_buf *all, char *err, size_t errlen)
+{
+	*fd = open(path, (kind == LOCK_EX ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (*fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		wn_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char buf[65536];
+	ssize_t n;
+	if (flock(*fd, kind)) {
+		wn_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = read(*fd, buf, sizeof buf)) > 0)
+		if (wn_buf_append(all, buf, (size_t)n)) {
+			wn_errf(err, errlen, "out of memory");
+			return -1;
+		}
+	if (n < 0) {
+		wn_errf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+long wn_stream_provenance_read(const char *path, wn_buf *arr, wn_buf *lines, char *err,
+			       size_t errlen)
+{
+	wn_buf all = WN_BUF_INIT;
+	char prefix[48];
+	int fd = -1;
+	long n = 0;
+	snprintf(prefix, sizeof prefix, "{\"pgid\":%ld,", (long)getpgrp());
+	int bad = prov_slurp(path, LOCK_SH, &fd, &all, err, errlen) || wn_buf_putc(arr, '[');
+	for (size_t off = 0; !bad && off < all.len;) {
+		const char *p = all.data + off, *nl = memchr(p, '\n', all.len - off);
+		size_t len = nl ? (size_t)(nl - p) : all.len - off;
+		if (nl && !strncmp(p, prefix, strlen(prefix)) && len > strlen(prefix))
+			bad = (n++ && wn_buf_putc(arr, ',')) || wn_buf_append(arr, p, len) ||
+			      wn_buf_append(lines, p, len + 1);
+		off += len + 1;
+	}
+	if (!bad && wn_buf_putc(arr, ']'))
+		bad = 1;
+	if (bad && !err[0])
+		wn_errf(err, errlen, "out of memory");
+	if (fd >= 0)
+		close(fd);
+	wn_buf_free(&all);
+	return bad ? -1 : n;
+}
+
+/* Is the line at p (len bytes with its newline) one of `lines`? */
+static int prov_taken(const wn_buf *lines, const char *p, size_t len)
+{
+	for (size_t off = 0; off < lines->len;) {
+		const char *q = lines->data + off, *nl = memchr(q, '\n', lines->len - off);
+		size_t l = (size_t)(nl - q) + 1;
+		if (l == len && !memcmp(p, q, len))
+			return 1;
+		off += l;
+	}
+	return 0;
+}
+
+int wn_stream_provenance_consume(const char *path, const wn_buf *lines, char *err, size_t errlen)
+{
+	wn_buf all = WN_BUF_INIT, keep = WN_BUF_INIT;
+	size_t done;
+	int fd = -1;
+	int bad = prov_slurp(path, LOCK_EX, &fd, &all, err, errlen);
+	for (size_t off = 0; !bad && off < all.len;) {
+		const char *p = all.data + off, *nl = memchr(p, '\n', all.len - off);
+		size_t len = nl ? (size_t)(nl - p) + 1 : all.len - off;
+		if (!prov_taken(lines, p, len) && wn_buf_append(&keep, p, len))
+			bad = 1;
+		off += len;
+	}
+	if (!bad && fd >= 0 && (ftruncate(fd, 0) || lseek(fd, 0, SEEK_SET) < 0 ||
+				(keep.len && wn_write_all(fd, keep.data, keep.len, &done)))) {
+		wn_errf(err, errlen, "%s: %s", path, strerror(errno));
+		bad = 1;
+	}
+	if (fd >= 0)
+		close(fd);
+	wn_buf_free(&all);
+	wn_buf_free(&keep);
+	return bad ? -1 : 0;
+}
+
 int wn_stream_finish(wn_stream *s, int ok, wn_step_report *rep)
 {
 	if (s->tty && s->in)
@@ -345,6 +518,12 @@ int wn_stream_finish(wn_stream *s, int ok, wn_step_report *rep)
 	if (wn_policy_close(&s->policy))
 		ok = 0;
 	uint64_t out;
+	int had_sink = s->out || s->out_spool;
+	/* before the commit: downstream sees EOF only after it. Only a step that
+	 * wrote records or failed: a report (stats) or no sink (store, device)
+	 * feeds no one */
+	if (s->provenance && had_sink && (s->out_count > 0 || !ok || s->failed))
+		prov_append(s, ok, count_in(s), s->out_count);
 	ok = commit_sink(s, ok, &out);
 	if (rep) {
 		rep->step = s->cmd;
@@ -355,7 +534,8 @@ int wn_stream_finish(wn_stream *s, int ok, wn_step_report *rep)
 		rep->seconds = seconds_since(&s->start);
 		rep->ok = ok;
 	}
-	if (!s->co->quiet) {
+	int closing = !s->co->quiet && (!s->no_source || (ok && had_sink));
+	if (closing) {
 		char tail[64] = "";
 		if (!ok)
 			snprintf(tail, sizeof tail, out ? " (failed: %llu written)" : " (failed: nothing written)",

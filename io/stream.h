@@ -93,6 +93,7 @@ typedef struct wn_step_report {
 	uint64_t in, out, rejected, bytes;
 	double seconds;
 	int ok;
+	int nothing_new;  /* set by the step: it found nothing new to do (CLI exit 3) */
 } wn_step_report;
 
 typedef struct wn_stream {
@@ -114,7 +115,34 @@ typedef struct wn_stream {
 	uint64_t total_bytes;   /* input size when known, for the ETA */
 	char err[512];          /* the sink's last error */
 	const char *command;    /* the command line as typed (the CLI), or NULL (a recipe) */
+	int no_source;          /* opened by wn_stream_open_sink */
+	const char *provenance; /* WINNOW_PROVENANCE's file (the CLI driver sets it), or NULL */
 } wn_stream;
+
+/*
+ * Provenance of a shell pipeline (WINNOW_PROVENANCE=FILE): every step the
+ * CLI runs that wrote records to its sink, or failed, (not stats' report,
+ * not store, device or db hash, which have no sink) appends one line to
+ * FILE at wn_stream_finish, just before its
+ * output is committed (so a downstream step that reads to the end always
+ * finds its upstream's line there), under an exclusive flock:
+ *   {"pgid":P,"pid":N,"step":"embed","command":"winnow embed ...",
+ *    "inputs":[{"name":F,"size":N,"xxh3":"16 hex"}],
+ *    "in":N,"out":N,"rejected":N,"seconds":S,"ok":true}
+ * (P: the process group, which a shell gives every stage of one pipeline;
+ * out counts the records handed to the sink; inputs are the files the step
+ * read itself, stdin as "<stdin>"). `store` collects the lines of its process
+ * group into runs.extra ({"pipeline":[...]}) and, once its run is
+ * committed, removes them from FILE. A failure to write FILE is a warning,
+ * never a failed step.
+ */
+/* The lines of this process group in FILE, as a JSON array (into arr, with
+ * the raw lines, newline-ended, into lines): the number of lines, or -1
+ * with the reason in err. A missing FILE holds none. */
+long wn_stream_provenance_read(const char *path, wn_buf *arr, wn_buf *lines, char *err,
+			       size_t errlen);
+/* Remove exactly those lines (as read) from FILE: 0 or -1 with the reason. */
+int wn_stream_provenance_consume(const char *path, const wn_buf *lines, char *err, size_t errlen);
 
 /*
  * Open a stream whose source is the files argv[0..argc) (none = stdin) and
@@ -140,6 +168,16 @@ int wn_stream_open_spools(wn_stream *s, const char *cmd, const wn_stream_opts *c
 int wn_stream_open_io(wn_stream *s, const char *cmd, const wn_stream_opts *co, int argc,
 		      const char **argv, wn_spool *src, wn_spool *dst, int with_output, char *err,
 		      size_t errlen);
+
+/* Open a stream with no source (a step that reads no records: export,
+ * device) and a sink when with_output: wn_stream_next returns 0 at once. Its
+ * closing line is printed only when it has a sink and succeeded: a failed
+ * export prints its one error line and nothing else. */
+int wn_stream_open_sink(wn_stream *s, const char *cmd, const wn_stream_opts *co, int with_output,
+			char *err, size_t errlen);
+/* A step without a source that wrote n records to the sink itself (export
+ * writes through s->out): in and out both count n. */
+void wn_stream_count_written(wn_stream *s, uint64_t n);
 
 /* Next record (1), end (0), or a fatal error already reported (-1). */
 int wn_stream_next(wn_stream *s, wn_record *rec);

@@ -214,7 +214,7 @@ static char *immutable_uri(const char *path)
  * waits beside it, the file alone is the whole database, so it is read as
  * immutable instead.
  */
-static int open_for_export(const char *path, sqlite3 **db, char *err, size_t errlen)
+int wn_store_open_read(const char *path, sqlite3 **db, char *err, size_t errlen)
 {
 	int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
@@ -252,7 +252,7 @@ int wn_store_export(const char *path, const char *table, int format, wn_writer *
 	*rows = 0;
 	if (!table)
 		table = WN_STORE_DEFAULT_TABLE;
-	if (open_for_export(path, &db, err, errlen))
+	if (wn_store_open_read(path, &db, err, errlen))
 		goto out;
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		wn_store_db_err(db, err, errlen);

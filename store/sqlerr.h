@@ -13,4 +13,10 @@
  * directory says "unable to open database file (Is a directory)"). */
 void wn_store_db_err(sqlite3 *db, char *err, size_t errlen);
 
+/* Open an existing database for reading only (never created, never
+ * written; a write-protected WAL database is read as immutable when no WAL
+ * content waits beside it): 0, or -1 with the reason in err (*db may then
+ * need sqlite3_close_v2). store/export.c. */
+int wn_store_open_read(const char *path, sqlite3 **db, char *err, size_t errlen);
+
 #endif

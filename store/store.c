@@ -19,18 +19,19 @@
  * Speed comes from four things: one transaction, one prepared statement
  * reused for every row, a hash map from a winnow key's raw bytes to its
  * column so the hot path never touches the schema (only a key never seen
- * before costs an ALTER TABLE and a re-prepare, once per run), and a
- * writer thread that inserts while the caller reads the next records.
+ * before costs an ALTER TABLE and a re-prepare, once per run), and (in the
+ * step, store/store_step.c) io/batch's reader thread, which reads and
+ * validates the next records while this thread inserts.
  */
 #include "store/store.h"
 #include "io/cleanup.h"
 #include "io/errf.h"
 #include "io/intern.h"
+#include "store/seen.h"
 #include "store/sqlerr.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,41 +62,6 @@ struct pending { /* one annotation value of the current row */
 	wn_span v;
 };
 
-/*
- * Rows travel from the caller (the producer: wn_store_add, which runs
- * beside the record reader) to a writer thread that owns the SQLite
- * connection between begin and commit, in batches of copied bytes. Reading
- * and validating the next records then overlaps SQLite's work, which is
- * most of the time; rows are still inserted one at a time, in order.
- */
-struct row_ref { /* byte offsets into the batch; NONE: absent (no id, no winnow) */
-	size_t rec, rec_n, text, text_n, id, id_n, win, win_n;
-};
-#define NONE ((size_t)-1)
-#define BATCH_ROWS 2048
-#define BATCH_BYTES (1u << 20)
-#define MAX_QUEUED 3
-
-struct batch {
-	wn_buf bytes;
-	struct row_ref *rows;
-	size_t n, cap;
-	struct batch *next;
-};
-
-struct pipe {
-	pthread_t thread;
-	int inited;         /* mu and cv exist */
-	int running;        /* the writer thread exists */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct batch *full, *full_tail, *spare, *cur;
-	int nfull;
-	int done, stop;     /* no more batches; abandon the queue */
-	int failed;         /* the writer hit an error (message in err) */
-	char err[512];
-};
-
 struct wn_store {
 	sqlite3 *db;
 	char *path;
@@ -116,23 +82,20 @@ struct wn_store {
 	struct pending *pend;
 	size_t npend, cappend;
 
-	wn_buf scratch, idbuf, sql; /* the writer's */
-	wn_buf pscratch;            /* the producer's (wn_store_add) */
-	uint64_t rows;              /* inserted (writer) */
-	uint64_t accepted;          /* handed to the writer (producer) */
+	wn_buf scratch, idbuf, sql, kscratch;
+	uint64_t rows;              /* inserted */
+	uint64_t present;           /* append modes: records already in the table */
+	wn_store_seen seen;         /* append modes: content hashes in the table */
+	char *id_field;             /* hash this field's value (NULL: the record) */
+	int vectors;                /* enum wn_store_vectors */
+	int fresh_table;            /* append modes: the table was created by this run */
+	wn_buf vbuf, wbuf;          /* the record and winnow without their vectors */
 	int64_t rowid_first, rowid_last;
-	struct pipe pipe;
 	char started[32];
 	wn_buf inputs; /* JSON array text, built as inputs are reported */
 	int ninputs;
 	char *command, *seed, *extra;
 };
-
-static void pipe_start(wn_store *s);
-static void pipe_join(wn_store *s, int abandon);
-static int pipe_push(wn_store *s);
-static void pipe_free(struct pipe *p);
-static int writer_error(wn_store *s, char *err, size_t errlen);
 
 static const char *const fixed_cols[] = {"rowid", "id", "text", "record", "winnow"};
 #define NFIXED ((int)(sizeof fixed_cols / sizeof fixed_cols[0]))
@@ -209,6 +172,17 @@ int wn_store_parse_mode(const char *s)
 		return WN_STORE_REPLACE;
 	if (!strcmp(s, "append"))
 		return WN_STORE_APPEND;
+	if (!strcmp(s, "append-new"))
+		return WN_STORE_APPEND_NEW;
+	return -1;
+}
+
+int wn_store_parse_vectors(const char *s)
+{
+	static const char *const names[] = {"record", "both", "drop"};
+	for (int i = 0; s && i < 3; i++)
+		if (!strcmp(s, names[i]))
+			return i;
 	return -1;
 }
 
@@ -469,6 +443,36 @@ static int create_table(wn_store *s, char *err, size_t errlen)
 	return exec_sql(s, wn_buf_cstr(&s->sql), err, errlen);
 }
 
+/* Append modes: the content hash of every record in the table. */
+static int load_seen(wn_store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	if (s->fresh_table)
+		return 0;
+	wn_buf_reset(&s->sql);
+	if (wn_buf_printf(&s->sql, "SELECT record FROM %s", wn_buf_cstr(&s->qtable))) {
+		wn_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (sqlite3_prepare_v2(s->db, wn_buf_cstr(&s->sql), -1, &st, NULL) != SQLITE_OK) {
+		wn_store_db_err(s->db, err, errlen);
+		return -1;
+	}
+	int rc, bad = 0;
+	while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		wn_span rec = {(const char *)sqlite3_column_text(st, 0), 0};
+		rec.n = (size_t)sqlite3_column_bytes(st, 0);
+		bad = rec.p && wn_store_seen_add(&s->seen, wn_store_content_hash(rec, s->id_field,
+									     &s->kscratch));
+	}
+	sqlite3_finalize(st);
+	if (bad)
+		wn_errf(err, errlen, "out of memory");
+	else if (rc != SQLITE_DONE)
+		wn_store_db_err(s->db, err, errlen);
+	return bad || rc != SQLITE_DONE ? -1 : 0;
+}
+
 /*
  * Append mode: reuse the table when it exists. Its fixed columns must be
  * there (else it is not a winnow table); every other column is an
@@ -503,8 +507,10 @@ static int load_table(wn_store *s, char *err, size_t errlen)
 		wn_store_db_err(s->db, err, errlen);
 		return -1;
 	}
-	if (ncol == 0)
+	if (ncol == 0) {
+		s->fresh_table = 1; /* nothing stored yet: no hashes to load */
 		return create_table(s, err, errlen);
+	}
 	if (have != 0x1e) {
 		wn_errf(err, errlen,
 			"table '%s' is not a winnow table (it lacks id, text, record or winnow)",
@@ -724,7 +730,7 @@ wn_store *wn_store_begin(const char *path, const wn_store_opts *opts, char *err,
 		o.table = WN_STORE_DEFAULT_TABLE;
 	if (wn_store_check_table(o.table, err, errlen))
 		return NULL;
-	if (o.mode != WN_STORE_REPLACE && o.mode != WN_STORE_APPEND) {
+	if (o.mode != WN_STORE_REPLACE && o.mode != WN_STORE_APPEND && o.mode != WN_STORE_APPEND_NEW) {
 		wn_errf(err, errlen, "unknown mode %d", o.mode);
 		return NULL;
 	}
@@ -739,7 +745,9 @@ wn_store *wn_store_begin(const char *path, const wn_store_opts *opts, char *err,
 	s->command = dup_str(o.command);
 	s->seed = dup_str(o.seed);
 	s->extra = dup_str(o.extra);
-	if (!s->path || !s->table || (o.command && !s->command) || (o.seed && !s->seed) ||
+	s->id_field = dup_str(o.id_field);
+	s->vectors = o.vectors;
+	if ((o.id_field && !s->id_field) || !s->path || !s->table || (o.command && !s->command) || (o.seed && !s->seed) ||
 	    (o.extra && !s->extra) || wn_store_quote_ident(&s->qtable, o.table, strlen(o.table)) ||
 	    wn_buf_putc(&s->inputs, '[') || !(s->keys = wn_intern_new())) {
 		wn_errf(err, errlen, "out of memory");
@@ -758,12 +766,11 @@ wn_store *wn_store_begin(const char *path, const wn_store_opts *opts, char *err,
 		}
 		if (exec_sql(s, wn_buf_cstr(&s->sql), err, errlen) || create_table(s, err, errlen))
 			goto fail;
-	} else if (load_table(s, err, errlen)) {
+	} else if (load_table(s, err, errlen) || load_seen(s, err, errlen)) {
 		goto fail;
 	}
 	if (prepare_insert(s, err, errlen))
 		goto fail;
-	pipe_start(s);
 	return s;
 fail:
 	wn_store_abort(s);
@@ -774,14 +781,14 @@ fail:
 
 /* Is the raw key `k` (with quotes) the member name `name`? Escaped
  * spellings ("\u0069d") are decoded first. */
-static int key_is(wn_store *s, wn_span k, const char *name, size_t n)
+static int key_is(wn_buf *scratch, wn_span k, const char *name, size_t n)
 {
 	if (k.n == n + 2 && !memcmp(k.p + 1, name, n))
 		return 1;
 	if (!memchr(k.p, '\\', k.n))
 		return 0;
 	wn_span u;
-	return !wn_json_string(k, &s->pscratch, &u) && u.n == n && !memcmp(u.p, name, n);
+	return !wn_json_string(k, scratch, &u) && u.n == n && !memcmp(u.p, name, n);
 }
 
 static int pend_push(wn_store *s, int col, wn_span v)
@@ -890,184 +897,9 @@ static int insert_row(wn_store *s, wn_span record, wn_span text, wn_span id, wn_
 	return 0;
 }
 
-static wn_span batch_span(const struct batch *b, size_t off, size_t n)
-{
-	wn_span sp = {off == NONE ? NULL : b->bytes.data + off, n};
-	return sp;
-}
-
-/* Insert a batch's rows; 0, or -1 with the message in the pipe. */
-static int insert_batch(wn_store *s, struct batch *b)
-{
-	for (size_t i = 0; i < b->n; i++) {
-		const struct row_ref *r = &b->rows[i];
-		if (insert_row(s, batch_span(b, r->rec, r->rec_n), batch_span(b, r->text, r->text_n),
-			       batch_span(b, r->id, r->id_n), batch_span(b, r->win, r->win_n),
-			       s->pipe.err, sizeof s->pipe.err))
-			return -1;
-	}
-	return 0;
-}
-
-static void batch_free(struct batch *b)
-{
-	while (b) {
-		struct batch *next = b->next;
-		wn_buf_free(&b->bytes);
-		free(b->rows);
-		free(b);
-		b = next;
-	}
-}
-
-static void *writer_main(void *arg)
-{
-	wn_store *s = arg;
-	struct pipe *p = &s->pipe;
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (!p->full && !p->done && !p->stop)
-			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->stop || !p->full)
-			break;
-		struct batch *b = p->full;
-		p->full = b->next;
-		if (!p->full)
-			p->full_tail = NULL;
-		p->nfull--;
-		pthread_cond_broadcast(&p->cv);
-		int failed = p->failed;
-		pthread_mutex_unlock(&p->mu);
-		int rc = failed ? 0 : insert_batch(s, b);
-		pthread_mutex_lock(&p->mu);
-		if (rc)
-			p->failed = 1;
-		b->n = 0;
-		wn_buf_reset(&b->bytes);
-		b->next = p->spare;
-		p->spare = b;
-		pthread_cond_broadcast(&p->cv);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
-}
-
-/* Start the writer; without a thread, batches are inserted inline. */
-static void pipe_start(wn_store *s)
-{
-	struct pipe *p = &s->pipe;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	p->inited = 1;
-	p->running = pthread_create(&p->thread, NULL, writer_main, s) == 0;
-}
-
-/* Hand the filling batch to the writer (waiting while MAX_QUEUED are
- * queued) and take an empty one. Returns -1 when the writer failed. */
-static int pipe_push(wn_store *s)
-{
-	struct pipe *p = &s->pipe;
-	struct batch *b = p->cur;
-	if (!b || !b->n)
-		return p->failed ? -1 : 0;
-	if (!p->running) {
-		int rc = p->failed ? -1 : insert_batch(s, b);
-		p->failed |= rc != 0;
-		b->n = 0;
-		wn_buf_reset(&b->bytes);
-		return rc;
-	}
-	pthread_mutex_lock(&p->mu);
-	while (p->nfull >= MAX_QUEUED && !p->failed)
-		pthread_cond_wait(&p->cv, &p->mu);
-	int failed = p->failed;
-	if (!failed) {
-		b->next = NULL;
-		if (p->full_tail)
-			p->full_tail->next = b;
-		else
-			p->full = b;
-		p->full_tail = b;
-		p->nfull++;
-		p->cur = p->spare;
-		if (p->cur) {
-			p->spare = p->cur->next;
-			p->cur->next = NULL;
-		}
-		pthread_cond_broadcast(&p->cv);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return failed ? -1 : 0;
-}
-
-/* Stop the writer: after the queue drains (finish) or at once (abandon). */
-static void pipe_join(wn_store *s, int abandon)
-{
-	struct pipe *p = &s->pipe;
-	if (!p->running)
-		return;
-	pthread_mutex_lock(&p->mu);
-	if (abandon)
-		p->stop = 1;
-	p->done = 1;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	pthread_join(p->thread, NULL);
-	p->running = 0;
-}
-
-static void pipe_free(struct pipe *p)
-{
-	batch_free(p->cur);
-	batch_free(p->full);
-	batch_free(p->spare);
-	p->cur = p->full = p->spare = NULL;
-	if (p->inited) {
-		pthread_mutex_destroy(&p->mu);
-		pthread_cond_destroy(&p->cv);
-	}
-}
-
-/* Room in the filling batch for one more row of `bytes` bytes. */
-static struct batch *batch_room(wn_store *s, size_t bytes)
-{
-	struct pipe *p = &s->pipe;
-	if (!p->cur) {
-		p->cur = calloc(1, sizeof *p->cur);
-		if (!p->cur)
-			return NULL;
-	}
-	struct batch *b = p->cur;
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 256;
-		struct row_ref *r = realloc(b->rows, cap * sizeof *r);
-		if (!r)
-			return NULL;
-		b->rows = r;
-		b->cap = cap;
-	}
-	return wn_buf_reserve(&b->bytes, bytes) ? NULL : b;
-}
-
-/* Copy a span into the batch; its offset (NONE for an absent span). */
-static size_t batch_put(struct batch *b, wn_span sp)
-{
-	if (!sp.p)
-		return NONE;
-	size_t off = b->bytes.len;
-	wn_buf_append(&b->bytes, sp.p, sp.n); /* room was reserved */
-	return off;
-}
-
-static int writer_error(wn_store *s, char *err, size_t errlen)
-{
-	wn_errf(err, errlen, "%s", s->pipe.err[0] ? s->pipe.err : "database error");
-	return WN_STORE_EDB;
-}
-
 /* The record's id and winnow members (absent: p == NULL; "winnow": null
  * counts as absent). WN_STORE_EBADREC when "winnow" is not an object. */
-static int record_parts(wn_store *s, wn_span record, wn_span *id, wn_span *win, char *err,
+static int record_parts(wn_buf *scratch, wn_span record, wn_span *id, wn_span *win, char *err,
 			size_t errlen)
 {
 	wn_span k, v;
@@ -1075,9 +907,9 @@ static int record_parts(wn_store *s, wn_span record, wn_span *id, wn_span *win, 
 	id->p = win->p = NULL;
 	id->n = win->n = 0;
 	while (wn_json_next_member(record, &pos, &k, &v)) {
-		if (key_is(s, k, "id", 2))
+		if (key_is(scratch, k, "id", 2))
 			*id = v;
-		else if (key_is(s, k, "winnow", 6))
+		else if (key_is(scratch, k, "winnow", 6))
 			*win = v;
 	}
 	int wt = win->p ? wn_json_type_of(*win) : WN_JSON_NULL;
@@ -1090,40 +922,103 @@ static int record_parts(wn_store *s, wn_span record, wn_span *id, wn_span *win, 
 	return 0;
 }
 
+int wn_store_check_record(wn_span record, wn_buf *scratch, char *err, size_t errlen)
+{
+	wn_span id, win;
+	return record_parts(scratch, record, &id, &win, err, errlen);
+}
+
+/* Is this member of "winnow" a vector (an object with a "b64" member)? */
+static int is_vector(wn_span v)
+{
+	wn_span b;
+	return wn_json_type_of(v) == WN_JSON_OBJECT && wn_json_get(v, "b64", &b);
+}
+
+/*
+ * The `winnow` column without its vectors (into s->wbuf: "{" the other
+ * members as key:value, joined by "," "}"), and under --vectors drop the
+ * record too (into s->vbuf: the bytes before "winnow"'s value, the stripped
+ * object, the bytes after). *record and *win then point into those buffers;
+ * a winnow object without vectors is left as it is.
+ */
+static int strip_vectors(wn_store *s, wn_span *record, wn_span *win, char *err,
+				  size_t errlen)
+{
+	size_t pos = 0;
+	wn_span k, v;
+	int found = 0, bad = 0, first = 1;
+	while (!found && wn_json_next_member(*win, &pos, &k, &v))
+		found = is_vector(v);
+	if (!found)
+		return 0;
+	wn_buf_reset(&s->wbuf);
+	bad = wn_buf_putc(&s->wbuf, '{');
+	for (pos = 0; !bad && wn_json_next_member(*win, &pos, &k, &v);) {
+		if (is_vector(v))
+			continue;
+		bad = (!first && wn_buf_putc(&s->wbuf, ',')) || wn_buf_append(&s->wbuf, k.p, k.n) ||
+		      wn_buf_putc(&s->wbuf, ':') || wn_buf_append(&s->wbuf, v.p, v.n);
+		first = 0;
+	}
+	bad = bad || wn_buf_putc(&s->wbuf, '}');
+	if (!bad && s->vectors == WN_STORE_VEC_DROP) {
+		size_t before = (size_t)(win->p - record->p), after = before + win->n;
+		wn_buf_reset(&s->vbuf);
+		bad = wn_buf_append(&s->vbuf, record->p, before) ||
+		      wn_buf_append(&s->vbuf, s->wbuf.data, s->wbuf.len) ||
+		      wn_buf_append(&s->vbuf, record->p + after, record->n - after);
+		if (!bad)
+			*record = (wn_span){s->vbuf.data, s->vbuf.len};
+	}
+	if (bad) {
+		wn_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	*win = (wn_span){s->wbuf.data, s->wbuf.len};
+	return 0;
+}
+
+/* Append modes: is the record already in the table? (1: skip it) */
+static int already_present(wn_store *s, wn_span record, char *err, size_t errlen)
+{
+	if (s->mode == WN_STORE_REPLACE)
+		return 0;
+	uint64_t h = wn_store_content_hash(record, s->id_field, &s->kscratch);
+	if (wn_store_seen_has(&s->seen, h)) {
+		s->present++;
+		return s->mode == WN_STORE_APPEND_NEW;
+	}
+	if (wn_store_seen_add(&s->seen, h)) {
+		wn_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int wn_store_add(wn_store *s, wn_span record, wn_span text, char *err, size_t errlen)
 {
 	wn_span id, win;
-	int rc = record_parts(s, record, &id, &win, err, errlen);
+	int rc = record_parts(&s->kscratch, record, &id, &win, err, errlen);
 	if (rc)
 		return rc;
-	/* id and winnow lie inside the record: store them as offsets */
-	/* text unescaped without a copy lies inside the record too */
-	int text_in_rec = text.p >= record.p && text.p + text.n <= record.p + record.n;
-	struct batch *b = batch_room(s, record.n + (text_in_rec ? 0 : text.n));
-	if (!b) {
-		wn_errf(err, errlen, "out of memory");
+	rc = already_present(s, record, err, errlen);
+	if (rc)
+		return rc < 0 ? WN_STORE_EDB : 0;
+	if (win.p && s->vectors != WN_STORE_VEC_BOTH &&
+	    strip_vectors(s, &record, &win, err, errlen))
 		return WN_STORE_EDB;
-	}
-	struct row_ref *r = &b->rows[b->n];
-	r->rec = batch_put(b, record);
-	r->rec_n = record.n;
-	r->text = text_in_rec ? r->rec + (size_t)(text.p - record.p)
-			      : batch_put(b, text.p ? text : (wn_span){"", 0});
-	r->text_n = text.n;
-	r->id = id.p ? r->rec + (size_t)(id.p - record.p) : NONE;
-	r->id_n = id.n;
-	r->win = win.p ? r->rec + (size_t)(win.p - record.p) : NONE;
-	r->win_n = win.n;
-	b->n++;
-	s->accepted++;
-	if ((b->n >= BATCH_ROWS || b->bytes.len >= BATCH_BYTES) && pipe_push(s))
-		return writer_error(s, err, errlen);
-	return 0;
+	return insert_row(s, record, text.p ? text : (wn_span){"", 0}, id, win, err, errlen);
+}
+
+uint64_t wn_store_present(const wn_store *s)
+{
+	return s->present;
 }
 
 uint64_t wn_store_rows(const wn_store *s)
 {
-	return s->accepted;
+	return s->rows;
 }
 
 int wn_store_add_input(wn_store *s, const char *name, uint64_t size, uint64_t xxh3)
@@ -1153,14 +1048,6 @@ int wn_store_set_extra(wn_store *s, const char *json)
  * the hash: the text this file writes for inputs, matched exactly. */
 int wn_store_input_seen(wn_store *s, uint64_t xxh3, int64_t *run_id, char *err, size_t errlen)
 {
-	/* the connection is single-threaded (NOMUTEX): drain and stop the writer
-	 * first; rows added later are inserted inline */
-	int pushed = pipe_push(s);
-	pipe_join(s, 0);
-	if (pushed || s->pipe.failed) {
-		writer_error(s, err, errlen);
-		return -1;
-	}
 	char needle[40];
 	snprintf(needle, sizeof needle, "\"xxh3\":\"%016llx\"", (unsigned long long)xxh3);
 	sqlite3_stmt *st;
@@ -1221,7 +1108,8 @@ static int insert_run(wn_store *s, uint64_t n_in, uint64_t n_rejected, int64_t *
 	if (s->seed)
 		sqlite3_bind_text(st, 9, s->seed, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, s->table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, s->mode == WN_STORE_APPEND ? "append" : "replace", -1,
+	sqlite3_bind_text(st, 11, s->mode == WN_STORE_APPEND ? "append"
+				  : s->mode == WN_STORE_APPEND_NEW ? "append-new" : "replace", -1,
 			  SQLITE_STATIC);
 	if (s->rows) {
 		sqlite3_bind_int64(st, 12, s->rowid_first);
@@ -1248,9 +1136,12 @@ static void store_free(wn_store *s)
 	wn_intern_free(s->keys);
 	free(s->key_col);
 	free(s->pend);
-	pipe_free(&s->pipe);
 	wn_buf_free(&s->scratch);
-	wn_buf_free(&s->pscratch);
+	wn_buf_free(&s->kscratch);
+	wn_buf_free(&s->vbuf);
+	wn_buf_free(&s->wbuf);
+	wn_store_seen_free(&s->seen);
+	free(s->id_field);
 	wn_buf_free(&s->idbuf);
 	wn_buf_free(&s->sql);
 	wn_buf_free(&s->qtable);
@@ -1372,7 +1263,9 @@ static int merge_rows(wn_store *s, char *err, size_t errlen)
 		text.n = (size_t)sqlite3_column_bytes(st, 1);
 		if (!text.p)
 			text.p = "";
-		bad = !rec.p || record_parts(s, rec, &id, &win, err, errlen) ||
+		bad = !rec.p || record_parts(&s->kscratch, rec, &id, &win, err, errlen) ||
+		      (win.p && s->vectors != WN_STORE_VEC_BOTH &&
+		       strip_vectors(s, &rec, &win, err, errlen)) ||
 		      insert_row(s, rec, text, id, win, err, errlen);
 		if (bad && !rec.p)
 			wn_errf(err, errlen, "the new database lost a record");
@@ -1518,13 +1411,6 @@ static int publish(wn_store *s, int64_t *run_id, char *err, size_t errlen)
 int wn_store_commit(wn_store *s, uint64_t n_in, uint64_t n_rejected, int64_t *run_id,
 		    char *err, size_t errlen)
 {
-	int rc = pipe_push(s);
-	pipe_join(s, 0);
-	if (rc || s->pipe.failed) {
-		writer_error(s, err, errlen);
-		wn_store_abort(s);
-		return -1;
-	}
 	if (insert_run(s, n_in, n_rejected, run_id, err, errlen) ||
 	    exec_sql(s, "COMMIT", err, errlen)) {
 		wn_store_abort(s);
@@ -1553,7 +1439,6 @@ void wn_store_abort(wn_store *s)
 {
 	if (!s)
 		return;
-	pipe_join(s, 1);
 	if (s->ins)
 		sqlite3_finalize(s->ins);
 	if (s->db) {

@@ -67,7 +67,9 @@ extern "C" {
 #define WN_STORE_DEFAULT_TABLE "selection"
 #define WN_STORE_RUNS_TABLE "runs"
 
-enum wn_store_mode { WN_STORE_REPLACE = 0, WN_STORE_APPEND = 1 };
+/* append-new: append, but skip a record whose content hash (store/seen.h)
+ * is already in the table (stored earlier, or earlier in this run). */
+enum wn_store_mode { WN_STORE_REPLACE = 0, WN_STORE_APPEND = 1, WN_STORE_APPEND_NEW = 2 };
 
 /* Return codes besides 0. */
 enum wn_store_status {
@@ -82,11 +84,22 @@ typedef struct wn_store_opts {
 	const char *command;     /* the command line, for `runs` (may be NULL) */
 	const char *seed;        /* the run's seed as text, NULL when none */
 	const char *extra;       /* raw JSON object for runs.extra, or NULL */
+	const char *id_field;    /* append modes: hash this field's value, not the record */
+	int vectors;             /* enum wn_store_vectors */
 } wn_store_opts;
+
+/* Where vector annotations go: members of "winnow" whose value is an object
+ * with a "b64" member (winnow.emb). RECORD (default): in `record` only (the
+ * `winnow` column leaves them out), so export gives the input bytes; BOTH:
+ * in `record` and `winnow` (the layout before, twice the bytes); DROP: in
+ * neither (export then gives the records without them). */
+enum wn_store_vectors { WN_STORE_VEC_RECORD = 0, WN_STORE_VEC_BOTH = 1, WN_STORE_VEC_DROP = 2 };
+/* "record", "both" or "drop": the value, or -1. */
+int wn_store_parse_vectors(const char *s);
 
 typedef struct wn_store wn_store;
 
-/* Parse "replace" or "append": the mode, or -1. */
+/* Parse "replace", "append" or "append-new": the mode, or -1. */
 int wn_store_parse_mode(const char *s);
 
 /*
@@ -112,16 +125,22 @@ wn_store *wn_store_begin(const char *path, const wn_store_opts *opts, char *err,
  * The id and the annotations are read from the record itself; the bytes
  * are copied, so the caller may reuse its buffers at once. Returns 0,
  * WN_STORE_EBADREC (e.g. "winnow" is not an object; the row is not added)
- * or WN_STORE_EDB, with the reason in err. Rows are inserted by a writer
- * thread in batches, so a database error may surface at a later call or at
- * wn_store_commit; either way the run then fails as a whole.
+ * or WN_STORE_EDB, with the reason in err; after WN_STORE_EDB the run fails
+ * as a whole. The row is inserted before it returns (one thread owns the
+ * connection: the step reads ahead on another, see store/store_step.c).
  */
 int wn_store_add(wn_store *s, wn_span record, wn_span text, char *err, size_t errlen);
+/* Would wn_store_add refuse this record (WN_STORE_EBADREC, reason in err)?
+ * Needs no store, so a reader thread can reject records in stream order. */
+int wn_store_check_record(wn_span record, wn_buf *scratch, char *err, size_t errlen);
 
 /* Provenance for `runs`: one call per input, in order. 0 or -1 (memory). */
 int wn_store_add_input(wn_store *s, const char *name, uint64_t size, uint64_t xxh3);
 
 uint64_t wn_store_rows(const wn_store *s);      /* rows accepted so far */
+/* Append modes: records that were already in the table (by content hash):
+ * skipped under append-new, stored again under append. */
+uint64_t wn_store_present(const wn_store *s);
 
 /* Set (or replace) runs.extra: a raw JSON object, copied. 0 or -1 (memory). */
 int wn_store_set_extra(wn_store *s, const char *json);
@@ -131,8 +150,7 @@ int wn_store_set_extra(wn_store *s, const char *json);
  * this xxh3 since the table was last replaced (its rows are still there):
  * 1 with that run's run_id in *run_id (the latest such run), 0 when none,
  * -1 with the reason in err (then the run cannot commit). Reads inside the
- * run's transaction; call it after the last wn_store_add (it drains the
- * background writer first).
+ * run's transaction; call it after the last wn_store_add.
  */
 int wn_store_input_seen(wn_store *s, uint64_t xxh3, int64_t *run_id, char *err, size_t errlen);
 

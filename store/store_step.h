@@ -31,8 +31,19 @@
  * appending the same data twice is how duplicates happen silently, but a
  * rerun on purpose (a fixed input) is legitimate. Inputs with no records
  * stored (an --allow-empty run) do not count. The warning is printed even
- * under -q (it is not progress). Refusing instead (an "append-new" mode)
- * is not implemented: wn_store_input_seen is what it would need.
+ * under -q (it is not progress).
+ *
+ * Records already in the table (by content hash, store/seen.h: XXH3-64 of
+ * the record bytes, or of --id FIELD's value): --mode append stores them
+ * again and warns once, even under -q ("winnow store: DB: warning: N of
+ * the records appended were already in table 'T' (same content hash); they
+ * are now there twice (--mode append-new skips them)", left out when an
+ * input-level warning above already said so); --mode append-new
+ * skips them and says how many ("winnow store: DB: append-new: N records
+ * already in table 'T' skipped", unless -q). A record repeated inside one
+ * run counts as present from its second copy on. When append-new skips
+ * every record, nothing is written (no runs row) and the step reports
+ * nothing_new (exit 3 from the CLI: "nothing new to do").
  */
 #ifndef WN_STORE_STEP_H
 #define WN_STORE_STEP_H
@@ -76,6 +87,9 @@ typedef struct wn_store_step_opts {
 	char *command;            /* runs.command, owned (freed by release), may be NULL */
 	const wn_store_provenance *prov; /* the runner's, or NULL */
 	int mode_value;           /* enum wn_store_mode, set by check */
+	const char *id_field;     /* --id FIELD: append modes hash its value, not the record */
+	const char *vectors;      /* --vectors record|both|drop */
+	int vectors_value;        /* enum wn_store_vectors, set by check */
 } wn_store_step_opts;
 
 void wn_store_step_init(wn_store_step_opts *o);

@@ -97,8 +97,64 @@ static void test_byte_limit(void)
 	wn_batch_free(&b);
 }
 
+/* A source that fails (-1 from next) after `fail_at` records. */
+struct fail_ctx {
+	struct src_ctx src;
+	int fail_at, stop_at; /* next fails at fail_at; take returns 1 at stop_at (-1: never) */
+};
+
+static int fail_next(void *p, wn_record *rec)
+{
+	struct fail_ctx *c = p;
+	if (c->src.i == c->fail_at)
+		return -1;
+	return src_next(&c->src, rec);
+}
+
+static int stop_take(void *p, wn_batch *b, const wn_record *rec)
+{
+	struct fail_ctx *c = p;
+	if (src_take(NULL, b, rec))
+		return -1;
+	return (int)rec->index == c->stop_at;
+}
+
+/* The blocks full before a failure of the source still reach the consumer
+ * (the one being filled does not): 2500 records, blocks of 1000, failure at
+ * the 2500th: exactly 2 blocks, 2000 records, in order; the run fails. */
+static void test_source_failure_drains_full_blocks(void)
+{
+	struct fail_ctx fc = {{100000, 0, ""}, 2500, -1};
+	struct sink_ctx kc = {0, 0, 0, 0};
+	wn_batch_source src = {fail_next, stop_take, &fc, 1000, 1 << 20};
+	char err[128];
+	CHECK_EQ_INT(wn_batch_run(&src, sink, &kc, NULL, err, sizeof err), -1);
+	CHECK_EQ_INT(kc.blocks, 2);
+	CHECK_EQ_INT(kc.next, 2000);
+	CHECK_EQ_INT(kc.bad, 0);
+}
+
+/* take returning 1 ends the reading after that record, whose partial block
+ * is still handed on: records 0..1234 in 2 blocks, and the run succeeds. */
+static void test_take_stops_after_record(void)
+{
+	struct fail_ctx fc = {{100000, 0, ""}, -1, 1234};
+	struct sink_ctx kc = {0, 0, 0, 0};
+	wn_batch_source src = {fail_next, stop_take, &fc, 1000, 1 << 20};
+	uint64_t n = 0;
+	char err[128];
+	CHECK_EQ_INT(wn_batch_run(&src, sink, &kc, &n, err, sizeof err), 0);
+	CHECK_EQ_INT(n, 1235);
+	CHECK_EQ_INT(kc.next, 1235);
+	CHECK_EQ_INT(kc.blocks, 2);
+	CHECK_EQ_INT(fc.src.i, 1235); /* nothing read after it */
+	CHECK_EQ_INT(kc.bad, 0);
+}
+
 int main(void)
 {
+	RUN(test_source_failure_drains_full_blocks);
+	RUN(test_take_stops_after_record);
 	RUN(test_every_record_in_order);
 	RUN(test_consumer_stops);
 	RUN(test_byte_limit);

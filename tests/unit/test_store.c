@@ -19,6 +19,7 @@
 
 #include "io/json.h"
 #include "io/record.h"
+#include "store/seen.h"
 #include "store/store.h"
 #include "tests/unit/test.h"
 
@@ -49,7 +50,7 @@ static int add(wn_store *s, const char *rec)
 /* Store records in one run; 0 on success. */
 static int store_run(const char *db, const char *table, int mode, const char *const *recs)
 {
-	wn_store_opts o = {table, mode, 0, "winnow store test", NULL, NULL};
+	wn_store_opts o = {table, mode, 0, "winnow store test", NULL, NULL, NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	if (!s)
 		return -1;
@@ -226,7 +227,7 @@ static void test_hostile_names_are_quoted(void)
 	CHECK(wn_store_check_table("", err, sizeof err) < 0);
 	CHECK(wn_store_check_table("sqlite_master", err, sizeof err) < 0);
 	CHECK_EQ_INT(wn_store_check_table("runs2", err, sizeof err), 0);
-	wn_store_opts o = {"runs", WN_STORE_REPLACE, 0, NULL, NULL, NULL};
+	wn_store_opts o = {"runs", WN_STORE_REPLACE, 0, NULL, NULL, NULL, NULL, 0};
 	CHECK(wn_store_begin(db, &o, errbuf, sizeof errbuf) == NULL);
 	CHECK(q_is(db, "SELECT count(*) FROM runs", "2"));
 }
@@ -268,7 +269,7 @@ static void test_runs_row(void)
 {
 	const char *db = tpath("runs.db");
 	wn_store_opts o = {"sel", WN_STORE_REPLACE, 0, "winnow store runs.db --table sel 'a b.jsonl'",
-			   "42", "{\"recipe\":\"r.yaml\"}"};
+			   "42", "{\"recipe\":\"r.yaml\"}", NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	CHECK(s != NULL);
 	CHECK_EQ_INT(add(s, "{\"text\":\"x\"}"), 0);
@@ -311,7 +312,7 @@ static void test_abort_and_isolation(void)
 	const char *old[] = {"{\"text\":\"old1\"}", "{\"text\":\"old2\"}", NULL};
 	CHECK_EQ_INT(store_run(db, NULL, WN_STORE_REPLACE, old), 0);
 
-	wn_store_opts o = {NULL, WN_STORE_REPLACE, 0, NULL, NULL, NULL};
+	wn_store_opts o = {NULL, WN_STORE_REPLACE, 0, NULL, NULL, NULL, NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	CHECK(s != NULL);
 	CHECK_EQ_INT(add(s, "{\"text\":\"new1\",\"winnow\":{\"fresh\":1}}"), 0);
@@ -341,7 +342,7 @@ static void test_abort_and_isolation(void)
 /* Begin a run on db (NULL on failure) and add the records. */
 static wn_store *run_open(const char *db, const char *table, int mode, const char *const *recs)
 {
-	wn_store_opts o = {table, mode, 0, "winnow store test", NULL, NULL};
+	wn_store_opts o = {table, mode, 0, "winnow store test", NULL, NULL, NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	for (int i = 0; s && recs[i]; i++)
 		if (add(s, recs[i])) {
@@ -470,7 +471,7 @@ static void test_failed_creator_keeps_the_winner(void)
 static void test_many_rows_through_the_writer(void)
 {
 	const char *db = tpath("many.db");
-	wn_store_opts o = {NULL, WN_STORE_REPLACE, 0, NULL, NULL, NULL};
+	wn_store_opts o = {NULL, WN_STORE_REPLACE, 0, NULL, NULL, NULL, NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	CHECK(s != NULL);
 	wn_buf all = WN_BUF_INIT;
@@ -519,7 +520,7 @@ static void test_writer_error_fails_the_run(void)
 				     "'boom' BEGIN SELECT RAISE(ABORT, 'no boom here'); END",
 				  NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
-	wn_store_opts o = {"t", WN_STORE_APPEND, 0, NULL, NULL, NULL};
+	wn_store_opts o = {"t", WN_STORE_APPEND, 0, NULL, NULL, NULL, NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	CHECK(s != NULL);
 	int rc = 0;
@@ -537,7 +538,7 @@ static void test_writer_error_fails_the_run(void)
 
 static void test_database_errors(void)
 {
-	wn_store_opts o = {NULL, WN_STORE_REPLACE, -1, NULL, NULL, NULL};
+	wn_store_opts o = {NULL, WN_STORE_REPLACE, -1, NULL, NULL, NULL, NULL, 0};
 	/* a directory */
 	CHECK(wn_store_begin(tmpdir, &o, errbuf, sizeof errbuf) == NULL);
 	CHECK(strstr(errbuf, "unable to open") != NULL);
@@ -598,7 +599,7 @@ static void test_roundtrip_debian(void)
 	wn_reader *r = wn_reader_open(paths, 1, &ro);
 	CHECK(r != NULL);
 	const char *db = tpath("debian.db");
-	wn_store_opts o = {"deb", WN_STORE_REPLACE, 0, NULL, NULL, NULL};
+	wn_store_opts o = {"deb", WN_STORE_REPLACE, 0, NULL, NULL, NULL, NULL, 0};
 	wn_store *s = wn_store_begin(db, &o, errbuf, sizeof errbuf);
 	CHECK(s != NULL);
 	wn_buf expect = WN_BUF_INIT, scratch = WN_BUF_INIT;
@@ -650,6 +651,39 @@ static void test_csv_export_quoting(void)
 	free(out);
 }
 
+/* store/seen.h: the content hash is XXH3-64 of the record's bytes, or of
+ * the id's value (a string unescaped: "\u0061b" is "ab"; a number as its
+ * JSON text); the set holds what was added (0 included), through growth. */
+static void test_content_hash_and_seen(void)
+{
+	wn_buf sc = WN_BUF_INIT;
+#define SPAN(lit) ((wn_span){lit, sizeof lit - 1})
+	wn_span r1 = SPAN("{\"id\":\"ab\",\"x\":1}"), r2 = SPAN("{\"x\":2,\"id\":\"\\u0061b\"}");
+	wn_span r3 = SPAN("{\"id\":7}"), r4 = SPAN("{\"id\": 7, \"y\": 0}");
+#undef SPAN
+	CHECK(wn_store_content_hash(r1, NULL, &sc) != wn_store_content_hash(r2, NULL, &sc));
+	CHECK(wn_store_content_hash(r1, "id", &sc) == wn_store_content_hash(r2, "id", &sc));
+	CHECK(wn_store_content_hash(r3, "id", &sc) == wn_store_content_hash(r4, "id", &sc));
+	CHECK(wn_store_content_hash(r1, "id", &sc) != wn_store_content_hash(r3, "id", &sc));
+	/* no such field: the record's bytes */
+	CHECK(wn_store_content_hash(r1, "nope", &sc) == wn_store_content_hash(r1, NULL, &sc));
+	wn_store_seen set = {0};
+	CHECK(!wn_store_seen_has(&set, 5));
+	for (uint64_t i = 0; i < 20000; i++)
+		CHECK_EQ_INT(wn_store_seen_add(&set, i * 0x100000001ull), 0);
+	CHECK_EQ_INT(wn_store_seen_add(&set, 0), 0); /* already there: i = 0 */
+	CHECK_EQ_INT(set.n, 20000);
+	int missing = 0, extra = 0;
+	for (uint64_t i = 0; i < 20000; i++)
+		missing += !wn_store_seen_has(&set, i * 0x100000001ull);
+	for (uint64_t i = 1; i < 2000; i++)
+		extra += wn_store_seen_has(&set, i * 0x100000001ull + 1);
+	CHECK_EQ_INT(missing, 0);
+	CHECK_EQ_INT(extra, 0);
+	wn_store_seen_free(&set);
+	wn_buf_free(&sc);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/wn_test_store_XXXXXX");
@@ -671,6 +705,7 @@ int main(void)
 	RUN(test_database_errors);
 	RUN(test_roundtrip_debian);
 	RUN(test_csv_export_quoting);
+	RUN(test_content_hash_and_seen);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
