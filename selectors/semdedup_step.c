@@ -5,7 +5,8 @@
  * wn_semdedup, a summary on stderr, the records written back.
  *
  * Owns: one run's cluster ids, centroids, flags and core context.
- * Borrows: cluster/vectors.h (the spool and the matrix), io/stream.h.
+ * Borrows: cluster/vectors.h (the spool and the matrix), io/stream.h,
+ * selectors/pool.h (wn_pool_cluster_id: what a cluster id is).
  */
 #include "selectors/semdedup_step.h"
 
@@ -19,6 +20,7 @@
 #include "cluster/vectors.h"
 #include "io/errf.h"
 #include "io/json.h"
+#include "selectors/pool.h"
 
 void wn_semdedup_step_init(wn_semdedup_step_opts *o)
 {
@@ -99,13 +101,13 @@ static int64_t next_row(const sd_step *x, int64_t i, int64_t *row)
 /* The cluster id of one record: >= 0, or -1 rejected (go on), -2 stop. */
 static int64_t record_cluster(sd_step *x, const wn_record *rec)
 {
-	wn_span v;
-	int64_t c;
+	int64_t c = 0;
 	const char *f = x->o->cluster_field;
-	if (!wn_json_get(rec->json, f, &v))
+	int r = wn_pool_cluster_id(rec->json, f, &c);
+	if (r == 0)
 		return wn_stream_reject(x->s, rec, "no cluster at %s (run `winnow cluster kmeans "
 					"--spherical` first)", f) ? -2 : -1;
-	if (wn_json_int64(v, &c) || c < 0)
+	if (r < 0)
 		return wn_stream_reject(x->s, rec, "%s is not a cluster id (an integer >= 0)", f)
 		       ? -2 : -1;
 	if (x->C && c >= x->k)
