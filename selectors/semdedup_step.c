@@ -90,9 +90,13 @@ typedef struct sd_step {
 	wn_buf obj;
 } sd_step;
 
-/* Spooled record i's vector row, or -1 when the loader dropped it (--npy). */
-static int64_t next_row(const sd_step *x, int64_t i, int64_t *row)
+/* The next spooled record (number i) into *rec: its vector row, -1 when
+ * the loader dropped it (--npy), -2 on a read error (reason in err). */
+static int64_t next_spooled(const sd_step *x, int64_t i, int64_t *row, wn_record *rec, char *err,
+			    size_t errlen)
 {
+	if (wn_spool_get(x->v.sp, rec, err, errlen) != 1)
+		return err[0] ? -2 : (wn_errf(err, errlen, "internal: the spool ended early"), -2);
 	if (x->v.dropped && x->v.dropped[i])
 		return -1;
 	return (*row)++;
@@ -126,9 +130,9 @@ static int load_clusters(sd_step *x, char *err, size_t errlen)
 	int64_t row = 0;
 	for (int64_t i = 0; i < x->v.nspooled; i++) {
 		wn_record rec;
-		if (wn_spool_get(x->v.sp, &rec, err, errlen) != 1)
+		int64_t r = next_spooled(x, i, &row, &rec, err, errlen);
+		if (r == -2)
 			return -1;
-		int64_t r = next_row(x, i, &row);
 		if (r < 0)
 			continue;
 		int64_t c = record_cluster(x, &rec);
@@ -202,9 +206,9 @@ static int emit_all(sd_step *x, char *err, size_t errlen)
 	int64_t row = 0;
 	for (int64_t i = 0; i < x->v.nspooled; i++) {
 		wn_record rec;
-		if (wn_spool_get(x->v.sp, &rec, err, errlen) != 1)
+		int64_t r = next_spooled(x, i, &row, &rec, err, errlen);
+		if (r == -2)
 			return -1;
-		int64_t r = next_row(x, i, &row);
 		if (r < 0 || x->cluster[r] < 0)
 			continue;
 		if (!mark) {
