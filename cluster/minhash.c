@@ -18,7 +18,6 @@
 #include "cluster/minhash.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include "core/rng.h"
 #include "io/errf.h"
 #include "io/fdio.h"
+#include "io/spool.h"
 #include "text/tokenize.h"
 
 #define P61 (((uint64_t)1 << 61) - 1)
@@ -104,38 +104,14 @@ void wn_minhash_optimal_param(double threshold, int perms, double fp_weight, dou
 		}
 }
 
-/* ---- unlinked temporary files ---- */
-
-static const char *tmp_dir(void)
-{
-	const char *d = getenv("TMPDIR");
-	return d && *d ? d : "/tmp";
-}
-
-static int open_unlinked(char *err, size_t errlen)
-{
-	const char *dir = tmp_dir();
-#ifdef O_TMPFILE
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-#endif
-	char path[4096];
-	snprintf(path, sizeof path, "%s/winnow-minhash.XXXXXX", dir);
-	int fd2 = mkostemp(path, O_CLOEXEC);
-	if (fd2 < 0)
-		return wn_errf(err, errlen, "cannot create a temporary file in %s: %s", dir,
-			       strerror(errno)), -1;
-	unlink(path);
-	return fd2;
-}
+/* ---- the unlinked temporary files (io/spool.h makes them) ---- */
 
 static int write_at_end(int fd, const void *p, size_t bytes, char *err, size_t errlen)
 {
 	size_t done;
 	if (wn_write_all(fd, p, bytes, &done) == 0)
 		return 0;
-	return wn_errf(err, errlen, "temporary file write failed (in %s): %s", tmp_dir(),
+	return wn_errf(err, errlen, "temporary file write failed (in %s): %s", wn_tmp_dir(),
 		       strerror(errno)), -1;
 }
 
@@ -247,7 +223,7 @@ static int store_flush(wn_minhash *m, char *err, size_t errlen)
 static int store_put(wn_minhash *m, const uint64_t *w, size_t nw, char *err, size_t errlen)
 {
 	if (m->store_fd < 0 && m->arena_len + nw > m->store_limit) {
-		if ((m->store_fd = open_unlinked(err, errlen)) < 0 ||
+		if ((m->store_fd = wn_tmpfile_open("temporary file", err, errlen)) < 0 ||
 		    write_at_end(m->store_fd, m->arena, m->arena_len * sizeof *w, err, errlen))
 			return -1;
 		free(m->arena);
@@ -336,7 +312,7 @@ static int spill_run(wn_minhash *m, char *err, size_t errlen)
 	if (!m->be_n)
 		return 0;
 	qsort(m->be, m->be_n, sizeof *m->be, cmp_entry);
-	if (m->runs_fd < 0 && (m->runs_fd = open_unlinked(err, errlen)) < 0)
+	if (m->runs_fd < 0 && (m->runs_fd = wn_tmpfile_open("temporary file", err, errlen)) < 0)
 		return -1;
 	if (m->nruns == m->runs_cap) {
 		size_t nc = m->runs_cap ? m->runs_cap * 2 : 16;

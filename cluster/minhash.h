@@ -14,7 +14,8 @@
  * s.lower()), empty pieces dropped; wn_tok_shingles: word n-grams joined by
  * one space, a text of fewer than n words is one shingle, no words none),
  * libxxhash, core/rng.h (Philox: the hash family from the seed),
- * cluster/graph.h (union-find whose roots are the smallest member).
+ * cluster/graph.h (union-find whose roots are the smallest member),
+ * io/spool.h (wn_tmpfile_open: the unlinked temporary files).
  *
  * Definitions:
  *  - h(s) = XXH3_64(shingle bytes); signature value i of a set S is

@@ -7,23 +7,23 @@
 #include "selectors/eval_step.h"
 
 static const char *const eval_usage[] = {
-	"winnow eval --label FIELD --by SCORE [--fracs 0.1,...,1] [--keep high|low|random] [--repeats 3] [options] [file...]",
+	"winnow eval --label FIELD --by SCORE [--fracs 0.1,...,1] [--keep high|low|softmax|linear|random] [--repeats 3] [options] [file...]",
 	"",
-	"Prune curves: the held-out accuracy of a proxy trained on what a score keeps, against random.\n"
-	"Hold out --holdout FRAC of the records (default 0.2; the same records as `winnow train`\n"
-	"with that --holdout and --seed),\n"
-	"then for every fraction f of the rest keep k = round(f n) records by --keep (high: the k\n"
-	"largest --by scores, low: the k smallest, random: k uniformly; softmax and linear: the\n"
-	"probabilistic keeps of Anand et al. 2023, k drawn without replacement, each draw with\n"
-	"probability proportional to exp(score / --temperature), or to the score mapped linearly\n"
-	"from [min, max] to [--eps, 1]; a comma list draws one curve per rule) and, --repeats times, train the proxy of `winnow train` (same model options) on\n"
-	"them and measure held-out accuracy after the last epoch. Random selection at the same budget\n"
-	"is always the baseline. Repeat r trains from seed derive(--seed, r) for every rule, so the\n"
-	"spread of high/low is the model's, random's also the draw's, and at f = 1 every rule trains\n"
-	"the same model. Writes a table (mean and sample sd over repeats) to the output, --json FILE\n"
-	"(every accuracy, mean, sd, min, max) and --svg FILE (one line per rule, random dashed with\n"
-	"its min-max band shaded). Same bytes at any --threads for a --seed. Not in the papers' code:\n"
-	"their curves retrain the full model; this retrains the proxy. To keep by softmax in a\n"
+	"Prune curves: the held-out accuracy of a proxy trained on what a score keeps, against random.",
+	"Hold out --holdout FRAC of the records (default 0.2; the same records as `winnow train` with",
+	"that --holdout and --seed), then for every fraction f of the rest keep k = round(f n)",
+	"records by --keep (high: the k largest --by scores, low: the k smallest, random: k",
+	"uniformly; softmax and linear: the probabilistic keeps of Anand et al. 2023, k drawn without",
+	"replacement, each draw with probability proportional to exp(score / --temperature), or to",
+	"the score mapped linearly from [min, max] to [--eps, 1]; a comma list draws one curve per",
+	"rule) and, --repeats times, train the proxy of `winnow train` (same model options) on them",
+	"and measure held-out accuracy after the last epoch. Random selection at the same budget is",
+	"always the baseline. Repeat r trains from seed derive(--seed, r) for every rule, so the",
+	"spread of high/low is the model's, random's also the draw's, and at f = 1 every rule trains",
+	"the same model. Writes a table (mean and sample sd over repeats) to the output, --json FILE",
+	"(every accuracy, mean, sd, min, max) and --svg FILE (one line per rule, random dashed with",
+	"its min-max band shaded). Same bytes at any --threads for a --seed. Not in the papers' code:",
+	"their curves retrain the full model; this retrains the proxy. To keep by softmax in a",
 	"pipeline: select --sample N --weights SCORE --log-weights (Gumbel top-k: T = 1).",
 	"",
 	"winnow train --label section emb.jsonl | winnow eval --label section --by winnow.el2n --keep high,low --svg el2n.svg",

@@ -65,6 +65,19 @@ void wn_embed_hash_opts_init(wn_embed_hash_opts *o)
 	o->word_ngrams = 2;
 }
 
+int wn_embed_hash_parse_ngrams(const char *s, int *lo, int *hi)
+{
+	char *end;
+	long a = strtol(s, &end, 10), b = a;
+	if (*end == ',')
+		b = strtol(end + 1, &end, 10);
+	if (*end || a < 1 || b < a || b > 32)
+		return -1;
+	*lo = (int)a;
+	*hi = (int)b;
+	return 0;
+}
+
 static int check_opts(wn_embed_hash_opts *o, char *err, size_t errlen)
 {
 	if (o->dim == 0)

@@ -63,6 +63,10 @@ typedef struct wn_embed_hash_df wn_embed_hash_df;
 /* Fill o with the defaults (dim 512, unigrams + bigrams, signed, sublinear). */
 void wn_embed_hash_opts_init(wn_embed_hash_opts *o);
 
+/* --char-ngrams as every step reads it: "MIN,MAX" or "N" (1 <= MIN <= MAX
+ * <= 32) into *lo, *hi. 0, or -1 when s is not such a range. */
+int wn_embed_hash_parse_ngrams(const char *s, int *lo, int *hi);
+
 /*
  * Build an embedder. Returns NULL on bad options, an unreadable or
  * mismatched IDF file, or no memory, with one line in err.

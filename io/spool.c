@@ -78,35 +78,34 @@ void wn_spool_free(wn_spool *s)
 	free(s);
 }
 
-static const char *tmp_dir(void)
+const char *wn_tmp_dir(void)
 {
 	const char *d = getenv("TMPDIR");
 	return d && *d ? d : "/tmp";
 }
 
-/* An unlinked temporary file: nothing to clean up after any kind of exit. */
-static int open_unlinked(char *err, size_t errlen)
+int wn_tmpfile_open(const char *what, char *err, size_t errlen)
 {
-	const char *dir = tmp_dir();
+	const char *dir = wn_tmp_dir();
 #ifdef O_TMPFILE
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		return fd;
 	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
-		wn_errf(err, errlen, "cannot create a spool in %s: %s", dir, strerror(errno));
+		wn_errf(err, errlen, "cannot create a %s in %s: %s", what, dir, strerror(errno));
 		return -1;
 	}
 #endif
 	size_t n = strlen(dir) + 32;
 	char *path = malloc(n);
 	if (!path) {
-		wn_errf(err, errlen, "out of memory for a spool");
+		wn_errf(err, errlen, "out of memory for a %s", what);
 		return -1;
 	}
-	snprintf(path, n, "%s/winnow-spool.XXXXXX", dir);
+	snprintf(path, n, "%s/winnow-tmp.XXXXXX", dir);
 	int fd2 = mkostemp(path, O_CLOEXEC);
 	if (fd2 < 0)
-		wn_errf(err, errlen, "cannot create a spool in %s: %s", dir, strerror(errno));
+		wn_errf(err, errlen, "cannot create a %s in %s: %s", what, dir, strerror(errno));
 	else
 		unlink(path);
 	free(path);
@@ -118,7 +117,7 @@ static int write_all(int fd, const char *p, size_t n, char *err, size_t errlen)
 	size_t done;
 	if (wn_write_all(fd, p, n, &done) == 0)
 		return 0;
-	wn_errf(err, errlen, "spool write failed (in %s): %s", tmp_dir(), strerror(errno));
+	wn_errf(err, errlen, "spool write failed (in %s): %s", wn_tmp_dir(), strerror(errno));
 	return -1;
 }
 
@@ -134,7 +133,7 @@ static int flush_mem(wn_spool *s, char *err, size_t errlen)
 
 static int spill(wn_spool *s, char *err, size_t errlen)
 {
-	s->fd = open_unlinked(err, errlen);
+	s->fd = wn_tmpfile_open("spool", err, errlen);
 	if (s->fd < 0)
 		return -1;
 	return flush_mem(s, err, errlen);

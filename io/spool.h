@@ -54,6 +54,15 @@ int wn_spool_rewind(wn_spool *s, char *err, size_t errlen);
  * padding of at least 64 bytes (simdjson's rule), so it can be validated. */
 int wn_spool_get(wn_spool *s, wn_record *rec, char *err, size_t errlen);
 
+/* ---- unlinked temporary files (the spool's, and any other scratch file) ---- */
+/* $TMPDIR, or /tmp when it is unset or empty. */
+const char *wn_tmp_dir(void);
+/* A read-write file in wn_tmp_dir(), unlinked the moment it is created
+ * (O_TMPFILE, else mkostemp + unlink): no exit, even kill -9, leaves it
+ * behind. Returns the fd, or -1 with "cannot create a <what> in <dir>: why"
+ * in err. */
+int wn_tmpfile_open(const char *what, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

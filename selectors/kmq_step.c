@@ -10,7 +10,7 @@
 #include "io/errf.h"
 #include "io/json.h"
 #include "selectors/kmq.h"
-#include "selectors/kmq_pool.h"
+#include "selectors/pool.h"
 
 void wn_kmq_init(wn_kmq_opts *o)
 {
@@ -75,7 +75,7 @@ static int take_quality(void *ctx, wn_stream *s, const wn_record *rec, int64_t i
 	return 1;
 }
 
-static int select_and_emit(const wn_kmq_opts *o, wn_kpool *p, wn_stream *s, char *err,
+static int select_and_emit(const wn_kmq_opts *o, wn_pool *p, wn_stream *s, char *err,
 			   size_t errlen)
 {
 	int64_t *count = malloc(sizeof(int64_t) * (size_t)p->n);
@@ -96,7 +96,7 @@ static int select_and_emit(const wn_kmq_opts *o, wn_kpool *p, wn_stream *s, char
 				(long long)o->rounds, o->rounds > 1 ? "s" : "",
 				(long long)p->nclusters, (long long)p->n);
 		struct kmq_out k = {count, round, o->mode, (int)o->rounds};
-		rc = wn_kpool_emit(p, s, annotate, &k, err, errlen);
+		rc = wn_pool_emit(p, s, annotate, &k, err, errlen);
 	}
 	free(count);
 	free(round);
@@ -107,11 +107,11 @@ int wn_kmq_run(const wn_kmq_opts *o, wn_stream *s, wn_step_report *rep, char *er
 	       size_t errlen)
 {
 	(void)rep;
-	wn_kpool p;
-	int rc = wn_kpool_read(&p, s, o->cluster, o->quality, "--quality", take_quality,
+	wn_pool p;
+	int rc = wn_pool_read(&p, s, o->cluster, o->quality, "--quality", take_quality,
 			       (void *)o, err, errlen);
 	if (!rc && p.n > 0)
 		rc = select_and_emit(o, &p, s, err, errlen);
-	wn_kpool_free(&p);
+	wn_pool_free(&p);
 	return rc;
 }

@@ -6,7 +6,7 @@
  * adds winnow.count (times drawn, with replacement), --rounds R > 1 adds
  * winnow.kmq_round.
  *
- * Owns: the pool (selectors/kmq_pool.h) and the draw. Borrows: io/stream.
+ * Owns: the pool (selectors/pool.h) and the draw. Borrows: io/stream.
  */
 #ifndef WN_SELECTORS_KMQ_STEP_H
 #define WN_SELECTORS_KMQ_STEP_H

@@ -15,7 +15,7 @@
 #include "io/errf.h"
 #include "io/intern.h"
 #include "io/json.h"
-#include "selectors/kmq_pool.h"
+#include "selectors/pool.h"
 #include "selectors/mig.h"
 
 void wn_mig_init(wn_mig_opts *o)
@@ -27,20 +27,6 @@ void wn_mig_init(wn_mig_opts *o)
 	o->threshold = 0.9;
 	o->phi_name = "pow";
 	o->model = "hash";
-}
-
-/* "MIN,MAX" or "N", as `winnow embed --char-ngrams` reads it. */
-static int parse_ngrams(const char *s, int *lo, int *hi)
-{
-	char *end;
-	long a = strtol(s, &end, 10), b = a;
-	if (*end == ',')
-		b = strtol(end + 1, &end, 10);
-	if (*end || a < 1 || b < a || b > 32)
-		return -1;
-	*lo = (int)a;
-	*hi = (int)b;
-	return 0;
 }
 
 int wn_mig_check(wn_mig_opts *o, char *err, size_t errlen)
@@ -69,7 +55,7 @@ int wn_mig_check(wn_mig_opts *o, char *err, size_t errlen)
 			       o->model), -1;
 	if (strcmp(o->model, "hash") && (o->dim || o->char_ngrams))
 		return wn_errf(err, errlen, "--dim and --char-ngrams apply to --model hash only"), -1;
-	if (o->char_ngrams && parse_ngrams(o->char_ngrams, &o->char_min, &o->char_max))
+	if (o->char_ngrams && wn_embed_hash_parse_ngrams(o->char_ngrams, &o->char_min, &o->char_max))
 		return wn_errf(err, errlen, "--char-ngrams '%s': expected MIN,MAX (e.g. 3,5)",
 			       o->char_ngrams), -1;
 	return 0;
@@ -275,7 +261,7 @@ static int annotate(void *ctx, int64_t i, wn_annot *a)
 	return 1;
 }
 
-static int greedy_and_emit(const wn_mig_opts *o, wn_kpool *p, const wn_mig_sparse *P,
+static int greedy_and_emit(const wn_mig_opts *o, wn_pool *p, const wn_mig_sparse *P,
 			   const struct labels *L, wn_stream *s, char *err, size_t errlen)
 {
 	wn_mig_sparse U;
@@ -303,7 +289,7 @@ static int greedy_and_emit(const wn_mig_opts *o, wn_kpool *p, const wn_mig_spars
 			(long long)p->n, (long long)P->rows, (long long)((P->off[P->rows] - P->rows) / 2),
 			o->threshold, np ? g[np - 1] : 0.0);
 	if (rc == 0)
-		rc = wn_kpool_emit(p, s, annotate, &m, err, errlen);
+		rc = wn_pool_emit(p, s, annotate, &m, err, errlen);
 	free(pick);
 	free(g);
 	free(m.rank);
@@ -311,7 +297,7 @@ static int greedy_and_emit(const wn_mig_opts *o, wn_kpool *p, const wn_mig_spars
 	return rc;
 }
 
-static int select_all(const wn_mig_opts *o, wn_kpool *p, struct labels *L, wn_stream *s,
+static int select_all(const wn_mig_opts *o, wn_pool *p, struct labels *L, wn_stream *s,
 		      char *err, size_t errlen)
 {
 	int32_t *order = NULL;
@@ -343,14 +329,14 @@ int wn_mig_run(const wn_mig_opts *o, wn_stream *s, wn_step_report *rep, char *er
 	(void)rep;
 	struct labels L = {.path = o->labels, .tab = wn_intern_new()};
 	struct take_ctx t = {&L, o->quality};
-	wn_kpool p;
+	wn_pool p;
 	memset(&p, 0, sizeof p);
 	int rc = L.tab ? 0 : (wn_errf(err, errlen, "out of memory"), -1);
 	if (rc == 0)
-		rc = wn_kpool_read(&p, s, NULL, o->quality, "--quality", take, &t, err, errlen);
+		rc = wn_pool_read(&p, s, NULL, o->quality, "--quality", take, &t, err, errlen);
 	if (rc == 0 && p.n > 0)
 		rc = select_all(o, &p, &L, s, err, errlen);
-	wn_kpool_free(&p);
+	wn_pool_free(&p);
 	wn_intern_free(L.tab);
 	free(L.off);
 	free(L.lab);

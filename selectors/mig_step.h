@@ -7,7 +7,7 @@
  * --model DIR for a BERT-family encoder). Writes the picked records in
  * input order with winnow.mig_rank (0 = first pick) and winnow.mig_gain.
  *
- * Owns: the pool (selectors/kmq_pool.h), the label table, the embedder for
+ * Owns: the pool (selectors/pool.h), the label table, the embedder for
  * the run, the graph and the picks. Borrows: embed/embedder.h, io/stream.
  */
 #ifndef WN_SELECTORS_MIG_STEP_H

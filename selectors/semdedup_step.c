@@ -5,7 +5,8 @@
  * wn_semdedup, a summary on stderr, the records written back.
  *
  * Owns: one run's cluster ids, centroids, flags and core context.
- * Borrows: cluster/vectors.h (the spool and the matrix), io/stream.h.
+ * Borrows: cluster/vectors.h (the spool and the matrix), io/stream.h,
+ * selectors/pool.h (wn_pool_cluster_id: what a cluster id is).
  */
 #include "selectors/semdedup_step.h"
 
@@ -19,6 +20,7 @@
 #include "cluster/vectors.h"
 #include "io/errf.h"
 #include "io/json.h"
+#include "selectors/pool.h"
 
 void wn_semdedup_step_init(wn_semdedup_step_opts *o)
 {
@@ -88,9 +90,13 @@ typedef struct sd_step {
 	wn_buf obj;
 } sd_step;
 
-/* Spooled record i's vector row, or -1 when the loader dropped it (--npy). */
-static int64_t next_row(const sd_step *x, int64_t i, int64_t *row)
+/* The next spooled record (number i) into *rec: its vector row, -1 when
+ * the loader dropped it (--npy), -2 on a read error (reason in err). */
+static int64_t next_spooled(const sd_step *x, int64_t i, int64_t *row, wn_record *rec, char *err,
+			    size_t errlen)
 {
+	if (wn_spool_get(x->v.sp, rec, err, errlen) != 1)
+		return err[0] ? -2 : (wn_errf(err, errlen, "internal: the spool ended early"), -2);
 	if (x->v.dropped && x->v.dropped[i])
 		return -1;
 	return (*row)++;
@@ -99,13 +105,13 @@ static int64_t next_row(const sd_step *x, int64_t i, int64_t *row)
 /* The cluster id of one record: >= 0, or -1 rejected (go on), -2 stop. */
 static int64_t record_cluster(sd_step *x, const wn_record *rec)
 {
-	wn_span v;
-	int64_t c;
+	int64_t c = 0;
 	const char *f = x->o->cluster_field;
-	if (!wn_json_get(rec->json, f, &v))
+	int r = wn_pool_cluster_id(rec->json, f, &c);
+	if (r == 0)
 		return wn_stream_reject(x->s, rec, "no cluster at %s (run `winnow cluster kmeans "
 					"--spherical` first)", f) ? -2 : -1;
-	if (wn_json_int64(v, &c) || c < 0)
+	if (r < 0)
 		return wn_stream_reject(x->s, rec, "%s is not a cluster id (an integer >= 0)", f)
 		       ? -2 : -1;
 	if (x->C && c >= x->k)
@@ -124,9 +130,9 @@ static int load_clusters(sd_step *x, char *err, size_t errlen)
 	int64_t row = 0;
 	for (int64_t i = 0; i < x->v.nspooled; i++) {
 		wn_record rec;
-		if (wn_spool_get(x->v.sp, &rec, err, errlen) != 1)
+		int64_t r = next_spooled(x, i, &row, &rec, err, errlen);
+		if (r == -2)
 			return -1;
-		int64_t r = next_row(x, i, &row);
 		if (r < 0)
 			continue;
 		int64_t c = record_cluster(x, &rec);
@@ -200,9 +206,9 @@ static int emit_all(sd_step *x, char *err, size_t errlen)
 	int64_t row = 0;
 	for (int64_t i = 0; i < x->v.nspooled; i++) {
 		wn_record rec;
-		if (wn_spool_get(x->v.sp, &rec, err, errlen) != 1)
+		int64_t r = next_spooled(x, i, &row, &rec, err, errlen);
+		if (r == -2)
 			return -1;
-		int64_t r = next_row(x, i, &row);
 		if (r < 0 || x->cluster[r] < 0)
 			continue;
 		if (!mark) {

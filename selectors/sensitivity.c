@@ -8,6 +8,7 @@
 #include "selectors/sensitivity.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -434,19 +435,26 @@ static const double *get_row(const wn_sens_matrix *A, int64_t i, double *tmp)
 	return get_block(A, i, 1, tmp);
 }
 
-/* dist[i] = min(dist[i], |a_i − a_c|²), assign[i] = j where it improved. */
-static void d2_update(const wn_sens_matrix *A, int64_t c, int64_t j, double *dist, int64_t *assign)
+/* dist[i] = min(dist[i], |a_i − a_c|²), assign[i] = j where it improved.
+ * -1 out of memory (nothing changed). The threads' row buffers are taken
+ * before the parallel region so that a failed allocation is seen. */
+static int d2_update(const wn_sens_matrix *A, int64_t c, int64_t j, double *dist, int64_t *assign)
 {
 	int64_t d = A->d;
+	size_t nt = (size_t)omp_get_max_threads();
 	double *ctr = malloc(sizeof(double) * (size_t)d);
-	if (!ctr)
-		return;
+	double *tmps = malloc(sizeof(double) * (size_t)d * nt);
+	if (!ctr || !tmps) {
+		free(ctr);
+		free(tmps);
+		return -1;
+	}
 	const double *src = get_row(A, c, ctr);
 	if (src != ctr)
 		memcpy(ctr, src, sizeof(double) * (size_t)d);
 #pragma omp parallel
 	{
-		double *tmp = malloc(sizeof(double) * (size_t)d);
+		double *tmp = tmps + (size_t)omp_get_thread_num() * (size_t)d;
 #pragma omp for schedule(static)
 		for (int64_t i = 0; i < A->n; i++) {
 			const double *x = get_row(A, i, tmp);
@@ -458,12 +466,14 @@ static void d2_update(const wn_sens_matrix *A, int64_t c, int64_t j, double *dis
 				assign[i] = j;
 			}
 		}
-		free(tmp);
 	}
+	free(tmps);
 	free(ctr);
+	return 0;
 }
 
-/* k-means++ seeding: the centres' rows into centers; returns how many. */
+/* k-means++ seeding: the centres' rows into centers; returns how many, or
+ * -1 out of memory. */
 static int64_t dsq_seed(const wn_sens_matrix *A, int64_t k, uint64_t seed, double *dist,
 			int64_t *assign, int64_t *centers)
 {
@@ -472,7 +482,8 @@ static int64_t dsq_seed(const wn_sens_matrix *A, int64_t k, uint64_t seed, doubl
 	int64_t c = (int64_t)wn_rng_next_below(&r, (uint64_t)A->n), got = 0;
 	for (;;) {
 		centers[got] = c;
-		d2_update(A, c, got, dist, assign);
+		if (d2_update(A, c, got, dist, assign))
+			return -1;
 		if (++got == k)
 			break;
 		double total = 0;
@@ -510,6 +521,10 @@ int wn_sens_kmeans_bicriteria(const wn_sens_matrix *A, int64_t k, uint64_t seed,
 		goto out;
 	}
 	int64_t got = dsq_seed(A, kk, seed, dist, assign, ctr);
+	if (got < 0) {
+		wn_errf(err, errlen, "out of memory");
+		goto out;
+	}
 	double phi = 0;
 	for (int64_t i = 0; i < n; i++) {
 		csum[assign[i]] += dist[i];

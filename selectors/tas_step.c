@@ -11,7 +11,7 @@
 #include "io/errf.h"
 #include "io/intern.h"
 #include "io/json.h"
-#include "selectors/kmq_pool.h"
+#include "selectors/pool.h"
 #include "selectors/tas.h"
 
 #define TAS_WINDOW_DEFAULT ((size_t)64 << 20)
@@ -94,7 +94,7 @@ static int grow_queries(struct tas_read *t, int64_t q)
 static int take(void *ctx, wn_stream *s, const wn_record *rec, int64_t i)
 {
 	struct tas_read *t = ctx;
-	wn_span v, key, cv;
+	wn_span v, key;
 	int64_t c = 0;
 	int added = 0;
 	if (!wn_json_get(rec->json, t->o->query, &v))
@@ -102,8 +102,7 @@ static int take(void *ctx, wn_stream *s, const wn_record *rec, int64_t i)
 	key = v;
 	if (wn_json_type_of(v) == WN_JSON_STRING && wn_json_string(v, &t->scratch, &key))
 		return TAS_OOM(s);
-	if (wn_json_get(rec->json, t->o->cluster, &cv))
-		wn_json_int64(cv, &c); /* checked by the pool before this call */
+	wn_pool_cluster_id(rec->json, t->o->cluster, &c); /* checked by the pool before this call */
 	int64_t q = wn_intern_put(t->keys, key.p, key.n, &added);
 	if (q < 0 || grow_queries(t, q) || grow_items(t, i))
 		return TAS_OOM(s);
@@ -209,7 +208,7 @@ static int64_t window_plan(struct tas_window *w, const wn_tas_plan *p, const int
 }
 
 /* One pass over the spool: copy the window's records (marked id) into buf. */
-static int window_fill(struct tas_window *w, wn_kpool *p, int64_t id, size_t bytes, char *err,
+static int window_fill(struct tas_window *w, wn_pool *p, int64_t id, size_t bytes, char *err,
 		       size_t errlen)
 {
 	if (bytes > w->cap) {
@@ -241,7 +240,7 @@ static int window_fill(struct tas_window *w, wn_kpool *p, int64_t id, size_t byt
 	return 0;
 }
 
-static int emit_plan(wn_kpool *p, const wn_tas_plan *plan, const int64_t *size, wn_stream *s,
+static int emit_plan(wn_pool *p, const wn_tas_plan *plan, const int64_t *size, wn_stream *s,
 		     char *err, size_t errlen)
 {
 	struct tas_window w = {0};
@@ -266,7 +265,7 @@ static int emit_plan(wn_kpool *p, const wn_tas_plan *plan, const int64_t *size, 
 	return rc;
 }
 
-static int compose_and_emit(const wn_tas_opts *o, wn_kpool *p, struct tas_read *t,
+static int compose_and_emit(const wn_tas_opts *o, wn_pool *p, struct tas_read *t,
 			    wn_stream *s, char *err, size_t errlen)
 {
 	int64_t nq = (int64_t)wn_intern_count(t->keys), *off = NULL, *item = NULL;
@@ -301,14 +300,14 @@ int wn_tas_run(const wn_tas_opts *o, wn_stream *s, wn_step_report *rep, char *er
 {
 	(void)rep;
 	struct tas_read t = {.o = o, .keys = wn_intern_new()};
-	wn_kpool p;
+	wn_pool p;
 	memset(&p, 0, sizeof p);
 	int rc = t.keys ? 0 : (wn_errf(err, errlen, "out of memory"), -1);
 	if (rc == 0)
-		rc = wn_kpool_read(&p, s, o->cluster, o->margin, "--margin", take, &t, err, errlen);
+		rc = wn_pool_read(&p, s, o->cluster, o->margin, "--margin", take, &t, err, errlen);
 	if (rc == 0 && p.n > 0)
 		rc = compose_and_emit(o, &p, &t, s, err, errlen);
-	wn_kpool_free(&p);
+	wn_pool_free(&p);
 	wn_intern_free(t.keys);
 	free(t.qcluster);
 	free(t.qline);

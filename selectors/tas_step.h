@@ -9,7 +9,7 @@
  * so a trainer reads batch b as the consecutive records with that number
  * (a pair can appear in several batches, or in none).
  *
- * Owns: the pool (selectors/kmq_pool.h), the query table, the plan, and
+ * Owns: the pool (selectors/pool.h), the query table, the plan, and
  * the window of record bytes the output is written from: records are
  * copied from the spool into memory one window of output at a time (64
  * MiB, or $WINNOW_SPOOL_MEM as for the spool), one pass over the spool

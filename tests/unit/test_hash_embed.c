@@ -296,6 +296,18 @@ static void test_bad_options(void)
 	CHECK(strstr(err, "/nonexistent/idf") != NULL);
 }
 
+/* --char-ngrams, read the same way by `embed` and `select mig`. */
+static void test_parse_ngrams(void)
+{
+	int lo = 0, hi = 0;
+	CHECK(wn_embed_hash_parse_ngrams("3,5", &lo, &hi) == 0 && lo == 3 && hi == 5);
+	CHECK(wn_embed_hash_parse_ngrams("4", &lo, &hi) == 0 && lo == 4 && hi == 4);
+	CHECK(wn_embed_hash_parse_ngrams("1,32", &lo, &hi) == 0 && lo == 1 && hi == 32);
+	const char *bad[] = {"", "0", "5,3", "3,33", "3,", "3,5x", "a", "3;5"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		CHECK(wn_embed_hash_parse_ngrams(bad[i], &lo, &hi) == -1);
+}
+
 int main(void)
 {
 	RUN(test_deterministic_unit_norm);
@@ -304,6 +316,7 @@ int main(void)
 	RUN(test_idf_round_trip);
 	RUN(test_bad_options);
 	RUN(test_idf_file_targets);
+	RUN(test_parse_ngrams);
 	for (int i = 0; i < n_texts; i++) {
 		free(ids[i]);
 		free(texts[i]);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "selectors/kmq.h"
+#include "selectors/pool.h"
 #include "test.h"
 
 static void test_quotas_by_hand(void)
@@ -151,6 +152,25 @@ static void test_seeds_and_errors(void)
 	CHECK(strstr(err, "cluster id 9 of item 5 is not in [0, 4)") != NULL);
 }
 
+/* What a cluster id is for kmq, mig, tas and dedup semantic. */
+static void test_cluster_id(void)
+{
+	const char *rec = "{\"a\":{\"c\":7},\"n\":-1,\"f\":1.5,\"s\":\"3\",\"z\":0,\"e\":2e3}";
+	wn_span j = {rec, strlen(rec)};
+	int64_t c = -5;
+	CHECK(wn_pool_cluster_id(j, "a.c", &c) == 1 && c == 7);
+	CHECK(wn_pool_cluster_id(j, "z", &c) == 1 && c == 0);
+	CHECK(wn_pool_cluster_id(j, "e", &c) == 1 && c == 2000);
+	c = 42;
+	CHECK_EQ_INT(wn_pool_cluster_id(j, "missing", &c), 0);
+	CHECK_EQ_INT(wn_pool_cluster_id(j, "a.x", &c), 0);
+	CHECK_EQ_INT(wn_pool_cluster_id(j, "n", &c), -1);
+	CHECK_EQ_INT(wn_pool_cluster_id(j, "f", &c), -1);
+	CHECK_EQ_INT(wn_pool_cluster_id(j, "s", &c), -1);
+	CHECK_EQ_INT(wn_pool_cluster_id(j, "a", &c), -1);
+	CHECK(c == 42); /* untouched unless 1 */
+}
+
 int main(void)
 {
 	RUN(test_quotas_by_hand);
@@ -158,5 +178,6 @@ int main(void)
 	RUN(test_probabilities);
 	RUN(test_rounds);
 	RUN(test_seeds_and_errors);
+	RUN(test_cluster_id);
 	return TEST_EXIT;
 }

@@ -6,6 +6,7 @@
 #include "io/spool.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -123,6 +124,42 @@ static void test_no_tmpdir_says_why(void)
 	wn_spool_free(s);
 }
 
+/* The spool's temporary file, as cluster/minhash.c also takes it: unlinked
+ * from the start, usable, and a failure names what and where. */
+static void test_tmpfile(void)
+{
+	char err[256] = "";
+	int fd = wn_tmpfile_open("temporary file", err, sizeof err);
+	CHECK(fd >= 0);
+	struct stat st;
+	CHECK(fstat(fd, &st) == 0);
+	CHECK_EQ_INT((int)st.st_nlink, 0);
+	CHECK(write(fd, "abc", 3) == 3);
+	char b[3];
+	CHECK(pread(fd, b, 3, 0) == 3 && !memcmp(b, "abc", 3));
+	close(fd);
+	const char *old = getenv("TMPDIR");
+	char *saved = old ? strdup(old) : NULL;
+	setenv("TMPDIR", "/nonexistent-winnow-dir", 1);
+	CHECK_STR(wn_tmp_dir(), "/nonexistent-winnow-dir");
+	fd = wn_tmpfile_open("temporary file", err, sizeof err);
+	if (saved) {
+		setenv("TMPDIR", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("TMPDIR");
+	}
+	CHECK_EQ_INT(fd, -1);
+	CHECK_STR(err, "cannot create a temporary file in /nonexistent-winnow-dir: No such file or "
+		       "directory");
+	setenv("TMPDIR", "", 1);
+	CHECK_STR(wn_tmp_dir(), "/tmp");
+	if (old)
+		setenv("TMPDIR", old, 1);
+	else
+		unsetenv("TMPDIR");
+}
+
 int main(void)
 {
 	unsetenv("WINNOW_SPOOL_MEM");
@@ -130,5 +167,6 @@ int main(void)
 	RUN(test_records_on_disk);
 	RUN(test_bytes_copy_out);
 	RUN(test_no_tmpdir_says_why);
+	RUN(test_tmpfile);
 	return TEST_EXIT;
 }

@@ -1,8 +1,8 @@
 /*
- * selectors/kmq_pool.c — the candidate pool of kmq, mig and tas (see
- * selectors/kmq_pool.h).
+ * selectors/pool.c — the candidate pool of the column-reading selectors
+ * (see selectors/pool.h).
  */
-#include "selectors/kmq_pool.h"
+#include "selectors/pool.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #include "io/errf.h"
 #include "io/json.h"
 
-static int grow(wn_kpool *p, int want_cluster, int want_value)
+static int grow(wn_pool *p, int want_cluster, int want_value)
 {
 	if (p->n < p->cap)
 		return 0;
@@ -33,17 +33,27 @@ static int grow(wn_kpool *p, int want_cluster, int want_value)
 	return 0;
 }
 
+int wn_pool_cluster_id(wn_span json, const char *path, int64_t *c)
+{
+	wn_span v;
+	int64_t x;
+	if (!wn_json_get(json, path, &v))
+		return 0;
+	if (wn_json_type_of(v) != WN_JSON_NUMBER || wn_json_int64(v, &x) || x < 0)
+		return -1;
+	*c = x;
+	return 1;
+}
+
 /* 1 ok (*out set), 0 rejected (go on), -1 stop. */
 static int read_cluster(wn_stream *s, const wn_record *rec, const char *path, int64_t *out)
 {
-	wn_span v;
-	int64_t c;
-	if (!wn_json_get(rec->json, path, &v))
+	int r = wn_pool_cluster_id(rec->json, path, out);
+	if (r == 0)
 		return wn_stream_reject(s, rec, "missing '%s' (--cluster)", path) ? -1 : 0;
-	if (wn_json_type_of(v) != WN_JSON_NUMBER || wn_json_int64(v, &c) || c < 0)
+	if (r < 0)
 		return wn_stream_reject(s, rec, "'%s' is not a cluster id (an integer >= 0)",
 					path) ? -1 : 0;
-	*out = c;
 	return 1;
 }
 
@@ -61,8 +71,8 @@ static int read_value(wn_stream *s, const wn_record *rec, const char *path, cons
 }
 
 /* 1 kept, 0 rejected, -1 stop. */
-static int take_one(wn_kpool *p, wn_stream *s, const wn_record *rec, const char *cpath,
-		    const char *vpath, const char *opt, wn_kpool_take_fn take, void *ctx)
+static int take_one(wn_pool *p, wn_stream *s, const wn_record *rec, const char *cpath,
+		    const char *vpath, const char *opt, wn_pool_take_fn take, void *ctx)
 {
 	wn_span w;
 	int64_t c = 0;
@@ -95,7 +105,7 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* Renumber the cluster ids densely, in ascending order of id. */
-static int dense_clusters(wn_kpool *p)
+static int dense_clusters(wn_pool *p)
 {
 	int64_t *u = malloc(sizeof(int64_t) * (size_t)(p->n ? p->n : 1)), k = 0;
 	if (!u)
@@ -114,8 +124,8 @@ static int dense_clusters(wn_kpool *p)
 	return 0;
 }
 
-int wn_kpool_read(wn_kpool *p, wn_stream *s, const char *cluster_path, const char *value_path,
-		  const char *opt, wn_kpool_take_fn take, void *ctx, char *err, size_t errlen)
+int wn_pool_read(wn_pool *p, wn_stream *s, const char *cluster_path, const char *value_path,
+		  const char *opt, wn_pool_take_fn take, void *ctx, char *err, size_t errlen)
 {
 	memset(p, 0, sizeof *p);
 	p->sp = wn_spool_new(0, err, errlen);
@@ -133,7 +143,7 @@ int wn_kpool_read(wn_kpool *p, wn_stream *s, const char *cluster_path, const cha
 	return 0;
 }
 
-void wn_kpool_free(wn_kpool *p)
+void wn_pool_free(wn_pool *p)
 {
 	wn_spool_free(p->sp);
 	free(p->cluster);
@@ -141,7 +151,7 @@ void wn_kpool_free(wn_kpool *p)
 	memset(p, 0, sizeof *p);
 }
 
-int wn_kpool_emit(wn_kpool *p, wn_stream *s, wn_kpool_annotate_fn fn, void *ctx, char *err,
+int wn_pool_emit(wn_pool *p, wn_stream *s, wn_pool_annotate_fn fn, void *ctx, char *err,
 		  size_t errlen)
 {
 	if (wn_spool_rewind(p->sp, err, errlen))
