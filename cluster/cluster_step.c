@@ -155,7 +155,8 @@ static int run_open(struct run *r, const wn_stream_opts *io, const wn_cluster_ve
 	if (vo->engine_id != WN_CLUSTER_ENGINE_FAISS &&
 	    !(r->core = wn_core_open_named(io->device, io->threads, err, errlen)))
 		return -1;
-	return wn_cluster_vectors_load(&r->v, s, vo->field_emb, vo->npy, err, errlen);
+	/* the three algorithms only read X: a .npy is used where it is mapped */
+	return wn_cluster_vectors_load_mapped(&r->v, s, vo->field_emb, vo->npy, err, errlen);
 }
 
 static int run_close(struct run *r, int rc)
@@ -220,12 +221,32 @@ static void put_float(char *buf, size_t n, float v)
 
 /* ---- kmeans ---- */
 
+/* Each record's "dist", formatted before the (serial) emit pass: every
+ * string on its own, so the threads do not change a byte. */
+#define DIST_CHARS 16 /* "1.23456789e-38" and its NUL fit */
+
+struct kmeans_out {
+	const wn_cluster_kmeans_result *res;
+	char (*dist)[DIST_CHARS]; /* n strings */
+};
+
+static int format_dists(struct kmeans_out *out, const wn_cluster_kmeans_result *res)
+{
+	out->res = res;
+	out->dist = malloc((size_t)(res->n ? res->n : 1) * sizeof *out->dist);
+	if (!out->dist)
+		return -1;
+#pragma omp parallel for schedule(static) if (res->n >= 4096)
+	for (int64_t i = 0; i < res->n; i++)
+		put_float(out->dist[i], DIST_CHARS, res->dist[i]);
+	return 0;
+}
+
 static int annotate_kmeans(void *ctx, int64_t i, wn_annot *a)
 {
-	const wn_cluster_kmeans_result *res = ctx;
-	char num[32];
-	put_float(num, sizeof num, res->dist[i]);
-	return wn_annot_set_int(a, "cluster", res->assign[i]) ||
+	const struct kmeans_out *out = ctx;
+	const char *num = out->dist[i];
+	return wn_annot_set_int(a, "cluster", out->res->assign[i]) ||
 	       wn_annot_set_raw(a, "dist", num, strlen(num));
 }
 
@@ -322,8 +343,12 @@ int wn_cluster_kmeans_step_run(const wn_cluster_kmeans_step_opts *o, wn_stream *
 		return run_close(&r, -1);
 	}
 	rc = kmeans_report(o, &res, s->cmd, err, errlen);
+	struct kmeans_out out = {NULL, NULL};
+	if (!rc && format_dists(&out, &res))
+		rc = -1, wn_errf(err, errlen, "out of memory");
 	if (!rc)
-		rc = wn_cluster_vectors_emit(&r.v, s, annotate_kmeans, &res, err, errlen);
+		rc = wn_cluster_vectors_emit(&r.v, s, annotate_kmeans, &out, err, errlen);
+	free(out.dist);
 	wn_cluster_kmeans_result_free(&res);
 	return run_close(&r, rc);
 }
