@@ -176,16 +176,20 @@ static int64_t mark_bad_rows(const float *M, int64_t rows, int64_t cols, unsigne
 	return nbad;
 }
 
-/* The kept rows of M, in order, in a new matrix (NULL: out of memory). */
-static float *kept_rows(const float *M, int64_t rows, int64_t cols, const unsigned char *dropped,
-			int64_t *kept)
+/* The kept rows of M, in order: in place when M is ours, else (a read-only
+ * mapping) in a new matrix. NULL: out of memory. */
+static float *kept_rows(float *M, int is_map, int64_t rows, int64_t cols,
+			const unsigned char *dropped, int64_t *kept)
 {
-	float *K = malloc(sizeof(float) * (size_t)(rows ? rows : 1) * (size_t)cols);
+	float *K = is_map ? malloc(sizeof(float) * (size_t)(rows ? rows : 1) * (size_t)cols) : M;
 	int64_t o = 0;
 	for (int64_t i = 0; K && i < rows; i++)
-		if (!dropped[i])
-			memcpy(K + (size_t)o++ * (size_t)cols, M + (size_t)i * (size_t)cols,
-			       sizeof(float) * (size_t)cols);
+		if (!dropped[i]) {
+			if (K != M || o != i) /* o <= i: moving down is safe */
+				memmove(K + (size_t)o * (size_t)cols, M + (size_t)i * (size_t)cols,
+					sizeof(float) * (size_t)cols);
+			o++;
+		}
 	*kept = o;
 	return K;
 }
@@ -247,10 +251,10 @@ static int load_npy(wn_cluster_vectors *v, wn_stream *s, const char *npy, int ma
 		wn_errf(err, errlen, "out of memory");
 		rc = -1;
 	} else if (nbad) {
-		float *K = kept_rows(M, rows, cols, v->dropped, &v->n);
+		float *K = kept_rows(M, is_map, rows, cols, v->dropped, &v->n);
 		if (is_map)
 			wn_embed_npy_close(r);
-		else
+		else if (!K)
 			free(M);
 		v->X = K;
 		v->map = NULL;
