@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,17 +147,62 @@ struct run {
 	wn_core *core;
 };
 
-/* The core (unless FAISS was asked for by name), then every record and vector. */
+/* The loading half of run_open, run beside the GPU's start (see run_open). */
+struct load_job {
+	struct run *r;
+	wn_stream *s;
+	const wn_cluster_vec_opts *vo;
+	int threads;
+	int rc;
+	char err[512];
+};
+
+static void *load_run(void *p)
+{
+	struct load_job *j = p;
+	if (j->threads > 0)
+		omp_set_num_threads(j->threads); /* a per-thread setting in OpenMP */
+	/* the three algorithms only read X: a .npy is used where it is mapped */
+	j->rc = wn_cluster_vectors_load_mapped(&j->r->v, j->s, j->vo->field_emb, j->vo->npy, j->err,
+					       sizeof j->err);
+	return NULL;
+}
+
+/* Whether opening the core may start a GPU (seconds of driver work). */
+static int may_start_gpu(const char *device)
+{
+	const char *name = device && *device ? device : getenv("WINNOW_DEVICE");
+	return !name || strcmp(name, "cpu") != 0;
+}
+
+/*
+ * The core (unless FAISS was asked for by name), then every record and
+ * vector. Where the core may start a GPU, the records and vectors are read
+ * on a second thread meanwhile (the context stays on this one); a failed
+ * start is still the error reported, after the reading has finished.
+ */
 static int run_open(struct run *r, const wn_stream_opts *io, const wn_cluster_vec_opts *vo,
 		    wn_stream *s, char *err, size_t errlen)
 {
 	memset(r, 0, sizeof *r);
 	if (io->threads > 0)
 		omp_set_num_threads(io->threads);
-	if (vo->engine_id != WN_CLUSTER_ENGINE_FAISS &&
-	    !(r->core = wn_core_open_named(io->device, io->threads, err, errlen)))
+	int want_core = vo->engine_id != WN_CLUSTER_ENGINE_FAISS;
+	struct load_job job = {r, s, vo, io->threads, 0, ""};
+	pthread_t th;
+	int beside = want_core && may_start_gpu(io->device) && pthread_create(&th, NULL, load_run, &job) == 0;
+	if (want_core && !(r->core = wn_core_open_named(io->device, io->threads, err, errlen))) {
+		if (beside)
+			pthread_join(th, NULL);
 		return -1;
-	return wn_cluster_vectors_load(&r->v, s, vo->field_emb, vo->npy, err, errlen);
+	}
+	if (!beside)
+		load_run(&job);
+	else
+		pthread_join(th, NULL);
+	if (job.rc && job.err[0])
+		wn_errf(err, errlen, "%s", job.err);
+	return job.rc;
 }
 
 static int run_close(struct run *r, int rc)
@@ -221,12 +267,32 @@ static void put_float(char *buf, size_t n, float v)
 
 /* ---- kmeans ---- */
 
+/* Each record's "dist", formatted before the (serial) emit pass: every
+ * string on its own, so the threads do not change a byte. */
+#define DIST_CHARS 16 /* "1.23456789e-38" and its NUL fit */
+
+struct kmeans_out {
+	const wn_cluster_kmeans_result *res;
+	char (*dist)[DIST_CHARS]; /* n strings */
+};
+
+static int format_dists(struct kmeans_out *out, const wn_cluster_kmeans_result *res)
+{
+	out->res = res;
+	out->dist = malloc((size_t)(res->n ? res->n : 1) * sizeof *out->dist);
+	if (!out->dist)
+		return -1;
+#pragma omp parallel for schedule(static) if (res->n >= 4096)
+	for (int64_t i = 0; i < res->n; i++)
+		put_float(out->dist[i], DIST_CHARS, res->dist[i]);
+	return 0;
+}
+
 static int annotate_kmeans(void *ctx, int64_t i, wn_annot *a)
 {
-	const wn_cluster_kmeans_result *res = ctx;
-	char num[32];
-	put_float(num, sizeof num, res->dist[i]);
-	return wn_annot_set_int(a, "cluster", res->assign[i]) ||
+	const struct kmeans_out *out = ctx;
+	const char *num = out->dist[i];
+	return wn_annot_set_int(a, "cluster", out->res->assign[i]) ||
 	       wn_annot_set_raw(a, "dist", num, strlen(num));
 }
 
@@ -323,8 +389,12 @@ int wn_cluster_kmeans_step_run(const wn_cluster_kmeans_step_opts *o, wn_stream *
 		return run_close(&r, -1);
 	}
 	rc = kmeans_report(o, &res, s->cmd, err, errlen);
+	struct kmeans_out out = {NULL, NULL};
+	if (!rc && format_dists(&out, &res))
+		rc = -1, wn_errf(err, errlen, "out of memory");
 	if (!rc)
-		rc = wn_cluster_vectors_emit(&r.v, s, annotate_kmeans, &res, err, errlen);
+		rc = wn_cluster_vectors_emit(&r.v, s, annotate_kmeans, &out, err, errlen);
+	free(out.dist);
 	wn_cluster_kmeans_result_free(&res);
 	return run_close(&r, rc);
 }

@@ -485,6 +485,58 @@ static int assign_faiss(int spherical, const float *X, int64_t n, int64_t d, con
 	return rc ? -1 : 0;
 }
 
+/* Squared distance of each vector to its centroid, in double, each row's
+ * sum in column order (so the thread count changes nothing); four rows at a
+ * time, whose sums are independent, so the adds need not wait on each other. */
+static void recheck_l2(const float *X, int64_t n, int64_t d, const float *C, const int32_t *a,
+		       double *d2, float *dist)
+{
+	int64_t nb = (n + 3) / 4;
+#pragma omp parallel for schedule(static) if (n * d >= (1 << 18)) /* small: not worth waking threads */
+	for (int64_t b = 0; b < nb; b++) {
+		int64_t i0 = b * 4, m = n - i0 < 4 ? n - i0 : 4;
+		const float *x[4], *c[4];
+		double s[4] = {0, 0, 0, 0};
+		for (int r = 0; r < 4; r++) {
+			int64_t i = i0 + (r < m ? r : 0);
+			x[r] = X + (size_t)i * (size_t)d;
+			c[r] = C + (size_t)a[i] * (size_t)d;
+		}
+		for (int64_t t = 0; t < d; t++)
+			for (int r = 0; r < 4; r++) {
+				double df = (double)x[r][t] - c[r][t];
+				s[r] += df * df;
+			}
+		for (int r = 0; r < m; r++) {
+			d2[i0 + r] = s[r];
+			if (dist)
+				dist[i0 + r] = (float)sqrt(s[r]);
+		}
+	}
+}
+
+/* The same for spherical k-means: d2 as above, dist the cosine distance. */
+static void recheck_spherical(const float *X, int64_t n, int64_t d, const float *C,
+			      const int32_t *a, double *d2, float *dist)
+{
+#pragma omp parallel for schedule(static) if (n * d >= (1 << 18))
+	for (int64_t i = 0; i < n; i++) {
+		const float *x = X + (size_t)i * (size_t)d;
+		const float *c = C + (size_t)a[i] * (size_t)d;
+		double s = 0, ip = 0, xx = 0, cc = 0;
+		for (int64_t t = 0; t < d; t++) {
+			double df = (double)x[t] - c[t];
+			s += df * df;
+			ip += (double)x[t] * c[t];
+			xx += (double)x[t] * x[t];
+			cc += (double)c[t] * c[t];
+		}
+		d2[i] = s;
+		if (dist)
+			dist[i] = (float)(xx > 0 && cc > 0 ? 1.0 - ip / sqrt(xx * cc) : 1.0);
+	}
+}
+
 int wn_cluster_kmeans_assign(wn_core *core, int engine, int spherical, const float *X,
 			     int64_t n, int64_t d, const float *C, int64_t k, int32_t *assign,
 			     float *dist, int64_t *sizes, double *inertia, char *err,
@@ -517,24 +569,10 @@ int wn_cluster_kmeans_assign(wn_core *core, int engine, int spherical, const flo
 			wn_errf(err, errlen, "out of memory assigning vectors");
 			rc = -1;
 		} else {
-			/* each vector's distance on its own: thread-count independent */
-#pragma omp parallel for schedule(static) if (n * d >= (1 << 18)) /* small: not worth waking threads */
-			for (int64_t i = 0; i < n; i++) {
-				const float *x = X + (size_t)i * (size_t)d;
-				const float *c = C + (size_t)a[i] * (size_t)d;
-				double s = 0, ip = 0, xx = 0, cc = 0;
-				for (int64_t t = 0; t < d; t++) {
-					double df = (double)x[t] - c[t];
-					s += df * df;
-					ip += (double)x[t] * c[t];
-					xx += (double)x[t] * x[t];
-					cc += (double)c[t] * c[t];
-				}
-				d2[i] = s;
-				if (dist)
-					dist[i] = spherical ? (float)(xx > 0 && cc > 0 ? 1.0 - ip / sqrt(xx * cc) : 1.0)
-							    : (float)sqrt(s);
-			}
+			if (spherical)
+				recheck_spherical(X, n, d, C, a, d2, dist);
+			else
+				recheck_l2(X, n, d, C, a, d2, dist);
 			double tot = 0;
 			if (sizes)
 				memset(sizes, 0, sizeof(int64_t) * (size_t)k);

@@ -58,7 +58,10 @@ int wn_cluster_npy_save(const char *path, const float *m, int64_t rows, int64_t 
 void wn_cluster_vectors_free(wn_cluster_vectors *v)
 {
 	wn_spool_free(v->sp);
-	free(v->X);
+	if (v->map)
+		wn_embed_npy_close(v->map); /* X lies in its mapping */
+	else
+		free(v->X);
 	free(v->dropped);
 	memset(v, 0, sizeof *v);
 }
@@ -147,54 +150,142 @@ static int reject_bad_rows(wn_cluster_vectors *v, wn_stream *s, const char *npy,
 	return 0;
 }
 
-/* --npy: row i is the vector of record i; rows with NaN/Inf reject their record. */
-static int load_npy(wn_cluster_vectors *v, wn_stream *s, const char *npy, char *err, size_t errlen)
+/* Rows per block of the finiteness check: one vectorised pass over a block,
+ * a row-by-row look only inside a block that has a NaN or an infinity. */
+#define NPY_CHECK_ROWS 64
+
+/* dropped[i] = 1 and bad_col[i] = its first non-finite column, for every bad row. */
+static int64_t mark_bad_rows(const float *M, int64_t rows, int64_t cols, unsigned char *dropped,
+			     int64_t *bad_col)
 {
+	int64_t nbad = 0;
+	int64_t nblocks = (rows + NPY_CHECK_ROWS - 1) / NPY_CHECK_ROWS;
+#pragma omp parallel for schedule(static) reduction(+ : nbad) if (rows * cols >= (1 << 22))
+	for (int64_t b = 0; b < nblocks; b++) {
+		int64_t r0 = b * NPY_CHECK_ROWS, r1 = r0 + NPY_CHECK_ROWS < rows ? r0 + NPY_CHECK_ROWS : rows;
+		const float *blk = M + (size_t)r0 * (size_t)cols;
+		if (!wn_embed_any_nonfinite(blk, (size_t)(r1 - r0) * (size_t)cols))
+			continue;
+		for (int64_t i = r0; i < r1; i++) {
+			const float *row = M + (size_t)i * (size_t)cols;
+			for (int64_t t = 0; t < cols && !dropped[i]; t++)
+				if (!isfinite(row[t]))
+					dropped[i] = 1, bad_col[i] = t, nbad++;
+		}
+	}
+	return nbad;
+}
+
+/* The kept rows of M, in order: in place when M is ours, else (a read-only
+ * mapping) in a new matrix. NULL: out of memory. */
+static float *kept_rows(float *M, int is_map, int64_t rows, int64_t cols,
+			const unsigned char *dropped, int64_t *kept)
+{
+	float *K = is_map ? malloc(sizeof(float) * (size_t)(rows ? rows : 1) * (size_t)cols) : M;
+	int64_t o = 0;
+	for (int64_t i = 0; K && i < rows; i++)
+		if (!dropped[i]) {
+			if (K != M || o != i) /* o <= i: moving down is safe */
+				memmove(K + (size_t)o * (size_t)cols, M + (size_t)i * (size_t)cols,
+					sizeof(float) * (size_t)cols);
+			o++;
+		}
+	*kept = o;
+	return K;
+}
+
+/* The .npy's rows x cols floats: mapped when allowed and possible (*r then
+ * owns them), else read into a malloc'd copy (*r closed). */
+static float *npy_matrix(const char *npy, int mapped, wn_embed_npy_reader **r, int64_t *rows,
+			 int64_t *cols, int *is_map, char *err, size_t errlen)
+{
+	*r = NULL;
+	*is_map = 0;
+	if (mapped) {
+		if (!(*r = wn_embed_npy_open(npy, err, errlen)))
+			return NULL;
+		const wn_embed_npy_info *info = wn_embed_npy_reader_info(*r);
+		const float *m = wn_embed_npy_map(*r);
+		if (m) {
+			*rows = info->rows;
+			*cols = info->cols;
+			*is_map = 1;
+			return (float *)m; /* read-only: see wn_cluster_vectors_load_mapped */
+		}
+		wn_embed_npy_close(*r);
+		*r = NULL;
+	}
 	float *M;
+	return wn_cluster_npy_load(npy, &M, rows, cols, err, errlen) ? NULL : M;
+}
+
+/* --npy: row i is the vector of record i; rows with NaN/Inf reject their record. */
+static int load_npy(wn_cluster_vectors *v, wn_stream *s, const char *npy, int mapped, char *err,
+		    size_t errlen)
+{
+	wn_embed_npy_reader *r;
 	int64_t rows, cols;
-	if (wn_cluster_npy_load(npy, &M, &rows, &cols, err, errlen))
+	int is_map;
+	float *M = npy_matrix(npy, mapped, &r, &rows, &cols, &is_map, err, errlen);
+	if (!M)
 		return -1;
 	if (rows != v->nspooled || cols < 1) {
 		wn_errf(err, errlen, "%s: %lld rows of dimension %lld for %lld records", npy,
 			(long long)rows, (long long)cols, (long long)v->nspooled);
-		free(M);
+		if (is_map)
+			wn_embed_npy_close(r);
+		else
+			free(M);
 		return -1;
 	}
 	v->dropped = calloc((size_t)(rows ? rows : 1), 1);
 	int64_t *bad_col = calloc((size_t)(rows ? rows : 1), sizeof *bad_col);
-	int64_t o = 0, nbad = 0;
-	for (int64_t i = 0; v->dropped && bad_col && i < rows; i++) {
-		const float *row = M + (size_t)i * (size_t)cols;
-		for (int64_t t = 0; t < cols && !v->dropped[i]; t++)
-			if (!isfinite(row[t]))
-				v->dropped[i] = 1, bad_col[i] = t, nbad++;
-		if (!v->dropped[i]) /* compact in place (o <= i) */
-			memmove(M + (size_t)o++ * (size_t)cols, row, sizeof(float) * (size_t)cols);
-	}
+	int64_t nbad = v->dropped && bad_col ? mark_bad_rows(M, rows, cols, v->dropped, bad_col) : 0;
+	v->n = rows;
+	v->d = cols;
+	free(v->X);
+	v->X = M;
+	v->map = r;
 	int rc = 0;
 	if (!v->dropped || !bad_col) {
 		wn_errf(err, errlen, "out of memory");
 		rc = -1;
 	} else if (nbad) {
-		rc = reject_bad_rows(v, s, npy, bad_col, err, errlen);
+		float *K = kept_rows(M, is_map, rows, cols, v->dropped, &v->n);
+		if (is_map)
+			wn_embed_npy_close(r);
+		else if (!K)
+			free(M);
+		v->X = K;
+		v->map = NULL;
+		rc = K ? reject_bad_rows(v, s, npy, bad_col, err, errlen)
+		       : (wn_errf(err, errlen, "out of memory"), -1);
 	}
 	free(bad_col);
-	v->n = o;
-	v->d = cols;
-	free(v->X);
-	v->X = M;
 	return rc;
 }
 
-int wn_cluster_vectors_load(wn_cluster_vectors *v, wn_stream *s, const char *field_emb,
-			    const char *npy, char *err, size_t errlen)
+static int vectors_load(wn_cluster_vectors *v, wn_stream *s, const char *field_emb,
+			const char *npy, int mapped, char *err, size_t errlen)
 {
 	memset(v, 0, sizeof *v);
 	if (!(v->sp = wn_spool_new(0, err, errlen)))
 		return -1;
 	if (load_records(v, s, field_emb, npy == NULL, err, errlen))
 		return -1;
-	return npy ? load_npy(v, s, npy, err, errlen) : 0;
+	return npy ? load_npy(v, s, npy, mapped, err, errlen) : 0;
+}
+
+int wn_cluster_vectors_load_mapped(wn_cluster_vectors *v, wn_stream *s, const char *field_emb,
+				   const char *npy, char *err, size_t errlen)
+{
+	return vectors_load(v, s, field_emb, npy, 1, err, errlen);
+}
+
+int wn_cluster_vectors_load(wn_cluster_vectors *v, wn_stream *s, const char *field_emb,
+			    const char *npy, char *err, size_t errlen)
+{
+	return vectors_load(v, s, field_emb, npy, 0, err, errlen);
 }
 
 int wn_cluster_vectors_emit(wn_cluster_vectors *v, wn_stream *s, wn_cluster_annotate_fn fn,

@@ -6,7 +6,8 @@
  * stream's policy; then the records written back in input order with the
  * step's annotation spliced in. Also the .npy load/save of whole matrices.
  *
- * Owns: the spool and the matrix (wn_cluster_vectors_free).
+ * Owns: the spool and the matrix, or the .npy mapping it lies in
+ * (wn_cluster_vectors_free).
  * Borrows: io/stream.h, io/spool.h, embed/npy.h.
  */
 #ifndef WN_CLUSTER_VECTORS_H
@@ -25,6 +26,7 @@ typedef struct wn_cluster_vectors {
 	int64_t n, d, cap;
 	unsigned char *dropped;  /* --npy: per spooled record, 1 when its row was rejected */
 	int64_t nspooled;
+	struct wn_embed_npy_reader *map; /* when X is its read-only mapping of the .npy */
 } wn_cluster_vectors;
 
 /*
@@ -35,6 +37,15 @@ typedef struct wn_cluster_vectors {
  */
 int wn_cluster_vectors_load(wn_cluster_vectors *v, wn_stream *s, const char *field_emb,
 			    const char *npy, char *err, size_t errlen);
+/*
+ * The same, except that with --npy X may be the file's own pages mapped
+ * read-only (no copy; v->map set): the caller must never write, realloc or
+ * free X. For steps that only read the vectors (cluster kmeans, hkmeans,
+ * graph); a .npy with a bad row, a float16 one, or one that cannot be
+ * mapped gives a malloc'd X as above.
+ */
+int wn_cluster_vectors_load_mapped(wn_cluster_vectors *v, wn_stream *s, const char *field_emb,
+				   const char *npy, char *err, size_t errlen);
 void wn_cluster_vectors_free(wn_cluster_vectors *v);
 
 /* Fill a's annotation for vector i (0..n): 0, or -1 when memory runs out. */

@@ -55,6 +55,13 @@ const wn_embed_npy_info *wn_embed_npy_reader_info(const wn_embed_npy_reader *r);
  */
 int64_t wn_embed_npy_read(wn_embed_npy_reader *r, float *out, int64_t n, char *err, size_t errlen);
 void wn_embed_npy_close(wn_embed_npy_reader *r);
+/*
+ * All rows x cols float32 elements of an unread float32 file, mapped
+ * read-only (never write through it), valid until wn_embed_npy_close.
+ * NULL when mapping does not apply (float16, data not 4-byte aligned, no
+ * rows, rows already read, mmap failed): read with wn_embed_npy_read.
+ */
+const float *wn_embed_npy_map(wn_embed_npy_reader *r);
 
 /* ---- writing --------------------------------------------------------------- */
 
@@ -78,6 +85,7 @@ void wn_embed_npy_abort(wn_embed_npy_writer *w);
  * First NaN or infinity in n x cols floats: returns 1 and its row and
  * column, or 0 when all are finite.
  */
+int wn_embed_any_nonfinite(const float *x, size_t n); /* 1 when one of x[0..n) is NaN/Inf */
 int wn_embed_first_nonfinite(const float *x, int64_t n, int64_t cols, int64_t *row, int64_t *col);
 
 #endif

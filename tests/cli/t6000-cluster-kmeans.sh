@@ -163,6 +163,72 @@ test_expect_success 'in a pipeline on the Debian corpus: embed | kmeans | hkmean
 	sed "s/,\"winnow\":{\"emb\":{\"dim\":64,\"dtype\":\"f32\",\"b64\":\"[A-Za-z0-9+\/=]*\"},\"cluster\":[0-9]*,\"dist\":[-+0-9.e]*,\"hcluster\":\[[0-9]*,[0-9]*\],\"component\":[0-9]*}}\$/}/" out | cmp - in.jsonl
 '
 
+# The .npy is mapped, not copied, when it is float32 and all rows are finite;
+# a bad row, or a float16 file, takes the copying path. Each path must give
+# the bytes the other would: rows built with python3's standard library.
+# npy_rows SRC DST DTYPE FIRST LAST [ROW COL HEX]: rows FIRST..LAST of SRC
+# (float32) as DTYPE: f float32, e float16, r float32 of the float16-rounded
+# values; element (ROW, COL) of the result set to the bits HEX (of a float16
+# for e, else of a float32); DROP=ROW in the environment leaves that row out.
+npy_rows() {
+	python3 -c "
+import os, struct, sys
+src, dst, dt, a, b = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+raw = open(src, 'rb').read()
+hl = struct.unpack('<H', raw[8:10])[0]
+vals = struct.unpack('<%df' % ((len(raw) - 10 - hl) // 4), raw[10 + hl:])
+drop = int(os.environ.get('DROP', -1))
+rows = [list(vals[i * 24:(i + 1) * 24]) for i in range(a, b + 1) if i != drop]
+rows = [[struct.unpack('<e', struct.pack('<e', v))[0] for v in r] for r in rows] if dt != 'f' else rows
+dt = 'f' if dt == 'r' else dt
+data = bytearray(b''.join(struct.pack('<24' + dt, *r) for r in rows))
+if len(sys.argv) > 6:
+    es = 2 if dt == 'e' else 4
+    at = (int(sys.argv[6]) * 24 + int(sys.argv[7])) * es
+    data[at:at + es] = struct.pack('<H' if es == 2 else '<I', int(sys.argv[8], 16))
+d = \"{'descr': '<%s4', 'fortran_order': False, 'shape': (%d, 24), }\" % (dt, len(rows))
+d = d.replace('<e4', '<f2')
+h = d + ' ' * (63 - (10 + len(d)) % 64) + '\n'
+open(dst, 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h.encode() + data)
+" "$@"
+}
+
+test_expect_success 'NaN in the first --npy row, -inf in the last: those records skipped, the rest as from a .npy without them' '
+	command -v python3 > /dev/null || skip_case "no python3"
+	npy_rows "$NPY" nan0.npy f 0 499 0 0 7fc00000 && npy_rows nan0.npy bad2.npy f 0 499 499 23 ff800000 &&
+	npy_rows "$NPY" kept.npy f 1 498 && sed -n "2,499p" "$F" > kept.jsonl &&
+	"$WINNOW" cluster kmeans -k 6 --seed 3 --npy bad2.npy --on-error skip "$F" > a 2> err &&
+	grep -q "debian-500-emb.jsonl:1: .*row 0: element 0 is not finite" err &&
+	grep -q "debian-500-emb.jsonl:500: .*row 499: element 23 is not finite" err &&
+	grep -q "in 500, out 498, rejected 2" err &&
+	"$WINNOW" cluster kmeans -q -k 6 --seed 3 --npy kept.npy kept.jsonl > b && cmp a b
+'
+
+test_expect_success 'a float16 --npy (read, not mapped) gives the bytes of the float32 one of its values' '
+	command -v python3 > /dev/null || skip_case "no python3"
+	npy_rows "$NPY" h.npy e 0 499 && npy_rows "$NPY" h32.npy r 0 499 &&
+	[ "$(stat -c %s h32.npy)" -gt "$(stat -c %s h.npy)" ] && ! cmp -s h32.npy "$NPY" &&
+	"$WINNOW" cluster kmeans -q -k 9 --seed 5 --npy h.npy "$F" > a &&
+	"$WINNOW" cluster kmeans -q -k 9 --seed 5 --npy h32.npy "$F" > b && cmp a b
+'
+
+test_expect_success 'a float16 --npy with a NaN row: compacted in place, the bytes of a .npy without that row' '
+	command -v python3 > /dev/null || skip_case "no python3"
+	npy_rows "$NPY" hn.npy e 0 499 41 5 7e00 && DROP=41 npy_rows "$NPY" hk.npy r 0 499 &&
+	sed 42d "$F" > hk.jsonl &&
+	"$WINNOW" cluster kmeans -k 5 --seed 2 --npy hn.npy --on-error skip "$F" > a 2> err &&
+	grep -q "debian-500-emb.jsonl:42: .*row 41: element 5 is not finite" err &&
+	"$WINNOW" cluster kmeans -q -k 5 --seed 2 --npy hk.npy hk.jsonl > b && cmp a b
+'
+
+test_expect_success '--npy (mapped) at 1 and 2 threads, FAISS and the core: identical bytes' '
+	for e in faiss core; do
+		"$WINNOW" cluster kmeans -q -k 11 --seed 6 --engine $e --threads 1 --npy "$NPY" "$F" > t1 &&
+		"$WINNOW" cluster kmeans -q -k 11 --seed 6 --engine $e --threads 2 --npy "$NPY" "$F" > t2 &&
+		cmp t1 t2 || return 1
+	done
+'
+
 test_expect_failure_code 2 'missing -k' '"$WINNOW" cluster kmeans "$F"'
 test_expect_failure_code 2 'unknown engine' '"$WINNOW" cluster kmeans -k 3 --engine gpu "$F"'
 test_expect_failure_code 2 'unknown clustering' '"$WINNOW" cluster spectral "$F"'

@@ -9,8 +9,10 @@
  * within 1% from the same data, k, iterations and seed; reused centroids give the same ids; spherical
  * centroids are unit length; the training sample is uniform and
  * deterministic; hierarchical levels compose consistently; bad k is an
- * error with a message.
+ * error with a message; the L2 distances and inertia of an assignment equal
+ * a plain double loop bit for bit at every block tail.
  */
+#include <math.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -505,6 +507,44 @@ static void test_split(void)
 	CHECK(strstr(err, "after --split") != NULL);
 }
 
+/*
+ * dist and inertia of wn_cluster_kmeans_assign (L2) equal a plain loop in
+ * double, bit for bit, for every n from 1 to 9 and from N-3 to N (the
+ * re-check goes four rows at a time: full blocks and every tail; the large
+ * ones split over threads) at 1 and 2 threads.
+ */
+static void test_assign_distances_exact(void)
+{
+	if (!X)
+		SKIP("corpus not readable");
+	const float *C = X + 100 * D; /* three corpus rows as centroids */
+	int saved = omp_get_max_threads();
+	static int32_t a[N];
+	static float dist[N];
+	for (int threads = 1; threads <= 2; threads++) {
+		omp_set_num_threads(threads);
+		for (int64_t n = 1; n <= N; n = n == 9 ? N - 3 : n + 1) {
+			int64_t sizes[3];
+			double inertia = -1, want_in = 0;
+			CHECK_EQ_INT(wn_cluster_kmeans_assign(NULL, WN_CLUSTER_ENGINE_FAISS, 0, X, n, D, C, 3, a,
+							      dist, sizes, &inertia, err, sizeof err), 0);
+			int wrong = 0;
+			for (int64_t i = 0; i < n; i++) {
+				double s = 0;
+				for (int t = 0; t < D; t++) {
+					double df = (double)X[i * D + t] - C[a[i] * D + t];
+					s += df * df;
+				}
+				want_in += s;
+				wrong += dist[i] != (float)sqrt(s);
+			}
+			CHECK_EQ_INT(wrong, 0);
+			CHECK(inertia == want_in);
+		}
+	}
+	omp_set_num_threads(saved);
+}
+
 int main(void)
 {
 	X = test_cluster_vectors(N, D);
@@ -518,6 +558,7 @@ int main(void)
 	RUN(test_cuda_within_1pct_of_faiss);
 	RUN(test_cuda_within_1pct_of_faiss_spherical);
 	RUN(test_centroid_reuse_keeps_ids);
+	RUN(test_assign_distances_exact);
 	RUN(test_spherical_unit_centroids);
 	RUN(test_max_train_samples);
 	RUN(test_bad_k);

@@ -16,6 +16,7 @@
 #include "tests/unit/test_targets.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -302,6 +303,75 @@ static void test_nonfinite(void)
 	CHECK_EQ_INT(r, 0);
 }
 
+/* The mapping holds the very bytes written (v1 and v2 headers), and is
+ * refused where it cannot apply: float16, rows already read, no rows. */
+static void test_map(void)
+{
+	char p[128], err[256];
+	float d[6] = {1.5f, -2, 3, 0.25f, -0.0f, 1e30f};
+	write_npy("m1.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", d, sizeof d);
+	write_npy("m2.npy", 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", d, sizeof d);
+	const char *names[2] = {"m1.npy", "m2.npy"};
+	for (int f = 0; f < 2; f++) {
+		path_in(p, sizeof p, names[f]);
+		wn_embed_npy_reader *r = wn_embed_npy_open(p, err, sizeof err);
+		CHECK(r != NULL);
+		const float *m = r ? wn_embed_npy_map(r) : NULL;
+		CHECK(m != NULL);
+		CHECK(m && memcmp(m, d, sizeof d) == 0);
+		CHECK(m && wn_embed_npy_map(r) == m); /* a second call: the same mapping */
+		wn_embed_npy_close(r);
+	}
+	float x[3];
+	path_in(p, sizeof p, "m1.npy");
+	wn_embed_npy_reader *r = wn_embed_npy_open(p, err, sizeof err);
+	CHECK_EQ_INT((int)wn_embed_npy_read(r, x, 1, err, sizeof err), 1);
+	CHECK(wn_embed_npy_map(r) == NULL); /* part read: the reader goes on reading */
+	CHECK_EQ_INT((int)wn_embed_npy_read(r, x, 1, err, sizeof err), 1);
+	CHECK(x[0] == 0.25f && x[2] == 1e30f);
+	wn_embed_npy_close(r);
+	uint16_t h[2] = {0x3c00, 0xc000};
+	write_npy("h.npy", 1, "{'descr': '<f2', 'fortran_order': False, 'shape': (1, 2), }", h, sizeof h);
+	path_in(p, sizeof p, "h.npy");
+	r = wn_embed_npy_open(p, err, sizeof err);
+	CHECK(r && wn_embed_npy_map(r) == NULL);
+	wn_embed_npy_close(r);
+	write_npy("e.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4), }", NULL, 0);
+	path_in(p, sizeof p, "e.npy");
+	r = wn_embed_npy_open(p, err, sizeof err);
+	CHECK(r && wn_embed_npy_map(r) == NULL);
+	wn_embed_npy_close(r);
+}
+
+/* wn_embed_any_nonfinite agrees with isfinite on every exponent pattern
+ * (all 2^8, with low, high and no mantissa bits, both signs), placed at
+ * every position of a 37-float buffer (the 16-wide steps and the tail). */
+static void test_any_nonfinite(void)
+{
+	const uint32_t mant[4] = {0, 1, 0x400000, 0x7fffff};
+	int wrong = 0, bad_seen = 0;
+	for (uint32_t e = 0; e < 256; e++)
+		for (int mi = 0; mi < 4; mi++)
+			for (uint32_t sg = 0; sg < 2; sg++) {
+				uint32_t bits = sg << 31 | e << 23 | mant[mi];
+				float v;
+				memcpy(&v, &bits, sizeof v);
+				int want = !isfinite(v);
+				bad_seen += want;
+				for (int at = 0; at < 37; at += 3) {
+					float buf[37];
+					for (int i = 0; i < 37; i++)
+						buf[i] = i % 2 ? 3.4028235e38f : -1e-45f;
+					buf[at] = v;
+					wrong += wn_embed_any_nonfinite(buf, 37) != want;
+					wrong += wn_embed_any_nonfinite(buf, (size_t)at) != 0;
+				}
+			}
+	CHECK_EQ_INT(wrong, 0);
+	CHECK_EQ_INT(bad_seen, 8); /* ±inf, and three NaN mantissas of each sign */
+	CHECK_EQ_INT(wn_embed_any_nonfinite(NULL, 0), 0);
+}
+
 int main(void)
 {
 	strcpy(dir, "/tmp/wn_npy_XXXXXX");
@@ -313,6 +383,8 @@ int main(void)
 	RUN(test_bad_files);
 	RUN(test_abort_leaves_nothing);
 	RUN(test_nonfinite);
+	RUN(test_map);
+	RUN(test_any_nonfinite);
 	RUN(test_output_targets);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
