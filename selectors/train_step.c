@@ -48,7 +48,7 @@ void wn_train_step_init(wn_train_step_opts *o)
 static int parse_choices(wn_train_step_opts *o, char *err, size_t errlen)
 {
 	if (strcmp(o->model, "linear") && strcmp(o->model, "mlp") && strcmp(o->model, "gat"))
-		return wn_errf(err, errlen, "unknown --model '%s' (linear or mlp; gat for GAIS)", o->model), -1;
+		return wn_errf(err, errlen, "unknown --model '%s' (linear or mlp), or gat for GAIS", o->model), -1;
 	if (!strcmp(o->act, "relu"))
 		o->dyn.act = WN_ACT_RELU;
 	else if (!strcmp(o->act, "gelu"))
