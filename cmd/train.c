@@ -10,7 +10,7 @@
 static const char *const train_usage[] = {
 	"winnow train --label FIELD [--model linear|mlp] [--hidden 64] [--epochs E] [--runs R] [options] [file...]",
 	"winnow train --trajectories FILE.npy [--s2l-k K] [--seed S] [file...]",
-	"winnow train --label FIELD --model gat [--graph minibatch] [--batch B] [-k K] [--heads H] [--layers L] [file...]",
+	"winnow train --label FIELD --model gat [--graph minibatch|lsh] [--batch B] [-k K] [--bits B] [--levels L] [--heads H] [--layers L] [file...]",
 	"",
 	"Train a proxy classifier on the records' vectors; score every record by its dynamics.\n"
 	"Mini-batch AdamW on the compute core (--dropout P on the MLP's hidden layer), on winnow.emb\n"
@@ -56,7 +56,12 @@ static const char *const train_usage[] = {
 	"batch (decay on Theta only), batches in a Philox order per epoch; self-attention is left\n"
 	"out of the score. Held-out records (--holdout FRAC) stay in the graph, out of the loss.\n"
 	"Defaults for gat: -k 10, --heads 4, --layers 2 (and --batch, --hidden, --epochs, --lr as\n"
-	"above). --graph lsh (the paper's hashing) is not implemented yet.\n"
+	"above). --graph lsh: hierarchical random-projection hashing, winnow's reading of the\n"
+	"paper's: --bits hyperplanes through the origin per level (the same for every bucket of a\n"
+	"level) split the records by sign code; a bucket over --batch records is split again by the\n"
+	"next level's planes, up to --levels; buckets of -k records or fewer, in code order, merge\n"
+	"with the next; the buckets are the batches (class shares not kept); multi-view hashing is\n"
+	"not implemented.\n"
 	"Same output at any --threads for a --seed; on CUDA the products run on the GPU and the\n"
 	"scores may differ from the CPU's in the last float digits.",
 	"",
@@ -79,7 +84,9 @@ static void train_options(void *p, struct wn_option *t)
 		OPT_STRING(0, "act", &o->act, "A", "mlp activation: relu (default) or gelu"),
 		OPT_STRING(0, "labels-out", &o->labels_out, "FILE", "write the class map as JSONL (class, label, records)"),
 		OPT_GROUP("GAIS (--model gat)"),
-		OPT_STRING(0, "graph", &o->graph, "G", "the record graph: minibatch (default; lsh not yet)"),
+		OPT_STRING(0, "graph", &o->graph, "G", "the record graph: minibatch (default) or lsh"),
+		OPT_INT(0, "bits", &o->bits, "B", "--graph lsh: hyperplanes per level (default 8, at most 30)"),
+		OPT_INT(0, "levels", &o->levels, "L", "--graph lsh: hashing levels; a bucket over --batch records is hashed again (default 1)"),
 		OPT_INT64('k', NULL, &o->k, "K", "neighbours of a record in its mini-batch, cosine (default 10; < --batch)"),
 		OPT_INT64(0, "heads", &o->heads, "H", "attention heads per layer (default 4; divides --hidden)"),
 		OPT_INT(0, "layers", &o->layers, "L", "GAT layers (default 2, at most 8)"),

@@ -64,7 +64,8 @@ int wn_gat_backward(const wn_gat_layer *L, const wn_gais_graph *g, const double 
 typedef struct wn_gais_model wn_gais_model;
 
 /* layers GAT layers: the first layers - 1 of `heads` heads of hidden/heads
- * units, concatenated, ELU; the last of `heads` heads of C outputs,
+ * units, concatenated, ELU (hidden a multiple of heads when layers > 1);
+ * the last of `heads` heads of C outputs,
  * averaged (the logits). Weights normal, std sqrt(2 / (fan_in + fan_out)),
  * drawn from seed. NULL when memory runs out. */
 wn_gais_model *wn_gais_model_new(int64_t din, int64_t hidden, int64_t heads, int layers,
@@ -105,12 +106,26 @@ typedef struct wn_gais_batches {
 int wn_gais_minibatch(const float *X, const int32_t *y, int64_t n, int64_t d, int64_t C,
 		      int64_t B, int64_t K, uint64_t seed, wn_gais_batches *out, char *err,
 		      size_t errlen);
+
+/*
+ * Hierarchical random-projection hashing (winnow's own reading of the
+ * paper's LSH graph): `bits` hyperplanes through the origin per level
+ * (Philox normals, the same planes for every bucket of a level) give each
+ * record a sign code; the records are split by code, and a bucket larger
+ * than B is split again by the next level's planes, up to `levels` levels.
+ * Buckets in code order with K records or fewer are merged with the next
+ * (the last with the one before), so every bucket can give K neighbours.
+ * The buckets are the batches; inside one, the kNN graph as above.
+ */
+int wn_gais_lsh(const float *X, int64_t n, int64_t d, int bits, int levels, int64_t B,
+		int64_t K, uint64_t seed, wn_gais_batches *out, char *err, size_t errlen);
 void wn_gais_batches_free(wn_gais_batches *b);
 
 /* ---- the driver ---- */
 
 typedef struct wn_gais_opts {
 	int64_t batch, k, hidden, heads;
+	int lsh_bits, lsh_levels; /* lsh_bits > 0: the LSH graph, else the mini-batches */
 	int layers, epochs, runs;
 	double lr, weight_decay;
 	uint64_t seed;

@@ -172,6 +172,109 @@ oom:
 	return wn_errf(err, errlen, "out of memory"), -1;
 }
 
+/* ---- the LSH graph ---- */
+
+#define STREAM_GAIS_LSH 0x676169736c736800ull /* "gaislsh" */
+
+struct lsh {
+	const float *X;
+	int64_t d, B, nleaf;
+	int bits, levels;
+	uint64_t seed;
+	double *planes;      /* levels x bits x d */
+	struct sim_key *key; /* scratch, n */
+	int64_t *leaf_end;   /* ends of the leaves in members */
+};
+
+/* The records of mem[0..m) in code order at level l, each run split on. */
+static void lsh_split(struct lsh *h, int64_t *mem, int64_t m, int64_t base, int l)
+{
+	if (l >= h->levels || (l > 0 && m <= h->B)) {
+		h->leaf_end[h->nleaf++] = base + m;
+		return;
+	}
+	const double *P = h->planes + (int64_t)l * h->bits * h->d;
+	for (int64_t i = 0; i < m; i++) {
+		uint64_t code = 0;
+		const float *x = h->X + mem[i] * h->d;
+		for (int b = 0; b < h->bits; b++) {
+			double s = 0;
+			for (int64_t k = 0; k < h->d; k++)
+				s += x[k] * P[b * h->d + k];
+			code |= (uint64_t)(s > 0) << b;
+		}
+		h->key[i] = (struct sim_key){-(double)code, mem[i]}; /* cmp_sim: descending s */
+	}
+	qsort(h->key, (size_t)m, sizeof *h->key, cmp_sim);
+	for (int64_t i = 0; i < m; i++)
+		mem[i] = h->key[i].i;
+	double *code = malloc((size_t)m * sizeof *code);
+	if (!code) { /* keep the bucket whole: still a valid graph */
+		h->leaf_end[h->nleaf++] = base + m;
+		return;
+	}
+	for (int64_t i = 0; i < m; i++)
+		code[i] = h->key[i].s;
+	for (int64_t a = 0, b; a < m; a = b) {
+		for (b = a + 1; b < m && code[b] == code[a]; b++)
+			;
+		lsh_split(h, mem + a, b - a, base + a, l + 1);
+	}
+	free(code);
+}
+
+/* Leaves of K records or fewer merged forward (the last backward). */
+static int64_t lsh_merge(const int64_t *end, int64_t nleaf, int64_t K, int64_t *start)
+{
+	int64_t nb = 0, from = 0;
+	start[0] = 0;
+	for (int64_t q = 0; q < nleaf; q++)
+		if (end[q] - from > K)
+			start[++nb] = from = end[q];
+	if (start[nb] != end[nleaf - 1]) {
+		if (nb == 0)
+			nb = 1;
+		start[nb] = end[nleaf - 1];
+	}
+	return nb;
+}
+
+int wn_gais_lsh(const float *X, int64_t n, int64_t d, int bits, int levels, int64_t B,
+		int64_t K, uint64_t seed, wn_gais_batches *b, char *err, size_t errlen)
+{
+	memset(b, 0, sizeof *b);
+	if (n <= K)
+		return wn_errf(err, errlen, "-k %lld needs more than %lld records", (long long)K,
+			       (long long)n), -1;
+	struct lsh h = {X, d, B, 0, bits, levels, seed, NULL, NULL, NULL};
+	h.planes = malloc((size_t)(levels * bits * d) * sizeof *h.planes);
+	h.key = malloc((size_t)n * sizeof *h.key);
+	h.leaf_end = malloc((size_t)n * sizeof *h.leaf_end);
+	b->members = malloc((size_t)n * sizeof *b->members);
+	b->start = malloc((size_t)(n + 1) * sizeof *b->start);
+	double *nrm = malloc((size_t)n * sizeof *nrm);
+	int rc = -1;
+	if (!h.planes || !h.key || !h.leaf_end || !b->members || !b->start || !nrm)
+		goto done;
+	for (int64_t k = 0; k < (int64_t)levels * bits * d; k++)
+		h.planes[k] = wn_rng_normal(seed, STREAM_GAIS_LSH + (uint64_t)(k / ((int64_t)bits * d)),
+					    (uint64_t)(k % ((int64_t)bits * d)));
+	for (int64_t i = 0; i < n; i++)
+		b->members[i] = i, nrm[i] = norm_of(X + i * d, d);
+	lsh_split(&h, b->members, n, 0, 0);
+	b->nb = lsh_merge(h.leaf_end, h.nleaf, K, b->start);
+	if (!(b->g = calloc((size_t)b->nb, sizeof *b->g)))
+		goto done;
+	rc = build_graphs(X, d, nrm, K, b);
+done:
+	free(h.planes), free(h.key), free(h.leaf_end), free(nrm);
+	if (rc) {
+		wn_gais_batches_free(b);
+		wn_errf(err, errlen, "out of memory");
+	}
+	return rc;
+}
+
 /* ---- the driver ---- */
 
 struct gbatch {
@@ -314,7 +417,9 @@ int wn_gais_run(const wn_gais_opts *o, const float *X, const int32_t *y, int64_t
 	if (o->k >= n)
 		return wn_errf(err, errlen, "-k %lld needs more than %lld records", (long long)o->k,
 			       (long long)n), -1;
-	if (wn_gais_minibatch(X, y, n, d, C, o->batch, o->k, o->seed, &w.B, err, errlen))
+	if (o->lsh_bits > 0 ? wn_gais_lsh(X, n, d, o->lsh_bits, o->lsh_levels, o->batch, o->k,
+					  o->seed, &w.B, err, errlen)
+			    : wn_gais_minibatch(X, y, n, d, C, o->batch, o->k, o->seed, &w.B, err, errlen))
 		return -1;
 	int64_t mx = 1;
 	for (int64_t q = 0; q < w.B.nb; q++)

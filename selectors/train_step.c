@@ -91,7 +91,7 @@ static int check_gat(wn_train_step_opts *o, char *err, size_t errlen)
 {
 	int gat = !strcmp(o->model, "gat");
 	if (!gat) {
-		if (o->graph || o->k || o->heads || o->layers)
+		if (o->graph || o->k || o->heads || o->layers || o->bits || o->levels)
 			return wn_errf(err, errlen, "--graph, -k, --heads and --layers need --model gat"), -1;
 		return 0;
 	}
@@ -100,13 +100,18 @@ static int check_gat(wn_train_step_opts *o, char *err, size_t errlen)
 	o->k = o->k ? o->k : 10;
 	o->heads = o->heads ? o->heads : 4;
 	o->layers = o->layers ? o->layers : 2;
-	if (!strcmp(o->graph, "lsh"))
-		return wn_errf(err, errlen, "--graph lsh is not implemented yet (use --graph minibatch)"), -1;
-	if (strcmp(o->graph, "minibatch"))
-		return wn_errf(err, errlen, "unknown --graph '%s' (minibatch)", o->graph), -1;
+	int lsh = !strcmp(o->graph, "lsh");
+	if (!lsh && strcmp(o->graph, "minibatch"))
+		return wn_errf(err, errlen, "unknown --graph '%s' (minibatch or lsh)", o->graph), -1;
+	if (!lsh && (o->bits || o->levels))
+		return wn_errf(err, errlen, "--bits and --levels need --graph lsh"), -1;
+	o->bits = lsh && !o->bits ? 8 : o->bits;
+	o->levels = lsh && !o->levels ? 1 : o->levels;
+	if (lsh && (o->bits < 1 || o->bits > 30 || o->levels < 1 || o->levels > 8))
+		return wn_errf(err, errlen, "--bits must be 1 to 30 and --levels 1 to 8"), -1;
 	if (o->k < 1 || o->heads < 1 || o->layers < 1 || o->layers > 8)
 		return wn_errf(err, errlen, "-k and --heads must be at least 1, --layers 1 to 8"), -1;
-	if (o->k >= o->batch)
+	if (!lsh && o->k >= o->batch)
 		return wn_errf(err, errlen, "-k %lld must be smaller than --batch %lld (neighbours come from "
 			       "the record's mini-batch)", (long long)o->k, (long long)o->batch), -1;
 	if (o->layers > 1 && o->hidden % o->heads)
@@ -825,8 +830,8 @@ static int annotate_gais(void *ctx, int64_t i, wn_annot *a)
 static int gais_and_emit(const wn_train_step_opts *o, struct run *r, wn_stream *s, char *err,
 			 size_t errlen)
 {
-	wn_gais_opts go = {o->batch, o->k, o->hidden, o->heads, o->layers, o->epochs, o->runs,
-			   o->lr, o->weight_decay, (uint64_t)o->seed};
+	wn_gais_opts go = {o->batch, o->k, o->hidden, o->heads, o->bits, o->levels, o->layers,
+			   o->epochs, o->runs, o->lr, o->weight_decay, (uint64_t)o->seed};
 	char why[512] = "";
 	int64_t n = r->L.v.n;
 	double *score = malloc((size_t)n * sizeof *score);
@@ -839,9 +844,10 @@ static int gais_and_emit(const wn_train_step_opts *o, struct run *r, wn_stream *
 	}
 	if (!o->io.quiet)
 		fprintf(stderr, "winnow %s: gat (%d layers, %lld heads) on %lld records of dim %lld, "
-			"%lld classes, mini-batches of %lld with %lld neighbours: %d run(s)\n", s->cmd,
-			o->layers, (long long)o->heads, (long long)n, (long long)r->L.v.d,
-			(long long)r->L.C, (long long)o->batch, (long long)o->k, o->runs);
+			"%lld classes, %s%.0lld with %lld neighbours: %d run(s)\n", s->cmd, o->layers,
+			(long long)o->heads, (long long)n, (long long)r->L.v.d, (long long)r->L.C,
+			o->bits ? "lsh buckets" : "mini-batches of ", o->bits ? 0 : (long long)o->batch,
+			(long long)o->k, o->runs);
 	struct gais_emit e = {score, r->holdout};
 	int rc = wn_cluster_vectors_emit(&r->L.v, s, annotate_gais, &e, err, errlen);
 	free(score);

@@ -82,6 +82,22 @@ test_expect_success 'the same bytes at 1 and 2 threads, other bytes for another 
 	test_cmp r1 r2
 '
 
+test_expect_success '--graph lsh: single and multi-level hashing learn, the same bytes at 1 and 2 threads' '
+	"$WINNOW" train --label kind --model gat --graph lsh --bits 6 -k 4 --heads 2 --hidden 8 --epochs 40 \
+		--lr 0.02 --holdout 0.25 pts.jsonl > out 2> err &&
+	grep -q "^winnow train: run 1 epoch 40: train loss [0-9.]*, held-out accuracy 1.0000$" err &&
+	grep -q "lsh buckets with 4 neighbours" err &&
+	"$WINNOW" train -q --label section --model gat --graph lsh --bits 2 --levels 3 --batch 60 -k 5 \
+		--epochs 3 --lr 0.01 --threads 1 emb.jsonl > h1 &&
+	"$WINNOW" train -q --label section --model gat --graph lsh --bits 2 --levels 3 --batch 60 -k 5 \
+		--epochs 3 --lr 0.01 --threads 2 emb.jsonl > h2 &&
+	test_cmp h1 h2 &&
+	"$WINNOW" train -q --label section --model gat --graph lsh --bits 2 --levels 1 --batch 60 -k 5 \
+		--epochs 3 --lr 0.01 emb.jsonl > h3 &&
+	! cmp -s h1 h3 &&
+	test $(grep -c "\"gais\":[0-9]" h1) = 600
+'
+
 test_expect_success 'winnow eval --by winnow.gais: the curve against random' '
 	"$WINNOW" eval -q --label section --by winnow.gais --fracs 0.3,0.6,1 --keep high,low --repeats 2 \
 		--epochs 3 d1 > curve &&
@@ -91,17 +107,19 @@ test_expect_success 'winnow eval --by winnow.gais: the curve against random' '
 
 test_expect_success 'usage errors exit 2 before any output' '
 	"$WINNOW" train --label kind --model gat --batch 20 -k 20 pts.jsonl > out 2> e1; r1=$? &&
-	"$WINNOW" train --label kind --model gat --graph lsh pts.jsonl > out 2> e2; r2=$? &&
+	"$WINNOW" train --label kind --model gat --bits 4 pts.jsonl > out 2> e2; r2=$? &&
 	"$WINNOW" train --label kind --model gat --heads 3 pts.jsonl > out 2> e3; r3=$? &&
 	"$WINNOW" train --label kind -k 3 pts.jsonl > out 2> e4; r4=$? &&
 	"$WINNOW" train --label kind --model gat --aum-threshold pts.jsonl > out 2> e5; r5=$? &&
 	"$WINNOW" train --label kind --model gat --graph ring pts.jsonl > out 2> e6; r6=$? &&
 	test $r1 = 2 && grep -q "^winnow train: -k 20 must be smaller than --batch 20" e1 &&
-	test $r2 = 2 && grep -q "^winnow train: --graph lsh is not implemented yet" e2 &&
+	test $r2 = 2 && grep -q "^winnow train: --bits and --levels need --graph lsh$" e2 &&
 	test $r3 = 2 && grep -q "^winnow train: --hidden 64 is not a multiple of --heads 3" e3 &&
 	test $r4 = 2 && grep -q "^winnow train: --graph, -k, --heads and --layers need --model gat" e4 &&
 	test $r5 = 2 && grep -q "^winnow train: --model gat writes winnow.gais only" e5 &&
-	test $r6 = 2 && grep -q "^winnow train: unknown --graph .ring. (minibatch)" e6 &&
+	test $r6 = 2 && grep -q "^winnow train: unknown --graph .ring. (minibatch or lsh)$" e6 &&
+	"$WINNOW" train --label kind --model gat --graph lsh --bits 31 pts.jsonl > out 2> e7; r7=$? &&
+	test $r7 = 2 && grep -q "^winnow train: --bits must be 1 to 30 and --levels 1 to 8$" e7 &&
 	[ ! -s out ]
 '
 

@@ -204,6 +204,61 @@ static void test_minibatch_keeps_classes(void)
 	CHECK(strstr(err, "-k 5 needs at least 6") != NULL);
 }
 
+/* Partition, sizes above K, kNN rows well formed. */
+static int64_t check_batches(const wn_gais_batches *b, int64_t n, int64_t K)
+{
+	int *seen = calloc((size_t)n, sizeof *seen);
+	int64_t bad = 0;
+	for (int64_t q = 0; q < b->nb; q++) {
+		const wn_gais_graph *g = &b->g[q];
+		bad += g->n != b->start[q + 1] - b->start[q] || g->n <= K;
+		for (int64_t i = 0; i < g->n; i++) {
+			seen[b->members[b->start[q] + i]]++;
+			bad += g->ptr[i + 1] - g->ptr[i] != K + 1 || g->src[g->ptr[i]] != i;
+		}
+	}
+	for (int64_t i = 0; i < n; i++)
+		bad += seen[i] != 1;
+	free(seen);
+	return bad;
+}
+
+static void test_lsh_buckets(void)
+{
+	enum { N = 300, K = 3 };
+	float X[2 * N];
+	int32_t y[N];
+	clusters(X, y, N);
+	wn_gais_batches b1, b3, b6;
+	char err[256];
+	CHECK(wn_gais_lsh(X, N, 2, 1, 1, 10, K, 4, &b1, err, sizeof err) == 0);
+	CHECK(wn_gais_lsh(X, N, 2, 1, 3, 10, K, 4, &b3, err, sizeof err) == 0);
+	CHECK(wn_gais_lsh(X, N, 2, 6, 1, 10, K, 4, &b6, err, sizeof err) == 0);
+	CHECK(b1.nb >= 1 && b1.nb <= 2); /* one plane, one level: two sides at most */
+	CHECK(b3.nb > b1.nb);            /* buckets over 10 hashed again */
+	CHECK_EQ_INT(check_batches(&b1, N, K), 0);
+	CHECK_EQ_INT(check_batches(&b3, N, K), 0);
+	CHECK_EQ_INT(check_batches(&b6, N, K), 0);
+	/* six planes through the origin: the three clusters (120 degrees
+	 * apart) fall in different buckets; count records outside their
+	 * bucket's majority class */
+	int64_t off = 0;
+	for (int64_t q = 0; q < b6.nb; q++) {
+		int cnt[3] = {0}, mx = 0;
+		for (int64_t i = b6.start[q]; i < b6.start[q + 1]; i++)
+			cnt[y[b6.members[i]]]++;
+		for (int c = 0; c < 3; c++)
+			mx = cnt[c] > mx ? cnt[c] : mx;
+		off += b6.start[q + 1] - b6.start[q] - mx;
+	}
+	CHECK(off <= N / 20);
+	wn_gais_batches_free(&b1);
+	wn_gais_batches_free(&b3);
+	wn_gais_batches_free(&b6);
+	CHECK(wn_gais_lsh(X, 3, 2, 4, 1, 10, K, 4, &b1, err, sizeof err) == -1);
+	CHECK(strstr(err, "-k 3 needs more than 3 records") != NULL);
+}
+
 struct acc_log {
 	double last;
 };
@@ -223,7 +278,8 @@ static void test_run_learns_and_is_thread_free(void)
 	clusters(X, y, N);
 	for (int i = 0; i < N; i++)
 		hold[i] = i % 4 == 0;
-	wn_gais_opts o = {40, 4, 8, 2, 2, 30, 2, 0.02, 0.01, 3};
+	wn_gais_opts o = {.batch = 40, .k = 4, .hidden = 8, .heads = 2, .layers = 2, .epochs = 30,
+			  .runs = 2, .lr = 0.02, .weight_decay = 0.01, .seed = 3};
 	double s1[N], s2[N];
 	char err[256];
 	struct acc_log lg = {0};
@@ -250,6 +306,7 @@ int main(void)
 	RUN(test_layer_gradients_mean);
 	RUN(test_model_gradients);
 	RUN(test_minibatch_keeps_classes);
+	RUN(test_lsh_buckets);
 	RUN(test_run_learns_and_is_thread_free);
 	return TEST_EXIT;
 }
