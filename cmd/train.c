@@ -10,7 +10,7 @@
 static const char *const train_usage[] = {
 	"winnow train --label FIELD [--model linear|mlp] [--hidden 64] [--epochs E] [--runs R] [options] [file...]",
 	"winnow train --trajectories FILE.npy [--s2l-k K] [--seed S] [file...]",
-	"winnow train --label FIELD --model gat [--graph minibatch|lsh] [--batch B] [-k K] [--bits B] [--levels L] [--heads H] [--layers L] [file...]",
+	"winnow train --label FIELD --model gat [--graph minibatch|lsh] [--batch B] [-k K] [--bits B] [--levels L] [--views V] [--heads H] [--layers L] [file...]",
 	"",
 	"Train a proxy classifier on the records' vectors; score every record by its dynamics.\n"
 	"Mini-batch AdamW on the compute core (--dropout P on the MLP's hidden layer), on winnow.emb\n"
@@ -60,8 +60,8 @@ static const char *const train_usage[] = {
 	"paper's: --bits hyperplanes through the origin per level (the same for every bucket of a\n"
 	"level) split the records by sign code; a bucket over --batch records is split again by the\n"
 	"next level's planes, up to --levels; buckets of -k records or fewer, in code order, merge\n"
-	"with the next; the buckets are the batches (class shares not kept); multi-view hashing is\n"
-	"not implemented.\n"
+	"with the next; the buckets are the batches (class shares not kept); --views V hashes V\n"
+	"times (planes from --seed + v): every record in V batches, its score the mean over views.\n"
 	"Same output at any --threads for a --seed; on CUDA the products run on the GPU and the\n"
 	"scores may differ from the CPU's in the last float digits.",
 	"",
@@ -86,6 +86,7 @@ static void train_options(void *p, struct wn_option *t)
 		OPT_GROUP("GAIS (--model gat)"),
 		OPT_STRING(0, "graph", &o->graph, "G", "the record graph: minibatch (default) or lsh"),
 		OPT_INT(0, "bits", &o->bits, "B", "--graph lsh: hyperplanes per level (default 8, at most 30)"),
+		OPT_INT(0, "views", &o->views, "V", "--graph lsh: independent hashings (seed + v), each record in V batches, scores averaged (default 1)"),
 		OPT_INT(0, "levels", &o->levels, "L", "--graph lsh: hashing levels; a bucket over --batch records is hashed again (default 1)"),
 		OPT_INT64('k', NULL, &o->k, "K", "neighbours of a record in its mini-batch, cosine (default 10; < --batch)"),
 		OPT_INT64(0, "heads", &o->heads, "H", "attention heads per layer (default 4; divides --hidden)"),

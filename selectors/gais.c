@@ -232,7 +232,8 @@ static void init_params(wn_gais_model *m, uint64_t seed)
 wn_gais_model *wn_gais_model_new(int64_t din, int64_t hidden, int64_t heads, int layers,
 				 int64_t C, uint64_t seed)
 {
-	if (layers < 1 || layers > WN_GAIS_MAX_LAYERS || heads < 1 || (layers > 1 && (hidden < heads || hidden % heads)))
+	if (layers < 1 || layers > WN_GAIS_MAX_LAYERS || heads < 1 ||
+	    (layers > 1 && (hidden < heads || hidden % heads)))
 		return NULL;
 	wn_gais_model *m = calloc(1, sizeof *m);
 	if (!m)

@@ -119,6 +119,11 @@ int wn_gais_minibatch(const float *X, const int32_t *y, int64_t n, int64_t d, in
  */
 int wn_gais_lsh(const float *X, int64_t n, int64_t d, int bits, int levels, int64_t B,
 		int64_t K, uint64_t seed, wn_gais_batches *out, char *err, size_t errlen);
+/* Multi-view: `views` hashings (view v from seed + v), their buckets side
+ * by side, so every record is in `views` batches. */
+int wn_gais_lsh_views(const float *X, int64_t n, int64_t d, int bits, int levels, int views,
+		      int64_t B, int64_t K, uint64_t seed, wn_gais_batches *out, char *err,
+		      size_t errlen);
 void wn_gais_batches_free(wn_gais_batches *b);
 
 /* ---- the driver ---- */
@@ -126,6 +131,7 @@ void wn_gais_batches_free(wn_gais_batches *b);
 typedef struct wn_gais_opts {
 	int64_t batch, k, hidden, heads;
 	int lsh_bits, lsh_levels; /* lsh_bits > 0: the LSH graph, else the mini-batches */
+	int lsh_views;            /* LSH: independent hashings (0 or 1: one) */
 	int layers, epochs, runs;
 	double lr, weight_decay;
 	uint64_t seed;

@@ -275,6 +275,54 @@ done:
 	return rc;
 }
 
+/* Batches of b appended to a (b emptied). */
+static int append_batches(wn_gais_batches *a, wn_gais_batches *b)
+{
+	int64_t na = a->nb ? a->start[a->nb] : 0, nm = b->start[b->nb];
+	int64_t *mem = realloc(a->members, (size_t)(na + nm) * sizeof *mem);
+	if (mem)
+		a->members = mem;
+	int64_t *st = realloc(a->start, (size_t)(a->nb + b->nb + 1) * sizeof *st);
+	if (st)
+		a->start = st;
+	wn_gais_graph *g = realloc(a->g, (size_t)(a->nb + b->nb) * sizeof *g);
+	if (g)
+		a->g = g;
+	if (!mem || !st || !g)
+		return -1;
+	memcpy(mem + na, b->members, (size_t)nm * sizeof *mem);
+	if (!a->nb)
+		st[0] = 0;
+	for (int64_t q = 0; q < b->nb; q++) {
+		st[a->nb + q + 1] = na + b->start[q + 1];
+		g[a->nb + q] = b->g[q];
+	}
+	a->nb += b->nb;
+	free(b->g);
+	b->g = NULL;
+	b->nb = 0;
+	wn_gais_batches_free(b);
+	return 0;
+}
+
+int wn_gais_lsh_views(const float *X, int64_t n, int64_t d, int bits, int levels, int views,
+		      int64_t B, int64_t K, uint64_t seed, wn_gais_batches *out, char *err,
+		      size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	for (int v = 0; v < (views > 1 ? views : 1); v++) {
+		wn_gais_batches one;
+		if (wn_gais_lsh(X, n, d, bits, levels, B, K, seed + (uint64_t)v, &one, err, errlen))
+			return wn_gais_batches_free(out), -1;
+		if (append_batches(out, &one)) {
+			wn_gais_batches_free(&one);
+			wn_gais_batches_free(out);
+			return wn_errf(err, errlen, "out of memory"), -1;
+		}
+	}
+	return 0;
+}
+
 /* ---- the driver ---- */
 
 struct gbatch {
@@ -417,8 +465,8 @@ int wn_gais_run(const wn_gais_opts *o, const float *X, const int32_t *y, int64_t
 	if (o->k >= n)
 		return wn_errf(err, errlen, "-k %lld needs more than %lld records", (long long)o->k,
 			       (long long)n), -1;
-	if (o->lsh_bits > 0 ? wn_gais_lsh(X, n, d, o->lsh_bits, o->lsh_levels, o->batch, o->k,
-					  o->seed, &w.B, err, errlen)
+	if (o->lsh_bits > 0 ? wn_gais_lsh_views(X, n, d, o->lsh_bits, o->lsh_levels, o->lsh_views,
+						o->batch, o->k, o->seed, &w.B, err, errlen)
 			    : wn_gais_minibatch(X, y, n, d, C, o->batch, o->k, o->seed, &w.B, err, errlen))
 		return -1;
 	int64_t mx = 1;
@@ -430,8 +478,9 @@ int wn_gais_run(const wn_gais_opts *o, const float *X, const int32_t *y, int64_t
 	memset(score, 0, (size_t)n * sizeof *score);
 	for (int r = 0; r < o->runs && !rc; r++)
 		rc = one_run(o, &w, d, C, r, fn, ctx, score);
-	for (int64_t i = 0; i < n && !rc; i++)
-		score[i] /= (double)o->runs;
+	double per = (double)o->runs * (o->lsh_bits > 0 && o->lsh_views > 1 ? o->lsh_views : 1);
+	for (int64_t i = 0; i < n && !rc; i++) /* the mean over runs and views */
+		score[i] /= per;
 	work_free(&w);
 	if (rc)
 		wn_errf(err, errlen, "out of memory");

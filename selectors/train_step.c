@@ -91,7 +91,7 @@ static int check_gat(wn_train_step_opts *o, char *err, size_t errlen)
 {
 	int gat = !strcmp(o->model, "gat");
 	if (!gat) {
-		if (o->graph || o->k || o->heads || o->layers || o->bits || o->levels)
+		if (o->graph || o->k || o->heads || o->layers || o->bits || o->levels || o->views)
 			return wn_errf(err, errlen, "--graph, -k, --heads and --layers need --model gat"), -1;
 		return 0;
 	}
@@ -103,12 +103,14 @@ static int check_gat(wn_train_step_opts *o, char *err, size_t errlen)
 	int lsh = !strcmp(o->graph, "lsh");
 	if (!lsh && strcmp(o->graph, "minibatch"))
 		return wn_errf(err, errlen, "unknown --graph '%s' (minibatch or lsh)", o->graph), -1;
-	if (!lsh && (o->bits || o->levels))
-		return wn_errf(err, errlen, "--bits and --levels need --graph lsh"), -1;
+	if (!lsh && (o->bits || o->levels || o->views))
+		return wn_errf(err, errlen, "--bits, --levels and --views need --graph lsh"), -1;
 	o->bits = lsh && !o->bits ? 8 : o->bits;
 	o->levels = lsh && !o->levels ? 1 : o->levels;
-	if (lsh && (o->bits < 1 || o->bits > 30 || o->levels < 1 || o->levels > 8))
-		return wn_errf(err, errlen, "--bits must be 1 to 30 and --levels 1 to 8"), -1;
+	o->views = lsh && !o->views ? 1 : o->views;
+	if (lsh && (o->bits < 1 || o->bits > 30 || o->levels < 1 || o->levels > 8 || o->views < 1 ||
+		    o->views > 64))
+		return wn_errf(err, errlen, "--bits must be 1 to 30, --levels 1 to 8 and --views 1 to 64"), -1;
 	if (o->k < 1 || o->heads < 1 || o->layers < 1 || o->layers > 8)
 		return wn_errf(err, errlen, "-k and --heads must be at least 1, --layers 1 to 8"), -1;
 	if (!lsh && o->k >= o->batch)
@@ -830,8 +832,8 @@ static int annotate_gais(void *ctx, int64_t i, wn_annot *a)
 static int gais_and_emit(const wn_train_step_opts *o, struct run *r, wn_stream *s, char *err,
 			 size_t errlen)
 {
-	wn_gais_opts go = {o->batch, o->k, o->hidden, o->heads, o->bits, o->levels, o->layers,
-			   o->epochs, o->runs, o->lr, o->weight_decay, (uint64_t)o->seed};
+	wn_gais_opts go = {o->batch, o->k, o->hidden, o->heads, o->bits, o->levels, o->views,
+			   o->layers, o->epochs, o->runs, o->lr, o->weight_decay, (uint64_t)o->seed};
 	char why[512] = "";
 	int64_t n = r->L.v.n;
 	double *score = malloc((size_t)n * sizeof *score);

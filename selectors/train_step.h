@@ -48,7 +48,7 @@ typedef struct wn_train_step_opts {
 	const char *save_ckpt;   /* --save-checkpoints DIR (selectors/train_ckpt.h) */
 	const char *from_ckpt;   /* --from-checkpoints DIR: scores without training */
 	const char *graph;       /* --model gat: --graph minibatch | lsh */
-	int bits, levels;        /* --graph lsh: --bits, --levels */
+	int bits, levels, views; /* --graph lsh: --bits, --levels, --views */
 	int64_t k, heads;        /* --model gat: -k K neighbours, --heads H */
 	int layers;              /* --model gat: --layers L */
 	wn_dyn_opts dyn;         /* filled by check */

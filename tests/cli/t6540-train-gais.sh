@@ -6,7 +6,8 @@
 # embeddings, label section) learned above the majority-class rate, the
 # scores bounded by what attention can sum to (rows of attention sum to 1
 # per head and layer: sum gais <= n H L), the original bytes kept; the same
-# bytes at 1 and 2 threads, another seed other bytes; `winnow eval --by
+# bytes at 1 and 2 threads, another seed other bytes; --graph lsh (single,
+# multi-level, multi-view) learning the points and thread-independent; `winnow eval --by
 # winnow.gais` runs its curve against random; usage and input errors with
 # their exit codes and messages.
 . "$(dirname "$0")/lib.sh"
@@ -95,7 +96,12 @@ test_expect_success '--graph lsh: single and multi-level hashing learn, the same
 	"$WINNOW" train -q --label section --model gat --graph lsh --bits 2 --levels 1 --batch 60 -k 5 \
 		--epochs 3 --lr 0.01 emb.jsonl > h3 &&
 	! cmp -s h1 h3 &&
-	test $(grep -c "\"gais\":[0-9]" h1) = 600
+	test $(grep -c "\"gais\":[0-9]" h1) = 600 &&
+	"$WINNOW" train -q --label section --model gat --graph lsh --bits 3 --views 3 -k 5 \
+		--epochs 2 --lr 0.01 --threads 1 emb.jsonl > m1 &&
+	"$WINNOW" train -q --label section --model gat --graph lsh --bits 3 --views 3 -k 5 \
+		--epochs 2 --lr 0.01 --threads 2 emb.jsonl > m2 &&
+	test_cmp m1 m2
 '
 
 test_expect_success 'winnow eval --by winnow.gais: the curve against random' '
@@ -113,13 +119,13 @@ test_expect_success 'usage errors exit 2 before any output' '
 	"$WINNOW" train --label kind --model gat --aum-threshold pts.jsonl > out 2> e5; r5=$? &&
 	"$WINNOW" train --label kind --model gat --graph ring pts.jsonl > out 2> e6; r6=$? &&
 	test $r1 = 2 && grep -q "^winnow train: -k 20 must be smaller than --batch 20" e1 &&
-	test $r2 = 2 && grep -q "^winnow train: --bits and --levels need --graph lsh$" e2 &&
+	test $r2 = 2 && grep -q "^winnow train: --bits, --levels and --views need --graph lsh$" e2 &&
 	test $r3 = 2 && grep -q "^winnow train: --hidden 64 is not a multiple of --heads 3" e3 &&
 	test $r4 = 2 && grep -q "^winnow train: --graph, -k, --heads and --layers need --model gat" e4 &&
 	test $r5 = 2 && grep -q "^winnow train: --model gat writes winnow.gais only" e5 &&
 	test $r6 = 2 && grep -q "^winnow train: unknown --graph .ring. (minibatch or lsh)$" e6 &&
 	"$WINNOW" train --label kind --model gat --graph lsh --bits 31 pts.jsonl > out 2> e7; r7=$? &&
-	test $r7 = 2 && grep -q "^winnow train: --bits must be 1 to 30 and --levels 1 to 8$" e7 &&
+	test $r7 = 2 && grep -q "^winnow train: --bits must be 1 to 30, --levels 1 to 8 and --views 1 to 64$" e7 &&
 	[ ! -s out ]
 '
 

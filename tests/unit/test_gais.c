@@ -255,6 +255,23 @@ static void test_lsh_buckets(void)
 	wn_gais_batches_free(&b1);
 	wn_gais_batches_free(&b3);
 	wn_gais_batches_free(&b6);
+	/* three views: every record in three batches, the first view the single hashing */
+	wn_gais_batches v3;
+	CHECK(wn_gais_lsh(X, N, 2, 2, 1, 10, K, 4, &b1, err, sizeof err) == 0);
+	CHECK(wn_gais_lsh_views(X, N, 2, 2, 1, 3, 10, K, 4, &v3, err, sizeof err) == 0);
+	int in3[N] = {0};
+	for (int64_t i = 0; i < v3.start[v3.nb]; i++)
+		in3[v3.members[i]]++;
+	for (int i = 0; i < N; i++)
+		CHECK_EQ_INT(in3[i], 3);
+	CHECK(v3.nb > b1.nb);
+	CHECK(memcmp(v3.members, b1.members, N * sizeof *b1.members) == 0);
+	for (int64_t q = 0; q <= b1.nb; q++)
+		CHECK_EQ_INT(v3.start[q], b1.start[q]);
+	for (int64_t q = 0; q < b1.nb; q++)
+		CHECK(memcmp(v3.g[q].src, b1.g[q].src, (size_t)b1.g[q].ptr[b1.g[q].n] * sizeof(int64_t)) == 0);
+	wn_gais_batches_free(&b1);
+	wn_gais_batches_free(&v3);
 	CHECK(wn_gais_lsh(X, 3, 2, 4, 1, 10, K, 4, &b1, err, sizeof err) == -1);
 	CHECK(strstr(err, "-k 3 needs more than 3 records") != NULL);
 }
