@@ -56,7 +56,7 @@ static const char *const train_usage[] = {
 	"batch (decay on Theta only), batches in a Philox order per epoch; self-attention is left\n"
 	"out of the score. Held-out records (--holdout FRAC) stay in the graph, out of the loss.\n"
 	"Defaults for gat: -k 10, --heads 4, --layers 2 (and --batch, --hidden, --epochs, --lr as\n"
-	"above). --graph lsh: hierarchical random-projection hashing, winnow's reading of the\n"
+	"above). gat runs on the CPU whatever --device. --graph lsh: hierarchical random-projection hashing, winnow's reading of the\n"
 	"paper's: --bits hyperplanes through the origin per level (the same for every bucket of a\n"
 	"level) split the records by sign code; a bucket over --batch records is split again by the\n"
 	"next level's planes, up to --levels; buckets of -k records or fewer, in code order, merge\n"

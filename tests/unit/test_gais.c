@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_gais.c — selectors/gais.{c,h}: the GAT attention against
  * the issue's hand value (raw scores 1.0, 0.5, -1.0 -> alpha 0.524185,
- * 0.317934, 0.157881, i.e. softmax of LeakyReLU_0.2), the layer's and the
+ * 0.317934, 0.157881, i.e. softmax of LeakyReLU_0.2), the multi-head
+ * forward against a dense masked-softmax reference, the layer's and the
  * whole classifier's hand-written gradients against central finite
  * differences, the mini-batches keeping each class's share and the kNN
  * rows against a brute-force recount, the driver learning separable
@@ -92,6 +93,59 @@ static void check_layer(int concat)
 				TEST_FAIL_("concat %d var %d [%d]: backward %.9g, finite difference %.9g",
 					   concat, v, k, grads[v][k], fd);
 		}
+}
+
+/* The layer forward against a dense reference: an n x n adjacency, every
+ * pair's score aT [P_i || P_j] computed on its own, masked softmax. */
+static void check_dense(int concat)
+{
+	enum { N = 5, DIN = 4, H = 2, F = 3 };
+	uint64_t r = 41 + (uint64_t)concat;
+	double X[N * DIN], th[H * DIN * F], a[H * 2 * F];
+	for (int k = 0; k < N * DIN; k++) X[k] = 2 * lcg(&r);
+	for (int k = 0; k < H * DIN * F; k++) th[k] = lcg(&r);
+	for (int k = 0; k < H * 2 * F; k++) a[k] = 2 * lcg(&r);
+	wn_gais_graph g = {N, G_PTR, G_SRC};
+	wn_gat_layer L = {DIN, H, F, concat, th, a};
+	double P[N * H * F], u[13 * H], al[13 * H], out[N * H * F], ref[N * H * F] = {0};
+	CHECK(wn_gat_forward(&L, &g, X, P, u, al, out) == 0);
+	int adj[N][N] = {{0}};
+	for (int i = 0; i < N; i++)
+		for (int64_t e = G_PTR[i]; e < G_PTR[i + 1]; e++)
+			adj[i][G_SRC[e]] = 1;
+	for (int h = 0; h < H; h++) {
+		double Q[N][F] = {{0}};
+		for (int i = 0; i < N; i++)
+			for (int f = 0; f < F; f++)
+				for (int k = 0; k < DIN; k++)
+					Q[i][f] += X[i * DIN + k] * th[h * DIN * F + k * F + f];
+		for (int i = 0; i < N; i++) {
+			double e[N], z = 0;
+			for (int j = 0; j < N; j++) {
+				double s = 0;
+				for (int f = 0; f < F; f++)
+					s += a[h * 2 * F + f] * Q[i][f] + a[h * 2 * F + F + f] * Q[j][f];
+				e[j] = adj[i][j] ? exp(s > 0 ? s : 0.2 * s) : 0;
+				z += e[j];
+			}
+			for (int j = 0; j < N; j++)
+				for (int f = 0; f < F; f++) {
+					double v = e[j] / z * Q[j][f];
+					if (concat)
+						ref[i * H * F + h * F + f] += v;
+					else
+						ref[i * F + f] += v / H;
+				}
+		}
+	}
+	for (int k = 0; k < N * (concat ? H * F : F); k++)
+		CHECK_NEAR(out[k], ref[k], 1e-12);
+}
+
+static void test_layer_forward_dense_reference(void)
+{
+	check_dense(1);
+	check_dense(0);
 }
 
 static void test_layer_gradients_concat(void) { check_layer(1); }
@@ -319,6 +373,7 @@ static void test_run_learns_and_is_thread_free(void)
 int main(void)
 {
 	RUN(test_attention_hand_value);
+	RUN(test_layer_forward_dense_reference);
 	RUN(test_layer_gradients_concat);
 	RUN(test_layer_gradients_mean);
 	RUN(test_model_gradients);
