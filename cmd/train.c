@@ -88,7 +88,7 @@ static void train_options(void *p, struct wn_option *t)
 		OPT_INT(0, "bits", &o->bits, "B", "--graph lsh: hyperplanes per level (default 8, at most 30)"),
 		OPT_INT(0, "views", &o->views, "V", "--graph lsh: independent hashings (seed + v), each record in V batches, scores averaged (default 1)"),
 		OPT_INT(0, "levels", &o->levels, "L", "--graph lsh: hashing levels; a bucket over --batch records is hashed again (default 1)"),
-		OPT_INT64('k', NULL, &o->k, "K", "neighbours of a record in its mini-batch, cosine (default 10; < --batch)"),
+		OPT_INT64('k', "neighbours", &o->k, "K", "neighbours of a record in its batch, cosine (default 10; < --batch)"),
 		OPT_INT64(0, "heads", &o->heads, "H", "attention heads per layer (default 4; divides --hidden)"),
 		OPT_INT(0, "layers", &o->layers, "L", "GAT layers (default 2, at most 8)"),
 		OPT_GROUP("Training"),

@@ -111,6 +111,14 @@ test_expect_success 'winnow eval --by winnow.gais: the curve against random' '
 	test $(grep -c "^[0-9.]* *[0-9]* *0\.[0-9]*" curve) = 3
 '
 
+test_expect_success 'a recipe embed -> train (gat): the bytes of its shell pipeline' '
+	printf "winnow: 1\nseed: 2\ninputs: [deb.jsonl]\nsteps:\n  - embed: {}\n  - train: {label: section, model: gat, graph: lsh, bits: 3, neighbours: 4, heads: 2, layers: 2, epochs: 2, holdout: 0.2}\noutput: {jsonl: r.jsonl}\n" > r.yaml &&
+	"$WINNOW" run -q r.yaml &&
+	"$WINNOW" embed -q deb.jsonl | "$WINNOW" train -q --label section --model gat --graph lsh --bits 3 \
+		-k 4 --heads 2 --layers 2 --epochs 2 --holdout 0.2 --seed 2 > s.jsonl &&
+	test $(grep -c "\"gais\":" r.jsonl) = 600 && test_cmp r.jsonl s.jsonl
+'
+
 test_expect_success 'usage errors exit 2 before any output' '
 	"$WINNOW" train --label kind --model gat --batch 20 -k 20 pts.jsonl > out 2> e1; r1=$? &&
 	"$WINNOW" train --label kind --model gat --bits 4 pts.jsonl > out 2> e2; r2=$? &&
