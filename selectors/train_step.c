@@ -148,7 +148,7 @@ int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 		return wn_errf(err, errlen, "--epochs, --runs and --batch must be at least 1"), -1;
 	if (strcmp(o->model, "linear") && o->hidden < 1)
 		return wn_errf(err, errlen, "--hidden must be at least 1"), -1;
-	if (o->score_epoch < 0 || o->score_epoch > o->epochs)
+	if (strcmp(o->model, "gat") && (o->score_epoch < 0 || o->score_epoch > o->epochs))
 		return wn_errf(err, errlen, "--score-epoch %d is beyond --epochs %d (0 to %d)",
 			       o->score_epoch, o->epochs, o->epochs), -1;
 	if (o->seed < 0 || o->log_every < 0)

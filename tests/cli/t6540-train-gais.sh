@@ -137,6 +137,15 @@ test_expect_success 'usage errors exit 2 before any output' '
 	[ ! -s out ]
 '
 
+test_expect_success 'a record without a label: a positioned error, or skipped under --on-error skip' '
+	(head -10 pts.jsonl; echo "{\"id\":98,\"winnow\":{\"emb\":[1,1]}}"; sed -n "11,60p" pts.jsonl) > nolab.jsonl &&
+	"$WINNOW" train --label kind --model gat --batch 20 -k 3 --epochs 1 nolab.jsonl > out 2> err; rc=$? &&
+	test $rc = 1 && grep -q "^winnow train: nolab.jsonl:11: no label at kind$" err && [ ! -s out ] &&
+	"$WINNOW" train -q --label kind --model gat --batch 20 -k 3 --epochs 1 --on-error skip nolab.jsonl > out 2> err &&
+	grep -q "^winnow train: nolab.jsonl:11: no label at kind$" err &&
+	test $(grep -c "\"gais\":" out) = 60
+'
+
 test_expect_success 'too few records for -k: a mini-batch too small, exit 1' '
 	head -12 pts.jsonl > few.jsonl &&
 	"$WINNOW" train --label kind --model gat --batch 10 -k 8 few.jsonl > out 2> err; rc=$? &&
