@@ -80,7 +80,7 @@ static void train_options(void *p, struct wn_option *t)
 		OPT_GROUP("Model"),
 		OPT_STRING(0, "label", &o->label, "FIELD", "the class of each record (a string or number; required)"),
 		OPT_STRING(0, "model", &o->model, "M", "linear, mlp or gat (GAIS; default mlp)"),
-		OPT_INT64(0, "hidden", &o->hidden, "H", "mlp hidden width (default 64)"),
+		OPT_INT64(0, "hidden", &o->hidden, "H", "mlp hidden width; gat: hidden layer width, split over --heads (default 64)"),
 		OPT_STRING(0, "act", &o->act, "A", "mlp activation: relu (default) or gelu"),
 		OPT_STRING(0, "labels-out", &o->labels_out, "FILE", "write the class map as JSONL (class, label, records)"),
 		OPT_GROUP("GAIS (--model gat)"),

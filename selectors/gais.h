@@ -8,7 +8,8 @@
  * parameters, caches and AdamW moments), the distance-based class-keeping
  * mini-batch graph, and the training driver that returns winnow.gais.
  * Borrows: the caller's vectors and labels (never modified); Philox
- * (core/rng.h) for weights and batch order, core/sample.h for the anchor.
+ * (core/rng.h) for the weights, the anchor and the hyperplanes,
+ * core/sample.h for the batch order of each epoch.
  *
  * Every choice past the paper's abstract is winnow's own (the paper's text
  * and code were not available): see wn_gais_run and `winnow train --help`.
