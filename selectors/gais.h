@@ -6,7 +6,8 @@
  * Owns: the GAT layer math as plain functions over arrays (forward and
  * hand-written backward, multi-head), a small GAT classifier (its
  * parameters, caches and AdamW moments), the distance-based class-keeping
- * mini-batch graph, and the training driver that returns winnow.gais.
+ * mini-batch graph and the hierarchical LSH graph, and the training
+ * driver that returns winnow.gais.
  * Borrows: the caller's vectors and labels (never modified); Philox
  * (core/rng.h) for the weights, the anchor and the hyperplanes,
  * core/sample.h for the batch order of each epoch.
@@ -91,8 +92,10 @@ void wn_gais_model_received(const wn_gais_model *m, const wn_gais_graph *g, doub
 
 /*
  * Distance-based mini-batches that keep the class distribution (winnow's
- * own): an anchor record drawn by seed; each class's records ordered by
- * cosine similarity to the anchor (descending, ties by index) and cut into
+ * own): each class's records ordered by their sign code over 16 Philox
+ * hyperplanes through the origin (the first plane the top bit, so records
+ * of a cell of the first planes are contiguous), ties by cosine to an
+ * anchor record drawn by seed (descending), then by index, and cut into
  * nb = ceil(n / B) consecutive chunks, chunk b going to batch b; inside a
  * batch each record's K most cosine-similar others (brute force, ties by
  * index) are its neighbours. members (n): the record ids batch after batch,

@@ -60,20 +60,43 @@ static double cosine(const float *a, const float *b, int64_t d, double na, doubl
 	return s / (na * nb);
 }
 
-/* Record ids into batches: per class by similarity to the anchor, chunked. */
+#define WN_GAIS_ORDER_PLANES 16
+
+/* The sign code of x over WN_GAIS_ORDER_PLANES Philox hyperplanes (the
+ * first plane the top bit, so a code prefix is a cell of the first planes). */
+static uint32_t plane_code(const float *x, int64_t d, const double *planes)
+{
+	uint32_t code = 0;
+	for (int b = 0; b < WN_GAIS_ORDER_PLANES; b++) {
+		double s = 0;
+		for (int64_t k = 0; k < d; k++)
+			s += x[k] * planes[b * d + k];
+		code = code << 1 | (s > 0);
+	}
+	return code;
+}
+
+/* Record ids into batches: per class in the order of their hyperplane
+ * codes (ties: similarity to the anchor), chunked. */
 static int assign(const float *X, const int32_t *y, int64_t n, int64_t d, int64_t C,
 		  const double *nrm, uint64_t seed, wn_gais_batches *b)
 {
 	struct sim_key *k = malloc((size_t)n * sizeof *k);
 	int64_t *fill = calloc((size_t)b->nb + 1, sizeof *fill);
-	if (!k || !fill)
-		return free(k), free(fill), -1;
+	double *pl = malloc((size_t)(WN_GAIS_ORDER_PLANES * d) * sizeof *pl);
+	if (!k || !fill || !pl)
+		return free(k), free(fill), free(pl), -1;
+	for (int64_t q = 0; q < WN_GAIS_ORDER_PLANES * d; q++)
+		pl[q] = wn_rng_normal(seed, STREAM_GAIS_ANCHOR + 1, (uint64_t)q);
 	int64_t anc = (int64_t)(wn_rng_uniform(seed, STREAM_GAIS_ANCHOR, 0) * (double)n);
 	anc = anc < n ? anc : n - 1;
-	for (int64_t i = 0; i < n; i++)
-		k[i] = (struct sim_key){cosine(X + i * d, X + anc * d, d, nrm[i], nrm[anc]), i};
-	qsort(k, (size_t)n, sizeof *k, cmp_sim);
+	for (int64_t i = 0; i < n; i++) {
+		double c = cosine(X + i * d, X + anc * d, d, nrm[i], nrm[anc]);
+		k[i] = (struct sim_key){-(4.0 * (double)plane_code(X + i * d, d, pl) + (1.0 - c)), i};
+	}
+	qsort(k, (size_t)n, sizeof *k, cmp_sim); /* code ascending, then cosine descending */
 	int64_t *batch_of = malloc((size_t)n * sizeof *batch_of);
+	free(pl);
 	if (!batch_of)
 		return free(k), free(fill), -1;
 	for (int64_t c = 0; c < C; c++) {
