@@ -10,6 +10,7 @@
 static const char *const train_usage[] = {
 	"winnow train --label FIELD [--model linear|mlp] [--hidden 64] [--epochs E] [--runs R] [options] [file...]",
 	"winnow train --trajectories FILE.npy [--s2l-k K] [--seed S] [file...]",
+	"winnow train --label FIELD --model gat [--graph minibatch|lsh] [--batch B] [-k K] [--bits B] [--levels L] [--views V] [--heads H] [--layers L] [file...]",
 	"",
 	"Train a proxy classifier on the records' vectors; score every record by its dynamics.\n"
 	"Mini-batch AdamW on the compute core (--dropout P on the MLP's hidden layer), on winnow.emb\n"
@@ -39,12 +40,37 @@ static const char *const train_usage[] = {
 	"every score from them without training (the same bytes when evaluations are once per epoch).\n"
 	"--trajectories FILE.npy trains nothing: it clusters one row of losses per record (from\n"
 	"another framework, the paper's Pythia-70M) into winnow.s2l_cluster.\n"
+	"--model gat trains GAIS's proxy (Rustamov et al. 2025), a graph attention network, and writes\n"
+	"winnow.gais alone: the attention a record receives, summed over its targets, heads and layers\n"
+	"  gais_j = sum_l sum_h sum_{i: j in N(i), i != j} alpha^{l,h}_ij,\n"
+	"  alpha_ij = softmax over j in N(i) + {i} of LeakyReLU_0.2(a^T [Theta x_i || Theta x_j])\n"
+	"(high: a record its neighbours lean on), from the trained model, averaged over --runs.\n"
+	"Beyond the paper's abstract every choice is winnow's own (its text and code were not\n"
+	"available): the graph (--graph minibatch): each class's records ordered by their sign code\n"
+	"over 16 hyperplanes through the origin drawn by --seed (first plane the top bit; ties by\n"
+	"cosine to an anchor record drawn by --seed), cut into ceil(n/B) consecutive chunks, chunk\n"
+	"b into mini-batch b (so each batch keeps the class shares); in a batch every record's -k most\n"
+	"cosine-similar others (brute force) are its neighbours N(i). The model: --layers GAT layers,\n"
+	"the hidden ones --heads heads of hidden/heads units concatenated with ELU, the last --heads\n"
+	"heads of C logits averaged; no dropout; weights normal with std sqrt(2/(fan_in+fan_out));\n"
+	"double precision; cross-entropy over the training records of a batch, one AdamW step per\n"
+	"batch (decay on Theta only), batches in a Philox order per epoch; self-attention is left\n"
+	"out of the score. Held-out records (--holdout FRAC) stay in the graph, out of the loss.\n"
+	"Defaults for gat: -k 10, --heads 4, --layers 2 (and --batch, --hidden, --epochs, --lr as\n"
+	"above); gat runs on the CPU whatever --device. --graph lsh: hierarchical random-projection\n"
+	"hashing, winnow's reading of the paper's: --bits hyperplanes through the origin per level\n"
+	"(the same for every bucket of a level) split the records by sign code; a bucket over\n"
+	"--batch records is split again by the next level's planes, up to --levels; buckets of -k\n"
+	"records or fewer, in code order, merge with the next; the buckets are the batches (class\n"
+	"shares not kept); --views V hashes V times (planes from --seed + v): every record in V\n"
+	"batches, its score the mean over views.\n"
 	"Same output at any --threads for a --seed; on CUDA the products run on the GPU and the\n"
 	"scores may differ from the CPU's in the last float digits.",
 	"",
 	"winnow embed debian.jsonl | winnow train --label section --holdout 0.2 > scored.jsonl",
 	"winnow train --label section --model linear --epochs 5 --runs 3 --labels-out classes.jsonl emb.jsonl",
 	"winnow train --label y --npy emb.npy --log-every 10 --vog-std --vog-norm class data.jsonl",
+	"winnow embed data.jsonl | winnow train --label section --model gat --batch 256 -k 10 --heads 4 --layers 2 | winnow select --top 1000 --by winnow.gais",
 	"winnow train --trajectories pythia-losses.npy --s2l-k 100 data.jsonl | winnow select --balanced-clusters winnow.s2l_cluster --sample 5000",
 	NULL,
 };
@@ -55,10 +81,18 @@ static void train_options(void *p, struct wn_option *t)
 	WN_STEP_TABLE(t,
 		OPT_GROUP("Model"),
 		OPT_STRING(0, "label", &o->label, "FIELD", "the class of each record (a string or number; required)"),
-		OPT_STRING(0, "model", &o->model, "M", "linear or mlp (default mlp)"),
-		OPT_INT64(0, "hidden", &o->hidden, "H", "mlp hidden width (default 64)"),
+		OPT_STRING(0, "model", &o->model, "M", "linear, mlp or gat (GAIS; default mlp)"),
+		OPT_INT64(0, "hidden", &o->hidden, "H", "mlp hidden width; gat: hidden layer width, split over --heads (default 64)"),
 		OPT_STRING(0, "act", &o->act, "A", "mlp activation: relu (default) or gelu"),
 		OPT_STRING(0, "labels-out", &o->labels_out, "FILE", "write the class map as JSONL (class, label, records)"),
+		OPT_GROUP("GAIS (--model gat)"),
+		OPT_STRING(0, "graph", &o->graph, "G", "the record graph: minibatch (default) or lsh"),
+		OPT_INT(0, "bits", &o->bits, "B", "--graph lsh: hyperplanes per level (default 8, at most 30)"),
+		OPT_INT(0, "views", &o->views, "V", "--graph lsh: independent hashings (seed + v), each record in V batches, scores averaged (default 1)"),
+		OPT_INT(0, "levels", &o->levels, "L", "--graph lsh: hashing levels; a bucket over --batch records is hashed again (default 1)"),
+		OPT_INT64('k', "neighbours", &o->k, "K", "neighbours of a record in its batch, cosine (default 10; < --batch)"),
+		OPT_INT64(0, "heads", &o->heads, "H", "attention heads per layer (default 4; divides --hidden)"),
+		OPT_INT(0, "layers", &o->layers, "L", "GAT layers (default 2, at most 8)"),
 		OPT_GROUP("Training"),
 		OPT_INT(0, "epochs", &o->epochs, "E", "epochs (default 10)"),
 		OPT_INT(0, "runs", &o->runs, "R", "independent runs, scores averaged (default 1)"),

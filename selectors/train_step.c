@@ -19,6 +19,7 @@
 #include "io/errf.h"
 #include "io/json.h"
 #include "io/record.h"
+#include "selectors/gais.h"
 #include "selectors/s2l.h"
 #include "selectors/train_ckpt.h"
 
@@ -46,8 +47,8 @@ void wn_train_step_init(wn_train_step_opts *o)
 
 static int parse_choices(wn_train_step_opts *o, char *err, size_t errlen)
 {
-	if (strcmp(o->model, "linear") && strcmp(o->model, "mlp"))
-		return wn_errf(err, errlen, "unknown --model '%s' (linear or mlp)", o->model), -1;
+	if (strcmp(o->model, "linear") && strcmp(o->model, "mlp") && strcmp(o->model, "gat"))
+		return wn_errf(err, errlen, "unknown --model '%s' (linear or mlp), or gat for GAIS", o->model), -1;
 	if (!strcmp(o->act, "relu"))
 		o->dyn.act = WN_ACT_RELU;
 	else if (!strcmp(o->act, "gelu"))
@@ -85,6 +86,48 @@ static int parse_holdout(wn_train_step_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* --model gat: its own options, the ones it has no use for refused. */
+static int check_gat(wn_train_step_opts *o, char *err, size_t errlen)
+{
+	int gat = !strcmp(o->model, "gat");
+	if (!gat) {
+		if (o->graph || o->k || o->heads || o->layers || o->bits || o->levels || o->views)
+			return wn_errf(err, errlen, "--graph, -k, --heads and --layers need --model gat"), -1;
+		return 0;
+	}
+	if (!o->graph)
+		o->graph = "minibatch";
+	o->k = o->k ? o->k : 10;
+	o->heads = o->heads ? o->heads : 4;
+	o->layers = o->layers ? o->layers : 2;
+	int lsh = !strcmp(o->graph, "lsh");
+	if (!lsh && strcmp(o->graph, "minibatch"))
+		return wn_errf(err, errlen, "unknown --graph '%s' (minibatch or lsh)", o->graph), -1;
+	if (!lsh && (o->bits || o->levels || o->views))
+		return wn_errf(err, errlen, "--bits, --levels and --views need --graph lsh"), -1;
+	o->bits = lsh && !o->bits ? 8 : o->bits;
+	o->levels = lsh && !o->levels ? 1 : o->levels;
+	o->views = lsh && !o->views ? 1 : o->views;
+	if (lsh && (o->bits < 1 || o->bits > 30 || o->levels < 1 || o->levels > 8 || o->views < 1 ||
+		    o->views > 64))
+		return wn_errf(err, errlen, "--bits must be 1 to 30, --levels 1 to 8 and --views 1 to 64"), -1;
+	if (o->k < 1 || o->heads < 1 || o->layers < 1 || o->layers > 8)
+		return wn_errf(err, errlen, "-k and --heads must be at least 1, --layers 1 to 8"), -1;
+	if (!lsh && o->k >= o->batch)
+		return wn_errf(err, errlen, "-k %lld must be smaller than --batch %lld (neighbours come from "
+			       "the record's mini-batch)", (long long)o->k, (long long)o->batch), -1;
+	if (o->layers > 1 && o->hidden % o->heads)
+		return wn_errf(err, errlen, "--hidden %lld is not a multiple of --heads %lld (each head "
+			       "has hidden / heads units)", (long long)o->hidden, (long long)o->heads), -1;
+	if (o->dropout > 0 || o->aum_threshold || o->log_every || o->vog_std ||
+	    strcmp(o->vog_norm, "none") || o->save_trajectories || o->save_ckpt || o->from_ckpt ||
+	    o->holdout_file)
+		return wn_errf(err, errlen, "--model gat writes winnow.gais only: no --dropout, "
+			       "--aum-threshold, --log-every, --vog-*, --save-trajectories, checkpoints "
+			       "or --holdout FILE"), -1;
+	return 0;
+}
+
 int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 {
 	if (o->s2l_k < 0)
@@ -103,9 +146,9 @@ int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 		return -1;
 	if (o->epochs < 1 || o->runs < 1 || o->batch < 1)
 		return wn_errf(err, errlen, "--epochs, --runs and --batch must be at least 1"), -1;
-	if (!strcmp(o->model, "mlp") && o->hidden < 1)
+	if (strcmp(o->model, "linear") && o->hidden < 1)
 		return wn_errf(err, errlen, "--hidden must be at least 1"), -1;
-	if (o->score_epoch < 0 || o->score_epoch > o->epochs)
+	if (strcmp(o->model, "gat") && (o->score_epoch < 0 || o->score_epoch > o->epochs))
 		return wn_errf(err, errlen, "--score-epoch %d is beyond --epochs %d (0 to %d)",
 			       o->score_epoch, o->epochs, o->epochs), -1;
 	if (o->seed < 0 || o->log_every < 0)
@@ -116,13 +159,13 @@ int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 		return wn_errf(err, errlen, "--dropout P must be in [0, 1)"), -1;
 	if (o->dropout > 0 && strcmp(o->model, "mlp"))
 		return wn_errf(err, errlen, "--dropout needs --model mlp (the linear model has no hidden layer)"), -1;
-	if (parse_holdout(o, err, errlen))
+	if (parse_holdout(o, err, errlen) || check_gat(o, err, errlen))
 		return -1;
 	if (o->save_ckpt && o->from_ckpt)
 		return wn_errf(err, errlen, "--save-checkpoints and --from-checkpoints do not combine"), -1;
 	if (o->from_ckpt && o->log_every)
 		return wn_errf(err, errlen, "--from-checkpoints evaluates once per epoch: no --log-every"), -1;
-	o->dyn.hidden = strcmp(o->model, "mlp") ? 0 : o->hidden;
+	o->dyn.hidden = strcmp(o->model, "linear") ? o->hidden : 0;
 	o->dyn.train.epochs = o->epochs;
 	o->dyn.train.batch = o->batch;
 	o->dyn.train.lr = (float)o->lr;
@@ -772,6 +815,47 @@ static int train_run(const wn_train_step_opts *o, struct run *r, wn_stream *s,
 	return wn_cluster_vectors_emit(&r->L.v, s, annotate, &e, err, errlen);
 }
 
+/* ---- --model gat: GAIS ---- */
+
+struct gais_emit {
+	const double *score;
+	const unsigned char *holdout;
+};
+
+static int annotate_gais(void *ctx, int64_t i, wn_annot *a)
+{
+	const struct gais_emit *e = ctx;
+	return set_float(a, "gais", e->score[i]) ||
+	       (e->holdout && e->holdout[i] && wn_annot_set_bool(a, "holdout", 1));
+}
+
+static int gais_and_emit(const wn_train_step_opts *o, struct run *r, wn_stream *s, char *err,
+			 size_t errlen)
+{
+	wn_gais_opts go = {o->batch, o->k, o->hidden, o->heads, o->bits, o->levels, o->views,
+			   o->layers, o->epochs, o->runs, o->lr, o->weight_decay, (uint64_t)o->seed};
+	char why[512] = "";
+	int64_t n = r->L.v.n;
+	double *score = malloc((size_t)n * sizeof *score);
+	if (!score)
+		return wn_errf(err, errlen, "out of memory"), -1;
+	if (wn_gais_run(&go, r->L.v.X, r->L.y, n, r->L.v.d, r->L.C, r->holdout,
+			o->io.quiet ? NULL : epoch_report, (void *)s->cmd, score, why, sizeof why)) {
+		free(score);
+		return wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why), -1;
+	}
+	if (!o->io.quiet)
+		fprintf(stderr, "winnow %s: gat (%d layers, %lld heads) on %lld records of dim %lld, "
+			"%lld classes, %s%.0lld with %lld neighbours: %d run(s)\n", s->cmd, o->layers,
+			(long long)o->heads, (long long)n, (long long)r->L.v.d, (long long)r->L.C,
+			o->bits ? "lsh buckets" : "mini-batches of ", o->bits ? 0 : (long long)o->batch,
+			(long long)o->k, o->runs);
+	struct gais_emit e = {score, r->holdout};
+	int rc = wn_cluster_vectors_emit(&r->L.v, s, annotate_gais, &e, err, errlen);
+	free(score);
+	return rc;
+}
+
 int wn_train_step_run(const wn_train_step_opts *o, wn_stream *s, wn_step_report *rep, char *err,
 		      size_t errlen)
 {
@@ -793,5 +877,7 @@ int wn_train_step_run(const wn_train_step_opts *o, wn_stream *s, wn_step_report 
 	if (o->holdout_file ? load_holdout_file(o, &r, s->cmd, err, errlen)
 			    : split(o, &r, s->cmd, err, errlen))
 		return run_close(&r, -1);
+	if (!strcmp(o->model, "gat"))
+		return run_close(&r, gais_and_emit(o, &r, s, err, errlen));
 	return run_close(&r, train_and_emit(o, &r, s, err, errlen));
 }

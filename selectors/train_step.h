@@ -4,6 +4,8 @@
  * annotated with the scores of its training dynamics (winnow.el2n,
  * winnow.grand, winnow.forgetting, winnow.aum, winnow.vog, winnow.pvi,
  * winnow.tracin, winnow.s2l_cluster; winnow.holdout on held-out records).
+ * With --model gat it trains the GAIS graph-attention proxy instead
+ * (selectors/gais.h) and writes winnow.gais alone (and winnow.holdout).
  * With --trajectories the step trains nothing: it clusters the given
  * per-checkpoint losses (S2L) and writes winnow.s2l_cluster alone.
  *
@@ -45,6 +47,10 @@ typedef struct wn_train_step_opts {
 	int aum_threshold;       /* --aum-threshold: Pleiss et al.'s fake-class samples */
 	const char *save_ckpt;   /* --save-checkpoints DIR (selectors/train_ckpt.h) */
 	const char *from_ckpt;   /* --from-checkpoints DIR: scores without training */
+	const char *graph;       /* --model gat: --graph minibatch | lsh */
+	int bits, levels, views; /* --graph lsh: --bits, --levels, --views */
+	int64_t k, heads;        /* --model gat: -k K neighbours, --heads H */
+	int layers;              /* --model gat: --layers L */
 	wn_dyn_opts dyn;         /* filled by check */
 } wn_train_step_opts;
 
