@@ -70,7 +70,7 @@ static void embed_options(void *p, struct wn_option *t)
 		OPT_STRING(0, "char-ngrams", &o->char_ngrams, "MIN,MAX", "hash: add character n-grams (e.g. 3,5)"),
 		OPT_STRING(0, "idf", &o->idf, "FILE", "hash: weight buckets by IDF statistics from FILE"),
 		OPT_STRING(0, "fit-idf", &o->fit_idf, "FILE", "hash: count IDF statistics over the input, write FILE, no records"),
-		OPT_STRING(0, "pooling", &o->pooling, "mean|cls", "model: override 1_Pooling/config.json"),
+		OPT_STRING(0, "pooling", &o->pooling, "MODE", "model: mean, cls or weighted-mean (RDS+); default 1_Pooling/config.json"),
 		OPT_BOOL(0, "normalize", &o->normalize, "model: L2-normalise (--no-normalize: don't); default: modules.json"),
 		OPT_INT(0, "batch", &o->batch, "N", "model: texts per forward pass (default 32 on cpu, 256 on cuda)"),
 		OPT_GROUP("Vectors"),

@@ -62,8 +62,9 @@ static int check_values(const wn_embed_opts *o, char *err, size_t errlen)
 {
 	if (strcmp(o->vec_dtype, "f32") && strcmp(o->vec_dtype, "f16"))
 		REFUSE("--vec-dtype '%s': expected f32 or f16", o->vec_dtype);
-	if (o->pooling && strcmp(o->pooling, "mean") && strcmp(o->pooling, "cls"))
-		REFUSE("--pooling '%s': expected mean or cls", o->pooling);
+	if (o->pooling && strcmp(o->pooling, "mean") && strcmp(o->pooling, "cls") &&
+	    strcmp(o->pooling, "weighted-mean"))
+		REFUSE("--pooling '%s': expected mean, cls or weighted-mean", o->pooling);
 	if (o->no_annotate && !o->npy && !o->fit_idf)
 		REFUSE("--no-annotate without --npy would throw the vectors away");
 	if (o->dim < 0 || o->batch < 0)
@@ -109,7 +110,8 @@ static wn_embedder *open_embedder(const wn_embed_opts *o, char *err, size_t errl
 		wn_embed_bert_opts bo;
 		wn_embed_bert_opts_init(&bo);
 		bo.pooling = !o->pooling ? WN_EMBED_POOL_AUTO
-			   : !strcmp(o->pooling, "cls") ? WN_EMBED_POOL_CLS : WN_EMBED_POOL_MEAN;
+			   : !strcmp(o->pooling, "cls") ? WN_EMBED_POOL_CLS
+			   : !strcmp(o->pooling, "weighted-mean") ? WN_EMBED_POOL_WEIGHTED : WN_EMBED_POOL_MEAN;
 		bo.normalize = o->normalize;
 		bo.batch = o->batch;
 		return wn_embedder_open_bert(o->model, &bo, o->io.device, o->io.threads, err, errlen);

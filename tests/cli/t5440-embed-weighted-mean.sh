@@ -50,4 +50,14 @@ test_expect_success 'two pooling modes in 1_Pooling: exit 1 naming the file' '
 	test $rc = 1 && grep -q "^winnow embed: both/1_Pooling/config.json: exactly one of pooling_mode_mean_tokens, pooling_mode_weightedmean_tokens and pooling_mode_cls_token must be true" err
 '
 
+test_expect_success '--pooling weighted-mean on the mean-pooling model gives the same bytes as the config route' '
+	"$WINNOW" embed -q --model "$M" --pooling weighted-mean --device cpu --batch 32 cases.jsonl > flag.jsonl &&
+	cmp flag.jsonl out.jsonl
+'
+
+test_expect_success '--pooling with another word: exit 2 naming the three modes' '
+	"$WINNOW" embed --model "$M" --pooling max cases.jsonl > out 2> err; rc=$?
+	test $rc = 2 && grep -q "pooling .max.: expected mean, cls or weighted-mean" err && [ ! -s out ]
+'
+
 test_done
