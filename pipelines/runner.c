@@ -354,9 +354,16 @@ int wn_runner_run(const wn_recipe *r, const wn_recipe_env *env, wn_step_report *
 		return -1;
 	}
 	int rc = nothing_new(&x);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = run_all(&x);
-	else if (rc > 0)
+		/* the output step found nothing new (store --mode append-new skipped every record) */
+		if (rc == 0 && r->nsteps && x.reps[r->nsteps - 1].nothing_new) {
+			rc = WN_RUNNER_NOTHING_NEW;
+			if (!(env && env->quiet))
+				fprintf(stderr, "winnow run: %s: nothing new to do: every record is already in the table\n",
+					r->name);
+		}
+	} else if (rc > 0)
 		rc = WN_RUNNER_NOTHING_NEW;
 	if (rc == 0 && (x.cache || r->out_db))
 		rc = note_success(&x, dir);

@@ -79,4 +79,12 @@ test_expect_success '--vectors drop: export gives the records without winnow.emb
 	bytes() { q "$1" "SELECT sum(length(record)) + sum(length(winnow)) FROM selection"; } &&
 	[ $(bytes d.db) -lt $(bytes r.db) ] && [ $(bytes r.db) -lt $(bytes b.db) ]
 '
+test_expect_success 'a recipe with output mode append-new: the forced rerun finds nothing new, exit 3, table unchanged' '
+	printf "winnow: 1\ninputs: [a.jsonl]\nsteps:\n  - cat: {}\noutput: {db: nightly.db, table: t, mode: append-new}\n" > r.yaml &&
+	"$WINNOW" run -q r.yaml &&
+	[ "$(q nightly.db "SELECT count(*) FROM t")" = 30 ] &&
+	"$WINNOW" run --force r.yaml > out 2> err; rc=$?
+	test $rc = 3 && grep -q "^winnow run: r.yaml: nothing new to do: every record is already in the table" err &&
+	[ "$(q nightly.db "SELECT count(*) FROM t")" = 30 ] && [ "$(q nightly.db "SELECT count(*) FROM runs")" = 1 ]
+'
 test_done
