@@ -12,6 +12,7 @@ cp build/winnow build/libwinnow_cuda.so build/tests/test_* \
 for b in .gpu/bin/*; do ldd "$b" 2>/dev/null; done | awk '$3 ~ /^\// {print $3}' | sort -u |
 	grep -vE '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*)\.so' |
 	grep -vE 'libcu|libnv' | while read -r l; do cp -L "$l" .gpu/lib/; done
+strip .gpu/bin/* 2>/dev/null || true  # debug info would not fit the 64 MiB the device call carries
 tar -C .gpu -cJf .gpu/lib.tar.xz lib && rm -rf .gpu/lib
 S=${WINNOW_SHARED:-$(cd .. && pwd)/shared}
 cp "$S/tools/gpu-peers.py" .gpu/shared/tools/
