@@ -37,8 +37,6 @@ void wn_sens_kmeans_step_init(wn_sens_step_opts *o) { init_common(o, WN_SENS_KME
 
 int wn_sens_step_check(wn_sens_step_opts *o, char *err, size_t errlen)
 {
-	if (o->io.device && wn_core_parse_device(o->io.device) < 0)
-		return wn_errf(err, errlen, "--device must be cpu, cuda or auto"), -1;
 	if (o->score == WN_SENS_KMEANS && (o->float32_gemm || o->io.device))
 		return wn_errf(err, errlen, "--device and --float32-gemm go with leverage and lewis"), -1;
 	if (!(o->ridge >= 0) || !isfinite(o->ridge))
