@@ -88,7 +88,7 @@ static void lewis_options(void *p, struct wn_option *t)
 	WN_STEP_TABLE(t,
 		OPT_GROUP("Lewis weights"),
 		OPT_DOUBLE(0, "p", &o->p, "P", "the lp norm, P > 0 (required)"),
-		OPT_DOUBLE(0, "tol", &o->tol, "T", "stop when the largest relative change is <= T (default 1e-12)"),
+		OPT_DOUBLE(0, "tol", &o->tol, "T", "stop when the largest relative change is <= T (default 1e-12; 1e-6 on the float32 GEMM path)"),
 		OPT_INT(0, "max-iter", &o->max_iter, "N", "fail after N iterations (default 1000)"),
 		OPT_BOOL(0, "bound", &o->bound, "annotate the sensitivity bound (d^(p/2-1) w for p > 2)"),
 		VEC_OPTIONS(o),

@@ -418,6 +418,12 @@ int wn_core_gemm_batched(wn_core *c, int ta, int tb, int64_t m, int64_t n, int64
 {
 	if (m < 0 || n < 0 || k < 0 || batch < 0)
 		return set_err(c, WN_CORE_EINVAL, "gemm: negative size");
+	/* every backend's rule (cuBLAS would read past the matrices otherwise) */
+	int64_t acols = ta ? m : k, bcols = tb ? k : n;
+	if (lda < (acols > 1 ? acols : 1) || ldb < (bcols > 1 ? bcols : 1) || ldc < (n > 1 ? n : 1))
+		return set_err(c, WN_CORE_EINVAL,
+			       "gemm: leading dimension too small (lda %lld, ldb %lld, ldc %lld)",
+			       (long long)lda, (long long)ldb, (long long)ldc);
 	if (!FB(gemm_batched))
 		return took(c, &c->be, c->be.gemm_batched(c->be.state, ta, tb, m, n, k, alpha, A,
 							  lda, strideA, B, ldb, strideB, beta,

@@ -166,9 +166,11 @@ __global__ void k_masked_mean(const float *X, const float *mask, int64_t batch, 
 	}
 }
 
-/* Negative ids give zero rows (the CPU twin rejects them before copying). */
+/* A negative id reads nothing: its row is zeroed and the first such row
+ * (atomicMin into *bad, n when none) is reported, so the call fails as the
+ * CPU twin does. */
 __global__ void k_gather_rows(const float *table, const int32_t *ids, int64_t n, int64_t d,
-			      float *out)
+			      float *out, unsigned long long *bad)
 {
 	size_t total = (size_t)n * (size_t)d;
 	for (size_t t = (size_t)blockIdx.x * blockDim.x + threadIdx.x; t < total;
@@ -176,6 +178,8 @@ __global__ void k_gather_rows(const float *table, const int32_t *ids, int64_t n,
 		int64_t r = (int64_t)(t / (size_t)d), j = (int64_t)(t % (size_t)d);
 		int32_t id = ids[r];
 		out[t] = id >= 0 ? table[(int64_t)id * d + j] : 0.0f;
+		if (id < 0 && j == 0)
+			atomicMin(bad, (unsigned long long)r);
 	}
 }
 
@@ -267,5 +271,26 @@ int wn_cuda_gather_rows(void *state, const float *table, const int32_t *ids, int
 		return wn_cuda_fail(ST(state), WN_CORE_EINVAL, "gather_rows: negative size");
 	if (!n || !d)
 		return 0;
-	return LAUNCH_FLAT(k_gather_rows, (size_t)n * (size_t)d, table, ids, n, d, out);
+	struct wn_cuda *st = ST(state);
+	int rc = 0;
+	unsigned long long *bad = (unsigned long long *)wn_cuda_scratch(st, sizeof *bad, "gather_rows", &rc);
+	unsigned long long first = (unsigned long long)n;
+	if (!rc)
+		rc = wn_cuda_check(st, cudaMemcpyAsync(bad, &first, sizeof first, cudaMemcpyHostToDevice, st->stream),
+				   "gather_rows: flag");
+	if (!rc)
+		rc = LAUNCH_FLAT(k_gather_rows, (size_t)n * (size_t)d, table, ids, n, d, out, bad);
+	if (!rc)
+		rc = wn_cuda_check(st, cudaMemcpyAsync(&first, bad, sizeof first, cudaMemcpyDeviceToHost, st->stream),
+				   "gather_rows: flag");
+	if (!rc)
+		rc = wn_cuda_check(st, cudaStreamSynchronize(st->stream), "gather_rows");
+	wn_cuda_scratch_free(bad);
+	if (!rc && first < (unsigned long long)n) {
+		int32_t id = 0;
+		cudaMemcpy(&id, ids + first, sizeof id, cudaMemcpyDeviceToHost);
+		rc = wn_cuda_fail(st, WN_CORE_EINVAL, "gather_rows: negative id %d at row %lld", (int)id,
+				  (long long)first);
+	}
+	return rc;
 }

@@ -27,7 +27,7 @@ static void init_common(wn_sens_step_opts *o, int score)
 	o->score = score;
 	o->field_emb = "winnow.emb";
 	o->p = NAN;
-	o->tol = 1e-12;
+	o->tol = NAN; /* not given: resolved in stream_run, 1e-12 or 1e-6 on the float32 GEMM path */
 	o->max_iter = 1000;
 }
 
@@ -55,7 +55,7 @@ int wn_sens_step_check(wn_sens_step_opts *o, char *err, size_t errlen)
 		return wn_errf(err, errlen, "--p P is required (P > 0)"), -1;
 	if (!(o->p > 0) || !isfinite(o->p))
 		return wn_errf(err, errlen, "--p must be a finite number > 0"), -1;
-	if (!(o->tol > 0 && o->tol < 1))
+	if (!isnan(o->tol) && !(o->tol > 0 && o->tol < 1))
 		return wn_errf(err, errlen, "--tol must be in (0, 1)"), -1;
 	if (o->max_iter < 1)
 		return wn_errf(err, errlen, "--max-iter must be at least 1"), -1;
@@ -220,6 +220,12 @@ static int stream_run(const wn_sens_step_opts *o, wn_stream *s, char *err, size_
 	if (!t)
 		return 0; /* no usable vector: nothing to write */
 	int rc = open_gemm(o, &gemm, err, errlen);
+	/* float32 quadratic forms move by ~1e-7 between iterations forever: a
+	 * float64 tolerance would never be met there */
+	wn_sens_step_opts resolved = *o;
+	if (isnan(resolved.tol))
+		resolved.tol = gemm ? 1e-6 : 1e-12;
+	o = &resolved;
 	wn_sens_source src;
 	wn_sens_stream_source(t, &src);
 	wn_sens_info info;

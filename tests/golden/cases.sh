@@ -20,6 +20,8 @@ CPU='--device cpu --threads 2'
 
 # --- help: the usage text is part of the interface ---------------------------------
 golden help 'for c in "" cat stats select store export embed vectors "vectors export" "vectors import" cluster "cluster kmeans" "cluster hkmeans" "cluster graph" score "score zipfit" "score dsir" device train; do echo "== winnow $c --help"; winnow $c --help; done; echo "== winnow help"; winnow help'
+golden help-steps 'for c in "score leverage" "score lewis" "score kmeans-sensitivity" coreset dedup "dedup exact" "dedup minhash" "dedup semantic" "select kmq" "select mig" "select rds" "batches tas"; do echo "== winnow $c --help"; winnow $c --help; done'
+golden help-steps2 'for c in "select facility-location" "select volume" "select prototypes" "select dbp" eval sources "sources qqt" "sources ot" "sources plan" "db hash" run; do echo "== winnow $c --help"; winnow $c --help; done'
 golden_fails unknown-command 2 'winnow frobnicate'
 golden_fails no-command 2 'winnow'
 

@@ -61,13 +61,18 @@ static void test_hand_5x2(void)
 		CHECK_NEAR(t[i], want[i] / 32, 1e-15);
 }
 
-/* n×3 with column 3 = column 1 + column 2; B: the first two columns. */
+/* n×3 with column 3 = column 1 + column 2; B: the first two columns. The
+ * entries are small integers, so every product and every partial sum of the
+ * Gram matrix is exact in float32 too: the matrix is singular on every path
+ * and every machine (with real-valued entries, float32 rounding of x + y
+ * makes it barely regular, and whether the rank test sees that depends on
+ * the BLAS kernel's summation order). */
 static void rank_deficient(double *A, double *B, int64_t n)
 {
 	wn_rng r;
 	wn_rng_init(&r, 7, 19);
 	for (int64_t i = 0; i < n; i++) {
-		double x = wn_rng_next_uniform(&r) - 0.5, y = wn_rng_next_uniform(&r) - 0.5;
+		double x = floor(wn_rng_next_uniform(&r) * 17) - 8, y = floor(wn_rng_next_uniform(&r) * 17) - 8;
 		A[i * 3] = x, A[i * 3 + 1] = y, A[i * 3 + 2] = x + y;
 		B[i * 2] = x, B[i * 2 + 1] = y;
 	}
