@@ -51,7 +51,7 @@ for dev in cpu cuda; do
 	/usr/bin/time -f "facility $dev %e s" "$W" select facility-location -q --budget 500 --device $dev $t/emb.jsonl > $t/fl.$dev 2>>"$log"
 	head -200 $t/emb.jsonl > $t/target.jsonl
 	/usr/bin/time -f "rds $dev %e s" "$W" select rds -q --target $t/target.jsonl --budget 1000 --device $dev $t/emb.jsonl > $t/rds.$dev 2>>"$log"
-	/usr/bin/time -f "graph knn 2100 $dev %e s" "$W" cluster graph -q --knn 2100 --device $dev $t/emb.jsonl > $t/gr.$dev 2>>"$log"
+	/usr/bin/time -f "graph knn 2100 $dev %e s" "$W" cluster graph -q --knn 2100 --threshold 0.9 --device $dev $t/emb.jsonl > $t/gr.$dev 2>>"$log"
 	/usr/bin/time -f "kmeans $dev %e s" "$W" cluster kmeans -q -k 256 --niter 20 --seed 1 --device $dev --stats $t/km.$dev.json $t/emb.jsonl > $t/km.$dev 2>>"$log"
 done
 same $t/sd.cpu $t/sd.cuda "dedup semantic (3 eps)"
@@ -61,5 +61,8 @@ maxdiff $t/tr.cpu $t/tr.cuda el2n | tee -a "$log"
 maxdiff $t/tr.cpu $t/tr.cuda grand | tee -a "$log"
 same $t/fl.cpu $t/fl.cuda "select facility-location"
 same $t/rds.cpu $t/rds.cuda "select rds"
+overlap() { say "$3: $(sort "$1" | comm -12 - <(sort "$2") | wc -l) of $(wc -l < "$1") selected records in common"; }
+overlap $t/fl.cpu $t/fl.cuda "select facility-location cpu/cuda"
+overlap $t/rds.cpu $t/rds.cuda "select rds cpu/cuda"
 same $t/gr.cpu $t/gr.cuda "cluster graph --knn 2100 (CUDA falls back to the CPU above k 2048)"
 say "kmeans inertia cpu/cuda: $(python3 -c "import json,sys; print(json.load(open('$t/km.cpu.json')).get('inertia'), json.load(open('$t/km.cuda.json')).get('inertia'))" 2>&1)"
