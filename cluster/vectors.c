@@ -288,6 +288,27 @@ int wn_cluster_vectors_load(wn_cluster_vectors *v, wn_stream *s, const char *fie
 	return vectors_load(v, s, field_emb, npy, 0, err, errlen);
 }
 
+int wn_cluster_vectors_rewind(wn_cluster_vectors *v, char *err, size_t errlen)
+{
+	v->walk_i = v->walk_row = 0;
+	return wn_spool_rewind(v->sp, err, errlen) ? -1 : 0;
+}
+
+int wn_cluster_vectors_next(wn_cluster_vectors *v, wn_record *rec, int64_t *row, char *err,
+			    size_t errlen)
+{
+	while (v->walk_i < v->nspooled) {
+		int64_t i = v->walk_i++;
+		if (wn_spool_get(v->sp, rec, err, errlen) != 1)
+			return err[0] ? -1 : (wn_errf(err, errlen, "internal: the spool ended early"), -1);
+		if (v->dropped && v->dropped[i])
+			continue;
+		*row = v->walk_row++;
+		return 1;
+	}
+	return 0;
+}
+
 int wn_cluster_vectors_emit(wn_cluster_vectors *v, wn_stream *s, wn_cluster_annotate_fn fn,
 			    void *ctx, char *err, size_t errlen)
 {

@@ -27,6 +27,7 @@ typedef struct wn_cluster_vectors {
 	unsigned char *dropped;  /* --npy: per spooled record, 1 when its row was rejected */
 	int64_t nspooled;
 	struct wn_embed_npy_reader *map; /* when X is its read-only mapping of the .npy */
+	int64_t walk_i, walk_row; /* wn_cluster_vectors_next's place in the spool */
 } wn_cluster_vectors;
 
 /*
@@ -47,6 +48,18 @@ int wn_cluster_vectors_load(wn_cluster_vectors *v, wn_stream *s, const char *fie
 int wn_cluster_vectors_load_mapped(wn_cluster_vectors *v, wn_stream *s, const char *field_emb,
 				   const char *npy, char *err, size_t errlen);
 void wn_cluster_vectors_free(wn_cluster_vectors *v);
+
+/*
+ * A pass over the kept records in input order: wn_cluster_vectors_rewind
+ * (0, or -1 with the reason in err), then each wn_cluster_vectors_next gives
+ * the next spooled record that has a vector (the rows --npy dropped are
+ * skipped) in *rec, and its row of X (0..n-1) in *row. 1, 0 after the last
+ * record, -1 with the reason in err (a spool read error, or "internal: the
+ * spool ended early").
+ */
+int wn_cluster_vectors_rewind(wn_cluster_vectors *v, char *err, size_t errlen);
+int wn_cluster_vectors_next(wn_cluster_vectors *v, wn_record *rec, int64_t *row, char *err,
+			    size_t errlen);
 
 /* Fill a's annotation for vector i (0..n): 0, or -1 when memory runs out. */
 typedef int (*wn_cluster_annotate_fn)(void *ctx, int64_t i, wn_annot *a);

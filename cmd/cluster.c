@@ -59,9 +59,7 @@ static const char *const graph_usage[] = {
 };
 
 #define VEC_OPTIONS(vo)                                                                       \
-	OPT_GROUP("Vectors"),                                                                 \
-	OPT_STRING(0, "field-emb", &(vo)->field_emb, "PATH", "vector member (default: winnow.emb)"), \
-	OPT_STRING(0, "npy", &(vo)->npy, "FILE", "vectors from a float32 .npy, one row per record"), \
+	WN_VECTOR_OPTIONS(&(vo)->field_emb, &(vo)->npy),                                      \
 	OPT_STRING(0, "stats", &(vo)->stats, "FILE", "write sizes and inertia as JSON to FILE"), \
 	OPT_STRING(0, "engine", &(vo)->engine, "E", "auto (default: the core on CUDA, else FAISS), faiss or core")
 

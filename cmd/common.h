@@ -59,4 +59,11 @@ void wn_usage_error(const char *cmd, const char *fmt, ...)
 /* "winnow <cmd>: <message>" on stderr. */
 void wn_cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The "Vectors" option group as every step that reads vectors begins it:
+ * --field-emb PATH and --npy FILE into the two const char * given. */
+#define WN_VECTOR_OPTIONS(field, npy)                                                        \
+	OPT_GROUP("Vectors"),                                                                \
+	OPT_STRING(0, "field-emb", (field), "PATH", "vector member (default: winnow.emb)"), \
+	OPT_STRING(0, "npy", (npy), "FILE", "vectors from a float32 .npy, one row per record")
+
 #endif

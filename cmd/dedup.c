@@ -168,9 +168,7 @@ static void semantic_options(void *p, struct wn_option *t)
 		OPT_STRING(0, "cluster-field", &o->cluster_field, "PATH", "the cluster id (default winnow.cluster)"),
 		OPT_STRING(0, "centroids", &o->centroids, "FILE", "centroids as .npy (k x dim; default: the members' means)"),
 		OPT_INT64(0, "max-cluster", &o->max_cluster, "N", "similarity tile side (default 4096)"),
-		OPT_GROUP("Vectors"),
-		OPT_STRING(0, "field-emb", &o->field_emb, "PATH", "vector member (default: winnow.emb)"),
-		OPT_STRING(0, "npy", &o->npy, "FILE", "vectors from a float32 .npy, one row per record"),
+		WN_VECTOR_OPTIONS(&o->field_emb, &o->npy),
 		WN_STREAM_OPTIONS(&o->io),
 		WN_COMPUTE_OPTIONS(&o->io));
 }

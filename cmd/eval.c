@@ -56,9 +56,7 @@ static void eval_options(void *p, struct wn_option *t)
 		OPT_DOUBLE(0, "lr", &o->tr.lr, "LR", "AdamW learning rate (default 0.001)"),
 		OPT_DOUBLE(0, "weight-decay", &o->tr.weight_decay, "W", "AdamW decoupled weight decay (default 0.01)"),
 		OPT_DOUBLE(0, "dropout", &o->tr.dropout, "P", "mlp: dropout on the hidden layer while training (default 0)"),
-		OPT_GROUP("Vectors"),
-		OPT_STRING(0, "field-emb", &o->tr.field_emb, "PATH", "vector member (default: winnow.emb)"),
-		OPT_STRING(0, "npy", &o->tr.npy, "FILE", "vectors from a float32 .npy, one row per record"),
+		WN_VECTOR_OPTIONS(&o->tr.field_emb, &o->tr.npy),
 		WN_STREAM_OPTIONS(&o->io),
 		WN_COMPUTE_OPTIONS(&o->io));
 }

@@ -56,9 +56,7 @@ static const char *const kmeans_usage[] = {
 };
 
 #define VEC_OPTIONS(o)                                                                        \
-	OPT_GROUP("Vectors"),                                                                 \
-	OPT_STRING(0, "field-emb", &(o)->field_emb, "PATH", "vector member (default: winnow.emb)"), \
-	OPT_STRING(0, "npy", &(o)->npy, "FILE", "vectors from a float32 .npy, one row per record"), \
+	WN_VECTOR_OPTIONS(&(o)->field_emb, &(o)->npy),                                        \
 	OPT_STRING(0, "stats", &(o)->stats, "FILE", "write rank, iterations and the sum as JSON to FILE")
 
 #define THREADS_OPTION(o)                                                                     \

@@ -114,9 +114,7 @@ static void train_options(void *p, struct wn_option *t)
 		OPT_GROUP("Checkpoints"),
 		OPT_STRING(0, "save-checkpoints", &o->save_ckpt, "DIR", "keep every run's initial, per-epoch and PVI null weights as safetensors"),
 		OPT_STRING(0, "from-checkpoints", &o->from_ckpt, "DIR", "read those weights and recompute the scores without training"),
-		OPT_GROUP("Vectors"),
-		OPT_STRING(0, "field-emb", &o->field_emb, "PATH", "vector member (default: winnow.emb)"),
-		OPT_STRING(0, "npy", &o->npy, "FILE", "vectors from a float32 .npy, one row per record"),
+		WN_VECTOR_OPTIONS(&o->field_emb, &o->npy),
 		WN_STREAM_OPTIONS(&o->io),
 		WN_COMPUTE_OPTIONS(&o->io));
 }

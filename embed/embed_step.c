@@ -22,6 +22,7 @@
 
 #include <utf8proc.h>
 
+#include "embed/hash_embed.h"
 #include "embed/npy.h"
 #include "text/tokenize.h"
 #include "embed/vectors_step.h"
@@ -38,20 +39,6 @@ void wn_embed_init(wn_embed_opts *o)
 }
 
 /* ---------- the options ---------- */
-
-/* Parse "3,5" or "3" into min, max. */
-static int parse_ngrams(const char *s, int *lo, int *hi)
-{
-	char *end;
-	long a = strtol(s, &end, 10), b = a;
-	if (*end == ',')
-		b = strtol(end + 1, &end, 10);
-	if (*end || a < 1 || b < a || b > 32)
-		return -1;
-	*lo = (int)a;
-	*hi = (int)b;
-	return 0;
-}
 
 static int is_hash(const wn_embed_opts *o) { return !strcmp(o->model, "hash"); }
 
@@ -97,7 +84,7 @@ int wn_embed_check(const wn_embed_opts *o, char *err, size_t errlen)
 	if (!is_hash(o) && (stat(o->model, &st) || !S_ISDIR(st.st_mode)))
 		REFUSE("--model '%s' is neither 'hash' nor a model directory", o->model);
 	int lo, hi;
-	if (o->char_ngrams && parse_ngrams(o->char_ngrams, &lo, &hi))
+	if (o->char_ngrams && wn_embed_hash_parse_ngrams(o->char_ngrams, &lo, &hi))
 		REFUSE("--char-ngrams '%s': expected MIN,MAX (e.g. 3,5)", o->char_ngrams);
 	return 0;
 }
@@ -120,7 +107,8 @@ static wn_embedder *open_embedder(const wn_embed_opts *o, char *err, size_t errl
 	wn_embed_hash_opts_init(&ho);
 	if (o->dim)
 		ho.dim = o->dim;
-	if (o->char_ngrams && parse_ngrams(o->char_ngrams, &ho.char_min, &ho.char_max)) {
+	if (o->char_ngrams &&
+	    wn_embed_hash_parse_ngrams(o->char_ngrams, &ho.char_min, &ho.char_max)) {
 		wn_errf(err, errlen, "--char-ngrams '%s': expected MIN,MAX (e.g. 3,5)", o->char_ngrams);
 		return NULL;
 	}

@@ -10,9 +10,7 @@
  * lines reached the target when a write fails half way.
  *
  * Temporary names are registered with the process's cleanup list
- * (io/cleanup.h, on its own branch) so SIGINT/SIGTERM removes them; until
- * that file is merged the two calls go through weak references that are
- * NULL, i.e. do nothing (see cleanup_add/cleanup_remove below).
+ * (io/cleanup.h) so SIGINT/SIGTERM/SIGHUP removes them.
  */
 #include "io/atomic.h"
 
@@ -162,35 +160,43 @@ static void fallback_random(unsigned char *r, size_t n, unsigned tries)
 	}
 }
 
-/* Create "target.tmp.XXXXXX" with O_EXCL and the given mode (umask applies). */
-static int create_temp(wn_atomic *a, mode_t mode)
+int wn_atomic_create_temp(const char *target, mode_t mode, char **tmp)
 {
 	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	size_t n = strlen(a->target);
-	if (!(a->tmp = malloc(n + 12)))
+	size_t n = strlen(target);
+	char *t = malloc(n + 12);
+	*tmp = NULL;
+	if (!t)
 		return -1;
 	for (int tries = 0; tries < 100; tries++) {
 		unsigned char r[6];
 		if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
 			fallback_random(r, sizeof r, (unsigned)tries);
-		memcpy(a->tmp, a->target, n);
-		memcpy(a->tmp + n, ".tmp.", 5);
+		memcpy(t, target, n);
+		memcpy(t + n, ".tmp.", 5);
 		for (int i = 0; i < 6; i++)
-			a->tmp[n + 5 + i] = abc[r[i] % (sizeof abc - 1)];
-		a->tmp[n + 11] = 0;
-		a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-		if (a->fd >= 0) {
-			wn_cleanup_add(a->tmp);
-			return 0;
+			t[n + 5 + i] = abc[r[i] % (sizeof abc - 1)];
+		t[n + 11] = 0;
+		int fd = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		if (fd >= 0) {
+			wn_cleanup_add(t);
+			*tmp = t;
+			return fd;
 		}
 		if (errno != EEXIST)
 			break;
 	}
 	int e = errno;
-	free(a->tmp);
-	a->tmp = NULL;
+	free(t);
 	errno = e;
 	return -1;
+}
+
+/* The temporary file beside a->target, into a->fd and a->tmp. */
+static int create_temp(wn_atomic *a, mode_t mode)
+{
+	a->fd = wn_atomic_create_temp(a->target, mode, &a->tmp);
+	return a->fd < 0 ? -1 : 0;
 }
 
 /* Replace (or create) a regular file: temp beside it with the old file's mode. */

@@ -44,6 +44,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -86,6 +87,17 @@ uint64_t wn_atomic_lines_out(const wn_atomic *a);
 int wn_atomic_spooled(const wn_atomic *a);
 /* The first failure's message, "" when none. */
 const char *wn_atomic_error(const wn_atomic *a);
+
+/*
+ * The temporary file the rename mode writes, for a caller that fills it by
+ * other means (selectors/dedup_index.c lets SQLite write it): a new file
+ * "TARGET.tmp.XXXXXX" beside target, created O_WRONLY | O_EXCL | O_CLOEXEC
+ * with mode (the umask applies) and registered with io/cleanup.h. Returns
+ * the descriptor with the malloc'd name in *tmp, or -1 with errno and *tmp
+ * NULL. The caller owns both: rename or unlink the file, then
+ * wn_cleanup_remove(*tmp) and free(*tmp).
+ */
+int wn_atomic_create_temp(const char *target, mode_t mode, char **tmp);
 
 #ifdef __cplusplus
 }

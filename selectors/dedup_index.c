@@ -4,9 +4,11 @@
  *
  * Reading is point queries on the (band, hash) index, one per band of a
  * new text, so --against needs no memory in the size of the index.
- * Writing goes to "PATH.tmp-XXXXXX" beside the target with SQLite's
- * journal off (the file is private until it is renamed), the band index
- * built once at the end, then rename(2) over PATH.
+ * Writing goes to "PATH.tmp.XXXXXX" beside the target (io/atomic.h's
+ * wn_atomic_create_temp: O_EXCL, 0666 less the umask, on the cleanup list
+ * until it is renamed or removed) with SQLite's journal off (the file is
+ * private until it is renamed), the band index built once at the end, then
+ * rename(2) over PATH.
  */
 #include "selectors/dedup_index.h"
 
@@ -18,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/atomic.h"
+#include "io/cleanup.h"
 #include "io/errf.h"
 
 #define INDEX_FORMAT "winnow-minhash-index 1"
@@ -259,22 +263,16 @@ wn_dedup_index_writer *wn_dedup_index_create(const char *path, const wn_dedup_in
 					     const char *from, char *err, size_t errlen)
 {
 	wn_dedup_index_writer *w = calloc(1, sizeof *w);
-	if (!w || !(w->path = strdup(path)) || !(w->tmp = malloc(strlen(path) + 16))) {
+	if (!w || !(w->path = strdup(path))) {
 		wn_dedup_index_abort(w);
 		return wn_errf(err, errlen, "out of memory"), NULL;
 	}
-	sprintf(w->tmp, "%s.tmp-XXXXXX", path);
-	int fd = mkstemp(w->tmp);
+	int fd = wn_atomic_create_temp(path, 0666, &w->tmp);
 	if (fd < 0) {
 		wn_errf(err, errlen, "%s: cannot create the index: %s", path, strerror(errno));
-		free(w->tmp);
-		w->tmp = NULL;
 		wn_dedup_index_abort(w);
 		return NULL;
 	}
-	mode_t um = umask(0);
-	umask(um);
-	fchmod(fd, 0666 & ~um); /* as a plain create would: mkstemp makes 0600 */
 	close(fd);
 	if (sqlite3_open_v2(w->tmp, &w->db, SQLITE_OPEN_READWRITE, NULL) ||
 	    sqlite3_exec(w->db, schema, NULL, NULL, NULL) || write_params(w, p) ||
@@ -335,6 +333,7 @@ int wn_dedup_index_commit(wn_dedup_index_writer *w, char *err, size_t errlen)
 	if (!rc && rename(w->tmp, w->path))
 		rc = (wn_errf(err, errlen, "%s: cannot publish the index: %s", w->path, strerror(errno)), -1);
 	if (!rc) {
+		wn_cleanup_remove(w->tmp);
 		free(w->tmp);
 		w->tmp = NULL;
 	}
@@ -349,8 +348,10 @@ void wn_dedup_index_abort(wn_dedup_index_writer *w)
 	sqlite3_finalize(w->doc);
 	sqlite3_finalize(w->band);
 	sqlite3_close(w->db);
-	if (w->tmp)
+	if (w->tmp) {
 		unlink(w->tmp);
+		wn_cleanup_remove(w->tmp);
+	}
 	free(w->tmp);
 	free(w->path);
 	free(w->blob);

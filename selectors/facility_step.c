@@ -65,44 +65,28 @@ static void fl_free(struct fl *f)
 	wn_fl_result_free(&f->r);
 }
 
-/* The next spooled record and its vector index (−1: a dropped --npy row). */
-static int next_spooled(struct fl *f, int64_t i, int64_t *j, wn_record *rec, char *err,
-			size_t errlen)
-{
-	if (wn_spool_get(f->v.sp, rec, err, errlen) != 1)
-		return err[0] ? -1 : (wn_errf(err, errlen, "internal: the spool ended early"), -1);
-	if (f->v.dropped && f->v.dropped[i])
-		return 0;
-	return (*j)++, 1;
-}
-
 /* --cost: read every candidate's cost; a missing or bad one rejects the record. */
 static int read_costs(struct fl *f, wn_stream *s, const char *path, char *err, size_t errlen)
 {
 	f->cost = malloc(sizeof(double) * (size_t)(f->v.n ? f->v.n : 1));
-	if (!f->cost || wn_spool_rewind(f->v.sp, err, errlen))
+	if (!f->cost || wn_cluster_vectors_rewind(&f->v, err, errlen))
 		return f->cost ? -1 : (wn_errf(err, errlen, "out of memory"), -1);
-	int64_t j = 0;
-	for (int64_t i = 0; i < f->v.nspooled; i++) {
-		wn_record rec;
-		int r = next_spooled(f, i, &j, &rec, err, errlen);
-		if (r <= 0) {
-			if (r < 0)
-				return -1;
-			continue;
-		}
+	wn_record rec;
+	int64_t j;
+	int got;
+	while ((got = wn_cluster_vectors_next(&f->v, &rec, &j, err, errlen)) > 0) {
 		wn_span val;
 		double c = NAN;
 		if (!wn_json_get(rec.json, path, &val) || wn_json_number(val, &c) || !(c > 0) ||
 		    !isfinite(c)) {
-			f->ok[j - 1] = 0;
+			f->ok[j] = 0;
 			if (wn_stream_reject(s, &rec, "--cost %s: not a number > 0", path))
 				return -1;
 			continue;
 		}
 		f->cost[f->m++] = c;
 	}
-	return 0;
+	return got < 0 ? -1 : 0;
 }
 
 /* Unit rows of the candidates (compacted), and their self-similarity. */
@@ -200,15 +184,13 @@ static int fl_report(const wn_fl_step_opts *o, const struct fl *f, const char *c
 /* The chosen records, in input order, with their step and gain. */
 static int fl_emit(struct fl *f, wn_stream *s, char *err, size_t errlen)
 {
-	if (wn_spool_rewind(f->v.sp, err, errlen))
+	if (wn_cluster_vectors_rewind(&f->v, err, errlen))
 		return -1;
-	int64_t j = 0, c = 0, out = 0;
-	for (int64_t i = 0; i < f->v.nspooled; i++) {
-		wn_record rec;
-		int r = next_spooled(f, i, &j, &rec, err, errlen);
-		if (r < 0)
-			return -1;
-		if (r == 0 || !f->ok[j - 1])
+	wn_record rec;
+	int64_t j, c = 0, out = 0;
+	int got;
+	while ((got = wn_cluster_vectors_next(&f->v, &rec, &j, err, errlen)) > 0) {
+		if (!f->ok[j])
 			continue;
 		int64_t k = c++;
 		if (!f->rank[k])
@@ -221,7 +203,7 @@ static int fl_emit(struct fl *f, wn_stream *s, char *err, size_t errlen)
 		if (wn_stream_emit(s, &rec, &s->annot))
 			return -1;
 	}
-	return 0;
+	return got < 0 ? -1 : 0;
 }
 
 static int fl_solve(struct fl *f, const wn_fl_step_opts *o, const char *src, char *err,

@@ -161,12 +161,12 @@ static int annotate(const struct rds_out *r, int64_t i, wn_annot *a)
 static int emit(wn_cluster_vectors *v, wn_stream *s, const struct rds_out *r, char *err,
 		size_t errlen)
 {
-	if (wn_spool_rewind(v->sp, err, errlen))
+	if (wn_cluster_vectors_rewind(v, err, errlen))
 		return -1;
 	wn_record rec;
-	for (int64_t i = 0; i < v->n; i++) {
-		if (wn_spool_get(v->sp, &rec, err, errlen) != 1)
-			return err[0] ? -1 : (wn_errf(err, errlen, "internal: the spool ended early"), -1);
+	int64_t i;
+	int got;
+	while ((got = wn_cluster_vectors_next(v, &rec, &i, err, errlen)) > 0) {
 		if (r->rank[i] < 0)
 			continue;
 		wn_annot_clear(&s->annot);
@@ -175,7 +175,7 @@ static int emit(wn_cluster_vectors *v, wn_stream *s, const struct rds_out *r, ch
 		if (wn_stream_emit(s, &rec, &s->annot))
 			return -1;
 	}
-	return 0;
+	return got < 0 ? -1 : 0;
 }
 
 static int select_and_emit(const wn_rds_opts *o, struct target *t, wn_cluster_vectors *v,

@@ -90,18 +90,6 @@ typedef struct sd_step {
 	wn_buf obj;
 } sd_step;
 
-/* The next spooled record (number i) into *rec: its vector row, -1 when
- * the loader dropped it (--npy), -2 on a read error (reason in err). */
-static int64_t next_spooled(const sd_step *x, int64_t i, int64_t *row, wn_record *rec, char *err,
-			    size_t errlen)
-{
-	if (wn_spool_get(x->v.sp, rec, err, errlen) != 1)
-		return err[0] ? -2 : (wn_errf(err, errlen, "internal: the spool ended early"), -2);
-	if (x->v.dropped && x->v.dropped[i])
-		return -1;
-	return (*row)++;
-}
-
 /* The cluster id of one record: >= 0, or -1 rejected (go on), -2 stop. */
 static int64_t record_cluster(sd_step *x, const wn_record *rec)
 {
@@ -125,22 +113,18 @@ static int load_clusters(sd_step *x, char *err, size_t errlen)
 	x->cluster = malloc(sizeof *x->cluster * (size_t)(x->v.n ? x->v.n : 1));
 	if (!x->cluster)
 		return wn_errf(err, errlen, "out of memory"), -1;
-	if (wn_spool_rewind(x->v.sp, err, errlen))
+	if (wn_cluster_vectors_rewind(&x->v, err, errlen))
 		return -1;
-	int64_t row = 0;
-	for (int64_t i = 0; i < x->v.nspooled; i++) {
-		wn_record rec;
-		int64_t r = next_spooled(x, i, &row, &rec, err, errlen);
-		if (r == -2)
-			return -1;
-		if (r < 0)
-			continue;
+	wn_record rec;
+	int64_t r;
+	int got;
+	while ((got = wn_cluster_vectors_next(&x->v, &rec, &r, err, errlen)) > 0) {
 		int64_t c = record_cluster(x, &rec);
 		if (c == -2)
 			return -1;
 		x->cluster[r] = c;
 	}
-	return 0;
+	return got < 0 ? -1 : 0;
 }
 
 static int load_centroids(sd_step *x, char *err, size_t errlen)
@@ -201,15 +185,13 @@ static int emit_all(sd_step *x, char *err, size_t errlen)
 {
 	wn_stream *s = x->s;
 	int mark = x->o->mark_only || x->o->neps > 1;
-	if (wn_spool_rewind(x->v.sp, err, errlen))
+	if (wn_cluster_vectors_rewind(&x->v, err, errlen))
 		return -1;
-	int64_t row = 0;
-	for (int64_t i = 0; i < x->v.nspooled; i++) {
-		wn_record rec;
-		int64_t r = next_spooled(x, i, &row, &rec, err, errlen);
-		if (r == -2)
-			return -1;
-		if (r < 0 || x->cluster[r] < 0)
+	wn_record rec;
+	int64_t r;
+	int got;
+	while ((got = wn_cluster_vectors_next(&x->v, &rec, &r, err, errlen)) > 0) {
+		if (x->cluster[r] < 0)
 			continue;
 		if (!mark) {
 			if (x->keep[r] && wn_stream_emit(s, &rec, NULL))
@@ -222,7 +204,7 @@ static int emit_all(sd_step *x, char *err, size_t errlen)
 		if (wn_stream_emit(s, &rec, &s->annot))
 			return -1;
 	}
-	return 0;
+	return got < 0 ? -1 : 0;
 }
 
 static int compute(sd_step *x, char *err, size_t errlen)

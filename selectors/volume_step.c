@@ -116,16 +116,12 @@ static int vol_report(const wn_vol_step_opts *o, const struct vol *w, const char
 
 static int vol_emit(struct vol *w, wn_stream *s, char *err, size_t errlen)
 {
-	if (wn_spool_rewind(w->v.sp, err, errlen))
+	if (wn_cluster_vectors_rewind(&w->v, err, errlen))
 		return -1;
-	int64_t j = 0, out = 0;
-	for (int64_t i = 0; i < w->v.nspooled; i++) {
-		wn_record rec;
-		if (wn_spool_get(w->v.sp, &rec, err, errlen) != 1)
-			return err[0] ? -1 : (wn_errf(err, errlen, "internal: the spool ended early"), -1);
-		if (w->v.dropped && w->v.dropped[i])
-			continue;
-		int64_t k = j++;
+	int64_t k, out = 0;
+	wn_record rec;
+	int got;
+	while ((got = wn_cluster_vectors_next(&w->v, &rec, &k, err, errlen)) > 0) {
 		if (!w->rank_of[k])
 			continue;
 		rec.index = (uint64_t)out++;
@@ -137,7 +133,7 @@ static int vol_emit(struct vol *w, wn_stream *s, char *err, size_t errlen)
 		if (wn_stream_emit(s, &rec, &s->annot))
 			return -1;
 	}
-	return 0;
+	return got < 0 ? -1 : 0;
 }
 
 int wn_vol_step_run(const wn_vol_step_opts *o, wn_stream *s, wn_step_report *rep, char *err,

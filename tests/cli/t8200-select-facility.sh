@@ -158,4 +158,16 @@ test_expect_success 'a recipe (score leverage, select facility-location) gives t
 	cmp pipe.jsonl fl.jsonl && [ "$(wc -l < fl.jsonl)" -eq 12 ]
 '
 
+test_expect_success '--npy with a non-finite row: that record rejected, the rest as without it' '
+	/usr/bin/python3 -c "
+import base64, json, numpy as np
+X = np.array([np.frombuffer(base64.b64decode(json.loads(l)[\"winnow\"][\"emb\"][\"b64\"]), \"<f4\") for l in open(\"$F\")])
+Y = X.copy(); Y[7, 3] = np.nan; np.save(\"nan.npy\", Y); np.save(\"less.npy\", np.delete(X, 7, axis=0))
+" && sed 8d "$F" > less.jsonl &&
+	"$WINNOW" select facility-location --budget 20 --npy nan.npy --on-error skip "$F" > a.jsonl 2> err &&
+	grep -q "debian-500-emb.jsonl:8: nan.npy: row 7: element 3 is not finite" err &&
+	"$WINNOW" select facility-location --budget 20 -q --npy less.npy less.jsonl > b.jsonl &&
+	cmp a.jsonl b.jsonl && [ -s a.jsonl ]
+'
+
 test_done

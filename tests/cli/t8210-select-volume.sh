@@ -64,4 +64,16 @@ test_expect_success 'a recipe (select volume) gives the bytes of the pipeline' '
 	cmp pipe.jsonl v.jsonl && [ "$(wc -l < v.jsonl)" -eq 9 ]
 '
 
+test_expect_success '--npy with a non-finite row: that record rejected, the rest as without it' '
+	/usr/bin/python3 -c "
+import base64, json, numpy as np
+X = np.array([np.frombuffer(base64.b64decode(json.loads(l)[\"winnow\"][\"emb\"][\"b64\"]), \"<f4\") for l in open(\"$F\")])
+Y = X.copy(); Y[7, 3] = np.nan; np.save(\"nan.npy\", Y); np.save(\"less.npy\", np.delete(X, 7, axis=0))
+" && sed 8d "$F" > less.jsonl &&
+	"$WINNOW" select volume --sample 10 --seed 3 --npy nan.npy --on-error skip "$F" > a.jsonl 2> err &&
+	grep -q "debian-500-emb.jsonl:8: nan.npy: row 7: element 3 is not finite" err &&
+	"$WINNOW" select volume --sample 10 --seed 3 -q --npy less.npy less.jsonl > b.jsonl &&
+	cmp a.jsonl b.jsonl && [ -s a.jsonl ]
+'
+
 test_done

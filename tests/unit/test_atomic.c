@@ -7,11 +7,18 @@
  * anywhere; a spooled target: inside the first WN_ATOMIC_HEAD bytes, and
  * refused past them). A spooled target gets nothing before commit. A
  * symlink loop is refused with the kernel's ELOOP text. Expected values
- * are the bytes written by hand and stat(2).
+ * are the bytes written by hand and stat(2). wn_atomic_create_temp gives a
+ * new "PATH.tmp.XXXXXX" each call, 0666 less the umask, on the cleanup list
+ * (wn_cleanup_run removes exactly those), and ENOENT for a missing folder.
  */
 #include "io/atomic.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/cleanup.h"
 
 #include "test.h"
 #include "test_targets.h"
@@ -120,6 +127,37 @@ static void test_missing_directory(void)
 	CHECK_STR(err, want);
 }
 
+static void test_create_temp(void)
+{
+	mode_t old = umask(027);
+	char *t1 = NULL, *t2 = NULL;
+	int fd1 = wn_atomic_create_temp(tp("c"), 0666, &t1);
+	int fd2 = wn_atomic_create_temp(tp("c"), 0666, &t2);
+	umask(old);
+	CHECK(fd1 >= 0 && fd2 >= 0 && t1 && t2);
+	if (!t1 || !t2)
+		return;
+	size_t n = strlen(tp("c"));
+	CHECK(!strncmp(t1, tp("c"), n) && !strncmp(t1 + n, ".tmp.", 5));
+	CHECK_EQ_INT(strlen(t1), n + 11);
+	CHECK(strcmp(t1, t2) != 0);
+	struct stat st;
+	CHECK(stat(t1, &st) == 0 && (st.st_mode & 07777) == 0640);
+	CHECK_EQ_INT(tt_count_prefix(dir, "c.tmp."), 2);
+	close(fd1);
+	close(fd2);
+	CHECK_EQ_INT(wn_cleanup_run(), 2); /* both registered, nothing else */
+	CHECK_EQ_INT(tt_count_prefix(dir, "c.tmp."), 0);
+	free(t1);
+	free(t2);
+
+	char *t3 = (char *)"x";
+	errno = 0;
+	CHECK_EQ_INT(wn_atomic_create_temp(tp("no/such/c"), 0666, &t3), -1);
+	CHECK_EQ_INT(errno, ENOENT);
+	CHECK(t3 == NULL);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "%s/wn_atomic_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -129,6 +167,7 @@ int main(void)
 	RUN(test_rewrite_header);
 	RUN(test_link_loop_refused);
 	RUN(test_missing_directory);
+	RUN(test_create_temp);
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
