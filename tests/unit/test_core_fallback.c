@@ -93,7 +93,8 @@ static void test_gemm_fallback(void)
 	/* the bytes after the last row of the last entry were never written */
 	CHECK(c2[(batch - 1) * sc + (m - 1) * ldc + n] == C[(batch - 1) * sc + (m - 1) * ldc + n]);
 	CHECK(wn_core_gemm(fb, 0, 0, 4, 4, 4, 1, a2, 3, b2, 4, 0, c2, 4) == WN_CORE_EINVAL);
-	CHECK(strncmp(wn_core_error(fb), "cpu: gemm: leading dimension", 28) == 0);
+	/* checked in core.c for every backend, before the staging copies */
+	CHECK(strncmp(wn_core_error(fb), "gemm: leading dimension", 23) == 0);
 	free(A), free(B), free(C);
 }
 
