@@ -5,9 +5,9 @@ secs() {
 	local best="" t0 t1 t
 	for _ in $(seq "$BENCH_REPS"); do
 		t0=$(date +%s.%N); "$@" > /dev/null 2>&1 || { echo "FAILED: $*" >&2; echo nan; return 1; }; t1=$(date +%s.%N)
-		t=$(echo "$t1 - $t0" | bc -l)
-		if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+		t=$(awk "BEGIN { print $t1 - $t0 }")
+		if [ -z "$best" ] || awk "BEGIN { exit !($t < $best) }"; then best=$t; fi
 	done
 	printf '%.3f\n' "$best"
 }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
+ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }

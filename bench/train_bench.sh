@@ -20,7 +20,7 @@ N=${BENCH_N:-63666}
 E=${BENCH_EPOCHS:-5}
 DIM=${BENCH_DIM:-384}
 T=${BENCH_THREADS:-2}
-PY=/usr/bin/python3
+PY=${PY:-/usr/bin/python3}
 PEER=$(cd "$(dirname "$0")" && pwd)/train_peer.py
 WINNOW=${WINNOW:-$(cd "$(dirname "$0")/.." && pwd)/build/winnow}
 WINNOW_SHARED=${WINNOW_SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/shared}
@@ -44,9 +44,9 @@ tw=$(secs "$WINNOW" train -q --label section --epochs "$E" --threads "$T" "$work
 to=$(secs "$WINNOW" eval -q --label section --keep random --fracs 1 --repeats 1 --holdout 0.0001 \
 	--epochs "$E" --threads "$T" "$work/emb.jsonl")
 echo "winnow times are of the whole command (JSONL in, records out); the peer's JSON line times its loop, and 'whole' its whole process"
-printf 'winnow train (every score): %.3f s, %.2f epochs/s\n' "$tw" "$(echo "$E / $tw" | bc -l)"
+printf 'winnow train (every score): %.3f s, %.2f epochs/s\n' "$tw" "$(awk "BEGIN { print $E / $tw }")"
 printf 'winnow training only:       %.3f s, %.2f epochs/s (scores add %.0f%%)\n' "$to" \
-	"$(echo "$E / $to" | bc -l)" "$(echo "($tw / $to - 1) * 100" | bc -l)"
+	"$(awk "BEGIN { print $E / $to }")" "$(awk "BEGIN { print ($tw / $to - 1) * 100 }")"
 export OMP_NUM_THREADS=$T OPENBLAS_NUM_THREADS=$T
 for mode in "" --scores; do
 	$PY "$PEER" numpy "$work/X.npy" "$work/y.npy" "$E" $mode || exit 1
