@@ -152,6 +152,10 @@ static struct child_res in_child(int (*fn)(void *), void *arg)
 static int child_raise(void *arg)
 {
 	int sig = *(int *)arg;
+	/* a test run started in the background inherits SIGINT ignored, and
+	 * the handlers rightly keep an ignored signal ignored: start from the
+	 * default, as an interactive run does */
+	signal(sig, SIG_DFL);
 	if (wn_cleanup_install_signals())
 		return 10;
 	int fd = wn_cleanup_create(tpath("sig-created"), 0644);
