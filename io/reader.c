@@ -539,8 +539,14 @@ static int next_line(wn_reader *r, const char **p, size_t *n)
 			}
 			r->start = r->scan = r->end;
 		}
-		if (fill(r))
+		if (fill(r)) {
+			/* an over-long line kept for the quarantine that the input's
+			 * failure cuts short is rejected first, as skip did when it
+			 * grew past the limit: the counts do not depend on the policy */
+			if (keeps_raw(r) && r->end - r->start > r->opts.max_record)
+				reject_long(r, r->line + 1, r->buf + r->start, r->end - r->start);
 			return -1;
+		}
 	}
 }
 

@@ -57,4 +57,16 @@ test_expect_success 'an over-long CSV line is quarantined as read' '
 	cat in.csv | "$WINNOW" cat --csv --max-record 600 --quarantine q.csv > out 2> err &&
 	test_cmp exp q.csv && echo "{\"id\":\"b\",\"text\":\"two\"}" > exp_out && test_cmp exp_out out
 '
+test_expect_success 'an over-long line cut short by a truncated zstd stream: quarantine counts it as skip does (found by fuzz_csv)' '
+	{ echo "{\"id\":1}"; seq 1 100000 | tr -d "\\n"; } | zstd -q -c > full.zst &&
+	head -c $(( $(wc -c < full.zst) * 6 / 10 )) full.zst > cut.zst &&
+	"$WINNOW" cat --max-record 1000 --on-error skip < cut.zst > out 2> err1; rc1=$?
+	"$WINNOW" cat --max-record 1000 --quarantine q.txt < cut.zst > out 2> err2; rc2=$?
+	test $rc1 = 1 && test $rc2 = 1 &&
+	grep -q "^winnow cat: <stdin>:2: truncated zstd stream" err1 &&
+	grep -q "^winnow cat: <stdin>:2: record larger than the limit (1000 bytes)" err1 &&
+	grep -q "^winnow cat: <stdin>:2: record larger than the limit (1000 bytes)" err2 &&
+	grep -qx "winnow cat: in 2, out 0, rejected 1 (failed: nothing written)" err1 &&
+	grep -qx "winnow cat: in 2, out 0, rejected 1 (failed: nothing written)" err2
+'
 test_done
