@@ -57,30 +57,12 @@ slice() { # N -> $OUT/pypi-N.jsonl
 }
 
 recall() { # INPUT PAIRS: pair recall and precision at J >= 0.8 against the exact baseline
-	python3 - "$1" "$2" <<'EOF'
-import json, math, re, sys
+	python3 - "$1" "$2" "$PWD/tests/peers" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[3])
+from jaccard_pairs import load, true_pairs
 inp, pairs, thr = sys.argv[1], sys.argv[2], 0.8
-def sh(t, n=5):
-    w = [x for x in re.split(r"\W+", t.lower()) if x]
-    if not w: return set()
-    if len(w) < n: return {" ".join(w)}
-    return {" ".join(w[i:i + n]) for i in range(len(w) - n + 1)}
-S = []
-for l in open(inp, encoding="utf-8"):
-    if l.strip():
-        t = json.loads(l).get("text")
-        S.append(sh(t) if isinstance(t, str) else set())
-J = lambda a, b: len(S[a] & S[b]) / len(S[a] | S[b])
-df = {}
-for s in S:
-    for x in s: df[x] = df.get(x, 0) + 1
-idx, cand = {}, set()
-for i, s in enumerate(S):
-    o = sorted(s, key=lambda x: (df[x], x))
-    for x in o[:len(o) - math.ceil(thr * len(o)) + 1]:
-        cand.update((j, i) for j in idx.get(x, ()))
-        idx.setdefault(x, []).append(i)
-truth = {p for p in cand if J(*p) >= thr}
+truth = true_pairs(load(inp, strict=False), thr)
 got = set()
 for l in open(pairs):
     a, b, j, v = l.split("\t")

@@ -215,25 +215,13 @@ open(\"want\", \"w\").write(\"\".join(want))
 # against it (exact Jaccard, verified iff >= t: precision 1.0) and its
 # recall printed, held to >= E - 4 sd of LSH theory.
 cat > allpairs.py <<'EOF2'
-import json, math, re, sys
+import math, os, sys
+sys.path.insert(0, os.path.join(os.environ["WINNOW_ROOT"], "tests/peers"))
+from jaccard_pairs import jaccard, load, true_pairs
 inp, pairs, thr, B, R = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-def sh(t, n=5):
-    w = [x for x in re.split(r"\W+", t.lower()) if x]
-    if not w: return set()
-    if len(w) < n: return {" ".join(w)}
-    return {" ".join(w[i:i + n]) for i in range(len(w) - n + 1)}
-S = [sh(json.loads(l)["text"]) for l in open(inp, encoding="utf-8") if l.strip()]
-J = lambda a, b: len(S[a] & S[b]) / len(S[a] | S[b])
-df = {}
-for s in S:
-    for x in s: df[x] = df.get(x, 0) + 1
-idx, cand = {}, set()
-for i, s in enumerate(S):
-    o = sorted(s, key=lambda x: (df[x], x))
-    for x in o[:len(o) - math.ceil(thr * len(o)) + 1]:
-        cand.update((j, i) for j in idx.get(x, ()))
-        idx.setdefault(x, []).append(i)
-truth = {p for p in cand if J(*p) >= thr}
+S = load(inp)
+J = lambda a, b: jaccard(S, a, b)
+truth = true_pairs(S, thr)
 got = set()
 for l in open(pairs):
     a, b, j, v = l.split("\t"); a, b = int(a), int(b)
