@@ -419,8 +419,7 @@ int wn_core_gemm_batched(wn_core *c, int ta, int tb, int64_t m, int64_t n, int64
 	if (m < 0 || n < 0 || k < 0 || batch < 0)
 		return set_err(c, WN_CORE_EINVAL, "gemm: negative size");
 	/* every backend's rule (cuBLAS would read past the matrices otherwise) */
-	int64_t acols = ta ? m : k, bcols = tb ? k : n;
-	if (lda < (acols > 1 ? acols : 1) || ldb < (bcols > 1 ? bcols : 1) || ldc < (n > 1 ? n : 1))
+	if (!wn_gemm_ld_ok(ta, tb, m, n, k, lda, ldb, ldc))
 		return set_err(c, WN_CORE_EINVAL,
 			       "gemm: leading dimension too small (lda %lld, ldb %lld, ldc %lld)",
 			       (long long)lda, (long long)ldb, (long long)ldc);

@@ -34,9 +34,7 @@ static int gemm_check(struct wn_cpu *st, int ta, int tb, int64_t m, int64_t n, i
 		return wn_cpu_fail(st, WN_CORE_EINVAL,
 				   "gemm: sizes beyond the 32-bit BLAS interface (m %lld, n %lld, k %lld)",
 				   (long long)m, (long long)n, (long long)k);
-	int64_t acols = ta ? m : k, bcols = tb ? k : n;
-	if (lda < (acols > 1 ? acols : 1) || ldb < (bcols > 1 ? bcols : 1) ||
-	    ldc < (n > 1 ? n : 1))
+	if (!wn_gemm_ld_ok(ta, tb, m, n, k, lda, ldb, ldc))
 		return wn_cpu_fail(st, WN_CORE_EINVAL,
 				   "gemm: leading dimension too small (lda %lld, ldb %lld, ldc %lld)",
 				   (long long)lda, (long long)ldb, (long long)ldc);

@@ -40,6 +40,17 @@ wn_core *wn_core_open_table(const wn_backend *be, int threads);
 int wn_cpu_fail(struct wn_cpu *st, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The leading-dimension rule of a row-major gemm (op(A) m x k, op(B) k x n,
+ * C m x n): 1 when lda, ldb and ldc are wide enough. core.c applies it for
+ * every backend; the CPU ops apply it for their direct callers. */
+static inline int wn_gemm_ld_ok(int ta, int tb, int64_t m, int64_t n, int64_t k, int64_t lda,
+				int64_t ldb, int64_t ldc)
+{
+	int64_t acols = ta ? m : k, bcols = tb ? k : n;
+	return lda >= (acols > 1 ? acols : 1) && ldb >= (bcols > 1 ? bcols : 1) &&
+	       ldc >= (n > 1 ? n : 1);
+}
+
 /* the CPU ops, by name (signatures as in backend.h) */
 int wn_cpu_gemm_batched(void *state, int ta, int tb, int64_t m, int64_t n, int64_t k,
 			float alpha, const float *A, int64_t lda, int64_t strideA,
