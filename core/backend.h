@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define WN_BACKEND_ABI 1
+#define WN_BACKEND_ABI 2
 #define WN_CUDA_ENTRY_SYMBOL "wn_cuda_backend_open"
 
 typedef struct wn_backend {
@@ -73,6 +73,12 @@ typedef struct wn_backend {
 	int (*kmeans_train)(void *state, int metric, const float *X_host, int64_t n, int64_t d,
 			    int64_t k, int niter, uint64_t seed, float *C_out,
 			    double *inertia_per_iter);
+
+	/* Sinkhorn's half step on device buffers (core/cpu_sinkhorn.c is the
+	 * reference): out_i = -eps log sum_j exp(lw_j + (h_j - C_ij) / eps)
+	 * for the rows of C (rows x cols, float); lw, h, out double. */
+	int (*softmin_rows)(void *state, const float *C, int64_t rows, int64_t cols,
+			    const double *lw, const double *h, double eps, double *out);
 
 	/* last error of this backend, one line */
 	const char *(*error)(void *state);

@@ -596,6 +596,31 @@ int wn_core_softmax_masked(wn_core *c, float *S, int64_t rows, int64_t cols, flo
 	return rc;
 }
 
+int wn_core_softmin_rows(wn_core *c, const float *C, int64_t rows, int64_t cols,
+			 const double *lw, const double *h, double eps, double *out)
+{
+	if (rows < 0 || cols < 1 || !(eps > 0))
+		return set_err(c, WN_CORE_EINVAL, "softmin_rows: bad sizes or eps");
+	if (!FB(softmin_rows))
+		return took(c, &c->be, c->be.softmin_rows(c->be.state, C, rows, cols, lw, h, eps,
+							  out));
+	struct staged s[4] = {0};
+	int rc = stage_in(c, &s[0], C, (size_t)(rows * cols) * 4, 1);
+	if (!rc)
+		rc = stage_in(c, &s[1], lw, (size_t)cols * 8, 1);
+	if (!rc)
+		rc = stage_in(c, &s[2], h, (size_t)cols * 8, 1);
+	if (!rc)
+		rc = stage_in(c, &s[3], out, (size_t)rows * 8, 0);
+	if (!rc)
+		rc = took(c, &c->cpu, wn_cpu_softmin_rows(CPU, s[0].host, rows, cols, s[1].host,
+							  s[2].host, eps, s[3].host));
+	if (!rc)
+		rc = stage_out(c, &s[3]);
+	stage_free(s, 4);
+	return rc;
+}
+
 int wn_core_masked_mean(wn_core *c, const float *X, const float *mask, int64_t batch,
 			int64_t len, int64_t d, float *out)
 {

@@ -244,10 +244,15 @@ int wn_core_solve_quad(wn_core_solve *q, const float *X32, const double *X64, in
  * for p = 2: eps = blur^2, the cost of points is ||x - y||^2 / 2, the
  * value is the dual objective <a, f> + <b, g> at convergence, and the
  * debiased divergence S(a, b) = OT(a, b) - OT(a, a)/2 - OT(b, b)/2 is 0
- * for equal measures. Costs are float (n x m, row-major, host memory), the
- * iterations run in double on the host, parallel over rows with a fixed
- * order per row (the result does not depend on the thread count). The
- * cost matrix of points is one GEMM on the context's device. These take an
+ * for equal measures. Costs are float (n x m, row-major, host memory); the
+ * iterations run in double on the context's device through
+ * wn_core_softmin_rows (on the CPU parallel over rows with a fixed order
+ * per row; on CUDA one warp per row in a fixed shuffle order: the result
+ * does not depend on the thread count, and CPU and CUDA agree to about
+ * 1e-9 relative, see docs/DESIGN.md). Problems under 65,536 cost entries
+ * stay on the host on every device (a kernel launch per half step costs
+ * more than it saves). The cost matrix of points is one GEMM on the
+ * context's device. These take an
  * err buffer (one line) instead of wn_core_error(). Returns 0 or WN_CORE_E*.
  */
 typedef struct wn_sinkhorn_opts {
@@ -259,6 +264,13 @@ typedef struct wn_sinkhorn_opts {
 } wn_sinkhorn_opts;
 
 #define WN_SINKHORN_OPTS_INIT {0.1, 0.5, 2000, 1e-9}
+
+/* Sinkhorn's half step on buffers of this context: out_i = -eps log sum_j
+ * exp(lw_j + (h_j - C_ij) / eps) over the rows of C_dev (rows x cols);
+ * lw_dev, h_dev (cols) and out_dev (rows) are double buffers
+ * (wn_core_alloc_bytes). Each row is reduced in a fixed order. */
+int wn_core_softmin_rows(wn_core *c, const float *C_dev, int64_t rows, int64_t cols,
+			 const double *lw_dev, const double *h_dev, double eps, double *out_dev);
 
 /* C[i*m + j] = ||X_i - Y_j||^2 / 2 (clamped at 0) for X n x d, Y m x d
  * (host arrays); the inner products by wn_core_gemm. */

@@ -112,6 +112,7 @@ int wn_cpu_backend_open(int threads, wn_backend *out, char *errbuf, size_t errle
 	out->softmax_masked = wn_cpu_softmax_masked;
 	out->masked_mean = wn_cpu_masked_mean;
 	out->gather_rows = wn_cpu_gather_rows;
+	out->softmin_rows = wn_cpu_softmin_rows;
 	out->knn = wn_cpu_knn;
 	out->kmeans_assign = wn_cpu_kmeans_assign;
 	out->kmeans_train = NULL; /* core.c's Lloyd loop over assign + update */

@@ -3,22 +3,26 @@
  * and the debiased divergence (see the issue-21 block of core/core.h).
  *
  * Owns: its scratch (log-weights, a transposed copy of the cost for the
- * column updates), freed before returning. Borrows: the context (threads,
- * and its GEMM for the cost of points), the cost and weight arrays.
+ * column updates, and on a GPU their device copies), freed before
+ * returning; the CPU backend's softmin_rows (wn_cpu_softmin_rows, the
+ * reference for core/cuda_sinkhorn.cu). Borrows: the context (threads, its
+ * device's softmin_rows and its GEMM for the cost of points), the cost and
+ * weight arrays.
  *
  * Why this shape: geomloss (which otdd and projektor call) anneals eps from
  * the cost's diameter down to blur^p by `scaling` per step, then reads the
  * value off the dual; we do the same with alternating (Gauss-Seidel)
  * updates, then iterate at the final eps until the potentials settle,
  * which the brute-force test needs at small blur. Every row's
- * log-sum-exp is one sequential loop, so threads change nothing.
+ * log-sum-exp is one sequential loop, so threads change nothing; on CUDA
+ * one warp per row in a fixed order, so runs repeat bit for bit there too.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core.h"
+#include "core/internal.h"
 
 static int sk_fail(char *err, size_t errlen, int code, const char *what)
 {
@@ -41,12 +45,13 @@ static int log_weights(const double *w, int64_t n, double *lw)
 
 /*
  * out_i = -eps log sum_j exp(lw_j + (h_j - C_ij) / eps) over rows of C
- * (rows x cols). h may alias nothing in out.
+ * (rows x cols). h may alias nothing in out. The CPU twin of the CUDA
+ * kernel in core/cuda_sinkhorn.cu.
  */
-static void softmin_rows(wn_core *c, const float *C, int64_t rows, int64_t cols,
+static void softmin_host(int threads, const float *C, int64_t rows, int64_t cols,
 			 const double *lw, const double *h, double eps, double *out)
 {
-#pragma omp parallel for num_threads(wn_core_threads(c)) schedule(static) if (rows * cols >= 65536)
+#pragma omp parallel for num_threads(threads) schedule(static) if (rows * cols >= 65536)
 	for (int64_t i = 0; i < rows; i++) {
 		const float *r = C + i * cols;
 		double mx = -INFINITY, s = 0;
@@ -59,6 +64,74 @@ static void softmin_rows(wn_core *c, const float *C, int64_t rows, int64_t cols,
 			s += exp(lw[j] + (h[j] - (double)r[j]) / eps - mx);
 		out[i] = -eps * (mx + log(s));
 	}
+}
+
+int wn_cpu_softmin_rows(void *state, const float *C, int64_t rows, int64_t cols,
+			const double *lw, const double *h, double eps, double *out)
+{
+	softmin_host(((struct wn_cpu *)state)->threads, C, rows, cols, lw, h, eps, out);
+	return 0;
+}
+
+/*
+ * Where the half steps run: on the context's device through
+ * wn_core_softmin_rows (buffers uploaded once), or on the host straight on
+ * the caller's arrays (the CPU device, and problems too small to pay for a
+ * launch per half step). The potentials come back to the host after each
+ * step for the convergence test: n + m doubles against n x m exps.
+ */
+#define SK_DEVICE_MIN 65536
+
+struct sk_run {
+	wn_core *c;
+	int dev;
+	int threads;
+	char *err;
+	size_t errlen;
+};
+
+static int sk_dev_fail(struct sk_run *r)
+{
+	return sk_fail(r->err, r->errlen, WN_CORE_EDEVICE, wn_core_error(r->c));
+}
+
+static void *sk_put(struct sk_run *r, const void *host, size_t bytes, int *rc)
+{
+	if (*rc)
+		return NULL;
+	void *d = wn_core_alloc_bytes(r->c, bytes);
+	if (!d)
+		*rc = sk_fail(r->err, r->errlen, WN_CORE_ENOMEM, "out of device memory");
+	else if (host && wn_core_upload(r->c, d, host, bytes))
+		*rc = sk_dev_fail(r);
+	return d;
+}
+
+static int sk_half(struct sk_run *r, const float *C, int64_t rows, int64_t cols,
+		   const double *lw, const double *h, double eps, double *out)
+{
+	if (!r->dev) {
+		softmin_host(r->threads, C, rows, cols, lw, h, eps, out);
+		return 0;
+	}
+	return wn_core_softmin_rows(r->c, C, rows, cols, lw, h, eps, out) ? sk_dev_fail(r) : 0;
+}
+
+/* host <- device after a half step (nothing to do on the host path) */
+static int sk_get(struct sk_run *r, double *host, const double *dev, int64_t count)
+{
+	if (!r->dev)
+		return 0;
+	return wn_core_download(r->c, host, dev, (size_t)count * sizeof *host) ? sk_dev_fail(r) : 0;
+}
+
+static void sk_setup(struct sk_run *r, wn_core *c, int64_t cells, char *err, size_t errlen)
+{
+	r->c = c;
+	r->dev = wn_core_device(c) != WN_DEVICE_CPU && cells >= SK_DEVICE_MIN;
+	r->threads = wn_core_threads(c);
+	r->err = err;
+	r->errlen = errlen;
 }
 
 static double max_cost(const float *C, size_t count)
@@ -119,9 +192,13 @@ int wn_core_sinkhorn(wn_core *c, const float *C, int64_t n, int64_t m, const dou
 	int rc = check_opts(o, n, m, err, errlen);
 	if (rc)
 		return rc;
+	struct sk_run r;
+	sk_setup(&r, c, n * m, err, errlen);
 	double *la = malloc((size_t)n * sizeof *la), *lb = malloc((size_t)m * sizeof *lb);
 	double *prev = malloc((size_t)(n > m ? n : m) * sizeof *prev);
 	float *T = malloc((size_t)n * (size_t)m * sizeof *T);
+	const float *Cd = C, *Td = T;
+	double *lad = la, *lbd = lb, *fd = f, *gd = g;
 	if (!la || !lb || !prev || !T) {
 		rc = sk_fail(err, errlen, WN_CORE_ENOMEM, "out of memory");
 		goto done;
@@ -131,23 +208,46 @@ int wn_core_sinkhorn(wn_core *c, const float *C, int64_t n, int64_t m, const dou
 		goto done;
 	}
 	transpose(C, n, m, T);
+	memset(g, 0, (size_t)m * sizeof *g);
+	if (r.dev) {
+		Cd = Td = NULL;
+		lad = lbd = fd = gd = NULL;
+		Cd = sk_put(&r, C, (size_t)n * (size_t)m * sizeof *C, &rc);
+		Td = sk_put(&r, T, (size_t)n * (size_t)m * sizeof *T, &rc);
+		lad = sk_put(&r, la, (size_t)n * sizeof *la, &rc);
+		lbd = sk_put(&r, lb, (size_t)m * sizeof *lb, &rc);
+		fd = sk_put(&r, NULL, (size_t)n * sizeof *f, &rc);
+		gd = sk_put(&r, g, (size_t)m * sizeof *g, &rc);
+		if (rc)
+			goto done;
+	}
 	double blur2 = o->blur * o->blur, diam2 = 2 * max_cost(C, (size_t)n * (size_t)m);
 	int steps = anneal_steps(diam2, blur2, o->scaling);
-	memset(g, 0, (size_t)m * sizeof *g);
-	for (int k = 0; k < steps; k++) {
+	for (int k = 0; k < steps && !rc; k++) {
 		double eps = eps_at(diam2, blur2, o->scaling, k);
-		softmin_rows(c, C, n, m, lb, g, eps, f);
-		softmin_rows(c, T, m, n, la, f, eps, g);
+		rc = sk_half(&r, Cd, n, m, lbd, gd, eps, fd);
+		if (!rc)
+			rc = sk_half(&r, Td, m, n, lad, fd, eps, gd);
 	}
+	if (!rc)
+		rc = sk_get(&r, g, gd, m);
 	int it = 0;
-	for (double delta = INFINITY; it < o->max_iter && delta > o->tol; it++) {
+	for (double delta = INFINITY; !rc && it < o->max_iter && delta > o->tol; it++) {
 		memcpy(prev, g, (size_t)m * sizeof *g);
-		softmin_rows(c, C, n, m, lb, g, blur2, f);
-		softmin_rows(c, T, m, n, la, f, blur2, g);
+		rc = sk_half(&r, Cd, n, m, lbd, gd, blur2, fd);
+		if (!rc)
+			rc = sk_half(&r, Td, m, n, lad, fd, blur2, gd);
+		if (!rc)
+			rc = sk_get(&r, g, gd, m);
 		delta = max_diff(prev, g, m);
 	}
 	/* f is exact against the final g: the dual value is read at that pair */
-	softmin_rows(c, C, n, m, lb, g, blur2, f);
+	if (!rc)
+		rc = sk_half(&r, Cd, n, m, lbd, gd, blur2, fd);
+	if (!rc)
+		rc = sk_get(&r, f, fd, n);
+	if (rc)
+		goto done;
 	double s = 0;
 	for (int64_t i = 0; i < n; i++)
 		s += exp(la[i]) * f[i];
@@ -157,6 +257,14 @@ int wn_core_sinkhorn(wn_core *c, const float *C, int64_t n, int64_t m, const dou
 	if (iters)
 		*iters = it;
 done:
+	if (r.dev) {
+		wn_core_free(c, (void *)Cd);
+		wn_core_free(c, (void *)Td);
+		wn_core_free(c, lad);
+		wn_core_free(c, lbd);
+		wn_core_free(c, fd);
+		wn_core_free(c, gd);
+	}
 	free(la);
 	free(lb);
 	free(prev);
@@ -170,7 +278,11 @@ int wn_core_sinkhorn_sym(wn_core *c, const float *C, int64_t n, const double *a,
 	int rc = check_opts(o, n, n, err, errlen);
 	if (rc)
 		return rc;
+	struct sk_run r;
+	sk_setup(&r, c, n * n, err, errlen);
 	double *la = malloc((size_t)n * sizeof *la), *t = malloc((size_t)n * sizeof *t);
+	const float *Cd = C;
+	double *lad = la, *fd = f, *td = t;
 	if (!la || !t) {
 		rc = sk_fail(err, errlen, WN_CORE_ENOMEM, "out of memory");
 		goto done;
@@ -179,17 +291,28 @@ int wn_core_sinkhorn_sym(wn_core *c, const float *C, int64_t n, const double *a,
 		rc = sk_fail(err, errlen, WN_CORE_EINVAL, "weights must be > 0 and finite");
 		goto done;
 	}
+	memset(f, 0, (size_t)n * sizeof *f);
+	if (r.dev) {
+		Cd = NULL;
+		lad = fd = td = NULL;
+		Cd = sk_put(&r, C, (size_t)n * (size_t)n * sizeof *C, &rc);
+		lad = sk_put(&r, la, (size_t)n * sizeof *la, &rc);
+		fd = sk_put(&r, f, (size_t)n * sizeof *f, &rc);
+		td = sk_put(&r, NULL, (size_t)n * sizeof *t, &rc);
+		if (rc)
+			goto done;
+	}
 	double blur2 = o->blur * o->blur, diam2 = 2 * max_cost(C, (size_t)n * (size_t)n);
 	int steps = anneal_steps(diam2, blur2, o->scaling);
-	memset(f, 0, (size_t)n * sizeof *f);
-	for (int k = 0; k < steps; k++) {
-		softmin_rows(c, C, n, n, la, f, eps_at(diam2, blur2, o->scaling, k), t);
-		for (int64_t i = 0; i < n; i++)
-			f[i] = 0.5 * (f[i] + t[i]);
-	}
 	double delta = INFINITY;
-	for (int it = 0; it < o->max_iter && delta > o->tol; it++) {
-		softmin_rows(c, C, n, n, la, f, blur2, t);
+	for (int k = 0, it = 0; !rc && (k < steps || (it < o->max_iter && delta > o->tol)); k++) {
+		int annealing = k < steps;
+		rc = sk_half(&r, Cd, n, n, lad, fd, annealing ? eps_at(diam2, blur2, o->scaling, k)
+							      : blur2, td);
+		if (!rc)
+			rc = sk_get(&r, t, td, n);
+		if (rc)
+			break;
 		delta = 0;
 		for (int64_t i = 0; i < n; i++) {
 			double nf = 0.5 * (f[i] + t[i]);
@@ -197,12 +320,26 @@ int wn_core_sinkhorn_sym(wn_core *c, const float *C, int64_t n, const double *a,
 				delta = fabs(nf - f[i]);
 			f[i] = nf;
 		}
+		if (!annealing)
+			it++;
+		else
+			delta = INFINITY;
+		if (r.dev && wn_core_upload(c, fd, f, (size_t)n * sizeof *f))
+			rc = sk_dev_fail(&r);
 	}
+	if (rc)
+		goto done;
 	double s = 0;
 	for (int64_t i = 0; i < n; i++)
 		s += exp(la[i]) * f[i];
 	*ot = 2 * s;
 done:
+	if (r.dev) {
+		wn_core_free(c, (void *)Cd);
+		wn_core_free(c, lad);
+		wn_core_free(c, fd);
+		wn_core_free(c, td);
+	}
 	free(la);
 	free(t);
 	return rc;

@@ -450,6 +450,7 @@ wn_cuda_backend_open(int abi, int threads, wn_backend *out, char *errbuf, size_t
 	out->softmax_masked = wn_cuda_softmax_masked;
 	out->masked_mean = wn_cuda_masked_mean;
 	out->gather_rows = wn_cuda_gather_rows;
+	out->softmin_rows = wn_cuda_softmin_rows;
 	out->knn = wn_cuda_knn;
 	out->kmeans_assign = wn_cuda_kmeans_assign;
 	out->kmeans_train = wn_cuda_kmeans_train;

@@ -101,6 +101,10 @@ int wn_cuda_gemm_batched(void *state, int ta, int tb, int64_t m, int64_t n, int6
 			 const float *B, int64_t ldb, int64_t strideB,
 			 float beta, float *C, int64_t ldc, int64_t strideC, int64_t batch);
 
+/* core/cuda_sinkhorn.cu */
+int wn_cuda_softmin_rows(void *state, const float *C, int64_t rows, int64_t cols,
+			 const double *lw, const double *h, double eps, double *out);
+
 /* core/cuda_knn.cu */
 int wn_cuda_knn(void *state, int metric, const float *Q, int64_t nq, const float *B,
 		int64_t nb, int64_t d, int64_t k, float *out_dist, int64_t *out_idx);

@@ -83,6 +83,8 @@ int wn_cpu_masked_mean(void *state, const float *X, const float *mask, int64_t b
 		       int64_t len, int64_t d, float *out);
 int wn_cpu_gather_rows(void *state, const float *table, const int32_t *ids, int64_t n,
 		       int64_t d, float *out);
+int wn_cpu_softmin_rows(void *state, const float *C, int64_t rows, int64_t cols,
+			const double *lw, const double *h, double eps, double *out);
 int wn_cpu_knn(void *state, int metric, const float *Q, int64_t nq, const float *B,
 	       int64_t nb, int64_t d, int64_t k, float *out_dist, int64_t *out_idx);
 int wn_cpu_kmeans_assign(void *state, int metric, const float *X, int64_t n, int64_t d,

@@ -10,7 +10,12 @@
  *  - debiasing: S(D, D) = 0;
  *  - the dual potentials are the gradient: moving mass h from point k to
  *    point i changes S by h (grad_i - grad_k), against finite differences;
- *  - the same potentials, bit for bit, at 1 and 2 threads; bad arguments.
+ *  - the same potentials, bit for bit, at 1 and 2 threads; bad arguments;
+ *  - CPU against CUDA (core/cuda_sinkhorn.cu, the iterations on the GPU):
+ *    the half step within 1e-12 relative, the converged OT value, the
+ *    divergence and its gradient within 1e-8 (sums in another order, see
+ *    docs/DESIGN.md), and two CUDA runs bit for bit. SKIP only when no
+ *    CUDA GPU can be opened.
  */
 #include <math.h>
 #include <stdint.h>
@@ -223,6 +228,87 @@ static void test_bad_arguments(void)
 	wn_core_close(c);
 }
 
+static double max_rel(const double *x, const double *y, int64_t n)
+{
+	double m = 0;
+	for (int64_t i = 0; i < n; i++) {
+		double d = fabs(x[i] - y[i]) / (1.0 + fabs(y[i]));
+		if (d > m)
+			m = d;
+	}
+	return m;
+}
+
+static void test_cpu_vs_cuda(void)
+{
+	enum { N = 700, M = 500, D = 16 }; /* N x M and N x N above the device threshold */
+	char why[256], err[256];
+	wn_core *g = wn_core_open(WN_DEVICE_CUDA, 0, why, sizeof why);
+	if (!g)
+		SKIP("no CUDA GPU: %s", why);
+	wn_core *c = cpu(2);
+	float *X = malloc(N * D * sizeof *X), *Y = malloc(M * D * sizeof *Y);
+	float *Cxy = malloc((size_t)N * M * sizeof *Cxy), *Cxx = malloc((size_t)N * N * sizeof *Cxx);
+	float *Cyy = malloc((size_t)M * M * sizeof *Cyy);
+	double *ga = malloc(N * sizeof *ga), *gb = malloc(M * sizeof *gb);
+	double *ha = malloc(N * sizeof *ha), *hb = malloc(M * sizeof *hb);
+	double *f1 = malloc(N * sizeof *f1), *g1 = malloc(M * sizeof *g1);
+	double *f2 = malloc(N * sizeof *f2), *g2 = malloc(M * sizeof *g2);
+	double *f3 = malloc(N * sizeof *f3), *g3 = malloc(M * sizeof *g3);
+	CHECK(X && Y && Cxy && Cxx && Cyy && ga && gb && ha && hb && f1 && g1 && f2 && g2 && f3 && g3);
+	points(X, N, D, 11);
+	points(Y, M, D, 12);
+	for (int64_t i = 0; i < M * D; i++)
+		Y[i] += 0.3f; /* a shifted cloud: a divergence well away from 0 */
+	CHECK(wn_core_cost_sqeuclid(c, X, N, Y, M, D, Cxy, err, sizeof err) == 0);
+	CHECK(wn_core_cost_sqeuclid(c, X, N, X, N, D, Cxx, err, sizeof err) == 0);
+	CHECK(wn_core_cost_sqeuclid(c, Y, M, Y, M, D, Cyy, err, sizeof err) == 0);
+
+	/* one half step: g = 0, uniform weights, eps 1 */
+	for (int64_t j = 0; j < M; j++)
+		g1[j] = -log((double)M) + 0.01 * (double)(j % 7);
+	for (int64_t j = 0; j < M; j++)
+		g2[j] = 0.1 * (double)(j % 5);
+	float *Cd = wn_core_alloc(g, (size_t)N * M);
+	double *lwd = wn_core_alloc_bytes(g, M * sizeof(double)), *hd = wn_core_alloc_bytes(g, M * sizeof(double));
+	double *od = wn_core_alloc_bytes(g, N * sizeof(double));
+	CHECK(Cd && lwd && hd && od);
+	CHECK(wn_core_upload(g, Cd, Cxy, (size_t)N * M * sizeof(float)) == 0);
+	CHECK(wn_core_upload(g, lwd, g1, M * sizeof(double)) == 0);
+	CHECK(wn_core_upload(g, hd, g2, M * sizeof(double)) == 0);
+	CHECK(wn_core_softmin_rows(g, Cd, N, M, lwd, hd, 1.0, od) == 0);
+	CHECK(wn_core_download(g, f2, od, N * sizeof(double)) == 0);
+	CHECK(wn_core_softmin_rows(c, Cxy, N, M, g1, g2, 1.0, f1) == 0);
+	CHECK(max_rel(f2, f1, N) < 1e-12);
+	wn_core_free(g, Cd);
+	wn_core_free(g, lwd);
+	wn_core_free(g, hd);
+	wn_core_free(g, od);
+
+	/* the whole solve and the divergence */
+	wn_sinkhorn_opts o = WN_SINKHORN_OPTS_INIT;
+	o.blur = 0.5;
+	double o1, o2, o3, d1, d2;
+	CHECK(wn_core_sinkhorn(c, Cxy, N, M, NULL, NULL, &o, f1, g1, &o1, NULL, err, sizeof err) == 0);
+	CHECK(wn_core_sinkhorn(g, Cxy, N, M, NULL, NULL, &o, f2, g2, &o2, NULL, err, sizeof err) == 0);
+	CHECK(wn_core_sinkhorn(g, Cxy, N, M, NULL, NULL, &o, f3, g3, &o3, NULL, err, sizeof err) == 0);
+	CHECK_NEAR(o2, o1, 1e-8 * (1 + fabs(o1)));
+	CHECK(max_rel(f2, f1, N) < 1e-8 && max_rel(g2, g1, M) < 1e-8);
+	CHECK(!memcmp(f2, f3, N * sizeof *f2) && !memcmp(g2, g3, M * sizeof *g2) && o2 == o3);
+	CHECK(wn_core_sinkhorn_divergence(c, Cxy, Cxx, Cyy, N, M, NULL, NULL, &o, ga, gb, &d1, err,
+					  sizeof err) == 0);
+	CHECK(wn_core_sinkhorn_divergence(g, Cxy, Cxx, Cyy, N, M, NULL, NULL, &o, ha, hb, &d2, err,
+					  sizeof err) == 0);
+	CHECK(d1 > 0.1);
+	CHECK_NEAR(d2, d1, 1e-8 * (1 + fabs(d1)));
+	CHECK(max_rel(ha, ga, N) < 1e-8 && max_rel(hb, gb, M) < 1e-8);
+	wn_core_close(g);
+	wn_core_close(c);
+	free(X); free(Y); free(Cxy); free(Cxx); free(Cyy);
+	free(ga); free(gb); free(ha); free(hb);
+	free(f1); free(g1); free(f2); free(g2); free(f3); free(g3);
+}
+
 int main(void)
 {
 	RUN(test_cost_matches_double);
@@ -231,5 +317,6 @@ int main(void)
 	RUN(test_gradient_finite_differences);
 	RUN(test_threads_bit_identical);
 	RUN(test_bad_arguments);
+	RUN(test_cpu_vs_cuda);
 	return TEST_EXIT;
 }
