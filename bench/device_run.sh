@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/device_run.sh — everything winnow needs measured or tested on the GPU
 # machine, in one call (the device time is scarce): CUDA twin tests, the BERT
-# encoder on CUDA against expected.json, GEMM and k-means benchmarks, BERT
+# encoder on CUDA against expected.json, CPU vs CUDA Sinkhorn and the OTDD
+# timing of Debian sections (bench/sources_bench.sh), GEMM and k-means benchmarks, BERT
 # throughput against sentence-transformers, GPU k-means quality against FAISS.
 # Prepared by bench/device_bundle.sh; logs go to $OUT (or ./device_out).
 # Usage: bash bench/device_run.sh [steps...]  (default: all)
@@ -13,7 +14,7 @@ mkdir -p /tmp/wlib && tar -C /tmp/wlib -xJf "$G/lib.tar.xz"
 export LD_LIBRARY_PATH=/tmp/wlib/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export WINNOW_CUDA_LIB=$G/bin/libwinnow_cuda.so WINNOW_SHARED=$G/shared
 W=$G/bin/winnow
-steps=${*:-"env twins bert bench embed cluster core"}
+steps=${*:-"env twins sinkhorn bert bench embed cluster core sources"}
 for step in $steps; do
 	echo "=== $step"
 	case $step in
@@ -31,6 +32,10 @@ for step in $steps; do
 				--stats $t/$dev.json $t/emb.jsonl > $t/$dev.out
 			echo "$dev: $(cat $t/$dev.json)" | head -c 600; echo
 		done 2>&1 | tee "$out/cluster.txt" ;;
+	sinkhorn) timeout 120 "$G/bin/test_sinkhorn" 2>&1 | tee "$out/sinkhorn.txt" ;; # CPU vs CUDA Sinkhorn
+	sources) # issue 21: OTDD of Debian sections, CPU vs CUDA vs numpy, paired
+		WINNOW=$W PLAN=0 OUT=/tmp/winnow-sources-bench timeout 580 bash bench/sources_bench.sh 2>&1 |
+			tee "$out/sources_bench.txt" ;;
 	core) timeout 120 "$G/bin/core_bench" --reps 5 2>&1 | tee "$out/core_bench.txt" ;;
 	batches) # winnow's GPU throughput at larger batches (model from the embed step)
 		m=/tmp/winnow-gpu-embed/minilm; t=/tmp/winnow-gpu-embed/texts.jsonl

@@ -10,8 +10,16 @@
 # Then, timed (wall, best of $BENCH_REPS): the plain feature OT and the
 # label-aware OTDD (--label section: each source is one label, the target
 # four) of each source and of the uniform mixture to the target, at
-# --threads 1 and 2 (and --device cuda when a GPU is usable: only the
-# cost GEMMs move to the GPU; the Sinkhorn iterations stay on the host).
+# --threads 1 and 2 (and --device cuda when a GPU is usable: the cost GEMMs
+# and the Sinkhorn iterations run on the GPU, core/cuda_sinkhorn.cu).
+#
+# Then the paired timing (PAIRS rounds, default 5, A B A B in one run, each
+# under /usr/bin/time -v): winnow's feature OT (--threads 2, and
+# --device cuda when a GPU is usable) against bench/sources_peer.py, the
+# same debiased Sinkhorn in float64 numpy (one plain process, BLAS on its
+# default threads), on the same vectors; medians, min-max and peak RSS. The
+# issue's size is the default: 4 x 2500 = 10,000 source records, 2,000
+# target. Validated here only at a small size (PER 500, TGT 200).
 # When numpy is importable, bench/sources_peer.py runs the same debiased
 # feature-OT Sinkhorn in numpy on the same vectors, and its distances are
 # printed beside winnow's. What it shows: which source is nearest the target
@@ -95,7 +103,30 @@ for p in sys.argv[1:]:
         print("  %-40s n %6d  distance %.6f" % (s["path"].rsplit("/", 1)[-1], s["n"], s["distance"]))
 PYEOF
 
+# tv LABEL CMD...: one run under /usr/bin/time -v; appends "LABEL wall rss_kb" to $OUT/pairs.txt
+tv() {
+	local label=$1; shift
+	/usr/bin/time -v "$@" > /dev/null 2> "$OUT/tv.err" || { echo "FAILED: $*" >&2; tail -3 "$OUT/tv.err" >&2; return 1; }
+	awk -v l="$label" '/Elapsed \(wall clock\)/ { n = split($NF, a, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + a[i] }
+		/Maximum resident set size/ { r = $NF } END { print l, w, r }' "$OUT/tv.err" >> "$OUT/pairs.txt"
+}
+PEER_ARGS=(bench/sources_peer.py 0.1 "$OUT/target-$DIM.jsonl" "$OUT"/src-{libs,devel,python,doc}-"$DIM".jsonl)
 if "$PY" -c "import numpy" 2> /dev/null; then
+	: > "$OUT/pairs.txt"
+	cuda=0; "$WINNOW" device --device cuda > /dev/null 2>&1 && cuda=1
+	for _ in $(seq "${PAIRS:-5}"); do
+		tv winnow-cpu-2t "$WINNOW" sources ot -q --threads 2 --device cpu $S
+		tv numpy-peer "$PY" "${PEER_ARGS[@]}"
+		[ "$cuda" = 1 ] && tv winnow-cuda "$WINNOW" sources ot -q --device cuda $S
+	done
+	echo; echo "paired feature OT, $(( 4 * PER )) source records vs $TGT target, dim $DIM (${PAIRS:-5} rounds):"
+	echo "| run | median wall s | min-max s | peak RSS MiB |"
+	echo "| --- | --- | --- | --- |"
+	for l in winnow-cpu-2t numpy-peer winnow-cuda; do
+		{ grep "^$l " "$OUT/pairs.txt" || true; } | sort -k2,2g | awk -v l="$l" '{ w[NR] = $2; if ($3 > r) r = $3 }
+			END { if (!NR) exit; m = NR % 2 ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2
+			      printf "| %s | %.2f | %.2f-%.2f | %.0f |\n", l, m, w[1], w[NR], r / 1024 }'
+	done
 	t=$(BENCH_REPS=1 secs "$PY" bench/sources_peer.py 0.1 "$OUT/target-$DIM.jsonl" "$OUT"/src-{libs,devel,python,doc}-"$DIM".jsonl)
 	echo; echo "numpy peer (feature OT, same eps-scaling, float64): $t s"
 	"$PY" bench/sources_peer.py 0.1 "$OUT/target-$DIM.jsonl" "$OUT"/src-{libs,devel,python,doc}-"$DIM".jsonl
