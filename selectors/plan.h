@@ -23,6 +23,10 @@ typedef struct wn_select_opts {
 	int64_t multiplier;                       /* --balanced: 1 unless given */
 	const char *strategy;                     /* --balanced: r (default) | c */
 	const char *clusters;                     /* --balanced-clusters PATH (S2L's draw) */
+	const char *mix_weights;                  /* --mix-weights NAME=W,... (explicit p) */
+	char **mix_names;                         /* parsed by wn_select_check, owned */
+	double *mix_w;
+	size_t nmix;
 	int mode;                                 /* decided by wn_select_check */
 } wn_select_opts;
 

@@ -416,8 +416,20 @@ static int mix_probs(const size_t *group_n, size_t ngroups, double t, double *p,
 	return 0;
 }
 
+static int mix_quota(const size_t *group_n, size_t ngroups, double temperature,
+		     const double *p_fixed, size_t total, double *p_out, size_t *quota_out,
+		     char *err, size_t errlen);
+
 int wn_sel_mix_quota(const size_t *group_n, size_t ngroups, double temperature,
 		     size_t total, double *p_out, size_t *quota_out, char *err, size_t errlen)
+{
+	return mix_quota(group_n, ngroups, temperature, NULL, total, p_out, quota_out, err, errlen);
+}
+
+/* p_fixed: the group probabilities as given (NULL: n_g^(1/T)) */
+static int mix_quota(const size_t *group_n, size_t ngroups, double temperature,
+		     const double *p_fixed, size_t total, double *p_out, size_t *quota_out,
+		     char *err, size_t errlen)
 {
 	double *p = malloc((ngroups ? ngroups : 1) * sizeof *p);
 	quota_rest *r = malloc((ngroups ? ngroups : 1) * sizeof *r);
@@ -428,14 +440,18 @@ int wn_sel_mix_quota(const size_t *group_n, size_t ngroups, double temperature,
 		free(q);
 		return SEL_OOM(err, errlen);
 	}
-	int rc = mix_probs(group_n, ngroups, temperature, p, err, errlen);
+	int rc = 0;
+	if (p_fixed)
+		memcpy(p, p_fixed, ngroups * sizeof *p);
+	else
+		rc = mix_probs(group_n, ngroups, temperature, p, err, errlen);
 	if (rc == 0) {
 		size_t given = 0, nr = 0;
 		for (size_t g = 0; g < ngroups; g++) {
 			double exact = (double)total * p[g];
 			q[g] = (size_t)floor(exact);
 			given += q[g];
-			if (group_n[g])
+			if (group_n[g] && (!p_fixed || p[g] > 0))
 				r[nr++] = (quota_rest){exact - floor(exact), g};
 		}
 		qsort(r, nr, sizeof *r, cmp_remainder);
@@ -470,8 +486,25 @@ static int count_groups(const uint32_t *group, size_t n, size_t ngroups, size_t 
 	return 0;
 }
 
+static int mix_draw(const uint32_t *group, size_t n, size_t ngroups, double temperature,
+		    const double *p_fixed, size_t total, uint64_t seed, uint32_t *reps,
+		    char *err, size_t errlen);
+
 int wn_sel_mix(const uint32_t *group, size_t n, size_t ngroups, double temperature,
 	       size_t total, uint64_t seed, uint32_t *reps, char *err, size_t errlen)
+{
+	return mix_draw(group, n, ngroups, temperature, NULL, total, seed, reps, err, errlen);
+}
+
+int wn_sel_mix_fixed(const uint32_t *group, size_t n, size_t ngroups, const double *p,
+		     size_t total, uint64_t seed, uint32_t *reps, char *err, size_t errlen)
+{
+	return mix_draw(group, n, ngroups, 1.0, p, total, seed, reps, err, errlen);
+}
+
+static int mix_draw(const uint32_t *group, size_t n, size_t ngroups, double temperature,
+		    const double *p_fixed, size_t total, uint64_t seed, uint32_t *reps,
+		    char *err, size_t errlen)
 {
 	size_t *start, *member, *quota = NULL, *pick = NULL;
 	if (group_members(group, n, ngroups, &start, &member, err, errlen))
@@ -490,7 +523,12 @@ int wn_sel_mix(const uint32_t *group, size_t n, size_t ngroups, double temperatu
 		SEL_OOM(err, errlen);
 		goto done;
 	}
-	if (wn_sel_mix_quota(gn, ngroups, temperature, total, NULL, quota, err, errlen))
+	for (size_t g = 0; p_fixed && g < ngroups; g++)
+		if (p_fixed[g] > 0 && !gn[g]) {
+			sel_err(err, errlen, "group %zu has weight %g but no records", g, p_fixed[g]);
+			goto done;
+		}
+	if (mix_quota(gn, ngroups, temperature, p_fixed, total, NULL, quota, err, errlen))
 		goto done;
 	memset(reps, 0, n * sizeof *reps);
 	for (size_t g = 0; g < ngroups; g++) {

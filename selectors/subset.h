@@ -176,6 +176,12 @@ int wn_sel_mix_quota(const size_t *group_n, size_t ngroups, double temperature,
 int wn_sel_mix(const uint32_t *group, size_t n, size_t ngroups, double temperature,
 	       size_t total, uint64_t seed, uint32_t *reps, char *err, size_t errlen);
 
+/* The same draw with the group probabilities given (p, ngroups entries,
+ * each >= 0, summing to 1) instead of n_g^(1/T); a group with p_g > 0 and
+ * no items is an error. */
+int wn_sel_mix_fixed(const uint32_t *group, size_t n, size_t ngroups, const double *p,
+		     size_t total, uint64_t seed, uint32_t *reps, char *err, size_t errlen);
+
 /*
  * Upweighting instead of resampling: every item is kept with the loss
  * weight total * p_g / n_g, so each group's weight sum equals its expected
