@@ -34,10 +34,12 @@ static wn_core *cpu(int threads)
 
 static void points(float *X, int64_t n, int64_t d, uint64_t seed)
 {
-	double u[4096];
+	double *u = malloc((size_t)(n * d) * sizeof *u);
+	CHECK(u != NULL);
 	wn_rng_fill_normal(seed, 0, 0, (size_t)(n * d), u);
 	for (int64_t i = 0; i < n * d; i++)
 		X[i] = (float)u[i];
+	free(u);
 }
 
 static double exact_ot6(const float *C)
