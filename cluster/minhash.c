@@ -42,6 +42,10 @@ typedef struct band_entry {
 struct wn_minhash {
 	wn_minhash_opts o;
 	uint64_t *a, *b;            /* the hash family, bands x rows of each */
+	uint64_t *al, *ah;          /* a's low and high 32 bits, for the kernel */
+	void (*kernel)(const uint64_t *, const uint64_t *, const uint64_t *, size_t,
+		       const uint64_t *, size_t, uint64_t *);
+	int kernel_id;              /* WN_MINHASH_KERNEL_* it runs */
 	size_t n, cap;
 	uint64_t *off;              /* n: word offset of text i in the store */
 	uint32_t *set_n;            /* n: its distinct digests */
@@ -66,12 +70,25 @@ struct wn_minhash {
 
 /* ---- datasketch's optimal_param ---- */
 
+/* x^e by squaring (e >= 1 small): pow(3) cost a tenth of a short run here. */
+static double ipow(double x, int e)
+{
+	double r = 1;
+	while (e) {
+		if (e & 1)
+			r *= x;
+		x *= x;
+		e >>= 1;
+	}
+	return r;
+}
+
 static double fp_area(double t, int b, int r)
 {
 	const int N = 1000;
 	double h = t / N, s = 0;
 	for (int i = 0; i <= N; i++) {
-		double x = i * h, y = 1 - pow(1 - pow(x, r), b);
+		double x = i * h, y = 1 - ipow(1 - ipow(x, r), b);
 		s += y * (i == 0 || i == N ? 1 : i % 2 ? 4 : 2);
 	}
 	return s * h / 3;
@@ -82,7 +99,7 @@ static double fn_area(double t, int b, int r)
 	const int N = 1000;
 	double h = (1 - t) / N, s = 0;
 	for (int i = 0; i <= N; i++) {
-		double x = t + i * h, y = pow(1 - pow(x, r), b);
+		double x = t + i * h, y = ipow(1 - ipow(x, r), b);
 		s += y * (i == 0 || i == N ? 1 : i % 2 ? 4 : 2);
 	}
 	return s * h / 3;
@@ -131,6 +148,79 @@ static int read_at(int fd, void *p, size_t bytes, uint64_t at)
 	return 0;
 }
 
+/* ---- the permutation kernel ---- */
+
+/*
+ * The permutation step: sig[i] = min(sig[i], (a_i x + b_i) mod p) over the
+ * k hashes for each shingle x (already reduced mod p). Exact in 64-bit
+ * lanes with 32 x 32 -> 64 bit products, so it vectorises (vpmuludq):
+ * a = ah 2^32 + al, x = xh 2^32 + xl (ah, xh < 2^29), and with 2^64 = 8,
+ * 2^61 = 1 (mod p): a x = 8 ah xh + t1 2^32 + al xl, where t1 = ah xl +
+ * al xh < 2^62 and t1 2^32 = (t1 >> 29) + (t1 mod 2^29) 2^32 (mod p).
+ * The sum of the six terms is below 2^63 + 2^34; two folds and one
+ * subtraction give the residue in [0, p), the same value as
+ * ((unsigned __int128)a * x + b) mod p (the unit test checks both).
+ * One source, compiled for AVX-512 and AVX2 (chosen at run time when the
+ * CPU has them) and for the baseline ISA: integer arithmetic only, so every
+ * path gives the same signatures bit for bit.
+ */
+#define MH_KERNEL_BODY                                                                     \
+	for (size_t s = 0; s < n; s++) {                                                   \
+		uint64_t x = set[s] % P61, xl = x & 0xffffffffu, xh = x >> 32;             \
+		_Pragma("omp simd")                                                        \
+		for (size_t i = 0; i < k; i++) {                                           \
+			uint64_t t0 = al[i] * xl, t1 = ah[i] * xl + al[i] * xh, t2 = ah[i] * xh; \
+			uint64_t v = (t2 << 3) + (t1 >> 29) + ((t1 & 0x1fffffffu) << 32) +   \
+				     (t0 & P61) + (t0 >> 61) + b[i];                           \
+			v = (v & P61) + (v >> 61);                                         \
+			v = v >= P61 ? v - P61 : v;                                        \
+			sig[i] = v < sig[i] ? v : sig[i];                                  \
+		}                                                                          \
+	}
+
+typedef void (*mh_kernel_fn)(const uint64_t *al, const uint64_t *ah, const uint64_t *b, size_t k,
+			     const uint64_t *set, size_t n, uint64_t *sig);
+
+static void kernel_portable(const uint64_t *al, const uint64_t *ah, const uint64_t *b, size_t k,
+			    const uint64_t *set, size_t n, uint64_t *sig)
+{
+	MH_KERNEL_BODY
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2")))
+static void kernel_avx2(const uint64_t *al, const uint64_t *ah, const uint64_t *b, size_t k,
+			const uint64_t *set, size_t n, uint64_t *sig)
+{
+	MH_KERNEL_BODY
+}
+
+__attribute__((target("avx512f,avx512vl,avx512dq")))
+static void kernel_avx512(const uint64_t *al, const uint64_t *ah, const uint64_t *b, size_t k,
+			  const uint64_t *set, size_t n, uint64_t *sig)
+{
+	MH_KERNEL_BODY
+}
+#endif
+
+/* The kernel for o->kernel (WN_MINHASH_KERNEL_*): the best the CPU runs, or the one asked. */
+static int pick_kernel(int want, mh_kernel_fn *fn)
+{
+	*fn = kernel_portable;
+#if defined(__x86_64__) && defined(__GNUC__)
+	__builtin_cpu_init();
+	int has512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+		     __builtin_cpu_supports("avx512dq");
+	int has2 = __builtin_cpu_supports("avx2");
+	if ((want == WN_MINHASH_KERNEL_AUTO || want == WN_MINHASH_KERNEL_AVX512) && has512)
+		return *fn = kernel_avx512, WN_MINHASH_KERNEL_AVX512;
+	if ((want == WN_MINHASH_KERNEL_AUTO || want == WN_MINHASH_KERNEL_AVX2) && has2)
+		return *fn = kernel_avx2, WN_MINHASH_KERNEL_AVX2;
+#endif
+	return want == WN_MINHASH_KERNEL_AUTO || want == WN_MINHASH_KERNEL_PORTABLE
+		       ? WN_MINHASH_KERNEL_PORTABLE : -1;
+}
+
 /* ---- the index ---- */
 
 wn_minhash *wn_minhash_new(const wn_minhash_opts *o)
@@ -140,19 +230,23 @@ wn_minhash *wn_minhash_new(const wn_minhash_opts *o)
 	if (!m)
 		return NULL;
 	m->store_fd = m->runs_fd = -1;
-	if (!(m->a = malloc(k * sizeof *m->a)) || !(m->b = malloc(k * sizeof *m->b))) {
+	if (!(m->a = malloc(k * sizeof *m->a)) || !(m->b = malloc(k * sizeof *m->b)) ||
+	    !(m->al = malloc(k * sizeof *m->al)) || !(m->ah = malloc(k * sizeof *m->ah)) ||
+	    (m->kernel_id = pick_kernel(o->kernel, &m->kernel)) < 0) {
 		wn_minhash_free(m);
 		return NULL;
 	}
 	m->o = *o;
 	size_t mem = o->memory ? o->memory : (size_t)1 << 30;
 	m->store_limit = mem / 2 / sizeof(uint64_t);
-	m->be_cap = mem / 2 / sizeof(band_entry);
+	m->be_cap = mem / 4 / sizeof(band_entry); /* and as much again to sort a run */
 	if (m->be_cap < 64)
 		m->be_cap = 64;
 	for (size_t i = 0; i < k; i++) {
 		m->a[i] = 1 + wn_rng_u64(o->seed, WN_MINHASH_STREAM, 2 * i) % (P61 - 1);
 		m->b[i] = wn_rng_u64(o->seed, WN_MINHASH_STREAM, 2 * i + 1) % P61;
+		m->al[i] = m->a[i] & 0xffffffffu;
+		m->ah[i] = m->a[i] >> 32;
 	}
 	return m;
 }
@@ -174,6 +268,8 @@ void wn_minhash_free(wn_minhash *m)
 		close(m->runs_fd);
 	free(m->a);
 	free(m->b);
+	free(m->al);
+	free(m->ah);
 	free(m->pairs);
 	free(m->gsize);
 	wn_cluster_uf_free(&m->uf);
@@ -307,11 +403,99 @@ static int cmp_entry(const void *x, const void *y)
 	return (a->idx > b->idx) - (a->idx < b->idx);
 }
 
+/*
+ * One bucket of sort_entries (equal band and top hash bits, idx ascending:
+ * the counting sorts are stable) into (hash, idx) order: insertion sort,
+ * linear when already in order (a bucket of identical copies), qsort for a
+ * big bucket out of order.
+ */
+static void sort_bucket(band_entry *e, size_t n)
+{
+	size_t i = 1;
+	while (i < n && e[i - 1].h <= e[i].h)
+		i++;
+	if (i == n)
+		return;
+	if (n > 32) {
+		qsort(e, n, sizeof *e, cmp_entry);
+		return;
+	}
+	for (; i < n; i++) {
+		band_entry v = e[i];
+		size_t j = i;
+		while (j > 0 && e[j - 1].h > v.h) {
+			e[j] = e[j - 1];
+			j--;
+		}
+		e[j] = v;
+	}
+}
+
+/* Band j's entries tmp[lo, hi) into e[lo, hi) in (hash, idx) order; ct: SORT_TOP + 1 counters. */
+#define SORT_TOP 65536
+static void sort_band(band_entry *e, const band_entry *tmp, size_t lo, size_t hi, uint32_t *ct)
+{
+	memset(ct, 0, (SORT_TOP + 1) * sizeof *ct);
+	for (size_t i = lo; i < hi; i++)
+		ct[(tmp[i].h >> 48) + 1]++;
+	for (size_t t = 0; t < SORT_TOP; t++)
+		ct[t + 1] += ct[t];
+	for (size_t i = lo; i < hi; i++)
+		e[lo + ct[tmp[i].h >> 48]++] = tmp[i];
+	for (size_t t = 0, b0 = 0; hi > lo && t < SORT_TOP; t++) {
+		sort_bucket(e + lo + b0, ct[t] - b0);
+		b0 = ct[t];
+	}
+}
+
+/*
+ * e[0..n) (idx ascending, as put_entry appends them) into (band, hash,
+ * idx) order, as qsort with cmp_entry would put it (the order is total):
+ * a counting sort by band into tmp, then the bands in parallel, each a
+ * counting sort by the hash's top 16 bits back into e and each bucket
+ * sorted; hashes are uniform, so buckets hold a few entries. Every band's
+ * result depends on its entries alone: the same at any thread count.
+ * -1 out of memory (e then in no defined order).
+ */
+static int sort_entries(band_entry *e, size_t n, int nbands, int threads)
+{
+	if (n < 2)
+		return 0;
+	band_entry *tmp = malloc(n * sizeof *tmp);
+	size_t *cb = calloc((size_t)nbands + 1, sizeof *cb);
+	int rc = -1, failed = 0;
+	if (!tmp || !cb)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		cb[e[i].band + 1]++;
+	for (int j = 0; j < nbands; j++)
+		cb[j + 1] += cb[j];
+	for (size_t i = 0; i < n; i++)
+		tmp[cb[e[i].band]++] = e[i];
+	int nth = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel num_threads(nth) reduction(| : failed)
+	{
+		uint32_t *ct = malloc((SORT_TOP + 1) * sizeof *ct);
+		failed = !ct;
+#pragma omp for schedule(dynamic, 1)
+		for (int j = 0; j < nbands; j++)
+			if (ct)
+				sort_band(e, tmp, j ? cb[j - 1] : 0, cb[j], ct);
+		free(ct);
+	}
+	rc = failed ? -1 : 0;
+done:
+	free(tmp);
+	free(cb);
+	return rc;
+}
+
 static int spill_run(wn_minhash *m, char *err, size_t errlen)
 {
 	if (!m->be_n)
 		return 0;
-	qsort(m->be, m->be_n, sizeof *m->be, cmp_entry);
+	if (sort_entries(m->be, m->be_n, m->o.bands, m->o.threads))
+		return wn_errf(err, errlen, "out of memory (sorting band hashes)"), -1;
 	if (m->runs_fd < 0 && (m->runs_fd = wn_tmpfile_open("temporary file", err, errlen)) < 0)
 		return -1;
 	if (m->nruns == m->runs_cap) {
@@ -361,50 +545,113 @@ static int put_entry(wn_minhash *m, band_entry e, char *err, size_t errlen)
 /* ---- one text: set, signature, bands ---- */
 
 typedef struct digests {
-	uint64_t *v;
-	size_t n, cap;
-	int oom;
+	uint64_t *v, *w;  /* shingle digests; word hashes */
+	size_t n, cap, wcap;
 } digests;
 
-static void push_digest(void *ctx, const char *bytes, size_t len)
+static int reserve(uint64_t **p, size_t *cap, size_t need)
 {
-	digests *d = ctx;
-	if (d->n == d->cap) {
-		size_t nc = d->cap ? d->cap * 2 : 256;
-		uint64_t *q = realloc(d->v, nc * sizeof *q);
-		if (!q) {
-			d->oom = 1;
-			return;
-		}
-		d->v = q;
-		d->cap = nc;
-	}
-	d->v[d->n++] = XXH3_64bits(bytes, len);
+	if (need <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap : 256;
+	while (nc < need)
+		nc *= 2;
+	uint64_t *q = realloc(*p, nc * sizeof *q);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = nc;
+	return 0;
 }
 
-static int cmp_u64(const void *x, const void *y)
+/* murmur3's fmix64: the shingle digest's final mix. */
+static inline uint64_t fmix64(uint64_t h)
 {
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-	return (a > b) - (a < b);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+/*
+ * The digests of one text's shingles (see cluster/minhash.h): each word
+ * hashed once, each window of k words combined from its k word hashes.
+ */
+static int shingle_digests(digests *d, const char *norm, const wn_tok_span *sp, size_t nw, int ngram)
+{
+	d->n = 0;
+	if (!nw)
+		return 0;
+	size_t k = (size_t)ngram < nw ? (size_t)ngram : nw, count = nw - k + 1;
+	if (reserve(&d->w, &d->wcap, nw) || reserve(&d->v, &d->cap, count))
+		return -1;
+	for (size_t i = 0; i < nw; i++)
+		d->w[i] = XXH3_64bits(norm + sp[i].off, sp[i].len);
+	for (size_t i = 0; i < count; i++) {
+		uint64_t h = d->w[i];
+		for (size_t j = 1; j < k; j++)
+			h = h * WN_MINHASH_SHINGLE_MUL + d->w[i + j];
+		d->v[i] = fmix64(h);
+	}
+	d->n = count;
+	return 0;
+}
+
+static void insertion_u64(uint64_t *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t j = i;
+		while (j > 0 && v[j - 1] > x) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+}
+
+/* Quicksort (median of three, insertion below 32, the smaller side first). */
+static void sort_u64(uint64_t *v, size_t n)
+{
+	while (n > 32) {
+		uint64_t a = v[0], b = v[n / 2], c = v[n - 1];
+		uint64_t p = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+		size_t i = 0, j = n - 1;
+		for (;;) {
+			while (v[i] < p)
+				i++;
+			while (v[j] > p)
+				j--;
+			if (i >= j)
+				break;
+			uint64_t t = v[i];
+			v[i++] = v[j];
+			v[j--] = t;
+		}
+		size_t left = j + 1;
+		if (left < n - left) {
+			sort_u64(v, left);
+			v += left;
+			n -= left;
+		} else {
+			sort_u64(v + left, n - left);
+			n = left;
+		}
+	}
+	insertion_u64(v, n);
 }
 
 static size_t sort_unique(uint64_t *v, size_t n)
 {
 	if (n < 2)
 		return n;
-	qsort(v, n, sizeof *v, cmp_u64);
+	sort_u64(v, n);
 	size_t w = 1;
 	for (size_t i = 1; i < n; i++)
 		if (v[i] != v[w - 1])
 			v[w++] = v[i];
 	return w;
-}
-
-static inline uint64_t mod61(unsigned __int128 x)
-{
-	uint64_t r = ((uint64_t)x & P61) + (uint64_t)(x >> 61);
-	r = (r & P61) + (r >> 61);
-	return r >= P61 ? r - P61 : r;
 }
 
 /* Signature of the set into sig (bands x rows values), then its band hashes. */
@@ -413,17 +660,20 @@ static void sign(const wn_minhash *m, const uint64_t *set, size_t n, uint64_t *s
 	size_t k = (size_t)m->o.bands * (size_t)m->o.rows;
 	for (size_t i = 0; i < k; i++)
 		sig[i] = UINT64_MAX;
-	for (size_t s = 0; s < n; s++) {
-		uint64_t x = set[s] % P61;
-		for (size_t i = 0; i < k; i++) {
-			uint64_t h = mod61((unsigned __int128)m->a[i] * x + m->b[i]);
-			if (h < sig[i])
-				sig[i] = h;
-		}
-	}
+	m->kernel(m->al, m->ah, m->b, k, set, n, sig);
 	for (int j = 0; j < m->o.bands; j++)
 		band[j] = XXH3_64bits_withSeed(sig + (size_t)j * m->o.rows,
 					       (size_t)m->o.rows * sizeof *sig, (uint64_t)j);
+}
+
+int wn_minhash_kernel(const wn_minhash *m) { return m->kernel_id; }
+
+void wn_minhash_signature(const wn_minhash *m, const uint64_t *set, size_t n, uint64_t *sig)
+{
+	size_t k = (size_t)m->o.bands * (size_t)m->o.rows;
+	for (size_t i = 0; i < k; i++)
+		sig[i] = UINT64_MAX;
+	m->kernel(m->al, m->ah, m->b, k, set, n, sig);
 }
 
 /* One block's texts before they go to the store: sets and band hashes. */
@@ -442,8 +692,7 @@ static int add_one(const wn_minhash *m, wn_tok *t, digests *d, uint64_t *sig, co
 	long nt = wn_tok_run(t, text, len, &norm, &spans);
 	if (nt < 0)
 		return (int)nt;
-	d->n = 0;
-	if (wn_tok_shingles(t, norm, spans, (size_t)nt, m->o.ngram, push_digest, d) < 0 || d->oom)
+	if (shingle_digests(d, norm, spans, (size_t)nt, m->o.ngram))
 		return WN_TOK_ENOMEM;
 	size_t n = sort_unique(d->v, d->n);
 	uint64_t *set = malloc((n ? n : 1) * sizeof *set);
@@ -480,6 +729,7 @@ static void compute_block(const wn_minhash *m, const char *const *texts, const s
 		}
 		free(sig);
 		free(d.v);
+		free(d.w);
 		wn_tok_free(t);
 	}
 }
@@ -593,10 +843,9 @@ static int src_open(entry_src *g, wn_minhash *m, char *err, size_t errlen)
 {
 	memset(g, 0, sizeof *g);
 	g->m = m;
-	if (!m->nruns) {
-		qsort(m->be, m->be_n, sizeof *m->be, cmp_entry);
-		return 0;
-	}
+	if (!m->nruns)
+		return sort_entries(m->be, m->be_n, m->o.bands, m->o.threads)
+			       ? (wn_errf(err, errlen, "out of memory (sorting band hashes)"), -1) : 0;
 	if (spill_run(m, err, errlen))
 		return -1;
 	free(m->be); /* the merge reads the runs in small pieces instead */

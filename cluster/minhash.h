@@ -18,8 +18,16 @@
  * io/spool.h (wn_tmpfile_open: the unlinked temporary files).
  *
  * Definitions:
- *  - h(s) = XXH3_64(shingle bytes); signature value i of a set S is
- *    min over s in S of (a_i * (h(s) mod p) + b_i) mod p, p = 2^61 - 1,
+ *  - words w_1..w_m (the split above); each word hashed once, u_i =
+ *    XXH3_64(word bytes); shingle i (k = min(ngram, m) words from w_i) has
+ *    the digest h = fmix64(u_i K^(k-1) + u_(i+1) K^(k-2) + ... + u_(i+k-1))
+ *    mod 2^64, K = WN_MINHASH_SHINGLE_MUL, fmix64 murmur3's finaliser
+ *    (Horner's rule: order matters, so it stands for the word n-gram the
+ *    text-dedup definition joins with spaces; two different shingles share
+ *    a digest only if 64-bit hashes collide). A text's set is its distinct
+ *    digests.
+ *  - signature value i of a set S is
+ *    min over h in S of (a_i * (h mod p) + b_i) mod p, p = 2^61 - 1,
  *    a_i in [1, p), b_i in [0, p) from Philox(seed, WN_MINHASH_STREAM).
  *  - band j hashes rows j*R .. j*R+R-1 of the signature (XXH3_64, seed j).
  *    Two texts are candidates when some band hash is equal. Buckets of up
@@ -45,6 +53,7 @@ extern "C" {
 #endif
 
 #define WN_MINHASH_STREAM 0x6d68000000000001ull
+#define WN_MINHASH_SHINGLE_MUL 0x9e3779b97f4a7c15ull
 #define WN_MINHASH_BUCKET_ALL 64
 
 typedef struct wn_minhash_opts {
@@ -54,7 +63,19 @@ typedef struct wn_minhash_opts {
 	int verify;
 	int threads;                 /* 0: OpenMP's default */
 	size_t memory;               /* bytes before spilling to $TMPDIR (0: 1 GiB) */
+	int kernel;                  /* WN_MINHASH_KERNEL_*: 0 the best the CPU runs */
 } wn_minhash_opts;
+
+/*
+ * The permutation kernels: one C source compiled for AVX-512 (F, VL, DQ),
+ * AVX2 and the baseline ISA, chosen at run time; integer arithmetic only,
+ * so all give the same signatures bit for bit. Asking for one the CPU lacks
+ * makes wn_minhash_new fail (NULL).
+ */
+#define WN_MINHASH_KERNEL_AUTO 0
+#define WN_MINHASH_KERNEL_PORTABLE 1
+#define WN_MINHASH_KERNEL_AVX2 2
+#define WN_MINHASH_KERNEL_AVX512 3
 
 /*
  * datasketch's optimal_param: the (b, r) with b * r <= perms minimising
@@ -130,6 +151,10 @@ typedef struct wn_minhash_view {
 int wn_minhash_text(const wn_minhash *m, size_t i, wn_minhash_view *v, const uint64_t **bands,
 		    const uint64_t **set, size_t *n);
 void wn_minhash_view_free(wn_minhash_view *v);
+/* The kernel the index runs (WN_MINHASH_KERNEL_PORTABLE, _AVX2 or _AVX512). */
+int wn_minhash_kernel(const wn_minhash *m);
+/* The signature (bands x rows values) of a sorted distinct digest set, as add computes it. */
+void wn_minhash_signature(const wn_minhash *m, const uint64_t *set, size_t n, uint64_t *sig);
 /* Whether the store went to disk; runs of band entries spilled; store size. */
 int wn_minhash_spilled(const wn_minhash *m, size_t *runs, uint64_t *store_bytes);
 /* J of two sorted distinct digest sets, as wn_minhash_jaccard (0 for two empty ones). */

@@ -24,7 +24,7 @@
 #include "io/cleanup.h"
 #include "io/errf.h"
 
-#define INDEX_FORMAT "winnow-minhash-index 1"
+#define INDEX_FORMAT "winnow-minhash-index 2" /* 2: digests from word hashes (cluster/minhash.h) */
 
 struct wn_dedup_index {
 	sqlite3 *db;

@@ -492,7 +492,7 @@ int wn_dedup_minhash_run(const wn_dedup_minhash_opts *o, wn_stream *s, wn_step_r
 	(void)rep;
 	int bands, rows, chosen = mh_bands_rows(o, &bands, &rows);
 	wn_minhash_opts mo = {o->ngram, o->perms, bands, rows, (uint64_t)o->seed, o->threshold,
-			      !o->no_verify, o->io.threads, o->memory};
+			      !o->no_verify, o->io.threads, o->memory, 0};
 	mh_run x = {o, s, NULL, wn_minhash_new(&mo), WN_BATCH_INIT, NULL, 0, 0, 0, WN_BUF_INIT,
 		    NULL, NULL, NULL, NULL, 0, 0, NULL, WN_BUF_INIT, 0, 0, 0, 0, 0, bands, NULL, NULL, WN_BUF_INIT, NULL, {NULL, 0}};
 	int rc = -1;

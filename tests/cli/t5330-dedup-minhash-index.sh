@@ -36,7 +36,7 @@ import sys; sys.path.insert(0, ".")
 from ref import *
 db = sqlite3.connect(sys.argv[1])
 params = dict(db.execute("SELECT key, value FROM params"))
-assert params == {"format": "winnow-minhash-index 1", "ngram": "5", "perms": "128", "bands": "16",
+assert params == {"format": "winnow-minhash-index 2", "ngram": "5", "perms": "128", "bands": "16",
                   "rows": "8", "seed": "0", "threshold": "0.80000000000000004"}, params
 kept = records(sys.argv[2])
 docs = db.execute("SELECT id, name, shingles FROM docs ORDER BY id").fetchall()

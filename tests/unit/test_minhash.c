@@ -7,14 +7,23 @@
  * counted by hand, the short- and empty-text rules, identical copies always
  * grouped with the lowest index kept, the same pairs at 1 and 4 threads,
  * and the same pairs, groups and Jaccards when --memory 4K sends the sets
- * to disk and the band entries into sorted runs.
+ * to disk and the band entries into sorted runs; the shingle digests by
+ * their definition (word hashes combined by Horner's rule, fmix64), and
+ * every permutation kernel the CPU runs (the portable one always, forced
+ * through opts.kernel) against the 128-bit reference (a x + b) mod 2^61-1
+ * on edge and random values, and the same pairs through the whole index.
  */
 #include "cluster/minhash.h"
+#include "core/rng.h"
 #include "tests/unit/test.h"
+
+#include <xxhash.h>
+
+#define P61 (((uint64_t)1 << 61) - 1)
 
 static wn_minhash *build_mem(const char *const *t, size_t n, int ngram, int threads, size_t memory)
 {
-	wn_minhash_opts o = {ngram, 128, 9, 13, 7, 0.8, 1, threads, memory};
+	wn_minhash_opts o = {ngram, 128, 9, 13, 7, 0.8, 1, threads, memory, 0};
 	wn_minhash *m = wn_minhash_new(&o);
 	size_t lens[16];
 	char err[256];
@@ -124,7 +133,7 @@ static void test_spill_same(void)
 		t[i] = buf[i];
 		lens[i] = strlen(t[i]);
 	}
-	wn_minhash_opts o = {5, 128, 9, 13, 7, 0.8, 1, 2, 0};
+	wn_minhash_opts o = {5, 128, 9, 13, 7, 0.8, 1, 2, 0, 0};
 	wn_minhash *a = wn_minhash_new(&o);
 	o.memory = 4096;
 	wn_minhash *b = wn_minhash_new(&o);
@@ -151,8 +160,143 @@ static void test_spill_same(void)
 	wn_minhash_free(b);
 }
 
+static uint64_t ref_mod61(uint64_t a, uint64_t x, uint64_t b)
+{
+	return (uint64_t)(((unsigned __int128)a * (x % P61) + b) % P61);
+}
+
+static uint64_t fmix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+static uint64_t word_hash(const char *w) { return XXH3_64bits(w, strlen(w)); }
+
+/* "Alpha, beta GAMMA" with 2-word shingles: {alpha beta, beta gamma}; 5-word: one of all three. */
+static void test_digest_definition(void)
+{
+	const char *t[] = {"Alpha, beta GAMMA", "alpha beta gamma"};
+	uint64_t ua = word_hash("alpha"), ub = word_hash("beta"), uc = word_hash("gamma");
+	uint64_t K = WN_MINHASH_SHINGLE_MUL;
+	uint64_t want2[2] = {fmix(ua * K + ub), fmix(ub * K + uc)};
+	if (want2[0] > want2[1]) {
+		uint64_t x = want2[0];
+		want2[0] = want2[1];
+		want2[1] = x;
+	}
+	uint64_t want5 = fmix((ua * K + ub) * K + uc);
+	wn_minhash *m = build(t, 2, 2, 1);
+	wn_minhash_view v = {0};
+	const uint64_t *set;
+	size_t n;
+	CHECK(m && !wn_minhash_text(m, 0, &v, NULL, &set, &n));
+	CHECK(n == 2 && set[0] == want2[0] && set[1] == want2[1]);
+	wn_minhash_free(m);
+	m = build(t, 2, 5, 1);
+	CHECK(m && !wn_minhash_text(m, 1, &v, NULL, &set, &n));
+	CHECK(n == 1 && set[0] == want5);
+	CHECK(wn_minhash_jaccard(m, 0, 1) == 1);
+	wn_minhash_free(m);
+	wn_minhash_view_free(&v);
+}
+
+/* Every kernel the CPU runs gives the reference signature bit for bit. */
+static void test_kernels_exact(void)
+{
+	enum { NX = 600 };
+	uint64_t x[NX];
+	const uint64_t edge[] = {0, 1, 2, P61 - 2, P61 - 1, P61, P61 + 1, (uint64_t)1 << 61,
+				 ((uint64_t)1 << 62) + 5, UINT64_MAX - 1, UINT64_MAX,
+				 0xffffffffull, 0x100000000ull, 0x1fffffffffffffffull - 0xffffffff};
+	size_t ne = sizeof edge / sizeof *edge;
+	for (size_t i = 0; i < NX; i++)
+		x[i] = i < ne ? edge[i] : wn_rng_u64(99, 5, i);
+	int ran[4] = {0};
+	for (int kern = WN_MINHASH_KERNEL_PORTABLE; kern <= WN_MINHASH_KERNEL_AVX512; kern++) {
+		wn_minhash_opts o = {5, 128, 16, 8, 42, 0.8, 1, 1, 0, kern};
+		wn_minhash *m = wn_minhash_new(&o);
+		if (!m) {
+			CHECK(kern != WN_MINHASH_KERNEL_PORTABLE); /* the portable one always runs */
+			continue;
+		}
+		ran[kern] = 1;
+		CHECK_EQ_INT(wn_minhash_kernel(m), kern);
+		uint64_t sig[128];
+		for (size_t one = 0; one < NX; one++) { /* each value alone: sig = its own hashes */
+			wn_minhash_signature(m, x + one, 1, sig);
+			for (int i = 0; i < 128; i++) {
+				uint64_t a = 1 + wn_rng_u64(42, WN_MINHASH_STREAM, 2 * (uint64_t)i) % (P61 - 1);
+				uint64_t b = wn_rng_u64(42, WN_MINHASH_STREAM, 2 * (uint64_t)i + 1) % P61;
+				if (sig[i] != ref_mod61(a, x[one], b)) {
+					CHECK(sig[i] == ref_mod61(a, x[one], b));
+					break;
+				}
+			}
+		}
+		wn_minhash_signature(m, x, NX, sig); /* the minimum over a set */
+		for (int i = 0; i < 128; i++) {
+			uint64_t a = 1 + wn_rng_u64(42, WN_MINHASH_STREAM, 2 * (uint64_t)i) % (P61 - 1);
+			uint64_t b = wn_rng_u64(42, WN_MINHASH_STREAM, 2 * (uint64_t)i + 1) % P61, lo = UINT64_MAX;
+			for (size_t j = 0; j < NX; j++) {
+				uint64_t h = ref_mod61(a, x[j], b);
+				lo = h < lo ? h : lo;
+			}
+			CHECK(sig[i] == lo);
+		}
+		wn_minhash_free(m);
+	}
+	CHECK(ran[WN_MINHASH_KERNEL_PORTABLE]);
+	fprintf(stderr, "test_kernels_exact: ran portable%s%s\n", ran[2] ? ", avx2" : "",
+		ran[3] ? ", avx512" : "");
+}
+
+/* The portable kernel forced and the CPU's best: the same pairs and Jaccards. */
+static void test_kernels_same_pairs(void)
+{
+	char buf[64][128];
+	const char *t[64];
+	size_t lens[64];
+	for (int i = 0; i < 64; i++) {
+		snprintf(buf[i], sizeof buf[i], "w%d alpha beta gamma delta epsilon zeta eta theta iota kappa w%d mu",
+			 i % 5, i % 3);
+		t[i] = buf[i];
+		lens[i] = strlen(t[i]);
+	}
+	wn_minhash_opts o = {5, 128, 16, 8, 7, 0.8, 1, 2, 0, WN_MINHASH_KERNEL_PORTABLE};
+	wn_minhash *a = wn_minhash_new(&o);
+	o.kernel = WN_MINHASH_KERNEL_AUTO;
+	wn_minhash *b = wn_minhash_new(&o);
+	char err[256];
+	CHECK(a && b);
+	CHECK(!wn_minhash_add(a, t, lens, 64, err, sizeof err) && !wn_minhash_add(b, t, lens, 64, err, sizeof err));
+	CHECK(!wn_minhash_group(a, err, sizeof err) && !wn_minhash_group(b, err, sizeof err));
+	wn_minhash_view va = {0}, vb = {0};
+	for (size_t i = 0; i < 64; i++) {
+		const uint64_t *ba, *bb, *s;
+		size_t n;
+		CHECK(!wn_minhash_text(a, i, &va, &ba, &s, &n) && !wn_minhash_text(b, i, &vb, &bb, &s, &n));
+		CHECK(!memcmp(ba, bb, 16 * sizeof *ba));
+	}
+	size_t na, nb;
+	const wn_minhash_pair *pa = wn_minhash_pairs(a, &na), *pb = wn_minhash_pairs(b, &nb);
+	CHECK(na == nb && na > 0);
+	for (size_t i = 0; i < na && i < nb; i++)
+		CHECK(pa[i].a == pb[i].a && pa[i].b == pb[i].b && pa[i].jaccard == pb[i].jaccard);
+	wn_minhash_view_free(&va);
+	wn_minhash_view_free(&vb);
+	wn_minhash_free(a);
+	wn_minhash_free(b);
+}
+
 int main(void)
 {
+	RUN(test_digest_definition);
+	RUN(test_kernels_exact);
+	RUN(test_kernels_same_pairs);
 	RUN(test_optimal_param);
 	RUN(test_jaccard_by_hand);
 	RUN(test_copies_grouped);
