@@ -10,7 +10,10 @@
  * held-out rows are scored. VoG comes last, chunk by chunk of examples
  * against every kept checkpoint, so its memory is K x chunk x d, not
  * K x n x d. All sums over examples run in example order on one thread:
- * the thread count changes nothing.
+ * the thread count changes nothing. The model takes blocks of up to
+ * EVAL_BLOCK rows, so the whole-set evaluations (forgetting, margins,
+ * EL2N, trajectories, TracIn, VoG) run as a few large GEMMs instead of one
+ * small one per training batch; training steps stay at the batch size.
  */
 #include "selectors/dynamics.h"
 
@@ -24,6 +27,7 @@
 
 #define STREAM_SHUFFLE 0x64796e0000000000ull /* "dyn" + epoch */
 #define VOG_CHUNK 1024
+#define EVAL_BLOCK 4096 /* rows per evaluation pass */
 
 void wn_dyn_opts_default(wn_dyn_opts *o)
 {
@@ -163,7 +167,7 @@ struct run {
 	wn_model *m;
 	const float *X;
 	const int32_t *y;
-	int64_t n, d, C, bs, P;
+	int64_t n, d, C, bs, eb, P; /* eb: rows per evaluation block */
 	int64_t *train_idx, n_train, *hold_idx, n_hold, *perm;
 	float *xb, *zb, *tmp, *ckpt, *last_loss;
 	int32_t *yb;
@@ -192,8 +196,8 @@ static void gather(struct run *r, const int64_t *idx, int64_t B)
 /* One evaluation of every example: correctness transitions and margins. */
 static int evaluate_all(struct run *r, int64_t step, int margins)
 {
-	for (int64_t s = 0; s < r->n; s += r->bs) {
-		int64_t B = r->n - s < r->bs ? r->n - s : r->bs;
+	for (int64_t s = 0; s < r->n; s += r->eb) {
+		int64_t B = r->n - s < r->eb ? r->n - s : r->eb;
 		if (wn_model_forward(r->m, r->X + s * r->d, B, NULL) || wn_model_logits(r->m, r->zb))
 			return model_fail(r, "evaluation");
 		if (r->hooks && r->hooks->eval)
@@ -497,7 +501,7 @@ static int alloc_run(struct run *r, const unsigned char *holdout)
 	r->hold_idx = malloc(n * sizeof(int64_t));
 	r->perm = malloc(n * sizeof(int64_t));
 	r->xb = malloc(bs * (size_t)r->d * sizeof(float));
-	r->zb = malloc(bs * (size_t)r->C * sizeof(float));
+	r->zb = malloc((size_t)r->eb * (size_t)r->C * sizeof(float));
 	r->yb = malloc(bs * sizeof(int32_t));
 	r->tmp = malloc(n * sizeof(float));
 	r->last_loss = malloc(n * sizeof(float));
@@ -551,6 +555,14 @@ static void average(wn_dyn_scores *s, const wn_dyn_opts *o, const int32_t *y, in
 	wn_dyn_normalise(s->vog, y, s->n, C, o->vog_norm);
 }
 
+/* Rows per evaluation block: EVAL_BLOCK, never fewer than a training batch
+ * nor (for small sets) more than the examples. */
+static int64_t eval_block(int64_t bs, int64_t n)
+{
+	int64_t eb = n < EVAL_BLOCK ? n : EVAL_BLOCK;
+	return eb > bs ? eb : bs;
+}
+
 static int check_args(const wn_dyn_opts *o, int64_t n, int64_t d, int64_t C, char *err,
 		      size_t errlen)
 {
@@ -576,7 +588,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	if (check_args(o, n, d, C, err, errlen))
 		return -1;
 	struct run r = {.c = c, .o = o, .hooks = hooks, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
-			.err = err, .errlen = errlen};
+			.eb = eval_block(o->train.batch, n), .err = err, .errlen = errlen};
 	int rc = -1;
 	if (alloc_scores(out, n, o->train.epochs) || alloc_run(&r, holdout)) {
 		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n);
@@ -588,7 +600,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	}
 	for (int run = 0; run < o->runs; run++) {
 		uint64_t seed = wn_rng_derive(o->train.seed, (uint64_t)run);
-		r.m = wn_model_new(c, d, o->hidden, C, o->act, r.bs, seed, err, errlen);
+		r.m = wn_model_new(c, d, o->hidden, C, o->act, r.eb, seed, err, errlen);
 		if (!r.m || set_dropout(&r, seed))
 			goto done;
 		r.P = wn_model_num_params(r.m);
@@ -642,7 +654,7 @@ int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 		return -1;
 	}
 	struct run r = {.o = o, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
-			.err = err, .errlen = errlen};
+			.eb = o->train.batch, .err = err, .errlen = errlen};
 	int rc = -1;
 	if (alloc_run(&r, NULL)) {
 		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n);
