@@ -38,6 +38,7 @@ struct wn_model {
 	float *par_h, *grad_h;      /* host views (alias the device ones on CPU) */
 	float *pre_h, *h_h, *z_h, *dz_h, *dh_h;
 	float *p_h;                 /* host only: probabilities of the last forward */
+	double *lse_h, *ex_h;       /* host only: logsumexp per row, exp(z - max) (B x C) */
 	float *adam_m, *adam_v;     /* host only */
 	float drop_p;               /* dropout on the hidden layer while drop_on */
 	uint64_t drop_seed, drop_calls;
@@ -188,9 +189,11 @@ wn_model *wn_model_new(wn_core *c, int64_t d_in, int64_t hidden, int64_t n_class
 	    alloc_pair(m, &m->dh_d, &m->dh_h, b * (wide > d_in ? wide : d_in)))
 		goto oom;
 	m->p_h = malloc((size_t)(b * n_classes) * sizeof(float));
+	m->lse_h = malloc((size_t)b * sizeof(double));
+	m->ex_h = malloc((size_t)(b * n_classes) * sizeof(double));
 	m->adam_m = calloc((size_t)m->P, sizeof(float));
 	m->adam_v = calloc((size_t)m->P, sizeof(float));
-	if (!m->p_h || !m->adam_m || !m->adam_v)
+	if (!m->p_h || !m->lse_h || !m->ex_h || !m->adam_m || !m->adam_v)
 		goto oom;
 	init_params(m, seed);
 	memset(m->grad_h, 0, (size_t)m->P * sizeof(float));
@@ -222,6 +225,8 @@ void wn_model_free(wn_model *m)
 	free_pair(m, m->dz_d, m->dz_h);
 	free_pair(m, m->dh_d, m->dh_h);
 	free(m->p_h);
+	free(m->lse_h);
+	free(m->ex_h);
 	free(m->adam_m);
 	free(m->adam_v);
 	free(m->mask_h);
@@ -256,7 +261,9 @@ static int check_batch(wn_model *m, int64_t B)
 	return 0;
 }
 
-/* Row softmax of the logits into p_h (double sums: the loss needs them exact). */
+/* Row softmax of the logits into p_h (double sums: the loss needs them
+ * exact), each exp computed once; the row's logsumexp kept in lse_h for
+ * the loss. */
 static void host_softmax(wn_model *m, int64_t B)
 {
 	int64_t C = m->C;
@@ -264,14 +271,16 @@ static void host_softmax(wn_model *m, int64_t B)
 	for (int64_t b = 0; b < B; b++) {
 		const float *z = m->z_h + b * C;
 		float *p = m->p_h + b * C;
+		double *ex = m->ex_h + b * C;
 		float mx = z[0];
 		for (int64_t j = 1; j < C; j++)
 			mx = z[j] > mx ? z[j] : mx;
 		double s = 0;
 		for (int64_t j = 0; j < C; j++)
-			s += exp((double)z[j] - mx);
+			s += ex[j] = exp((double)z[j] - mx);
 		for (int64_t j = 0; j < C; j++)
-			p[j] = (float)(exp((double)z[j] - mx) / s);
+			p[j] = (float)(ex[j] / s);
+		m->lse_h[b] = (double)mx + log(s);
 	}
 }
 
@@ -349,16 +358,11 @@ static int check_labels(wn_model *m, const int32_t *y, int64_t B)
 	return 0;
 }
 
-/* Cross-entropy of row b from the logits: logsumexp(z) - z_y, in double. */
+/* Cross-entropy of row b of the last forward: logsumexp(z) - z_y, in
+ * double (the logsumexp from host_softmax). */
 static double row_loss(const wn_model *m, int64_t b, int32_t y)
 {
-	const float *z = m->z_h + b * m->C;
-	double mx = z[0], s = 0;
-	for (int64_t j = 1; j < m->C; j++)
-		mx = z[j] > mx ? z[j] : mx;
-	for (int64_t j = 0; j < m->C; j++)
-		s += exp((double)z[j] - mx);
-	return mx + log(s) - (double)z[y];
+	return m->lse_h[b] - (double)m->z_h[b * m->C + y];
 }
 
 /* d act / d pre at x */
@@ -512,13 +516,12 @@ out:
 
 /* ---- per-example quantities ------------------------------------------------------ */
 
-static int scores_batch(wn_model *m, const float *X, const int32_t *y, int64_t B, float *loss,
-			float *el2n, float *grand, float *err, float *probs)
+/* The per-example quantities of the last forward (B rows of X). */
+static int scores_last(wn_model *m, const float *X, const int32_t *y, int64_t B, float *loss,
+		       float *el2n, float *grand, float *err)
 {
 	int64_t C = m->C, w = m->h ? m->h : m->d;
-	int rc = wn_model_forward(m, X, B, probs);
-	if (rc)
-		return rc;
+	int rc = 0;
 	if (grand && m->h && (rc = pull(m, m->h_h, m->h_d, B * m->h)))
 		return rc;
 	const float *H = m->h ? m->h_h : X;
@@ -543,6 +546,13 @@ static int scores_batch(wn_model *m, const float *X, const int32_t *y, int64_t B
 		}
 	}
 	return 0;
+}
+
+static int scores_batch(wn_model *m, const float *X, const int32_t *y, int64_t B, float *loss,
+			float *el2n, float *grand, float *err, float *probs)
+{
+	int rc = wn_model_forward(m, X, B, probs);
+	return rc ? rc : scores_last(m, X, y, B, loss, el2n, grand, err);
 }
 
 int wn_model_scores(wn_model *m, const float *X, const int32_t *y, int64_t n, float *loss,
@@ -614,12 +624,11 @@ static double row_norm2(const float *x, int64_t d)
 	return s;
 }
 
-static int hidden_grad_batch(wn_model *m, const float *X, const int32_t *y, int64_t B, float *out)
+/* TracIn's squared hidden-layer gradient from the last forward. */
+static int hidden_grad_last(wn_model *m, const float *X, const int32_t *y, int64_t B, float *out)
 {
 	int64_t C = m->C, h = m->h, d = m->d;
-	int rc = wn_model_forward(m, X, B, NULL);
-	if (rc)
-		return rc;
+	int rc = 0;
 	for (int64_t b = 0; b < B; b++)
 		for (int64_t j = 0; j < C; j++)
 			m->dz_h[b * C + j] = m->p_h[b * C + j] - (j == y[b] ? 1.0f : 0.0f);
@@ -644,6 +653,12 @@ static int hidden_grad_batch(wn_model *m, const float *X, const int32_t *y, int6
 	return 0;
 }
 
+static int hidden_grad_batch(wn_model *m, const float *X, const int32_t *y, int64_t B, float *out)
+{
+	int rc = wn_model_forward(m, X, B, NULL);
+	return rc ? rc : hidden_grad_last(m, X, y, B, out);
+}
+
 int wn_model_hidden_grad_sq(wn_model *m, const float *X, const int32_t *y, int64_t n, float *out)
 {
 	int rc = check_labels(m, y, n);
@@ -651,6 +666,21 @@ int wn_model_hidden_grad_sq(wn_model *m, const float *X, const int32_t *y, int64
 		int64_t B = n - s < m->max_b ? n - s : m->max_b;
 		rc = hidden_grad_batch(m, X + s * m->d, y + s, B, out + s);
 	}
+	return rc;
+}
+
+int wn_model_pass(wn_model *m, const float *X, const int32_t *y, int64_t B, float *logits,
+		  float *loss, float *el2n, float *hidden_grad_sq)
+{
+	int rc = check_labels(m, y, B);
+	if (!rc)
+		rc = wn_model_forward(m, X, B, NULL);
+	if (!rc && logits)
+		memcpy(logits, m->z_h, (size_t)(B * m->C) * sizeof(float));
+	if (!rc && (loss || el2n))
+		rc = scores_last(m, X, y, B, loss, el2n, NULL, NULL);
+	if (!rc && hidden_grad_sq)
+		rc = hidden_grad_last(m, X, y, B, hidden_grad_sq);
 	return rc;
 }
 

@@ -132,6 +132,16 @@ int wn_model_input_grad(wn_model *m, const float *X, const int32_t *y, int64_t n
 int wn_model_hidden_grad_sq(wn_model *m, const float *X, const int32_t *y, int64_t n, float *out);
 
 /*
+ * One forward pass of B <= max_batch rows and every per-example quantity
+ * the dynamics read from it (each output optional, NULL): logits (B x C),
+ * loss and el2n (B) as wn_model_scores, hidden_grad_sq (B) as
+ * wn_model_hidden_grad_sq. The same values, bit for bit, as the separate
+ * calls over the same blocks, from one forward instead of several.
+ */
+int wn_model_pass(wn_model *m, const float *X, const int32_t *y, int64_t B, float *logits,
+		  float *loss, float *el2n, float *hidden_grad_sq);
+
+/*
  * Dropout on the MLP's hidden activations (inverted: a kept unit is scaled
  * by 1 / (1 - p)), applied only by forward passes made while
  * wn_model_dropout_active(m, 1); every such pass draws a fresh mask from

@@ -10,7 +10,10 @@
  * held-out rows are scored. VoG comes last, chunk by chunk of examples
  * against every kept checkpoint, so its memory is K x chunk x d, not
  * K x n x d. All sums over examples run in example order on one thread:
- * the thread count changes nothing.
+ * the thread count changes nothing. The model takes blocks of up to
+ * EVAL_BLOCK rows, so the whole-set evaluations (forgetting, margins,
+ * EL2N, trajectories, TracIn, VoG) run as a few large GEMMs instead of one
+ * small one per training batch; training steps stay at the batch size.
  */
 #include "selectors/dynamics.h"
 
@@ -24,6 +27,7 @@
 
 #define STREAM_SHUFFLE 0x64796e0000000000ull /* "dyn" + epoch */
 #define VOG_CHUNK 1024
+#define EVAL_BLOCK 4096 /* rows per evaluation pass */
 
 void wn_dyn_opts_default(wn_dyn_opts *o)
 {
@@ -163,12 +167,13 @@ struct run {
 	wn_model *m;
 	const float *X;
 	const int32_t *y;
-	int64_t n, d, C, bs, P;
+	int64_t n, d, C, bs, eb, P; /* eb: rows per evaluation block */
 	int64_t *train_idx, n_train, *hold_idx, n_hold, *perm;
-	float *xb, *zb, *tmp, *ckpt, *last_loss;
+	float *xb, *zb, *tmp, *tb, *ckpt, *last_loss; /* tb: 2 x eb, per block */
 	int32_t *yb;
 	unsigned char *prev, *ever;
 	int64_t *forget, T, nmargin;
+	int merge, due; /* merge: the epoch's last evaluation joins its pass; due: it is owed */
 	double *margin;
 	char *err;
 	size_t errlen;
@@ -189,25 +194,32 @@ static void gather(struct run *r, const int64_t *idx, int64_t B)
 	}
 }
 
+/* Rows s..s+B of an evaluation from their logits in zb: correctness
+ * transitions and margins. */
+static void eval_rows(struct run *r, int64_t step, int64_t s, int64_t B, int margins)
+{
+	if (r->hooks && r->hooks->eval)
+		r->hooks->eval(r->hooks->ctx, r->run, step, s, B, r->zb);
+	for (int64_t b = 0; b < B; b++) {
+		int64_t i = s + b;
+		const float *z = r->zb + b * r->C;
+		unsigned char ok = wn_dyn_argmax(z, r->C) == r->y[i];
+		r->forget[i] += r->T > 0 && r->prev[i] && !ok;
+		r->prev[i] = ok;
+		r->ever[i] |= ok;
+		if (margins)
+			r->margin[i] += wn_dyn_margin(z, r->C, r->y[i]);
+	}
+}
+
 /* One evaluation of every example: correctness transitions and margins. */
 static int evaluate_all(struct run *r, int64_t step, int margins)
 {
-	for (int64_t s = 0; s < r->n; s += r->bs) {
-		int64_t B = r->n - s < r->bs ? r->n - s : r->bs;
+	for (int64_t s = 0; s < r->n; s += r->eb) {
+		int64_t B = r->n - s < r->eb ? r->n - s : r->eb;
 		if (wn_model_forward(r->m, r->X + s * r->d, B, NULL) || wn_model_logits(r->m, r->zb))
 			return model_fail(r, "evaluation");
-		if (r->hooks && r->hooks->eval)
-			r->hooks->eval(r->hooks->ctx, r->run, step, s, B, r->zb);
-		for (int64_t b = 0; b < B; b++) {
-			int64_t i = s + b;
-			const float *z = r->zb + b * r->C;
-			unsigned char ok = wn_dyn_argmax(z, r->C) == r->y[i];
-			r->forget[i] += r->T > 0 && r->prev[i] && !ok;
-			r->prev[i] = ok;
-			r->ever[i] |= ok;
-			if (margins)
-				r->margin[i] += wn_dyn_margin(z, r->C, r->y[i]);
-		}
+		eval_rows(r, step, s, B, margins);
 	}
 	r->T++;
 	r->nmargin += margins != 0;
@@ -259,27 +271,45 @@ static int train_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64
 			return model_fail(r, "training step");
 		sum += l * (double)B;
 		++*step;
-		if ((*step % every == 0 || *step == total) && evaluate_all(r, *step, *step >= spe))
+		if (*step % every != 0 && *step != total)
+			continue;
+		if (r->merge && s + B >= r->n_train)
+			r->due = 1; /* run by epoch_pass, from the same forward */
+		else if (evaluate_all(r, *step, *step >= spe))
 			return -1;
 	}
 	*loss = sum / (double)r->n_train;
 	return 0;
 }
 
-/* At checkpoint e: every example's loss into the trajectories, and its
- * squared last-hidden-layer gradient into TracIn's sum. */
-static int add_checkpoint(struct run *r, int e, wn_dyn_scores *out)
+/* At checkpoint e (after step `step`), one forward pass over every
+ * example in blocks of eb rows gives: the evaluation owed (forgetting,
+ * margins), each loss into the trajectories (and the last losses, for
+ * PVI), the squared last-hidden-layer gradient into TracIn's sum, and
+ * EL2N at score_epoch. */
+static int epoch_pass(struct run *r, int e, int64_t step, wn_dyn_scores *out)
 {
-	if (wn_model_scores(r->m, r->X, r->y, r->n, r->tmp, NULL, NULL, NULL, NULL))
-		return model_fail(r, "loss trajectory");
-	for (int64_t i = 0; i < r->n; i++)
-		out->traj[i * out->K + e] += r->tmp[i];
-	if (e + 1 == r->o->train.epochs)
-		memcpy(r->last_loss, r->tmp, (size_t)r->n * sizeof *r->tmp);
-	if (wn_model_hidden_grad_sq(r->m, r->X, r->y, r->n, r->tmp))
-		return model_fail(r, "TracIn");
-	for (int64_t i = 0; i < r->n; i++)
-		out->tracin[i] += r->tmp[i];
+	int el2n = e + 1 == r->o->score_epoch, last = e + 1 == r->o->train.epochs, eval = r->due;
+	float *loss = r->tmp, *hg = r->tb, *el = r->tb + r->eb;
+	for (int64_t s = 0; s < r->n; s += r->eb) {
+		int64_t B = r->n - s < r->eb ? r->n - s : r->eb;
+		if (wn_model_pass(r->m, r->X + s * r->d, r->y + s, B, eval ? r->zb : NULL, loss + s,
+				  el2n ? el : NULL, hg))
+			return model_fail(r, "checkpoint pass");
+		if (eval)
+			eval_rows(r, step, s, B, 1);
+		for (int64_t b = 0; b < B; b++) {
+			out->traj[(s + b) * out->K + e] += loss[s + b];
+			out->tracin[s + b] += hg[b];
+			if (el2n)
+				out->el2n[s + b] += el[b];
+		}
+	}
+	if (last)
+		memcpy(r->last_loss, loss, (size_t)r->n * sizeof *loss);
+	r->T += eval;
+	r->nmargin += eval;
+	r->due = 0;
 	return 0;
 }
 
@@ -405,7 +435,8 @@ static int next_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64_
 	if (replaying(r)) {
 		*loss = NAN;
 		*step += spe;
-		return ckpt_load(r, r->m, e + 1, P, r->d) || evaluate_all(r, *step, 1) ? -1 : 0;
+		r->due = 1; /* the evaluation joins epoch_pass */
+		return ckpt_load(r, r->m, e + 1, P, r->d);
 	}
 	int64_t every = r->o->log_every > 0 ? r->o->log_every : spe;
 	if (train_epoch(r, seed, e, step, spe, every, total, loss))
@@ -437,14 +468,13 @@ static int run_once(struct run *r, uint64_t seed, wn_dyn_scores *out)
 	memset(r->forget, 0, (size_t)r->n * sizeof *r->forget);
 	memset(r->margin, 0, (size_t)r->n * sizeof *r->margin);
 	r->T = r->nmargin = 0;
+	r->due = 0;
 	if (initial(r, out))
 		return -1;
 	int64_t spe = (r->n_train + r->bs - 1) / r->bs, total = spe * epochs, step = 0;
 	for (int e = 0; e < epochs; e++) {
 		double loss = 0, acc = 0;
-		if (next_epoch(r, seed, e, &step, spe, total, &loss) || add_checkpoint(r, e, out))
-			return -1;
-		if (e + 1 == o->score_epoch && add_el2n(r, out->el2n))
+		if (next_epoch(r, seed, e, &step, spe, total, &loss) || epoch_pass(r, e, step, out))
 			return -1;
 		if (holdout_accuracy(r, &acc))
 			return -1;
@@ -497,15 +527,16 @@ static int alloc_run(struct run *r, const unsigned char *holdout)
 	r->hold_idx = malloc(n * sizeof(int64_t));
 	r->perm = malloc(n * sizeof(int64_t));
 	r->xb = malloc(bs * (size_t)r->d * sizeof(float));
-	r->zb = malloc(bs * (size_t)r->C * sizeof(float));
+	r->zb = malloc((size_t)r->eb * (size_t)r->C * sizeof(float));
 	r->yb = malloc(bs * sizeof(int32_t));
 	r->tmp = malloc(n * sizeof(float));
+	r->tb = malloc(2 * (size_t)r->eb * sizeof(float));
 	r->last_loss = malloc(n * sizeof(float));
 	r->prev = malloc(n);
 	r->ever = malloc(n);
 	r->forget = malloc(n * sizeof(int64_t));
 	r->margin = malloc(n * sizeof(double));
-	if (!r->train_idx || !r->hold_idx || !r->perm || !r->xb || !r->zb || !r->yb || !r->tmp || !r->last_loss ||
+	if (!r->train_idx || !r->hold_idx || !r->perm || !r->xb || !r->zb || !r->yb || !r->tmp || !r->tb || !r->last_loss ||
 	    !r->prev || !r->ever || !r->forget || !r->margin)
 		return -1;
 	for (int64_t i = 0; i < r->n; i++) {
@@ -526,6 +557,7 @@ static void free_run(struct run *r)
 	free(r->zb);
 	free(r->yb);
 	free(r->tmp);
+	free(r->tb);
 	free(r->last_loss);
 	free(r->prev);
 	free(r->ever);
@@ -549,6 +581,14 @@ static void average(wn_dyn_scores *s, const wn_dyn_opts *o, const int32_t *y, in
 			s->traj[i * s->K + k] /= (float)R;
 	}
 	wn_dyn_normalise(s->vog, y, s->n, C, o->vog_norm);
+}
+
+/* Rows per evaluation block: EVAL_BLOCK, never fewer than a training batch
+ * nor (for small sets) more than the examples. */
+static int64_t eval_block(int64_t bs, int64_t n)
+{
+	int64_t eb = n < EVAL_BLOCK ? n : EVAL_BLOCK;
+	return eb > bs ? eb : bs;
 }
 
 static int check_args(const wn_dyn_opts *o, int64_t n, int64_t d, int64_t C, char *err,
@@ -576,7 +616,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	if (check_args(o, n, d, C, err, errlen))
 		return -1;
 	struct run r = {.c = c, .o = o, .hooks = hooks, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
-			.err = err, .errlen = errlen};
+			.eb = eval_block(o->train.batch, n), .merge = 1, .err = err, .errlen = errlen};
 	int rc = -1;
 	if (alloc_scores(out, n, o->train.epochs) || alloc_run(&r, holdout)) {
 		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n);
@@ -588,7 +628,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	}
 	for (int run = 0; run < o->runs; run++) {
 		uint64_t seed = wn_rng_derive(o->train.seed, (uint64_t)run);
-		r.m = wn_model_new(c, d, o->hidden, C, o->act, r.bs, seed, err, errlen);
+		r.m = wn_model_new(c, d, o->hidden, C, o->act, r.eb, seed, err, errlen);
 		if (!r.m || set_dropout(&r, seed))
 			goto done;
 		r.P = wn_model_num_params(r.m);
@@ -642,7 +682,7 @@ int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 		return -1;
 	}
 	struct run r = {.o = o, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
-			.err = err, .errlen = errlen};
+			.eb = o->train.batch, .err = err, .errlen = errlen};
 	int rc = -1;
 	if (alloc_run(&r, NULL)) {
 		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n);
