@@ -8,6 +8,7 @@
 # a run without the re-exec (the pid, argv and stdin are the same).
 # The timing side (default threads vs --threads 1 beside a busy core) is
 # bench/threads_bench.sh, not a test: timings on a loaded machine are noise.
+# The same exec sets OPENBLAS_THREAD_TIMEOUT=4 unless the user set it.
 . "$(dirname "$0")/lib.sh"
 D="$WINNOW_ROOT/fixtures/debian-2000.jsonl"
 # tests/run exports OMP_WAIT_POLICY=passive for every test: the default case
@@ -41,5 +42,17 @@ test_expect_success 'a signal reaches the same process: -o FILE temp is still re
 	exec 9> fifo && head -5 in.jsonl >&9 && sleep 0.5 &&
 	kill -TERM $pid; exec 9>&-; wait $pid; rc=$?
 	[ $rc -ne 0 ] && [ ! -e out.jsonl ] && ! ls out.jsonl.tmp* > /dev/null 2>&1
+'
+openblas_timeout() { # the OPENBLAS_THREAD_TIMEOUT the running (re-executed) winnow holds
+	rm -f fifo2 && mkfifo fifo2 &&
+	{ env "$@" "$WINNOW" cat -o o2.jsonl fifo2 & pid=$!; } &&
+	exec 8> fifo2 && sleep 0.5 &&
+	tr '\0' '\n' < /proc/$pid/environ | sed -n "s/^OPENBLAS_THREAD_TIMEOUT=//p"
+	exec 8>&-; wait $pid
+}
+test_expect_success 'the same exec makes the OpenBLAS pool sleep at once (timeout 4), unless the user set it' '
+	[ "$(openblas_timeout)" = 4 ] &&
+	[ "$(openblas_timeout OPENBLAS_THREAD_TIMEOUT=20)" = 20 ] &&
+	[ -z "$(openblas_timeout OMP_WAIT_POLICY=ACTIVE)" ]
 '
 test_done
