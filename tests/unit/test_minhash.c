@@ -121,18 +121,26 @@ static void test_threads_agree(void)
 	wn_minhash_free(b);
 }
 
+/* n near-duplicate texts "w<i%m1> alpha ... <mid> w<i%m2> mu" into buf, with t and lens */
+static void near_dups(int n, int m1, int m2, const char *mid, char (*buf)[128], const char **t,
+		      size_t *lens)
+{
+	for (int i = 0; i < n; i++) {
+		snprintf(buf[i], sizeof buf[i],
+			 "w%d alpha beta gamma delta epsilon zeta eta theta iota kappa %sw%d mu",
+			 i % m1, mid, i % m2);
+		t[i] = buf[i];
+		lens[i] = strlen(t[i]);
+	}
+}
+
 /* --memory 4K: sets on disk, band entries in many sorted runs: the same pairs, groups, Jaccards. */
 static void test_spill_same(void)
 {
 	char buf[200][128];
 	const char *t[200];
 	size_t lens[200];
-	for (int i = 0; i < 200; i++) {
-		snprintf(buf[i], sizeof buf[i], "w%d alpha beta gamma delta epsilon zeta eta theta iota kappa lambda w%d mu",
-			 i % 7, i % 5);
-		t[i] = buf[i];
-		lens[i] = strlen(t[i]);
-	}
+	near_dups(200, 7, 5, "lambda ", buf, t, lens);
 	wn_minhash_opts o = {5, 128, 9, 13, 7, 0.8, 1, 2, 0, 0};
 	wn_minhash *a = wn_minhash_new(&o);
 	o.memory = 4096;
@@ -260,12 +268,7 @@ static void test_kernels_same_pairs(void)
 	char buf[64][128];
 	const char *t[64];
 	size_t lens[64];
-	for (int i = 0; i < 64; i++) {
-		snprintf(buf[i], sizeof buf[i], "w%d alpha beta gamma delta epsilon zeta eta theta iota kappa w%d mu",
-			 i % 5, i % 3);
-		t[i] = buf[i];
-		lens[i] = strlen(t[i]);
-	}
+	near_dups(64, 5, 3, "", buf, t, lens);
 	wn_minhash_opts o = {5, 128, 16, 8, 7, 0.8, 1, 2, 0, WN_MINHASH_KERNEL_PORTABLE};
 	wn_minhash *a = wn_minhash_new(&o);
 	o.kernel = WN_MINHASH_KERNEL_AUTO;
