@@ -2,7 +2,11 @@
 # bench/device_run.sh — everything winnow needs measured or tested on the GPU
 # machine, in one call (the device time is scarce): CUDA twin tests, the BERT
 # encoder on CUDA against expected.json, GEMM and k-means benchmarks, BERT
-# throughput against sentence-transformers, GPU k-means quality against FAISS.
+# throughput against sentence-transformers, GPU k-means quality against FAISS;
+# not in the default set (each near the 10-minute limit of one call): the
+# issue 19 figures on all 784,692 PyPI records in parts sens-leverage,
+# sens-lewis1, sens-lewis3, sens-fl (same work folder, one call each), and the
+# issue 20 selectors (selectors: embeddings and clusters made once, then reused).
 # Prepared by bench/device_bundle.sh; logs go to $OUT (or ./device_out).
 # Usage: bash bench/device_run.sh [steps...]  (default: all)
 set -u
@@ -12,6 +16,7 @@ G=$PWD/.gpu
 mkdir -p /tmp/wlib && tar -C /tmp/wlib -xJf "$G/lib.tar.xz"
 export LD_LIBRARY_PATH=/tmp/wlib/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export WINNOW_CUDA_LIB=$G/bin/libwinnow_cuda.so WINNOW_SHARED=$G/shared
+export PATH=$PATH:$G/bin  # jq, bc, zstd where the machine has none
 W=$G/bin/winnow
 steps=${*:-"env twins bert bench embed cluster core"}
 for step in $steps; do
@@ -31,6 +36,11 @@ for step in $steps; do
 				--stats $t/$dev.json $t/emb.jsonl > $t/$dev.out
 			echo "$dev: $(cat $t/$dev.json)" | head -c 600; echo
 		done 2>&1 | tee "$out/cluster.txt" ;;
+	sens-leverage|sens-lewis1|sens-lewis3|sens-fl) # 2 pinned cores for CPU rows, plus --device cuda rows
+		WINNOW=$W OUT=/tmp/wsens ONLY=${step#sens-} RUN_LIMIT=560 timeout 590 bash bench/sensitivity_bench.sh full 2>&1 |
+			tee "$out/$step.txt" ;;
+	selectors)
+		WINNOW=$W SEL_WORK=/tmp/wsel RUN_LIMIT=300 timeout 590 bash bench/selectors_bench.sh full 2>&1 | tee "$out/selectors.txt" ;;
 	core) timeout 120 "$G/bin/core_bench" --reps 5 2>&1 | tee "$out/core_bench.txt" ;;
 	batches) # winnow's GPU throughput at larger batches (model from the embed step)
 		m=/tmp/winnow-gpu-embed/minilm; t=/tmp/winnow-gpu-embed/texts.jsonl

@@ -32,7 +32,9 @@
 # OUT (work folder, default /tmp/winnow-sensitivity-bench), PY (default
 # /usr/bin/python3 if it has numpy, else python3), DEVICE (auto, cpu: no GPU
 # rows), LEWIS_TOL (1e-6), LEWIS_MAX_ITER (40), RUN_LIMIT (seconds, 900),
-# PIN_CPUS (0,1). Results also as JSON lines in $OUT/results-N-DIM.jsonl.
+# PIN_CPUS (0,1), ONLY (a comma list of parts to run: leverage, lewis1, lewis3,
+# fl; default all: on the GPU machine, where one call is limited to 10
+# minutes, run them in separate calls with the same OUT). Results also as JSON lines in $OUT/results-N-DIM.jsonl.
 # Run it on a quiet machine: the lead measures.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +54,10 @@ LEWIS_TOL=${LEWIS_TOL:-1e-6}
 LEWIS_MAX_ITER=${LEWIS_MAX_ITER:-40}
 RUN_LIMIT=${RUN_LIMIT:-900}
 PIN_CPUS=${PIN_CPUS:-0,1}
+ONLY=${ONLY:-leverage,lewis1,lewis3,fl}
+part() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 PEER=$PWD/bench/sensitivity_peer.py
+for t in jq bc zstd /usr/bin/time timeout; do command -v "$t" > /dev/null || { echo "sensitivity_bench: $t is missing" >&2; exit 1; }; done
 CORPUS=$SHARED/corpora/pypi.jsonl.zst
 "$PY" -c 'import numpy' || { echo "sensitivity_bench: $PY has no numpy" >&2; exit 1; }
 mkdir -p "$OUT"
@@ -65,7 +70,7 @@ if [ "$DEVICE" != cpu ] && "$WINNOW" device 2>/dev/null | grep -q "^backend: cud
 recs=$OUT/pypi-$N.jsonl
 vecs=$OUT/pypi-$N-$DIM.npy
 if [ ! -s "$recs" ]; then
-	if [ "$N" = full ]; then zstdcat "$CORPUS" > "$recs"; else zstdcat "$CORPUS" | head -n "$N" > "$recs"; fi
+	if [ "$N" = full ]; then zstd -dc "$CORPUS" > "$recs"; else zstd -dc "$CORPUS" | head -n "$N" > "$recs"; fi
 fi
 [ -s "$vecs" ] || "${pin[@]}" "$WINNOW" embed -q --threads 2 --dim "$DIM" --npy "$vecs" --no-annotate -o /dev/null "$recs" ||
 	{ echo "sensitivity_bench: embed failed" >&2; exit 1; }
@@ -76,7 +81,7 @@ fl_recs=$OUT/fl-$N-$fl_n.jsonl fl_vecs=$OUT/fl-$N-$fl_n-$DIM.npy
 [ -s "$fl_vecs" ] || "$PY" -c "import numpy as np, sys; np.save(sys.argv[2], np.load(sys.argv[1])[:int(sys.argv[3])])" \
 	"$vecs" "$fl_vecs" "$fl_n"
 res=$OUT/results-$N-$DIM.jsonl
-: > "$res"
+[ "$ONLY" = leverage,lewis1,lewis3,fl ] && : > "$res"  # parts run alone append
 echo "vectors: $n x $DIM (winnow embed --dim $DIM); Lewis --tol $LEWIS_TOL, at most $LEWIS_MAX_ITER iterations; facility location on $fl_n, budget $FL_M, knn $FL_K"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg), CPU rows: 2 threads${pin:+, taskset -c $PIN_CPUS}; GPU rows: $([ $gpu = 1 ] && echo yes || echo none), $(date -u +%FT%TZ)"
 echo
@@ -125,7 +130,8 @@ print('%.3g (at row %d; %d rows 0 in both)' % (d.max(), int(d.argmax()), int(z.s
 	jq -nc --arg what "$what" --arg d "$d" '{agreement: $what, max_rel_diff: $d}' >> "$res"
 }
 
-rm -f "$OUT"/lev*.jsonl "$OUT"/lev-*.txt "$OUT"/lewis*.jsonl "$OUT"/lewis*.txt "$OUT"/fl*.json "$OUT"/fl-*.txt
+if part leverage; then
+rm -f "$OUT"/lev*.jsonl "$OUT"/lev-*.txt
 timed "winnow score leverage" 1 "$WINNOW" score leverage -q --threads 2 --stats "$OUT/lev.json" --npy "$vecs" -o "$OUT/lev.jsonl" "$recs"
 if [ $gpu = 1 ]; then
 	timed "winnow score leverage --device cuda" 0 "$WINNOW" score leverage -q --device cuda --npy "$vecs" -o "$OUT/lev-cuda.jsonl" "$recs"
@@ -137,7 +143,10 @@ timed "numpy Cholesky-form leverage (float64)" 1 "$PY" "$PEER" leverage-chol "$v
 agree "winnow leverage vs numpy Cholesky form" leverage "$OUT/lev.jsonl" "$OUT/lev-chol.txt"
 [ -s "$OUT/lev.json" ] && echo "|   winnow leverage: $(jq -c '{rank, sum}' "$OUT/lev.json" 2>/dev/null) | | | | |"
 
+fi
 for p in 1 3; do
+	part lewis$p || continue
+	rm -f "$OUT/lewis$p"*
 	timed "winnow score lewis --p $p" 1 "$WINNOW" score lewis -q --threads 2 --p $p --tol "$LEWIS_TOL" --max-iter "$LEWIS_MAX_ITER" \
 		--stats "$OUT/lewis$p.json" --npy "$vecs" -o "$OUT/lewis$p.jsonl" "$recs"
 	[ -s "$OUT/lewis$p.json" ] && echo "|   winnow lewis p=$p: $(jq -c '{iterations: (.iterations // .iters), sum, rank}' "$OUT/lewis$p.json" 2>/dev/null) | | | | |"
@@ -157,6 +166,8 @@ fl_run() { # NAME PINNED SUFFIX [winnow options...]
 		--stats "$OUT/fl$sfx.json" --npy "$fl_vecs" -o "$OUT/fl$sfx.jsonl" "$fl_recs" &&
 		jq -r '.order[]' "$OUT/fl$sfx.json" > "$OUT/fl-winnow$sfx-ids.txt"
 }
+if part fl; then
+rm -f "$OUT"/fl*.json "$OUT"/fl-*.txt
 fl_run "winnow select facility-location (n=$fl_n)" 1 "" --threads 2
 [ $gpu = 1 ] && fl_run "winnow select facility-location --device cuda (n=$fl_n)" 0 -cuda --device cuda
 timed "numpy apricot-rule facility location (n=$fl_n)" 1 "$PY" "$PEER" fl "$fl_vecs" "$FL_M" "$FL_K" "$OUT/fl-peer.txt" "$OUT/fl-winnow-ids.txt"
@@ -164,6 +175,7 @@ if [ -s "$OUT/fl.json" ] && [ -s "$OUT/last.out" ]; then
 	cp "$OUT/last.out" "$OUT/fl-peer.json"
 	echo "|   facility location: $(jq -rn --slurpfile p "$OUT/fl-peer.json" --slurpfile w "$OUT/fl.json" '"objective on the peer graph: winnow \($p[0].winnow_objective_on_peer_graph), numpy apricot rule \($p[0].objective); same set: \($p[0].same_set); gain evaluations winnow \($w[0].evaluations) / peer \($p[0].evaluations); peer graph \($p[0].graph_seconds | . * 100 | round / 100) s, greedy \($p[0].greedy_seconds | . * 100 | round / 100) s"') | | | | |"
 	jq -c '{fl_peer: .}' "$OUT/fl-peer.json" >> "$res"
+fi
 fi
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); JSON lines: $res"
