@@ -3,7 +3,11 @@
 # machine, in one call (the device time is scarce): CUDA twin tests, the BERT
 # encoder on CUDA against expected.json, CPU vs CUDA Sinkhorn and the OTDD
 # timing of Debian sections (bench/sources_bench.sh), GEMM and k-means benchmarks, BERT
-# throughput against sentence-transformers, GPU k-means quality against FAISS.
+# throughput against sentence-transformers, GPU k-means quality against FAISS;
+# not in the default set (each near the 10-minute limit of one call): the
+# issue 19 figures on all 784,692 PyPI records in parts sens-leverage,
+# sens-lewis1, sens-lewis3, sens-fl (same work folder, one call each), and the
+# issue 20 selectors (selectors: embeddings and clusters made once, then reused).
 # Prepared by bench/device_bundle.sh; logs go to $OUT (or ./device_out).
 # Usage: bash bench/device_run.sh [steps...]  (default: all)
 set -u
@@ -13,6 +17,7 @@ G=$PWD/.gpu
 mkdir -p /tmp/wlib && tar -C /tmp/wlib -xJf "$G/lib.tar.xz"
 export LD_LIBRARY_PATH=/tmp/wlib/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export WINNOW_CUDA_LIB=$G/bin/libwinnow_cuda.so WINNOW_SHARED=$G/shared
+export PATH=$PATH:$G/bin  # jq, bc, zstd where the machine has none
 W=$G/bin/winnow
 steps=${*:-"env twins sinkhorn bert bench embed cluster core sources"}
 for step in $steps; do
@@ -36,6 +41,11 @@ for step in $steps; do
 	sources) # issue 21: OTDD of Debian sections, CPU vs CUDA vs numpy, paired
 		WINNOW=$W PLAN=0 OUT=/tmp/winnow-sources-bench timeout 580 bash bench/sources_bench.sh 2>&1 |
 			tee "$out/sources_bench.txt" ;;
+	sens-leverage|sens-lewis1|sens-lewis3|sens-fl) # 2 pinned cores for CPU rows, plus --device cuda rows
+		WINNOW=$W OUT=/tmp/wsens ONLY=${step#sens-} RUN_LIMIT=560 timeout 590 bash bench/sensitivity_bench.sh full 2>&1 |
+			tee "$out/$step.txt" ;;
+	selectors)
+		WINNOW=$W SEL_WORK=/tmp/wsel RUN_LIMIT=300 timeout 590 bash bench/selectors_bench.sh full 2>&1 | tee "$out/selectors.txt" ;;
 	core) timeout 120 "$G/bin/core_bench" --reps 5 2>&1 | tee "$out/core_bench.txt" ;;
 	batches) # winnow's GPU throughput at larger batches (model from the embed step)
 		m=/tmp/winnow-gpu-embed/minilm; t=/tmp/winnow-gpu-embed/texts.jsonl

@@ -4,8 +4,13 @@
 
   leverage-qr VECS OUT       squared row norms of Q from numpy.linalg.qr (thin), float64
   leverage-chol VECS OUT     Cholesky of A^T A, then row norms of A L^-T (the two GEMM passes)
-  lewis VECS P OUT           l_p Lewis weights, Cohen-Peng w <- tau(W^(1-2/p))^(p/2) from w = 1
-                             until the largest relative change is <= 1e-12 (p < 4)
+  lewis VECS P OUT [TOL [MAX_ITER]]
+                             l_p Lewis weights, Cohen-Peng w <- tau(W^(1-2/p))^(p/2) from w = 1
+                             until the largest relative change is <= TOL (default 1e-12), at
+                             most MAX_ITER iterations (default 1000; "converged" says which
+                             stopped it; p < 4). Winnow's rule for a zero row (an all-zero
+                             hash embedding): tau = 0, so w = 0, its factor w^(1-2/p) is 0
+                             (not inf), and its relative change is not counted
   fl VECS M K OUT [IDS]      facility location by apricot's rule: cosine kNN graph (K
                              neighbours, brute force in blocks, sim = max(0, cos), self 1),
                              lazy greedy with a priority queue of stale gains (ties to the
@@ -39,18 +44,23 @@ def leverage_chol(A, f=None):
 
 
 def lewis(A, p, tol=1e-12, max_iter=1000):
+    """(w, iterations, converged, last change); zero rows as selectors/sensitivity.c."""
     w = np.ones(A.shape[0])
+    change = np.inf
     for it in range(1, max_iter + 1):
-        tau = leverage_chol(A, w ** (1 - 2 / p))
+        pos = w > 0
+        f = np.zeros_like(w)
+        f[pos] = w[pos] ** (1 - 2 / p)
+        tau = leverage_chol(A, f)
         nw = np.maximum(tau, 0) ** (p / 2)
-        change = np.max(np.abs(nw - w) / w)
+        change = float(np.max(np.abs(nw[pos] - w[pos]) / w[pos])) if pos.any() else 0.0
         w = nw
         if change <= tol:
-            return w, it
-    raise SystemExit("lewis: no convergence")
+            return w, it, True, change
+    return w, max_iter, False, change
 
 
-def knn_graph(A, k, block=4096):
+def knn_graph(A, k, block=1024):  # 1024 x n float32 similarities at a time
     X = A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-300)
     X = X.astype(np.float32)
     n = X.shape[0]
@@ -132,7 +142,11 @@ def main():
     elif what == "leverage-chol":
         v = leverage_chol(A)
     elif what == "lewis":
-        v, out["iterations"] = lewis(A, float(sys.argv[3]))
+        tol = float(sys.argv[5]) if len(sys.argv) > 5 else 1e-12
+        cap = int(sys.argv[6]) if len(sys.argv) > 6 else 1000
+        v, out["iterations"], out["converged"], out["change"] = lewis(A, float(sys.argv[3]), tol, cap)
+        out["zero_rows"] = int(np.count_nonzero(~A.any(axis=1)))
+        out["sum"] = float(v.sum())
     elif what == "fl":
         m, k = int(sys.argv[3]), int(sys.argv[4])
         g = knn_graph(A, k)
@@ -149,7 +163,8 @@ def main():
     else:
         raise SystemExit("unknown peer " + what)
     out["seconds"] = time.perf_counter() - t0
-    save(sys.argv[5] if what == "fl" else sys.argv[-1], v, what == "fl")
+    save(sys.argv[5] if what == "fl" else sys.argv[4] if what == "lewis" else sys.argv[3], v,
+         what == "fl")
     print(json.dumps(out))
 
 
