@@ -7,7 +7,8 @@
 # not in the default set (each near the 10-minute limit of one call): the
 # issue 19 figures on all 784,692 PyPI records in parts sens-leverage,
 # sens-lewis1, sens-lewis3, sens-fl (same work folder, one call each), and the
-# issue 20 selectors (selectors: embeddings and clusters made once, then reused).
+# issue 20 selectors (selectors: embeddings and clusters made once, then reused);
+# sens-gpu: the four parts' winnow rows only (CPU and CUDA, no numpy), in one call.
 # Prepared by bench/device_bundle.sh; logs go to $OUT (or ./device_out).
 # Usage: bash bench/device_run.sh [steps...]  (default: all)
 set -u
@@ -17,7 +18,7 @@ G=$PWD/.gpu
 mkdir -p /tmp/wlib && tar -C /tmp/wlib -xJf "$G/lib.tar.xz"
 export LD_LIBRARY_PATH=/tmp/wlib/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export WINNOW_CUDA_LIB=$G/bin/libwinnow_cuda.so WINNOW_SHARED=$G/shared
-export PATH=$PATH:$G/bin  # jq, bc, zstd where the machine has none
+export PATH=$G/bin:$PATH  # jq, bc, zstd bundled with their libraries (the machine's own jq 1.7 finds the bundled libjq 1.6 first and fails)
 W=$G/bin/winnow
 steps=${*:-"env twins sinkhorn bert bench embed cluster core sources"}
 for step in $steps; do
@@ -43,6 +44,9 @@ for step in $steps; do
 			tee "$out/sources_bench.txt" ;;
 	sens-leverage|sens-lewis1|sens-lewis3|sens-fl) # 2 pinned cores for CPU rows, plus --device cuda rows
 		WINNOW=$W OUT=/tmp/wsens ONLY=${step#sens-} RUN_LIMIT=560 timeout 590 bash bench/sensitivity_bench.sh full 2>&1 |
+			tee "$out/$step.txt" ;;
+	sens-gpu) # all four parts in one call: winnow's CPU rows (2 pinned cores) and --device cuda rows, no numpy rows
+		WINNOW=$W OUT=/tmp/wsens PEERS=0 RUN_LIMIT=240 timeout 590 bash bench/sensitivity_bench.sh full 2>&1 |
 			tee "$out/$step.txt" ;;
 	selectors)
 		WINNOW=$W SEL_WORK=/tmp/wsel RUN_LIMIT=300 timeout 590 bash bench/selectors_bench.sh full 2>&1 | tee "$out/selectors.txt" ;;

@@ -19,7 +19,8 @@
 #    winnow's lazy greedy (its own kNN graph, as `cluster graph --engine core`)
 #    against the peer's apricot rule (brute-force cosine kNN graph, heapq lazy
 #    greedy); both objectives are computed on the peer's graph.
-# CPU rows run on 2 cores: winnow --threads 2 and numpy with 2 BLAS threads,
+# CPU rows run on 2 cores: winnow --device cpu --threads 2 (auto would put the
+# GEMMs on a GPU) and numpy with 2 BLAS threads,
 # pinned with taskset to cores $PIN_CPUS where the machine has more than 2.
 # When `winnow device` finds a GPU, --device cuda rows follow each CPU row
 # (float32 GEMM passes; Lewis there stops at the same --tol).
@@ -34,7 +35,8 @@
 # rows), LEWIS_TOL (1e-6), LEWIS_MAX_ITER (40), RUN_LIMIT (seconds, 900),
 # PIN_CPUS (0,1), ONLY (a comma list of parts to run: leverage, lewis1, lewis3,
 # fl; default all: on the GPU machine, where one call is limited to 10
-# minutes, run them in separate calls with the same OUT). Results also as JSON lines in $OUT/results-N-DIM.jsonl.
+# minutes, run them in separate calls with the same OUT), PEERS (1; 0: no numpy rows,
+# for a GPU-machine call that only adds the --device cuda rows beside winnow's CPU rows). Results also as JSON lines in $OUT/results-N-DIM.jsonl.
 # Run it on a quiet machine: the lead measures.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -55,15 +57,17 @@ LEWIS_MAX_ITER=${LEWIS_MAX_ITER:-40}
 RUN_LIMIT=${RUN_LIMIT:-900}
 PIN_CPUS=${PIN_CPUS:-0,1}
 ONLY=${ONLY:-leverage,lewis1,lewis3,fl}
+PEERS=${PEERS:-1}
 part() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 PEER=$PWD/bench/sensitivity_peer.py
 for t in jq bc zstd /usr/bin/time timeout; do command -v "$t" > /dev/null || { echo "sensitivity_bench: $t is missing" >&2; exit 1; }; done
 CORPUS=$SHARED/corpora/pypi.jsonl.zst
 "$PY" -c 'import numpy' || { echo "sensitivity_bench: $PY has no numpy" >&2; exit 1; }
 mkdir -p "$OUT"
+cores=$(nproc)  # before the export: GNU nproc obeys OMP_NUM_THREADS
 export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2
 pin=()
-[ "$(nproc)" -gt 2 ] && command -v taskset > /dev/null && pin=(taskset -c "$PIN_CPUS")
+[ "$cores" -gt 2 ] && command -v taskset > /dev/null && pin=(taskset -c "$PIN_CPUS")
 gpu=0
 if [ "$DEVICE" != cpu ] && "$WINNOW" device 2>/dev/null | grep -q "^backend: cuda"; then gpu=1; fi
 
@@ -83,7 +87,7 @@ fl_recs=$OUT/fl-$N-$fl_n.jsonl fl_vecs=$OUT/fl-$N-$fl_n-$DIM.npy
 res=$OUT/results-$N-$DIM.jsonl
 [ "$ONLY" = leverage,lewis1,lewis3,fl ] && : > "$res"  # parts run alone append
 echo "vectors: $n x $DIM (winnow embed --dim $DIM); Lewis --tol $LEWIS_TOL, at most $LEWIS_MAX_ITER iterations; facility location on $fl_n, budget $FL_M, knn $FL_K"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg), CPU rows: 2 threads${pin:+, taskset -c $PIN_CPUS}; GPU rows: $([ $gpu = 1 ] && echo yes || echo none), $(date -u +%FT%TZ)"
+echo "machine: $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg), CPU rows: 2 threads${pin:+, taskset -c $PIN_CPUS}; GPU rows: $([ $gpu = 1 ] && echo yes || echo none), $(date -u +%FT%TZ)"
 echo
 echo "| n=$n d=$DIM | wall s | CPU s | max RSS MiB | note |"
 echo "| --- | ---: | ---: | ---: | --- |"
@@ -132,22 +136,22 @@ print('%.3g (at row %d; %d rows 0 in both)' % (d.max(), int(d.argmax()), int(z.s
 
 if part leverage; then
 rm -f "$OUT"/lev*.jsonl "$OUT"/lev-*.txt
-timed "winnow score leverage" 1 "$WINNOW" score leverage -q --threads 2 --stats "$OUT/lev.json" --npy "$vecs" -o "$OUT/lev.jsonl" "$recs"
+timed "winnow score leverage" 1 "$WINNOW" score leverage -q --device cpu --threads 2 --stats "$OUT/lev.json" --npy "$vecs" -o "$OUT/lev.jsonl" "$recs"
 if [ $gpu = 1 ]; then
 	timed "winnow score leverage --device cuda" 0 "$WINNOW" score leverage -q --device cuda --npy "$vecs" -o "$OUT/lev-cuda.jsonl" "$recs"
 	agree "leverage cuda vs cpu" leverage "$OUT/lev-cuda.jsonl" "$OUT/lev.jsonl"
 fi
-timed "numpy QR leverage (float64)" 1 "$PY" "$PEER" leverage-qr "$vecs" "$OUT/lev-qr.txt"
-agree "winnow leverage vs numpy QR" leverage "$OUT/lev.jsonl" "$OUT/lev-qr.txt"
-timed "numpy Cholesky-form leverage (float64)" 1 "$PY" "$PEER" leverage-chol "$vecs" "$OUT/lev-chol.txt"
-agree "winnow leverage vs numpy Cholesky form" leverage "$OUT/lev.jsonl" "$OUT/lev-chol.txt"
+[ "$PEERS" = 1 ] && timed "numpy QR leverage (float64)" 1 "$PY" "$PEER" leverage-qr "$vecs" "$OUT/lev-qr.txt"
+[ "$PEERS" = 1 ] && agree "winnow leverage vs numpy QR" leverage "$OUT/lev.jsonl" "$OUT/lev-qr.txt"
+[ "$PEERS" = 1 ] && timed "numpy Cholesky-form leverage (float64)" 1 "$PY" "$PEER" leverage-chol "$vecs" "$OUT/lev-chol.txt"
+[ "$PEERS" = 1 ] && agree "winnow leverage vs numpy Cholesky form" leverage "$OUT/lev.jsonl" "$OUT/lev-chol.txt"
 [ -s "$OUT/lev.json" ] && echo "|   winnow leverage: $(jq -c '{rank, sum}' "$OUT/lev.json" 2>/dev/null) | | | | |"
 
 fi
 for p in 1 3; do
 	part lewis$p || continue
 	rm -f "$OUT/lewis$p"*
-	timed "winnow score lewis --p $p" 1 "$WINNOW" score lewis -q --threads 2 --p $p --tol "$LEWIS_TOL" --max-iter "$LEWIS_MAX_ITER" \
+	timed "winnow score lewis --p $p" 1 "$WINNOW" score lewis -q --device cpu --threads 2 --p $p --tol "$LEWIS_TOL" --max-iter "$LEWIS_MAX_ITER" \
 		--stats "$OUT/lewis$p.json" --npy "$vecs" -o "$OUT/lewis$p.jsonl" "$recs"
 	[ -s "$OUT/lewis$p.json" ] && echo "|   winnow lewis p=$p: $(jq -c '{iterations: (.iterations // .iters), sum, rank}' "$OUT/lewis$p.json" 2>/dev/null) | | | | |"
 	if [ $gpu = 1 ]; then
@@ -155,6 +159,7 @@ for p in 1 3; do
 			--max-iter "$LEWIS_MAX_ITER" --npy "$vecs" -o "$OUT/lewis$p-cuda.jsonl" "$recs"
 		agree "lewis p=$p cuda vs cpu" lewis "$OUT/lewis$p-cuda.jsonl" "$OUT/lewis$p.jsonl"
 	fi
+	[ "$PEERS" = 1 ] || continue
 	timed "numpy Lewis p=$p (Cohen-Peng, float64)" 1 "$PY" "$PEER" lewis "$vecs" $p "$OUT/lewis$p.txt" "$LEWIS_TOL" "$LEWIS_MAX_ITER" &&
 		echo "|   numpy lewis p=$p: $(jq -c '{iterations, converged, change, sum, zero_rows}' "$OUT/last.out") | | | | |"
 	agree "winnow lewis p=$p vs numpy" lewis "$OUT/lewis$p.jsonl" "$OUT/lewis$p.txt"
@@ -168,10 +173,10 @@ fl_run() { # NAME PINNED SUFFIX [winnow options...]
 }
 if part fl; then
 rm -f "$OUT"/fl*.json "$OUT"/fl-*.txt
-fl_run "winnow select facility-location (n=$fl_n)" 1 "" --threads 2
+fl_run "winnow select facility-location (n=$fl_n)" 1 "" --device cpu --threads 2
 [ $gpu = 1 ] && fl_run "winnow select facility-location --device cuda (n=$fl_n)" 0 -cuda --device cuda
-timed "numpy apricot-rule facility location (n=$fl_n)" 1 "$PY" "$PEER" fl "$fl_vecs" "$FL_M" "$FL_K" "$OUT/fl-peer.txt" "$OUT/fl-winnow-ids.txt"
-if [ -s "$OUT/fl.json" ] && [ -s "$OUT/last.out" ]; then
+[ "$PEERS" = 1 ] && timed "numpy apricot-rule facility location (n=$fl_n)" 1 "$PY" "$PEER" fl "$fl_vecs" "$FL_M" "$FL_K" "$OUT/fl-peer.txt" "$OUT/fl-winnow-ids.txt"
+if [ "$PEERS" = 1 ] && [ -s "$OUT/fl.json" ] && [ -s "$OUT/last.out" ]; then
 	cp "$OUT/last.out" "$OUT/fl-peer.json"
 	echo "|   facility location: $(jq -rn --slurpfile p "$OUT/fl-peer.json" --slurpfile w "$OUT/fl.json" '"objective on the peer graph: winnow \($p[0].winnow_objective_on_peer_graph), numpy apricot rule \($p[0].objective); same set: \($p[0].same_set); gain evaluations winnow \($w[0].evaluations) / peer \($p[0].evaluations); peer graph \($p[0].graph_seconds | . * 100 | round / 100) s, greedy \($p[0].greedy_seconds | . * 100 | round / 100) s"') | | | | |"
 	jq -c '{fl_peer: .}' "$OUT/fl-peer.json" >> "$res"
