@@ -48,6 +48,9 @@ for step in $steps; do
 	sens-gpu) # all four parts in one call: winnow's CPU rows (2 pinned cores) and --device cuda rows, no numpy rows
 		WINNOW=$W OUT=/tmp/wsens PEERS=0 RUN_LIMIT=240 timeout 590 bash bench/sensitivity_bench.sh full 2>&1 |
 			tee "$out/$step.txt" ;;
+	sens-cuda) # the --device cuda rows alone, compared with numpy's outputs of a run here (.gpu/ref)
+		WINNOW=$W OUT=/tmp/wsens PEERS=0 CPU_ROWS=0 REF=$G/ref RUN_LIMIT=240 timeout 590 bash bench/sensitivity_bench.sh full 2>&1 |
+			tee "$out/$step.txt" ;;
 	selectors)
 		WINNOW=$W SEL_WORK=/tmp/wsel RUN_LIMIT=300 timeout 590 bash bench/selectors_bench.sh full 2>&1 | tee "$out/selectors.txt" ;;
 	core) timeout 120 "$G/bin/core_bench" --reps 5 2>&1 | tee "$out/core_bench.txt" ;;

@@ -36,7 +36,10 @@
 # PIN_CPUS (0,1), ONLY (a comma list of parts to run: leverage, lewis1, lewis3,
 # fl; default all: on the GPU machine, where one call is limited to 10
 # minutes, run them in separate calls with the same OUT), PEERS (1; 0: no numpy rows,
-# for a GPU-machine call that only adds the --device cuda rows beside winnow's CPU rows). Results also as JSON lines in $OUT/results-N-DIM.jsonl.
+# for a GPU-machine call that only adds the --device cuda rows beside winnow's CPU rows),
+# CPU_ROWS (1; 0: no winnow CPU rows either), REF (a folder of numpy outputs from an
+# earlier run here, lev-chol.txt, lewis1.txt, lewis3.txt, .zst allowed: the --device
+# cuda rows are also compared with them). Results also as JSON lines in $OUT/results-N-DIM.jsonl.
 # Run it on a quiet machine: the lead measures.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +61,8 @@ RUN_LIMIT=${RUN_LIMIT:-900}
 PIN_CPUS=${PIN_CPUS:-0,1}
 ONLY=${ONLY:-leverage,lewis1,lewis3,fl}
 PEERS=${PEERS:-1}
+CPU_ROWS=${CPU_ROWS:-1}
+REF=${REF:-}
 part() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 PEER=$PWD/bench/sensitivity_peer.py
 for t in jq bc zstd /usr/bin/time timeout; do command -v "$t" > /dev/null || { echo "sensitivity_bench: $t is missing" >&2; exit 1; }; done
@@ -134,12 +139,18 @@ print('%.3g (at row %d; %d rows 0 in both)' % (d.max(), int(d.argmax()), int(z.s
 	jq -nc --arg what "$what" --arg d "$d" '{agreement: $what, max_rel_diff: $d}' >> "$res"
 }
 
+# ref NAME: the earlier run's numpy output NAME from $REF, decompressed into $OUT once
+ref() {
+	[ -s "$OUT/ref-$1" ] || { if [ -s "$REF/$1.zst" ]; then zstd -qdc "$REF/$1.zst" > "$OUT/ref-$1"; else cp "$REF/$1" "$OUT/ref-$1"; fi; }
+	echo "$OUT/ref-$1"
+}
 if part leverage; then
 rm -f "$OUT"/lev*.jsonl "$OUT"/lev-*.txt
-timed "winnow score leverage" 1 "$WINNOW" score leverage -q --device cpu --threads 2 --stats "$OUT/lev.json" --npy "$vecs" -o "$OUT/lev.jsonl" "$recs"
+[ "$CPU_ROWS" = 1 ] && timed "winnow score leverage" 1 "$WINNOW" score leverage -q --device cpu --threads 2 --stats "$OUT/lev.json" --npy "$vecs" -o "$OUT/lev.jsonl" "$recs"
 if [ $gpu = 1 ]; then
 	timed "winnow score leverage --device cuda" 0 "$WINNOW" score leverage -q --device cuda --npy "$vecs" -o "$OUT/lev-cuda.jsonl" "$recs"
-	agree "leverage cuda vs cpu" leverage "$OUT/lev-cuda.jsonl" "$OUT/lev.jsonl"
+	[ "$CPU_ROWS" = 1 ] && agree "leverage cuda vs cpu" leverage "$OUT/lev-cuda.jsonl" "$OUT/lev.jsonl"
+	[ -n "$REF" ] && agree "leverage cuda vs numpy Cholesky form (earlier run)" leverage "$OUT/lev-cuda.jsonl" "$(ref lev-chol.txt)"
 fi
 [ "$PEERS" = 1 ] && timed "numpy QR leverage (float64)" 1 "$PY" "$PEER" leverage-qr "$vecs" "$OUT/lev-qr.txt"
 [ "$PEERS" = 1 ] && agree "winnow leverage vs numpy QR" leverage "$OUT/lev.jsonl" "$OUT/lev-qr.txt"
@@ -151,13 +162,14 @@ fi
 for p in 1 3; do
 	part lewis$p || continue
 	rm -f "$OUT/lewis$p"*
-	timed "winnow score lewis --p $p" 1 "$WINNOW" score lewis -q --device cpu --threads 2 --p $p --tol "$LEWIS_TOL" --max-iter "$LEWIS_MAX_ITER" \
+	[ "$CPU_ROWS" = 1 ] && timed "winnow score lewis --p $p" 1 "$WINNOW" score lewis -q --device cpu --threads 2 --p $p --tol "$LEWIS_TOL" --max-iter "$LEWIS_MAX_ITER" \
 		--stats "$OUT/lewis$p.json" --npy "$vecs" -o "$OUT/lewis$p.jsonl" "$recs"
 	[ -s "$OUT/lewis$p.json" ] && echo "|   winnow lewis p=$p: $(jq -c '{iterations: (.iterations // .iters), sum, rank}' "$OUT/lewis$p.json" 2>/dev/null) | | | | |"
 	if [ $gpu = 1 ]; then
 		timed "winnow score lewis --p $p --device cuda" 0 "$WINNOW" score lewis -q --p $p --device cuda --tol "$LEWIS_TOL" \
 			--max-iter "$LEWIS_MAX_ITER" --npy "$vecs" -o "$OUT/lewis$p-cuda.jsonl" "$recs"
-		agree "lewis p=$p cuda vs cpu" lewis "$OUT/lewis$p-cuda.jsonl" "$OUT/lewis$p.jsonl"
+		[ "$CPU_ROWS" = 1 ] && agree "lewis p=$p cuda vs cpu" lewis "$OUT/lewis$p-cuda.jsonl" "$OUT/lewis$p.jsonl"
+		[ -n "$REF" ] && agree "lewis p=$p cuda vs numpy (earlier run)" lewis "$OUT/lewis$p-cuda.jsonl" "$(ref lewis$p.txt)"
 	fi
 	[ "$PEERS" = 1 ] || continue
 	timed "numpy Lewis p=$p (Cohen-Peng, float64)" 1 "$PY" "$PEER" lewis "$vecs" $p "$OUT/lewis$p.txt" "$LEWIS_TOL" "$LEWIS_MAX_ITER" &&
@@ -173,7 +185,7 @@ fl_run() { # NAME PINNED SUFFIX [winnow options...]
 }
 if part fl; then
 rm -f "$OUT"/fl*.json "$OUT"/fl-*.txt
-fl_run "winnow select facility-location (n=$fl_n)" 1 "" --device cpu --threads 2
+[ "$CPU_ROWS" = 1 ] && fl_run "winnow select facility-location (n=$fl_n)" 1 "" --device cpu --threads 2
 [ $gpu = 1 ] && fl_run "winnow select facility-location --device cuda (n=$fl_n)" 0 -cuda --device cuda
 [ "$PEERS" = 1 ] && timed "numpy apricot-rule facility location (n=$fl_n)" 1 "$PY" "$PEER" fl "$fl_vecs" "$FL_M" "$FL_K" "$OUT/fl-peer.txt" "$OUT/fl-winnow-ids.txt"
 if [ "$PEERS" = 1 ] && [ -s "$OUT/fl.json" ] && [ -s "$OUT/last.out" ]; then
