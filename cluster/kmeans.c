@@ -235,6 +235,7 @@ static void pp_block(pp_state *s, int64_t b, int nc, double *w)
 	int64_t d = s->d, i0 = b * s->rows, m = s->n - i0 < s->rows ? s->n - i0 : s->rows;
 	double *Xb = w, *dot = w + (size_t)m * (size_t)d;
 	const float *x = s->X + (size_t)i0 * (size_t)d;
+#pragma omp simd /* GCC's -O2 leaves this copy scalar */
 	for (int64_t t = 0; t < m * d; t++)
 		Xb[t] = x[t];
 	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nc, (int)m, (int)d, 1.0, s->C64,
