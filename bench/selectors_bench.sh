@@ -32,11 +32,20 @@
 # Environment: WINNOW (default ./build/winnow), WINNOW_SHARED (../shared),
 # SEL_WORK (cache and outputs, default /tmp/winnow-selectors-bench), PY
 # (/usr/bin/python3 if it has numpy, else python3), DEVICE (auto; cpu: no
-# GPU rows), HK_LEVELS (K,100,10), HK_R (3), HK_TRAIN (20000: level 1 trained
-# on 20,000 vectors; hkmeans' k-means++ seeding costs n k (2 + ln k) d scalar
-# distance terms, 30 of its 34 s at n = 20,000, k = 1000: a larger training
-# sample does not fit the 10 minutes on 2 cores), RUN_LIMIT
-# (600), PIN_CPUS (0,1). JSON lines in $SEL_WORK/results-N-K-DIM.jsonl.
+# GPU rows), HK_LEVELS (K,100,10), HK_R (3), HK_TRAIN (100000: level 1's
+# first k-means trained on 100,000 vectors), RUN_LIMIT (600), PIN_CPUS (0,1).
+# JSON lines in $SEL_WORK/results-N-K-DIM.jsonl.
+# hkmeans' cost, in multiply-adds at k = 1000, d = 256, 50 iterations: k-means++
+# on m points m k (2 + ln k) d in float64 (one blocked dgemm pass over the
+# vectors per centre, memory-bound on reading them), Lloyd 50 m k d in float32
+# (FAISS). HK_TRAIN bounds m for level 1's first k-means only: each of the
+# HK_R resamples trains on the union of up to S = n / 2k points of each
+# cluster, up to n/2 (about 0.44 n at 20,000) whatever HK_TRAIN is, so at
+# full size the resamples dominate. Estimated from those counts and the
+# 20,000-vector figures (not timed at full size): about 7 min on 2 cores at
+# HK_TRAIN 20000 to 100000; HK_TRAIN=784692 (all) adds about 5 min and
+# passes RUN_LIMIT. (With the scalar seeding before, each resample's seeding
+# alone was about 9 min.)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-full}
@@ -51,7 +60,7 @@ fi
 DEVICE=${DEVICE:-auto}
 HK_LEVELS=${HK_LEVELS:-$K,100,10}
 HK_R=${HK_R:-3}
-HK_TRAIN=${HK_TRAIN:-20000}
+HK_TRAIN=${HK_TRAIN:-100000}
 RUN_LIMIT=${RUN_LIMIT:-600}
 PIN_CPUS=${PIN_CPUS:-0,1}
 mkdir -p "$WORK"

@@ -6,10 +6,11 @@
  * Clustering + IndexFlat through the official C API (implemented by
  * cluster/faiss_bridge.cc), and the compute core's wn_core_kmeans_*.
  * Borrows: FAISS, core/core.h, core/rng.h (the training sample's and the
- * k-means++ draws). Lloyd steps after k-means++ assign small problems
+ * k-means++ draws), OpenBLAS (k-means++'s float64 products: cblas_dgemm,
+ * one thread per call). Lloyd steps after k-means++ assign small problems
  * (n*k*d <= 2^22) by a direct loop in double, larger ones by the engine.
- * k-means++ follows scikit-learn's _kmeans_plusplus (as
- * the Vo et al. 2024 reference does), written here from its description.
+ * k-means++ follows scikit-learn's _kmeans_plusplus (as the Vo et al. 2024
+ * reference does), distances and all, written here from its description.
  *
  * Both engines see exactly the same training sample, drawn here, so FAISS's
  * own subsampling (max_points_per_centroid) is switched off. The distances
@@ -19,8 +20,10 @@
 #include "cluster/kmeans.h"
 #include "io/errf.h"
 
+#include <cblas.h>
 #include <limits.h>
 #include <math.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +40,6 @@
 
 /* Philox stream of the training sample (core/rng.h leaves small numbers to callers). */
 #define WN_CLUSTER_STREAM_SAMPLE 0x636c000000000001ull
-/* Philox stream of the k-means++ draws. */
-#define WN_CLUSTER_STREAM_KMEANSPP 0x636c000000000002ull
 /* Queries per FAISS search call: bounds the result buffers, not the speed
  * (a multiple of the bridge's 512-query slices, so the cut stays the same). */
 #define ASSIGN_CHUNK 65536
@@ -128,20 +129,160 @@ int wn_cluster_kmeanspp_trials(int64_t k)
 	return 2 + (int)log((double)(k > 0 ? k : 1));
 }
 
-/* Squared Euclidean distance from row c of X to every row: each row on its
- * own, so the values do not depend on the thread count. */
-static void dist_to_row(const float *X, int64_t n, int64_t d, int64_t c, double *out)
+/*
+ * k-means++ distances, computed as scikit-learn's _kmeans_plusplus does
+ * (euclidean_distances(candidates, X, squared=True), float32 upcast to
+ * float64 in chunks): (-2 x·c + ||c||²) + ||x||² in float64, clipped at 0.
+ * The norms are computed once; each step makes ONE pass over X for all its
+ * candidates, block by block: a block of rows upcast to float64, one
+ * single-threaded dgemm (candidates x rows), then the distances, which are
+ * kept (the chosen candidate's become the new nearest distances, not
+ * recomputed) and each block's potentials.
+ *
+ * Thread count: the block's row count depends on the dimension only, each
+ * block is one dgemm call on one thread (OpenBLAS in one-thread mode: its
+ * own threading splits products by the thread count and its edge kernels
+ * sum in another order), and the potentials are summed block by block in
+ * block order, so every bit is the same for any number of threads.
+ *
+ * Against the exact Σ(x - c)² (the scalar loop this replaced): the products
+ * of float32 values are exact in float64, so only the sums round; the error
+ * is at most (2d + 6) 2^-53 (||x||² + ||c||²) per distance, whatever order
+ * dgemm sums in (tests/unit/test_cluster_kmeans.c checks it against a long
+ * double reference).
+ * The seeds equal the exact loop's unless a D² draw lands within that
+ * rounding of a boundary of the running sum, or two candidates' potentials
+ * tie within it (checked: the same seeds on the test's blobs and on its
+ * 6000 corpus vectors). A row's distance to itself is set to exactly 0, as
+ * the exact loop gave (sklearn leaves the rounding there).
+ */
+
+/* Elements (rows x dim) of one block, 256 KiB of float64. */
+#define PP_BLOCK_ELEMS 32768
+/* Below this many multiply-adds a pass runs on one thread. */
+#define PP_PAR_MIN (1 << 20)
+
+typedef struct pp_state {
+	const float *X;
+	int64_t n, d;
+	int64_t rows, nblocks; /* rows per block (a function of d), blocks */
+	int trials, threads;
+	size_t wsize;    /* doubles of one thread's work area */
+	double *xn;      /* n: ||x||², each row summed in column order */
+	double *closest; /* n: squared distance to the nearest centre so far */
+	double *cum;     /* n: running sum of closest */
+	double *dist;    /* trials x n: each candidate's squared distances */
+	double *part;    /* nblocks x trials: each block's potentials */
+	double *cpot;    /* trials: each candidate's potential */
+	double *C64;     /* trials x d: the candidates in float64 */
+	double *work;    /* threads x wsize: a block in float64, then its products */
+	int64_t *cid;    /* trials: the candidates' rows */
+} pp_state;
+
+static void pp_free(pp_state *s)
 {
-	const float *y = X + (size_t)c * (size_t)d;
+	free(s->xn);
+	free(s->closest);
+	free(s->cum);
+	free(s->dist);
+	free(s->part);
+	free(s->cpot);
+	free(s->C64);
+	free(s->work);
+	free(s->cid);
+}
+
+static int pp_open(pp_state *s, const float *X, int64_t n, int64_t d, int trials)
+{
+	memset(s, 0, sizeof *s);
+	s->X = X, s->n = n, s->d = d, s->trials = trials;
+	s->rows = PP_BLOCK_ELEMS / d < 8 ? 8 : PP_BLOCK_ELEMS / d > 1024 ? 1024 : PP_BLOCK_ELEMS / d;
+	s->nblocks = (n + s->rows - 1) / s->rows;
+	s->threads = omp_get_max_threads();
+	s->wsize = (size_t)s->rows * (size_t)(d + trials);
+	size_t un = (size_t)n, ut = (size_t)trials;
+	s->xn = malloc(sizeof(double) * un);
+	s->closest = malloc(sizeof(double) * un);
+	s->cum = malloc(sizeof(double) * un);
+	s->dist = malloc(sizeof(double) * un * ut);
+	s->part = malloc(sizeof(double) * (size_t)s->nblocks * ut);
+	s->cpot = malloc(sizeof(double) * ut);
+	s->C64 = malloc(sizeof(double) * ut * (size_t)d);
+	s->work = malloc(sizeof(double) * s->wsize * (size_t)s->threads);
+	s->cid = malloc(sizeof(int64_t) * ut);
+	if (!s->xn || !s->closest || !s->cum || !s->dist || !s->part || !s->cpot || !s->C64 ||
+	    !s->work || !s->cid) {
+		pp_free(s);
+		return -1;
+	}
+	for (int64_t i = 0; i < n; i++)
+		s->closest[i] = INFINITY; /* no centre yet: min(v, closest) = v */
 #pragma omp parallel for schedule(static) if (n * d >= (1 << 18))
 	for (int64_t i = 0; i < n; i++) {
 		const float *x = X + (size_t)i * (size_t)d;
-		double s = 0;
-		for (int64_t t = 0; t < d; t++) {
-			double df = (double)x[t] - y[t];
-			s += df * df;
+		double q = 0;
+		for (int64_t t = 0; t < d; t++)
+			q += (double)x[t] * x[t];
+		s->xn[i] = q;
+	}
+	return 0;
+}
+
+/* One block b for the first nc candidates: distances into dist, each
+ * candidate's potential over the block into part; w: this thread's work. */
+static void pp_block(pp_state *s, int64_t b, int nc, double *w)
+{
+	int64_t d = s->d, i0 = b * s->rows, m = s->n - i0 < s->rows ? s->n - i0 : s->rows;
+	double *Xb = w, *dot = w + (size_t)m * (size_t)d;
+	const float *x = s->X + (size_t)i0 * (size_t)d;
+#pragma omp simd /* GCC's -O2 leaves this copy scalar */
+	for (int64_t t = 0; t < m * d; t++)
+		Xb[t] = x[t];
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nc, (int)m, (int)d, 1.0, s->C64,
+		    (int)d, Xb, (int)d, 0.0, dot, (int)m);
+	for (int c = 0; c < nc; c++) {
+		const double cn = s->xn[s->cid[c]], *xn = s->xn + i0, *cl = s->closest + i0;
+		const double *dc = dot + (size_t)c * (size_t)m;
+		double *out = s->dist + (size_t)c * (size_t)s->n + i0, p = 0;
+		int64_t self = s->cid[c] - i0; /* in [0, m) when the candidate is in this block */
+		for (int64_t r = 0; r < m; r++) {
+			double v = (-2.0 * dc[r] + cn) + xn[r];
+			v = v > 0 && r != self ? v : 0;
+			out[r] = v;
+			p += v < cl[r] ? v : cl[r];
 		}
-		out[i] = s;
+		s->part[(size_t)b * (size_t)s->trials + (size_t)c] = p;
+	}
+}
+
+/* The distances of candidates cid[0 .. nc) to every row, and their potentials. */
+static void pp_pass(pp_state *s, int nc)
+{
+	for (int c = 0; c < nc; c++)
+		for (int64_t t = 0; t < s->d; t++)
+			s->C64[(size_t)c * (size_t)s->d + t] = s->X[(size_t)s->cid[c] * (size_t)s->d + t];
+	int par = (double)s->n * (double)s->d * nc >= PP_PAR_MIN && s->nblocks > 1;
+#pragma omp parallel for num_threads(s->threads) schedule(dynamic, 1) if (par)
+	for (int64_t b = 0; b < s->nblocks; b++)
+		pp_block(s, b, nc, s->work + s->wsize * (size_t)omp_get_thread_num());
+	for (int c = 0; c < nc; c++) {
+		double p = 0;
+		for (int64_t b = 0; b < s->nblocks; b++)
+			p += s->part[(size_t)b * (size_t)s->trials + (size_t)c];
+		s->cpot[c] = p;
+	}
+}
+
+/* Candidate c becomes a centre: closest = min(closest, its distances), and
+ * the running sum of closest for the next draws. */
+static void pp_take(pp_state *s, int c)
+{
+	const double *dc = s->dist + (size_t)c * (size_t)s->n;
+	double run = 0;
+	for (int64_t i = 0; i < s->n; i++) {
+		if (dc[i] < s->closest[i])
+			s->closest[i] = dc[i];
+		s->cum[i] = run += s->closest[i];
 	}
 }
 
@@ -159,76 +300,76 @@ static int64_t search_left(const double *cum, int64_t n, double v)
 	return lo < n ? lo : n - 1;
 }
 
-/* One k-means++ step: the best of `trials` D²-drawn candidates replaces
- * closest[] by its distances; returns the chosen row. */
-static int64_t kmeanspp_step(const float *X, int64_t n, int64_t d, int trials, wn_rng *r,
-			     double *closest, double *cum, double *cand, double *pot)
+/* One k-means++ step: the best of `trials` D²-drawn candidates (by the
+ * potential it leaves; ties to the first, as argmin) becomes a centre;
+ * returns its row and leaves its potential in *pot. */
+static int64_t kmeanspp_step(pp_state *s, wn_rng *r, double *pot)
 {
-	double run = 0;
-	for (int64_t i = 0; i < n; i++)
-		cum[i] = run += closest[i];
-	int64_t best = -1;
-	double best_pot = INFINITY;
-	for (int t = 0; t < trials; t++) {
-		int64_t c = search_left(cum, n, wn_rng_next_uniform(r) * *pot);
-		dist_to_row(X, n, d, c, cand);
-		double p = 0;
-		for (int64_t i = 0; i < n; i++)
-			p += cand[i] < closest[i] ? cand[i] : closest[i];
-		if (p < best_pot) { /* strict: ties to the first candidate, as argmin */
-			best_pot = p;
-			best = c;
-		}
-	}
-	dist_to_row(X, n, d, best, cand);
-	for (int64_t i = 0; i < n; i++)
-		if (cand[i] < closest[i])
-			closest[i] = cand[i];
-	*pot = best_pot;
-	return best;
+	for (int t = 0; t < s->trials; t++)
+		s->cid[t] = search_left(s->cum, s->n, wn_rng_next_uniform(r) * *pot);
+	pp_pass(s, s->trials);
+	int best = 0;
+	for (int t = 1; t < s->trials; t++)
+		if (s->cpot[t] < s->cpot[best])
+			best = t;
+	pp_take(s, best);
+	*pot = s->cpot[best];
+	return s->cid[best];
+}
+
+int wn_cluster_kmeanspp_dist(const float *X, int64_t n, int64_t d, const int64_t *cand, int nc,
+			     double *out)
+{
+	pp_state s;
+	if (n < 1 || d < 1 || d > INT_MAX / 2 || nc < 1 || pp_open(&s, X, n, d, nc))
+		return -1;
+	memcpy(s.cid, cand, sizeof(int64_t) * (size_t)nc);
+	int blas_threads = openblas_get_num_threads();
+	openblas_set_num_threads(1);
+	pp_pass(&s, nc);
+	openblas_set_num_threads(blas_threads);
+	memcpy(out, s.dist, sizeof(double) * (size_t)n * (size_t)nc);
+	pp_free(&s);
+	return 0;
 }
 
 int wn_cluster_kmeanspp(const float *X, int64_t n, int64_t d, int64_t k, int trials,
 			uint64_t seed, float *C_out, int64_t *idx_out, double *pot,
 			char *err, size_t errlen)
 {
-	if (k < 1 || k > n || d < 1) {
-		wn_errf(err, errlen, "k-means++ needs 1 <= k <= n (k=%lld, n=%lld)", (long long)k,
-			(long long)n);
+	if (k < 1 || k > n || d < 1 || d > INT_MAX / 2) {
+		wn_errf(err, errlen, "k-means++ needs 1 <= k <= n and a dimension (k=%lld, n=%lld, dim=%lld)",
+			(long long)k, (long long)n, (long long)d);
 		return -1;
 	}
 	if (trials <= 0)
 		trials = wn_cluster_kmeanspp_trials(k);
-	double *closest = malloc(sizeof(double) * (size_t)n);
-	double *cum = malloc(sizeof(double) * (size_t)n);
-	double *cand = malloc(sizeof(double) * (size_t)n);
-	if (!closest || !cum || !cand) {
-		free(closest);
-		free(cum);
-		free(cand);
+	pp_state s;
+	if (pp_open(&s, X, n, d, trials)) {
 		wn_errf(err, errlen, "out of memory for k-means++");
 		return -1;
 	}
+	int blas_threads = openblas_get_num_threads();
+	openblas_set_num_threads(1); /* each block one single-threaded dgemm (see above) */
 	wn_rng r;
 	wn_rng_init(&r, seed, WN_CLUSTER_STREAM_KMEANSPP);
-	int64_t c = (int64_t)wn_rng_next_below(&r, (uint64_t)n);
-	dist_to_row(X, n, d, c, closest);
-	double p = 0;
-	for (int64_t i = 0; i < n; i++)
-		p += closest[i];
+	s.cid[0] = (int64_t)wn_rng_next_below(&r, (uint64_t)n);
+	pp_pass(&s, 1);
+	pp_take(&s, 0);
+	double p = s.cpot[0];
+	int64_t c = s.cid[0];
 	for (int64_t j = 0; j < k; j++) {
 		if (j > 0)
-			c = kmeanspp_step(X, n, d, trials, &r, closest, cum, cand, &p);
+			c = kmeanspp_step(&s, &r, &p);
 		memcpy(C_out + (size_t)j * (size_t)d, X + (size_t)c * (size_t)d,
 		       sizeof(float) * (size_t)d);
 		if (idx_out)
 			idx_out[j] = c;
 	}
+	openblas_set_num_threads(blas_threads);
 	if (pot)
 		*pot = p;
-	free(closest);
-	free(cum);
-	free(cand);
+	pp_free(&s);
 	return 0;
 }
 

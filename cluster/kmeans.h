@@ -126,14 +126,29 @@ void wn_cluster_kmeans_result_free(wn_cluster_kmeans_result *res);
  * ∝ that squared distance (a left search of the running sum, as
  * numpy.searchsorted; ties to the first candidate). trials <= 0 means
  * wn_cluster_kmeanspp_trials(k) = 2 + floor(ln k). Draws come from Philox
- * keyed by seed, one thread, so the result is a pure function of (X, k,
- * seed). C_out: k x d; idx_out (k rows, may be NULL); *pot (may be NULL):
- * the final potential. Returns 0, or -1 with err (k < 1, k > n, memory).
+ * stream WN_CLUSTER_STREAM_KMEANSPP keyed by seed, one thread, so the result
+ * is a pure function of (X, k, seed) and the BLAS kernel, never of the thread
+ * count. Squared distances are computed as sklearn does
+ * (euclidean_distances(..., squared=True) upcast to float64):
+ * ||x||² + ||c||² - 2 x·c in float64, clipped at 0, the products by one
+ * dgemm per fixed block of rows; a row's distance to itself is exactly 0.
+ * C_out: k x d; idx_out (k rows, may be NULL); *pot (may be NULL): the final
+ * potential. Returns 0, or -1 with err (k < 1, k > n, memory).
  */
+#define WN_CLUSTER_STREAM_KMEANSPP 0x636c000000000002ull
 int wn_cluster_kmeanspp_trials(int64_t k);
 int wn_cluster_kmeanspp(const float *X, int64_t n, int64_t d, int64_t k, int trials,
 			uint64_t seed, float *C_out, int64_t *idx_out, double *pot,
 			char *err, size_t errlen);
+
+/*
+ * The squared distances k-means++ works with (see wn_cluster_kmeanspp),
+ * from each of the nc rows cand[0 .. nc) of X to every row: out is nc x n,
+ * row c for candidate c. Exposed for tests. Returns 0, or -1 (bad sizes,
+ * memory).
+ */
+int wn_cluster_kmeanspp_dist(const float *X, int64_t n, int64_t d, const int64_t *cand, int nc,
+			     double *out);
 
 /*
  * The uniform training sample: m distinct row indices of [0, n), in

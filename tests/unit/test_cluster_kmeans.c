@@ -12,6 +12,7 @@
  * error with a message; the L2 distances and inertia of an assignment equal
  * a plain double loop bit for bit at every block tail.
  */
+#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 #include "cluster/hkmeans.h"
 #include "cluster/kmeans.h"
 #include "core/core.h"
+#include "core/rng.h"
 #include "test.h"
 #include "test_cluster_data.h"
 
@@ -400,6 +402,215 @@ static void test_kmeanspp_by_hand(void)
 	CHECK(wn_cluster_kmeanspp(P, 4, 1, 5, 0, 3, C, idx, &pot, err, sizeof err) < 0);
 }
 
+/*
+ * The scalar k-means++ that cluster/kmeans.c ran before its dgemm pass, kept
+ * here as the reference: exact Σ(x - c)² per row in double, one pass over X
+ * per candidate and one more for the chosen one, the same Philox draws
+ * (WN_CLUSTER_STREAM_KMEANSPP), the same left search and argmin.
+ */
+static void ref_dist_to_row(const float *P, int64_t n, int64_t d, int64_t c, double *out)
+{
+	for (int64_t i = 0; i < n; i++) {
+		double s = 0;
+		for (int64_t t = 0; t < d; t++) {
+			double df = (double)P[i * d + t] - P[c * d + t];
+			s += df * df;
+		}
+		out[i] = s;
+	}
+}
+
+static int64_t ref_search_left(const double *cum, int64_t n, double v)
+{
+	int64_t lo = 0, hi = n;
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+		if (cum[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n ? lo : n - 1;
+}
+
+static double ref_kmeanspp(const float *P, int64_t n, int64_t d, int64_t k, uint64_t seed,
+			   int64_t *idx)
+{
+	double *closest = malloc(sizeof(double) * n), *cum = malloc(sizeof(double) * n);
+	double *cand = malloc(sizeof(double) * n), pot = 0;
+	int trials = wn_cluster_kmeanspp_trials(k);
+	wn_rng r;
+	wn_rng_init(&r, seed, WN_CLUSTER_STREAM_KMEANSPP);
+	idx[0] = (int64_t)wn_rng_next_below(&r, (uint64_t)n);
+	ref_dist_to_row(P, n, d, idx[0], closest);
+	for (int64_t i = 0; i < n; i++)
+		pot += closest[i];
+	for (int64_t j = 1; j < k; j++) {
+		double run = 0, best_pot = INFINITY;
+		for (int64_t i = 0; i < n; i++)
+			cum[i] = run += closest[i];
+		for (int t = 0; t < trials; t++) {
+			int64_t c = ref_search_left(cum, n, wn_rng_next_uniform(&r) * pot);
+			ref_dist_to_row(P, n, d, c, cand);
+			double p = 0;
+			for (int64_t i = 0; i < n; i++)
+				p += cand[i] < closest[i] ? cand[i] : closest[i];
+			if (p < best_pot) {
+				best_pot = p;
+				idx[j] = c;
+			}
+		}
+		ref_dist_to_row(P, n, d, idx[j], cand);
+		for (int64_t i = 0; i < n; i++)
+			if (cand[i] < closest[i])
+				closest[i] = cand[i];
+		pot = best_pot;
+	}
+	free(closest);
+	free(cum);
+	free(cand);
+	return pot;
+}
+
+/* n x d points around a common offset (norms ~ d * 25, distances ~ d / 6:
+ * the cancellation that ||x||² + ||c||² - 2 x·c suffers), Philox draws. */
+static float *offset_points(int64_t n, int64_t d, uint64_t seed)
+{
+	float *P = malloc(sizeof(float) * (size_t)(n * d));
+	for (int64_t i = 0; i < n * d; i++)
+		P[i] = (float)(5.0 + wn_rng_uniform(seed, 1, (uint64_t)i) - 0.5 * (i % 3 == 0));
+	return P;
+}
+
+/*
+ * The dgemm distances against Σ(x - c)² in long double (exact enough: the
+ * differences of floats are exact there, the squares round at 2^-64). The
+ * products x_t c_t of floats are exact in double, so the sums alone round:
+ * |error| <= γ_d (||x||² + ||c||² + 2 |x·c|) + 4u (||x||² + ||c||²)
+ *         <= (2d + 6) u (||x||² + ||c||²), u = 2^-53 (Higham, ch. 3), for any
+ * summation order dgemm picks. A float32 computation misses that bound by
+ * 2^29 / (2d + 6) (the test fails then). Also: a candidate's distance to
+ * itself is exactly 0, every distance >= 0, and 1 vs 2 threads give the
+ * same bits. d = 100: blocks of 327 rows, so n = 1000 has a tail block.
+ */
+static void test_kmeanspp_distances_exact(void)
+{
+	const int64_t n = 1000, d = 100;
+	float *P = offset_points(n, d, 3);
+	int64_t cand[5] = {0, 326, 327, 999, 500};
+	double *got = malloc(sizeof(double) * 5 * n), *again = malloc(sizeof(double) * 5 * n);
+	int saved = omp_get_max_threads();
+	omp_set_num_threads(1);
+	CHECK_EQ_INT(wn_cluster_kmeanspp_dist(P, n, d, cand, 5, got), 0);
+	omp_set_num_threads(2);
+	CHECK_EQ_INT(wn_cluster_kmeanspp_dist(P, n, d, cand, 5, again), 0);
+	omp_set_num_threads(saved);
+	CHECK(memcmp(got, again, sizeof(double) * 5 * n) == 0);
+	const double u = ldexp(1.0, -53);
+	double worst = 0; /* the largest error in units of u (||x||² + ||c||²) */
+	for (int c = 0; c < 5; c++) {
+		const float *y = P + cand[c] * d;
+		long double yn = 0;
+		for (int64_t t = 0; t < d; t++)
+			yn += (long double)y[t] * y[t];
+		for (int64_t i = 0; i < n; i++) {
+			const float *x = P + i * d;
+			long double s = 0, xn = 0;
+			for (int64_t t = 0; t < d; t++) {
+				long double df = (long double)x[t] - y[t];
+				s += df * df;
+				xn += (long double)x[t] * x[t];
+			}
+			double g = got[c * n + i], scale = (double)(xn + yn);
+			CHECK(g >= 0);
+			if (i == cand[c])
+				CHECK(g == 0.0);
+			double e = fabs(g - (double)s) / (u * scale);
+			CHECK(e <= 2.0 * d + 6);
+			worst = e > worst ? e : worst;
+		}
+	}
+	printf("# k-means++ distances: worst error %.2f u (||x||^2 + ||c||^2), bound %d\n", worst,
+	       (int)(2 * d + 6));
+	int64_t bad = -1;
+	CHECK(wn_cluster_kmeanspp_dist(P, n, 0, cand, 1, got) < 0);
+	CHECK(wn_cluster_kmeanspp_dist(P, n, d, &bad, 0, got) < 0);
+	free(P);
+	free(got);
+	free(again);
+}
+
+/*
+ * On well-separated points (40 tight blobs far apart, interleaved in row
+ * order) the dgemm k-means++ picks exactly the seeds of the scalar
+ * reference, and leaves the same potential up to rounding; for k = 40 that
+ * is one seed per blob. On the corpus vectors (not separated) the seeds are
+ * compared too and printed, not asserted: there a draw landing within
+ * rounding of a running-sum boundary could legitimately differ.
+ */
+static void test_kmeanspp_matches_scalar(void)
+{
+	const int64_t nb = 40, per = 100, n = nb * per, d = 16;
+	float *P = malloc(sizeof(float) * n * d);
+	for (int64_t i = 0; i < n; i++)
+		for (int64_t t = 0; t < d; t++) {
+			double centre = 200.0 * wn_rng_uniform(5, 2, (uint64_t)((i % nb) * d + t)) - 100;
+			P[i * d + t] = (float)(centre + 0.1 * wn_rng_uniform(5, 3, (uint64_t)(i * d + t)));
+		}
+	int64_t idx[100], want[100];
+	float C[100 * 16];
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		double pot = -1, want_pot = ref_kmeanspp(P, n, d, nb, seed, want);
+		CHECK_EQ_INT(wn_cluster_kmeanspp(P, n, d, nb, 0, seed, C, idx, &pot, err, sizeof err), 0);
+		CHECK(memcmp(idx, want, sizeof(int64_t) * nb) == 0);
+		CHECK_NEAR(pot, want_pot, 1e-9 * want_pot);
+		int blobs = 0;
+		unsigned char seen[40] = {0};
+		for (int64_t j = 0; j < nb; j++)
+			blobs += !seen[idx[j] % nb]++;
+		CHECK_EQ_INT(blobs, nb);
+	}
+	free(P);
+	if (!X)
+		SKIP("corpus not readable");
+	static float CX[100 * D];
+	int same = 0;
+	for (uint64_t seed = 1; seed <= 4; seed++) {
+		double pot = -1, want_pot = ref_kmeanspp(X, N, D, 100, seed, want);
+		CHECK_EQ_INT(wn_cluster_kmeanspp(X, N, D, 100, 0, seed, CX, idx, &pot, err, sizeof err), 0);
+		same += memcmp(idx, want, sizeof(int64_t) * 100) == 0;
+		printf("# corpus k-means++ seed %d: potential %.12g, scalar %.12g\n", (int)seed, pot, want_pot);
+	}
+	printf("# corpus k-means++ (6000 x 64, k 100): %d of 4 seeds pick the scalar reference's rows\n", same);
+}
+
+/* 1 vs 2 threads (and OpenBLAS asked for 2): the same seeds and potential,
+ * bit for bit, on 6000 x 64 corpus vectors (12 blocks, passes parallel);
+ * the caller's OpenBLAS thread count is given back. */
+static void test_kmeanspp_threads(void)
+{
+	if (!X)
+		SKIP("corpus not readable");
+	static float Ca[150 * D], Cb[150 * D];
+	int64_t ia[150], ib[150];
+	double pa = -1, pb = -2;
+	int saved = omp_get_max_threads(), blas = openblas_get_num_threads();
+	omp_set_num_threads(1);
+	openblas_set_num_threads(1);
+	CHECK_EQ_INT(wn_cluster_kmeanspp(X, N, D, 150, 0, 21, Ca, ia, &pa, err, sizeof err), 0);
+	omp_set_num_threads(2);
+	openblas_set_num_threads(2);
+	CHECK_EQ_INT(wn_cluster_kmeanspp(X, N, D, 150, 0, 21, Cb, ib, &pb, err, sizeof err), 0);
+	CHECK_EQ_INT(openblas_get_num_threads(), 2);
+	omp_set_num_threads(saved);
+	openblas_set_num_threads(blas);
+	CHECK(memcmp(ia, ib, sizeof ia) == 0);
+	CHECK(memcmp(Ca, Cb, sizeof Ca) == 0);
+	CHECK(memcmp(&pa, &pb, sizeof pa) == 0);
+	for (int j = 0; j < 150; j++)
+		CHECK(memcmp(Ca + j * D, X + ia[j] * D, sizeof(float) * D) == 0);
+}
+
 /* k-means++ seeding and resampling hkmeans give the same bytes at 1 and 2
  * threads (6000 x 64: large enough for the parallel loops to run). */
 static void test_kmeanspp_resampling_threads(void)
@@ -550,6 +761,9 @@ int main(void)
 	X = test_cluster_vectors(N, D);
 	RUN(test_sample_rows);
 	RUN(test_kmeanspp_by_hand);
+	RUN(test_kmeanspp_distances_exact);
+	RUN(test_kmeanspp_matches_scalar);
+	RUN(test_kmeanspp_threads);
 	RUN(test_kmeanspp_resampling_threads);
 	RUN(test_faiss_matches_brute_force);
 	RUN(test_deterministic_across_threads);
