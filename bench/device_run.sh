@@ -52,7 +52,7 @@ for step in $steps; do
 		WINNOW=$W OUT=/tmp/wsens PEERS=0 CPU_ROWS=0 REF=$G/ref RUN_LIMIT=240 timeout 590 bash bench/sensitivity_bench.sh full 2>&1 |
 			tee "$out/$step.txt" ;;
 	selectors)
-		WINNOW=$W SEL_WORK=/tmp/wsel RUN_LIMIT=300 timeout 590 bash bench/selectors_bench.sh full 2>&1 | tee "$out/selectors.txt" ;;
+		WINNOW=$W SEL_WORK=/tmp/wsel RUN_LIMIT=${RUN_LIMIT:-420} timeout 590 bash bench/selectors_bench.sh full 2>&1 | tee "$out/selectors.txt" ;;
 	core) timeout 120 "$G/bin/core_bench" --reps 5 2>&1 | tee "$out/core_bench.txt" ;;
 	batches) # winnow's GPU throughput at larger batches (model from the embed step)
 		m=/tmp/winnow-gpu-embed/minilm; t=/tmp/winnow-gpu-embed/texts.jsonl

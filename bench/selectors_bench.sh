@@ -65,9 +65,10 @@ RUN_LIMIT=${RUN_LIMIT:-600}
 PIN_CPUS=${PIN_CPUS:-0,1}
 mkdir -p "$WORK"
 for t in jq bc zstd /usr/bin/time timeout; do command -v "$t" > /dev/null || { echo "selectors_bench: $t is missing" >&2; exit 1; }; done
+cores=$(nproc)  # before the export: GNU nproc obeys OMP_NUM_THREADS
 export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2
 pin=()
-[ "$(nproc)" -gt 2 ] && command -v taskset > /dev/null && pin=(taskset -c "$PIN_CPUS")
+[ "$cores" -gt 2 ] && command -v taskset > /dev/null && pin=(taskset -c "$PIN_CPUS")
 gpu=0
 if [ "$DEVICE" != cpu ] && "$WINNOW" device 2>/dev/null | grep -q "^backend: cuda"; then gpu=1; fi
 cdev=cpu; [ $gpu = 1 ] && cdev=cuda
@@ -99,7 +100,7 @@ F=0.1
 res=$WORK/results-$N-$K-$DIM.jsonl
 : > "$res"
 echo "selectors on $n PyPI records, k = $K spherical clusters of dim-$DIM hash embeddings, budget $M (keep-frac $F)"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg), CPU rows: 2 threads${pin:+, taskset -c $PIN_CPUS}; GPU rows: $([ $gpu = 1 ] && echo yes || echo none), $(date -u +%FT%TZ)"
+echo "machine: $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg), CPU rows: 2 threads${pin:+, taskset -c $PIN_CPUS}; GPU rows: $([ $gpu = 1 ] && echo yes || echo none), $(date -u +%FT%TZ)"
 echo
 echo "| step | wall s | CPU s | peak MiB | out | note |"
 echo "| --- | ---: | ---: | ---: | ---: | --- |"
@@ -145,8 +146,8 @@ if [ $gpu = 1 ]; then
 	same "$o/rds-task.jsonl" "$o/rds-task-cuda.jsonl" "rds --per-task cuda vs cpu"
 fi
 timed "batches tas --batch 32" 1 "$o/tas.jsonl" "$WINNOW" batches tas -q "${T[@]}" --query text --margin winnow.dist --batch 32 "$cl"
-timed "select prototypes --keep-frac $F" 1 "$o/proto.jsonl" "$WINNOW" select prototypes -q --keep-frac "$F" --centroids "$cent" "$cl"
-timed "select prototypes --per-cluster" 1 "$o/proto-pc.jsonl" "$WINNOW" select prototypes -q --keep-frac "$F" --per-cluster --centroids "$cent" "$cl"
+timed "select prototypes --keep-frac $F" 1 "$o/proto.jsonl" "$WINNOW" select prototypes -q --device cpu --keep-frac "$F" --centroids "$cent" "$cl"
+timed "select prototypes --per-cluster" 1 "$o/proto-pc.jsonl" "$WINNOW" select prototypes -q --device cpu --keep-frac "$F" --per-cluster --centroids "$cent" "$cl"
 timed "select dbp --keep-frac $F" 1 "$o/dbp.jsonl" "$WINNOW" select dbp -q --keep-frac "$F" --stats "$o/dbp.json" "$cl"
 if timed "numpy peer: prototypes + dbp formulas" 1 "$o/peer.json" "$PY" bench/select_cluster_peer.py "$vecs" "$ids" "$F" && [ -s "$o/dbp.json" ]; then
 	note "$(jq -rn --slurpfile w "$o/dbp.json" --slurpfile p "$o/peer.json" \
