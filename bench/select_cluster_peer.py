@@ -15,7 +15,9 @@ X = np.load(sys.argv[1]).astype(np.float64)
 cl = np.loadtxt(sys.argv[2], dtype=np.int64)
 frac = float(sys.argv[3])
 t0 = time.perf_counter()
-X /= np.linalg.norm(X, axis=1, keepdims=True)
+nrm = np.linalg.norm(X, axis=1)
+X, cl = X[nrm > 0], cl[nrm > 0]  # a zero vector has no direction: winnow rejects it (--on-error skip)
+X /= nrm[nrm > 0][:, None]
 k = int(cl.max()) + 1
 S = np.zeros((k, X.shape[1])); np.add.at(S, cl, X)
 size = np.bincount(cl, minlength=k)

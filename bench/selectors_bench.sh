@@ -62,6 +62,8 @@ HK_LEVELS=${HK_LEVELS:-$K,100,10}
 HK_R=${HK_R:-3}
 HK_TRAIN=${HK_TRAIN:-100000}
 RUN_LIMIT=${RUN_LIMIT:-600}
+ONLY=${ONLY:-all}
+part() { [ "$ONLY" = all ] && return 0; case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 PIN_CPUS=${PIN_CPUS:-0,1}
 mkdir -p "$WORK"
 for t in jq bc zstd /usr/bin/time timeout; do command -v "$t" > /dev/null || { echo "selectors_bench: $t is missing" >&2; exit 1; }; done
@@ -130,35 +132,35 @@ a, b = key(sys.argv[1]), key(sys.argv[2]); print(len(a & b), 'of', len(a), 'sele
 }
 o=$WORK/out; mkdir -p "$o"
 T=(--threads 2)
-timed "select kmq --mode paper" 1 "$o/kmq-paper.jsonl" "$WINNOW" select kmq -q "${T[@]}" --budget "$M" --quality winnow.dist "$cl"
-timed "select kmq --mode code" 1 "$o/kmq-code.jsonl" "$WINNOW" select kmq -q "${T[@]}" --budget "$M" --quality winnow.dist --mode code "$cl"
-timed "select mig --labels month" 1 "$o/mig.jsonl" "$WINNOW" select mig -q "${T[@]}" --device cpu --budget "$M" --labels month --quality winnow.dist "$cl"
-if [ $gpu = 1 ]; then
+part kmq && timed "select kmq --mode paper" 1 "$o/kmq-paper.jsonl" "$WINNOW" select kmq -q "${T[@]}" --budget "$M" --quality winnow.dist "$cl"
+part kmq && timed "select kmq --mode code" 1 "$o/kmq-code.jsonl" "$WINNOW" select kmq -q "${T[@]}" --budget "$M" --quality winnow.dist --mode code "$cl"
+part mig && timed "select mig --labels month" 1 "$o/mig.jsonl" "$WINNOW" select mig -q "${T[@]}" --device cpu --budget "$M" --labels month --quality winnow.dist "$cl"
+if part mig && [ $gpu = 1 ]; then
 	timed "select mig --device cuda" 0 "$o/mig-cuda.jsonl" "$WINNOW" select mig -q --device cuda --budget "$M" --labels month --quality winnow.dist "$cl"
 	same "$o/mig.jsonl" "$o/mig-cuda.jsonl" "mig cuda vs cpu"
 fi
-timed "select rds (per query, 1000 queries)" 1 "$o/rds.jsonl" "$WINNOW" select rds -q "${T[@]}" --device cpu --target "$tgt" --budget "$M" "$cl"
-timed "select rds --per-task month" 1 "$o/rds-task.jsonl" "$WINNOW" select rds -q "${T[@]}" --device cpu --target "$tgt" --budget "$M" --per-task month "$cl"
-if [ $gpu = 1 ]; then
+part rds && timed "select rds (per query, 1000 queries)" 1 "$o/rds.jsonl" "$WINNOW" select rds -q "${T[@]}" --device cpu --target "$tgt" --budget "$M" "$cl"
+part rds && timed "select rds --per-task month" 1 "$o/rds-task.jsonl" "$WINNOW" select rds -q "${T[@]}" --device cpu --target "$tgt" --budget "$M" --per-task month "$cl"
+if part rds && [ $gpu = 1 ]; then
 	timed "select rds --device cuda" 0 "$o/rds-cuda.jsonl" "$WINNOW" select rds -q --device cuda --target "$tgt" --budget "$M" "$cl"
 	same "$o/rds.jsonl" "$o/rds-cuda.jsonl" "rds cuda vs cpu"
 	timed "select rds --per-task month --device cuda" 0 "$o/rds-task-cuda.jsonl" "$WINNOW" select rds -q --device cuda --target "$tgt" --budget "$M" --per-task month "$cl"
 	same "$o/rds-task.jsonl" "$o/rds-task-cuda.jsonl" "rds --per-task cuda vs cpu"
 fi
-timed "batches tas --batch 32" 1 "$o/tas.jsonl" "$WINNOW" batches tas -q "${T[@]}" --query text --margin winnow.dist --batch 32 "$cl"
-timed "select prototypes --keep-frac $F" 1 "$o/proto.jsonl" "$WINNOW" select prototypes -q --device cpu --keep-frac "$F" --centroids "$cent" "$cl"
-timed "select prototypes --per-cluster" 1 "$o/proto-pc.jsonl" "$WINNOW" select prototypes -q --device cpu --keep-frac "$F" --per-cluster --centroids "$cent" "$cl"
-timed "select dbp --keep-frac $F" 1 "$o/dbp.jsonl" "$WINNOW" select dbp -q --keep-frac "$F" --stats "$o/dbp.json" "$cl"
-if timed "numpy peer: prototypes + dbp formulas" 1 "$o/peer.json" "$PY" bench/select_cluster_peer.py "$vecs" "$ids" "$F" && [ -s "$o/dbp.json" ]; then
+part tas && timed "batches tas --batch 32" 1 "$o/tas.jsonl" "$WINNOW" batches tas -q "${T[@]}" --query text --margin winnow.dist --batch 32 "$cl"
+part proto && timed "select prototypes --keep-frac $F" 1 "$o/proto.jsonl" "$WINNOW" select prototypes -q --on-error skip --keep-frac "$F" --centroids "$cent" "$cl"
+part proto && timed "select prototypes --per-cluster" 1 "$o/proto-pc.jsonl" "$WINNOW" select prototypes -q --on-error skip --keep-frac "$F" --per-cluster --centroids "$cent" "$cl"
+part proto && timed "select dbp --keep-frac $F" 1 "$o/dbp.jsonl" "$WINNOW" select dbp -q --on-error skip --keep-frac "$F" --stats "$o/dbp.json" "$cl"
+if part proto && timed "numpy peer: prototypes + dbp formulas" 1 "$o/peer.json" "$PY" bench/select_cluster_peer.py "$vecs" "$ids" "$F" && [ -s "$o/dbp.json" ]; then
 	note "$(jq -rn --slurpfile w "$o/dbp.json" --slurpfile p "$o/peer.json" \
 		'[$w[0].clusters[].quota] as $a | $p[0].quotas as $b |
 		 "dbp quotas differing from the peer: \([range($a | length) | select($a[.] != $b[.])] | length) of \($a | length); winnow sum \($a | add), peer sum \($p[0].quota_sum) for M \($p[0].M) (the reference np.rint may miss M); peer prototypes alone \($p[0].prototypes_seconds * 1000 | round) ms"')"
 fi
-timed "cluster hkmeans --levels $HK_LEVELS --resamples $HK_R --max-train $HK_TRAIN" 1 "$o/hk.jsonl" \
+part hk && timed "cluster hkmeans --levels $HK_LEVELS --resamples $HK_R --max-train $HK_TRAIN" 1 "$o/hk.jsonl" \
 	"$WINNOW" cluster hkmeans -q "${T[@]}" --device cpu --spherical --seed 1 --levels "$HK_LEVELS" --resamples "$HK_R" \
 	--max-train "$HK_TRAIN" --stats "$o/hk.json" "$emb" &&
 	note "hkmeans top level: $(jq -rc '.levels[-1].sizes | sort | "largest \(.[-1]) of \(add), smallest \(.[0])"' "$o/hk.json" 2>/dev/null)"
-[ -s "$o/hk.jsonl" ] && timed "select --balanced --cap $M (over winnow.hcluster)" 1 "$o/bal.jsonl" "$WINNOW" select -q --balanced --cap "$M" --seed 1 "$o/hk.jsonl"
-timed "select --balanced-clusters winnow.cluster --sample $M" 1 "$o/balc.jsonl" "$WINNOW" select -q --balanced-clusters winnow.cluster --sample "$M" --seed 1 "$cl"
+part hk && [ -s "$o/hk.jsonl" ] && timed "select --balanced --cap $M (over winnow.hcluster)" 1 "$o/bal.jsonl" "$WINNOW" select -q --balanced --cap "$M" --seed 1 "$o/hk.jsonl"
+part balc && timed "select --balanced-clusters winnow.cluster --sample $M" 1 "$o/balc.jsonl" "$WINNOW" select -q --balanced-clusters winnow.cluster --sample "$M" --seed 1 "$cl"
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); JSON lines: $res"
