@@ -13,9 +13,9 @@
  * Memory: --memory bounds everything that grows with the input (see
  * mh_memory: the records' spool, one block of texts, the index with its
  * sets, band hashes and candidate pairs, cluster/minhash.h); what stays is
- * per text: the index's 16 bytes and the step's 8 (its stream position),
- * plus 8 more under --keep longest | oldest-by (and the oldest-by values)
- * and under --against. --pairs is written as the pairs are verified.
+ * per text: the index's 16 bytes (positions cost only a gap per run of
+ * rejected records), plus 8 more under --keep longest | oldest-by (and the
+ * oldest-by values) and under --against. --pairs is written as the pairs are verified.
  *
  * Owns: one run's spool, index and stream positions, the --pairs file.
  * Borrows: io/stream, io/spool, io/batch (a block of texts),
@@ -130,7 +130,7 @@ typedef struct mh_run {
 	wn_spool *sp;
 	wn_minhash *m;
 	wn_batch block;
-	uint64_t *pos;      /* each text's 0-based position among the records this step read */
+	struct mh_gap *gap; /* where texts' positions step past rejected records (pos_of) */
 	size_t n, cap;
 	uint64_t read;      /* records read so far (taken or rejected) */
 	wn_buf scratch;
@@ -152,7 +152,45 @@ typedef struct mh_run {
 	wn_minhash_view view; /* reading texts back (they may be on disk) */
 	FILE *pf;           /* --pairs, while grouping */
 	size_t block_bytes; /* a block's text and record bytes before it goes to the index */
+	size_t ngap, gapcap;
 } mh_run;
+
+/* From text `at` on, `before` records had been rejected (so its position is at + before). */
+typedef struct mh_gap {
+	uint64_t at, before;
+} mh_gap;
+
+/* Note the rejects since the last text, as the text about to be x->n is taken. */
+static int note_gap(mh_run *x)
+{
+	uint64_t before = x->read - 1 - x->n;
+	if (before == (x->ngap ? x->gap[x->ngap - 1].before : 0))
+		return 0;
+	if (x->ngap == x->gapcap) {
+		size_t nc = x->gapcap ? 2 * x->gapcap : 64;
+		mh_gap *q = realloc(x->gap, nc * sizeof *q);
+		if (!q)
+			return -1;
+		x->gap = q;
+		x->gapcap = nc;
+	}
+	x->gap[x->ngap++] = (mh_gap){x->n, before};
+	return 0;
+}
+
+/* Text i's 0-based position among the records this step read (rejected ones count). */
+static uint64_t pos_of(const mh_run *x, size_t i)
+{
+	size_t lo = 0, hi = x->ngap; /* the first gap past i */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->gap[mid].at <= i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return i + (lo ? x->gap[lo - 1].before : 0);
+}
 
 static size_t rep_of(const mh_run *x, size_t i);
 
@@ -169,10 +207,6 @@ static int flush_block(mh_run *x, char *err, size_t errlen)
 static int grow_texts(mh_run *x)
 {
 	size_t nc = x->cap ? x->cap * 2 : 4096;
-	uint64_t *q = realloc(x->pos, nc * sizeof *q);
-	if (!q)
-		return -1;
-	x->pos = q;
 	if (x->o->keep_id == 1) {
 		uint64_t *t = realloc(x->tlen, nc * sizeof *t);
 		if (!t)
@@ -236,7 +270,9 @@ static int take(mh_run *x, const wn_record *rec, char *err, size_t errlen)
 		return -1;
 	if (wn_batch_add(&x->block, rec, text, WN_BATCH_KEEP_TEXT, NULL))
 		return wn_errf(err, errlen, "out of memory"), -1;
-	x->pos[x->n++] = x->read - 1;
+	if (note_gap(x))
+		return wn_errf(err, errlen, "out of memory"), -1;
+	x->n++;
 	return wn_batch_full(&x->block, BLOCK_RECORDS, x->block_bytes) ? flush_block(x, err, errlen) : 0;
 }
 
@@ -251,8 +287,8 @@ static int open_pairs(mh_run *x, char *err, size_t errlen)
 static int put_pair(void *ctx, const wn_minhash_pair *p, char *err, size_t errlen)
 {
 	mh_run *x = ctx;
-	if (fprintf(x->pf, "%llu\t%llu\t%.17g\t%d\n", (unsigned long long)x->pos[p->a],
-		    (unsigned long long)x->pos[p->b], p->jaccard, p->verified) < 0)
+	if (fprintf(x->pf, "%llu\t%llu\t%.17g\t%d\n", (unsigned long long)pos_of(x, p->a),
+		    (unsigned long long)pos_of(x, p->b), p->jaccard, p->verified) < 0)
 		return wn_errf(err, errlen, "%s: %s", x->o->pairs, strerror(errno)), -1;
 	return 0;
 }
@@ -428,7 +464,7 @@ static int emit_indexed(mh_run *x, const wn_record *rec, size_t i, int64_t doc, 
 	if (wn_annot_set_raw(&s->annot, "dup_index", x->name.data, x->name.len) ||
 	    wn_annot_set_double(&s->annot, "dup_jaccard", wn_minhash_jaccard_sets(set, ns, x->dset, nd)) ||
 	    (wn_minhash_group_size(x->m, i) > 1 &&
-	     wn_annot_set_int(&s->annot, "dup_group", (int64_t)x->pos[rep_of(x, i)])))
+	     wn_annot_set_int(&s->annot, "dup_group", (int64_t)pos_of(x, rep_of(x, i)))))
 		return wn_errf(err, errlen, "out of memory"), -1;
 	return wn_stream_emit(s, rec, &s->annot) ? -1 : 0;
 }
@@ -492,7 +528,7 @@ static int emit_all(mh_run *x, char *err, size_t errlen)
 		if (isnan(j))
 			return wn_errf(err, errlen, "cannot read texts %zu and %zu back from the temporary "
 				       "file", i, r), -1;
-		if (wn_annot_set_int(&s->annot, "dup_group", (int64_t)x->pos[r]) ||
+		if (wn_annot_set_int(&s->annot, "dup_group", (int64_t)pos_of(x, r)) ||
 		    wn_annot_set_double(&s->annot, "dup_jaccard", j))
 			return wn_errf(err, errlen, "out of memory"), -1;
 		if (wn_stream_emit(s, &rec, &s->annot))
@@ -534,7 +570,7 @@ int wn_dedup_minhash_run(const wn_dedup_minhash_opts *o, wn_stream *s, wn_step_r
 			      !o->no_verify, o->io.threads, index_mem, 0};
 	mh_run x = {o, s, NULL, wn_minhash_new(&mo), WN_BATCH_INIT, NULL, 0, 0, 0, WN_BUF_INIT,
 		    NULL, NULL, NULL, NULL, 0, 0, NULL, WN_BUF_INIT, 0, 0, 0, 0, 0, bands, NULL, NULL,
-		    WN_BUF_INIT, NULL, {NULL, 0}, NULL, block_mem};
+		    WN_BUF_INIT, NULL, {NULL, 0}, NULL, block_mem, 0, 0};
 	int rc = -1;
 	if (o->against) {
 		wn_dedup_index_params p = mh_index_params(o);
@@ -559,7 +595,7 @@ done:
 	wn_minhash_free(x.m);
 	wn_batch_free(&x.block);
 	wn_buf_free(&x.scratch);
-	free(x.pos);
+	free(x.gap);
 	wn_dedup_index_abort(x.iw);
 	wn_dedup_index_close(x.ix);
 	free(x.gdoc);

@@ -305,6 +305,27 @@ for r, x in enumerate(rows):
 "
 '
 
+test_expect_success 'positions count rejected records: --pairs and dup_group name input lines (--on-error skip, past --memory)' '
+	[ -f nd.jsonl ] || python3 nd.py > nd.jsonl &&
+	head -600 nd.jsonl | awk "NR % 37 == 6 || NR % 101 == 1 { print \"{\\\"id\\\": \\\"bad\\\"}\" } { print }" > rej.jsonl &&
+	"$WINNOW" dedup minhash -q --on-error skip --mark-only --memory 64K --pairs rp.tsv rej.jsonl > ro 2> err &&
+	[ "$(grep -c "missing text field" err)" -eq "$(grep -c "\"bad\"" rej.jsonl)" ] &&
+	python3 -c "
+import json
+recs = [json.loads(l) for l in open(\"rej.jsonl\")]
+topic = lambda p: recs[p][\"id\"] % 100
+n = 0
+for l in open(\"rp.tsv\"):
+    a, b, j, v = l.split(\"\t\"); a, b = int(a), int(b)
+    assert recs[a][\"id\"] != \"bad\" and recs[b][\"id\"] != \"bad\" and topic(a) == topic(b), l
+    n += 1
+assert n == 100 * 15, n
+for x in map(json.loads, open(\"ro\")):
+    g = x[\"winnow\"][\"dup_group\"]
+    assert recs[g][\"id\"] == x[\"id\"] % 100, (g, x)
+"
+'
+
 test_expect_success 'usage errors: threshold, ngram, bands x rows' '
 	"$WINNOW" dedup minhash --threshold 1.5 "$F" > out 2> err; rc=$? &&
 	test $rc = 2 && grep -q "threshold must be in (0, 1\]" err && [ ! -s out ] &&
