@@ -333,7 +333,7 @@ static void report(const mh_run *x, int bands, int rows, int chosen)
 			"on disk\n", on_disk ? "shingle sets and " : "", runs);
 	if (pruns)
 		fprintf(stderr, "winnow dedup minhash: past --memory: %zu sorted runs of candidate pairs "
-			"on disk, merged in %zu passes\n", pruns, passes + 1);
+			"on disk, merged in %zu pass%s\n", pruns, passes + 1, passes ? "es" : "");
 	if (x->ix)
 		fprintf(stderr, "winnow dedup minhash: against %s (%lld documents): %llu records match "
 			"one (%llu candidates, %llu verified%s); with their groups %llu records %s\n",

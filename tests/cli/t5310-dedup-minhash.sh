@@ -288,7 +288,7 @@ test_expect_success '--memory 64K: candidate pairs spill as sorted runs and merg
 	"$WINNOW" dedup minhash --memory 64K --threads 1 --pairs psmall.tsv nd.jsonl > small 2> err &&
 	test_cmp big small && test_cmp pbig.tsv psmall.tsv &&
 	grep -q "100 groups, 3900 duplicates dropped" err &&
-	runs=$(sed -n "s/.*past --memory: \([0-9]*\) sorted runs of candidate pairs on disk, merged in \([0-9]*\) passes/\1 \2/p" err) &&
+	runs=$(sed -n "s/.*past --memory: \([0-9]*\) sorted runs of candidate pairs on disk, merged in \([0-9]*\) passes$/\1 \2/p" err) &&
 	set -- $runs && [ "$1" -gt 10 ] && [ "$2" -gt 1 ] &&
 	"$WINNOW" dedup minhash -q --memory 64K --threads 2 --pairs p2.tsv nd.jsonl > small2 &&
 	test_cmp big small2 && test_cmp pbig.tsv p2.tsv &&
