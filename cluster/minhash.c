@@ -4,16 +4,23 @@
  * Threads: wn_minhash_add splits texts over OpenMP threads, each with its
  * own tokenizer workspace; every text's set, signature and band hashes
  * depend on that text alone, so the split cannot change them. Candidates
- * are sorted (one thread) and verified in parallel into their own slots.
+ * come off the sorted entries (one thread) and are verified in parallel,
+ * a piece at a time, into their own slots.
  *
- * Memory: per text only its offset in the store and its set size (12
- * bytes). The store (each text's band hashes, then its digests) lives in
- * memory up to half of opts.memory, then in an unlinked temporary file read
- * back with pread(2) (RSS stays flat: the page cache is not ours). The
- * (band, hash, text) entries the candidates come from are buffered up to
- * the other half, sorted, and spilled as runs to a second unlinked file;
- * the candidates are then read off a k-way merge of the runs. Spilling
- * changes where bytes live, never a result.
+ * Memory: per text its offset in the store, its set size and its
+ * union-find slot (16 bytes). The store (each text's band hashes, then its
+ * digests) lives in memory up to half of opts.memory, then in an unlinked
+ * temporary file read back with pread(2) (RSS stays flat: the page cache
+ * is not ours). The (band, hash, text) entries the candidates come from are
+ * buffered up to a quarter (and as much again to sort them), sorted, and
+ * spilled as runs to a second unlinked file; the candidates are then read
+ * off a k-way merge of the runs. The candidate pairs (8-byte keys) are
+ * buffered in that sorting quarter, their repeats dropped whenever it
+ * fills, and spilled as sorted runs to a third file; merge passes of at
+ * most MERGE_MAX_FANIN runs (fewer on a small --memory) leave few enough
+ * for the last merge, whose distinct pairs are verified and unioned piece
+ * by piece and handed to the caller, never all held. Spilling changes
+ * where bytes live, never a result.
  */
 #include "cluster/minhash.h"
 
@@ -25,7 +32,6 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "cluster/graph.h"
 #include "core/rng.h"
 #include "io/errf.h"
 #include "io/fdio.h"
@@ -33,6 +39,14 @@
 #include "text/tokenize.h"
 
 #define P61 (((uint64_t)1 << 61) - 1)
+
+/* Sorted runs of fixed-size records in one unlinked file (positions in records). */
+typedef struct run_list {
+	int fd;                     /* -1 until the first run */
+	uint64_t *at, *len;
+	size_t n, cap;
+	uint64_t end;               /* records written */
+} run_list;
 
 typedef struct band_entry {
 	uint64_t h;
@@ -59,13 +73,16 @@ struct wn_minhash {
 	/* band entries: a sorted-run buffer, then runs on disk */
 	band_entry *be;
 	size_t be_n, be_alloc, be_cap; /* entries held, allocated, allowed */
-	int runs_fd;
-	uint64_t *run_at, *run_len; /* entries */
-	size_t nruns, runs_cap;
-	wn_minhash_pair *pairs;
-	size_t npairs;
-	wn_cluster_uf uf;
-	size_t *gsize;              /* group size, indexed by root */
+	run_list er;                /* sorted runs of entries */
+	size_t entry_spills, entry_passes;
+	/* candidate pairs (keys a << 32 | b): a buffer, then sorted runs on disk */
+	uint64_t *pk;
+	size_t pk_n, pk_alloc, pk_cap; /* keys held, allocated, allowed */
+	run_list pr;
+	size_t pair_spills, pair_passes; /* runs of pairs spilled; merge passes over them */
+	uint64_t ncand, nverified;
+	size_t mem;                 /* opts.memory, or its default */
+	int32_t *uf;                /* n: the union-find (see uf_find) */
 };
 
 /* ---- datasketch's optimal_param ---- */
@@ -146,6 +163,45 @@ static int read_at(int fd, void *p, size_t bytes, uint64_t at)
 		at += (uint64_t)r;
 	}
 	return 0;
+}
+
+static int runs_write(run_list *r, const void *p, size_t count, size_t size, char *err,
+		      size_t errlen)
+{
+	if (r->fd < 0 && (r->fd = wn_tmpfile_open("temporary file", err, errlen)) < 0)
+		return -1;
+	if (write_at_end(r->fd, p, count * size, err, errlen))
+		return -1;
+	r->end += count;
+	return 0;
+}
+
+/* Run k of r is [at, at + len) (records). */
+static int runs_mark(run_list *r, uint64_t at, uint64_t len, char *err, size_t errlen)
+{
+	if (r->n == r->cap) {
+		size_t nc = r->cap ? r->cap * 2 : 16;
+		uint64_t *a = realloc(r->at, nc * sizeof *a);
+		if (a)
+			r->at = a;
+		uint64_t *l = a ? realloc(r->len, nc * sizeof *l) : NULL;
+		if (!l)
+			return wn_errf(err, errlen, "out of memory"), -1;
+		r->len = l;
+		r->cap = nc;
+	}
+	r->at[r->n] = at;
+	r->len[r->n++] = len;
+	return 0;
+}
+
+static void runs_free(run_list *r)
+{
+	free(r->at);
+	free(r->len);
+	if (r->fd >= 0)
+		close(r->fd);
+	*r = (run_list){-1, NULL, NULL, 0, 0, 0};
 }
 
 /* ---- the permutation kernel ---- */
@@ -229,7 +285,7 @@ wn_minhash *wn_minhash_new(const wn_minhash_opts *o)
 	size_t k = (size_t)o->bands * (size_t)o->rows;
 	if (!m)
 		return NULL;
-	m->store_fd = m->runs_fd = -1;
+	m->store_fd = m->er.fd = m->pr.fd = -1;
 	if (!(m->a = malloc(k * sizeof *m->a)) || !(m->b = malloc(k * sizeof *m->b)) ||
 	    !(m->al = malloc(k * sizeof *m->al)) || !(m->ah = malloc(k * sizeof *m->ah)) ||
 	    (m->kernel_id = pick_kernel(o->kernel, &m->kernel)) < 0) {
@@ -242,6 +298,10 @@ wn_minhash *wn_minhash_new(const wn_minhash_opts *o)
 	m->be_cap = mem / 4 / sizeof(band_entry); /* and as much again to sort a run */
 	if (m->be_cap < 64)
 		m->be_cap = 64;
+	m->mem = mem;
+	m->pk_cap = mem / 4 / sizeof(uint64_t); /* the entries' sorting half, free by then */
+	if (m->pk_cap < 1024)
+		m->pk_cap = 1024;
 	for (size_t i = 0; i < k; i++) {
 		m->a[i] = 1 + wn_rng_u64(o->seed, WN_MINHASH_STREAM, 2 * i) % (P61 - 1);
 		m->b[i] = wn_rng_u64(o->seed, WN_MINHASH_STREAM, 2 * i + 1) % P61;
@@ -260,19 +320,16 @@ void wn_minhash_free(wn_minhash *m)
 	free(m->arena);
 	free(m->wbuf);
 	free(m->be);
-	free(m->run_at);
-	free(m->run_len);
+	runs_free(&m->er);
 	if (m->store_fd >= 0)
 		close(m->store_fd);
-	if (m->runs_fd >= 0)
-		close(m->runs_fd);
 	free(m->a);
 	free(m->b);
 	free(m->al);
 	free(m->ah);
-	free(m->pairs);
-	free(m->gsize);
-	wn_cluster_uf_free(&m->uf);
+	free(m->pk);
+	runs_free(&m->pr);
+	free(m->uf);
 	free(m);
 }
 
@@ -295,9 +352,12 @@ static int grow(wn_minhash *m, size_t need)
 	return 0;
 }
 
-int wn_minhash_spilled(const wn_minhash *m, size_t *runs, uint64_t *store_bytes)
+int wn_minhash_spilled(const wn_minhash *m, size_t *runs, size_t *pair_runs, size_t *pair_passes,
+		       uint64_t *store_bytes)
 {
-	*runs = m->nruns;
+	*runs = m->entry_spills;
+	*pair_runs = m->pair_spills;
+	*pair_passes = m->pair_passes;
 	*store_bytes = m->store_words * sizeof(uint64_t);
 	return m->store_fd >= 0;
 }
@@ -496,24 +556,11 @@ static int spill_run(wn_minhash *m, char *err, size_t errlen)
 		return 0;
 	if (sort_entries(m->be, m->be_n, m->o.bands, m->o.threads))
 		return wn_errf(err, errlen, "out of memory (sorting band hashes)"), -1;
-	if (m->runs_fd < 0 && (m->runs_fd = wn_tmpfile_open("temporary file", err, errlen)) < 0)
+	uint64_t at = m->er.end;
+	if (runs_write(&m->er, m->be, m->be_n, sizeof *m->be, err, errlen) ||
+	    runs_mark(&m->er, at, m->be_n, err, errlen))
 		return -1;
-	if (m->nruns == m->runs_cap) {
-		size_t nc = m->runs_cap ? m->runs_cap * 2 : 16;
-		uint64_t *a = realloc(m->run_at, nc * sizeof *a);
-		if (a)
-			m->run_at = a;
-		uint64_t *l = a ? realloc(m->run_len, nc * sizeof *l) : NULL;
-		if (!l)
-			return wn_errf(err, errlen, "out of memory"), -1;
-		m->run_len = l;
-		m->runs_cap = nc;
-	}
-	uint64_t at = m->nruns ? m->run_at[m->nruns - 1] + m->run_len[m->nruns - 1] : 0;
-	if (write_at_end(m->runs_fd, m->be, m->be_n * sizeof *m->be, err, errlen))
-		return -1;
-	m->run_at[m->nruns] = at;
-	m->run_len[m->nruns++] = m->be_n;
+	m->entry_spills++;
 	m->be_n = 0;
 	return 0;
 }
@@ -755,8 +802,8 @@ static int store_block(wn_minhash *m, block *b, size_t n, char *err, size_t errl
 int wn_minhash_add(wn_minhash *m, const char *const *texts, const size_t *lens, size_t n,
 		   char *err, size_t errlen)
 {
-	if (m->n + n > UINT32_MAX)
-		return wn_errf(err, errlen, "more than %u texts", UINT32_MAX), -1;
+	if (m->n + n > INT32_MAX)
+		return wn_errf(err, errlen, "more than %d texts", INT32_MAX), -1;
 	if (grow(m, m->n + n))
 		return wn_errf(err, errlen, "out of memory"), -1;
 	block b = {calloc(n ? n : 1, sizeof *b.set), calloc(n ? n : 1, sizeof *b.n),
@@ -787,27 +834,26 @@ done:
 
 /* ---- candidates: buckets off the sorted entries ---- */
 
-#define RUN_READ 4096 /* entries read at once from each run */
-
 typedef struct run_reader {
 	band_entry *buf;
 	size_t n, pos;
 	uint64_t at, left;   /* entries, in the runs file */
 } run_reader;
 
-/* The sorted entries, from memory (no runs) or a k-way merge of the runs. */
+/* The sorted entries, from memory (no runs) or a k-way merge of runs. */
 typedef struct entry_src {
 	wn_minhash *m;
 	size_t mem_pos;
+	int merging, fd;
+	size_t chunk, nr;    /* entries read at once from a run; runs */
 	run_reader *r;
 	size_t *heap, hn;
-	int failed;
 } entry_src;
 
 static int rr_fill(entry_src *g, run_reader *r)
 {
-	size_t k = r->left < RUN_READ ? (size_t)r->left : RUN_READ;
-	if (read_at(g->m->runs_fd, r->buf, k * sizeof *r->buf, r->at * sizeof *r->buf))
+	size_t k = r->left < g->chunk ? (size_t)r->left : g->chunk;
+	if (read_at(g->fd, r->buf, k * sizeof *r->buf, r->at * sizeof *r->buf))
 		return -1;
 	r->n = k;
 	r->pos = 0;
@@ -839,28 +885,30 @@ static void heap_down(entry_src *g, size_t i)
 	}
 }
 
-static int src_open(entry_src *g, wn_minhash *m, char *err, size_t errlen)
+static void src_close(entry_src *g)
 {
-	memset(g, 0, sizeof *g);
-	g->m = m;
-	if (!m->nruns)
-		return sort_entries(m->be, m->be_n, m->o.bands, m->o.threads)
-			       ? (wn_errf(err, errlen, "out of memory (sorting band hashes)"), -1) : 0;
-	if (spill_run(m, err, errlen))
-		return -1;
-	free(m->be); /* the merge reads the runs in small pieces instead */
-	m->be = NULL;
-	m->be_alloc = 0;
-	g->r = calloc(m->nruns, sizeof *g->r);
-	g->heap = malloc(m->nruns * sizeof *g->heap);
+	for (size_t k = 0; g->r && k < g->nr; k++)
+		free(g->r[k].buf);
+	free(g->r);
+	free(g->heap);
+	g->r = NULL;
+	g->heap = NULL;
+}
+
+/* The merge of runs [at[k], at[k] + len[k]) of fd, k < nr. */
+static int merge_open(entry_src *g, wn_minhash *m, int fd, const uint64_t *at, const uint64_t *len,
+		      size_t nr, size_t chunk, char *err, size_t errlen)
+{
+	*g = (entry_src){m, 0, 1, fd, chunk, nr, calloc(nr, sizeof *g->r),
+			 malloc(nr * sizeof *g->heap), 0};
 	if (!g->r || !g->heap)
-		return wn_errf(err, errlen, "out of memory"), -1;
-	for (size_t k = 0; k < m->nruns; k++) {
+		return wn_errf(err, errlen, "out of memory (merging band hashes)"), -1;
+	for (size_t k = 0; k < nr; k++) {
 		run_reader *r = &g->r[k];
-		r->at = m->run_at[k];
-		r->left = m->run_len[k];
-		if (!(r->buf = malloc(RUN_READ * sizeof *r->buf)))
-			return wn_errf(err, errlen, "out of memory"), -1;
+		r->at = at[k];
+		r->left = len[k];
+		if (!(r->buf = malloc(chunk * sizeof *r->buf)))
+			return wn_errf(err, errlen, "out of memory (merging band hashes)"), -1;
 		if (rr_fill(g, r))
 			return wn_errf(err, errlen, "temporary file read failed: %s", strerror(errno)), -1;
 		if (r->n)
@@ -871,19 +919,11 @@ static int src_open(entry_src *g, wn_minhash *m, char *err, size_t errlen)
 	return 0;
 }
 
-static void src_close(entry_src *g)
-{
-	for (size_t k = 0; g->r && k < g->m->nruns; k++)
-		free(g->r[k].buf);
-	free(g->r);
-	free(g->heap);
-}
-
 /* Next entry in (band, hash, idx) order: 1, 0 at the end, -1 read error. */
 static int src_next(entry_src *g, band_entry *e)
 {
 	wn_minhash *m = g->m;
-	if (!m->nruns) {
+	if (!g->merging) {
 		if (g->mem_pos == m->be_n)
 			return 0;
 		*e = m->be[g->mem_pos++];
@@ -903,69 +943,319 @@ static int src_next(entry_src *g, band_entry *e)
 	return 1;
 }
 
-static int cmp_pair(const void *x, const void *y)
+/*
+ * A merge's fan-in and what it reads at once per run (records of `size`
+ * bytes): a quarter of --memory for all its buffers, a piece of 4 KiB to
+ * 512 KiB a run, at most MERGE_MAX_FANIN runs (at least 2) at once.
+ */
+#define MERGE_MIN_PIECE 4096
+#define MERGE_MAX_PIECE (512 * 1024)
+#define MERGE_MAX_FANIN 64
+static void merge_shape(const wn_minhash *m, size_t size, size_t *fanin, size_t *chunk)
 {
-	const wn_minhash_pair *a = x, *b = y;
-	if (a->a != b->a)
-		return a->a < b->a ? -1 : 1;
-	return (a->b > b->b) - (a->b < b->b);
+	size_t budget = m->mem / 4, f = budget / MERGE_MIN_PIECE;
+	f = f > 1 ? f - 1 : 1;
+	*fanin = f < 2 ? 2 : f > MERGE_MAX_FANIN ? MERGE_MAX_FANIN : f;
+	size_t c = budget / (*fanin + 1);
+	c = c < MERGE_MIN_PIECE ? MERGE_MIN_PIECE : c > MERGE_MAX_PIECE ? MERGE_MAX_PIECE : c;
+	*chunk = c / size;
 }
 
-static int push_pair(wn_minhash *m, size_t *cap, uint32_t a, uint32_t b)
+/* Runs first .. first + k - 1 of m->er into one run of `out` (the same file). */
+static int merge_entry_group(wn_minhash *m, run_list *out, size_t first, size_t k, size_t chunk,
+			     band_entry *buf, char *err, size_t errlen)
 {
-	if (m->npairs == *cap) {
-		size_t nc = *cap ? *cap * 2 : 4096;
-		wn_minhash_pair *q = realloc(m->pairs, nc * sizeof *q);
-		if (!q)
-			return -1;
-		m->pairs = q;
-		*cap = nc;
-	}
-	m->pairs[m->npairs++] = (wn_minhash_pair){a, b, NAN, 0};
-	return 0;
-}
-
-/* The pairs of one bucket e[0..k): all of them, or a star on e[0] past the limit. */
-static int bucket_pairs(wn_minhash *m, size_t *cap, const band_entry *e, size_t k)
-{
-	for (size_t i = 0; i < k; i++)
-		for (size_t j = i + 1; j < k; j++) {
-			if (push_pair(m, cap, e[i].idx, e[j].idx))
-				return -1;
-			if (k > WN_MINHASH_BUCKET_ALL)
-				break;
+	entry_src g;
+	uint64_t at = out->end;
+	size_t nb = 0;
+	int r = 0, rc = merge_open(&g, m, m->er.fd, m->er.at + first, m->er.len + first, k, chunk,
+				   err, errlen);
+	while (rc == 0 && (r = src_next(&g, &buf[nb])) == 1)
+		if (++nb == chunk) {
+			rc = runs_write(out, buf, nb, sizeof *buf, err, errlen);
+			nb = 0;
 		}
+	if (rc == 0 && nb)
+		rc = runs_write(out, buf, nb, sizeof *buf, err, errlen);
+	src_close(&g);
+	if (rc == 0 && r < 0)
+		return wn_errf(err, errlen, "temporary file read failed: %s", strerror(errno)), -1;
+	return rc ? -1 : runs_mark(out, at, out->end - at, err, errlen);
+}
+
+/* Merge passes over the entry runs until at most fanin are left. */
+static int reduce_entry_runs(wn_minhash *m, size_t fanin, size_t chunk, char *err, size_t errlen)
+{
+	band_entry *buf = NULL;
+	while (m->er.n > fanin) {
+		run_list next = {m->er.fd, NULL, NULL, 0, 0, m->er.end};
+		if (!buf && !(buf = malloc(chunk * sizeof *buf)))
+			return wn_errf(err, errlen, "out of memory (merging band hashes)"), -1;
+		for (size_t s = 0; s < m->er.n; s += fanin) {
+			size_t k = m->er.n - s < fanin ? m->er.n - s : fanin;
+			if (merge_entry_group(m, &next, s, k, chunk, buf, err, errlen)) {
+				free(next.at);
+				free(next.len);
+				free(buf);
+				return -1;
+			}
+		}
+		free(m->er.at);
+		free(m->er.len);
+		m->er = next;
+		m->entry_passes++;
+	}
+	free(buf);
 	return 0;
 }
 
-/* Buckets (equal band and hash) off the source, into pairs. */
+/* The entries in order: sorted in memory, or the runs spilled, folded and merged. */
+static int src_open(entry_src *g, wn_minhash *m, char *err, size_t errlen)
+{
+	*g = (entry_src){m, 0, 0, -1, 0, 0, NULL, NULL, 0};
+	if (!m->er.n)
+		return sort_entries(m->be, m->be_n, m->o.bands, m->o.threads)
+			       ? (wn_errf(err, errlen, "out of memory (sorting band hashes)"), -1) : 0;
+	if (spill_run(m, err, errlen))
+		return -1;
+	free(m->be); /* the merge reads the runs in small pieces instead */
+	m->be = NULL;
+	m->be_alloc = 0;
+	size_t fanin, chunk;
+	merge_shape(m, sizeof(band_entry), &fanin, &chunk);
+	if (reduce_entry_runs(m, fanin, chunk, err, errlen))
+		return -1;
+	return merge_open(g, m, m->er.fd, m->er.at, m->er.len, m->er.n, chunk, err, errlen);
+}
+
+/* ---- candidate pairs: a buffer of keys, sorted runs on disk, a merge ---- */
+
+/*
+ * A pair (a < b) travels as the key a << 32 | b, so (a, b) order is key
+ * order. The buffer takes up to a quarter of --memory; when it is full its
+ * repeats are dropped (a pair collides in several bands) and, if that
+ * frees less than half, it goes to the pairs file as a sorted run.
+ */
+static int spill_pairs(wn_minhash *m, char *err, size_t errlen)
+{
+	uint64_t at = m->pr.end;
+	if (!m->pk_n)
+		return 0;
+	if (runs_write(&m->pr, m->pk, m->pk_n, sizeof *m->pk, err, errlen) ||
+	    runs_mark(&m->pr, at, m->pk_n, err, errlen))
+		return -1;
+	m->pk_n = 0;
+	m->pair_spills++;
+	return 0;
+}
+
+/* A full buffer: grow it up to its share, else drop repeats and maybe spill. */
+static int pairs_room(wn_minhash *m, char *err, size_t errlen)
+{
+	if (m->pk_alloc < m->pk_cap) {
+		size_t nc = m->pk_alloc ? m->pk_alloc * 2 : 65536;
+		nc = nc < m->pk_cap ? nc : m->pk_cap;
+		uint64_t *q = realloc(m->pk, nc * sizeof *q);
+		if (!q)
+			return wn_errf(err, errlen, "out of memory (candidate pairs)"), -1;
+		m->pk = q;
+		m->pk_alloc = nc;
+		return 0;
+	}
+	m->pk_n = sort_unique(m->pk, m->pk_n);
+	return m->pk_n <= m->pk_cap / 2 ? 0 : spill_pairs(m, err, errlen);
+}
+
+static int push_pair(wn_minhash *m, uint32_t a, uint32_t b, char *err, size_t errlen)
+{
+	if (m->pk_n == m->pk_alloc && pairs_room(m, err, errlen))
+		return -1;
+	m->pk[m->pk_n++] = (uint64_t)a << 32 | b;
+	return 0;
+}
+
+/*
+ * The buckets (equal band and hash, idx ascending) off the source, into
+ * pairs: a bucket of up to WN_MINHASH_BUCKET_ALL members gives all its
+ * pairs; a larger one gives each member paired with the next (a chain:
+ * linear work, and still one component). Only the first BUCKET_ALL + 1
+ * members of a bucket are held; past them the chain goes on from the last.
+ */
 static int scan_buckets(wn_minhash *m, entry_src *g, char *err, size_t errlen)
 {
-	band_entry *bk = NULL, e;
-	size_t bn = 0, bcap = 0, cap = 0;
-	int r = src_next(g, &e), rc = 0;
-	while (r == 1 && rc == 0) {
-		bn = 0;
+	band_entry bk[WN_MINHASH_BUCKET_ALL + 1], e;
+	int r = src_next(g, &e);
+	while (r == 1) {
+		size_t bn = 0;
+		uint32_t last = 0;
 		do {
-			if (bn == bcap) {
-				size_t nc = bcap ? bcap * 2 : 256;
-				band_entry *q = realloc(bk, nc * sizeof *q);
-				if (!q) {
-					rc = -1;
-					break;
-				}
-				bk = q;
-				bcap = nc;
-			}
-			bk[bn++] = e;
+			if (bn <= WN_MINHASH_BUCKET_ALL)
+				bk[bn] = e;
+			if (bn == WN_MINHASH_BUCKET_ALL) /* the chain of what is held so far */
+				for (size_t i = 0; i < bn; i++)
+					if (push_pair(m, bk[i].idx, bk[i + 1].idx, err, errlen))
+						return -1;
+			if (bn > WN_MINHASH_BUCKET_ALL && push_pair(m, last, e.idx, err, errlen))
+				return -1;
+			last = e.idx;
+			bn++;
 		} while ((r = src_next(g, &e)) == 1 && e.band == bk[0].band && e.h == bk[0].h);
-		if (rc == 0)
-			rc = bucket_pairs(m, &cap, bk, bn);
+		for (size_t i = 0; bn <= WN_MINHASH_BUCKET_ALL && i < bn; i++)
+			for (size_t j = i + 1; j < bn; j++)
+				if (push_pair(m, bk[i].idx, bk[j].idx, err, errlen))
+					return -1;
 	}
-	free(bk);
 	if (r < 0)
 		return wn_errf(err, errlen, "temporary file read failed: %s", strerror(errno)), -1;
-	return rc ? (wn_errf(err, errlen, "out of memory (candidate pairs)"), -1) : 0;
+	return 0;
+}
+
+/* ---- merging sorted runs of keys (distinct keys out, ascending) ---- */
+
+typedef struct key_run {
+	uint64_t *buf;
+	size_t n, pos;
+	uint64_t at, left;   /* keys, in the file */
+} key_run;
+
+typedef struct key_merge {
+	int fd;
+	size_t chunk;        /* keys read at once from a run */
+	key_run *r;
+	size_t nr, *heap, hn;
+	int started;
+	uint64_t last;
+} key_merge;
+
+static int kr_fill(const key_merge *g, key_run *r)
+{
+	size_t k = r->left < g->chunk ? (size_t)r->left : g->chunk;
+	if (read_at(g->fd, r->buf, k * sizeof *r->buf, r->at * sizeof *r->buf))
+		return -1;
+	r->n = k;
+	r->pos = 0;
+	r->at += k;
+	r->left -= k;
+	return 0;
+}
+
+static int km_less(const key_merge *g, size_t a, size_t b)
+{
+	return g->r[a].buf[g->r[a].pos] < g->r[b].buf[g->r[b].pos];
+}
+
+static void km_down(key_merge *g, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, s = i;
+		if (l < g->hn && km_less(g, g->heap[l], g->heap[s]))
+			s = l;
+		if (l + 1 < g->hn && km_less(g, g->heap[l + 1], g->heap[s]))
+			s = l + 1;
+		if (s == i)
+			return;
+		size_t t = g->heap[i];
+		g->heap[i] = g->heap[s];
+		g->heap[s] = t;
+		i = s;
+	}
+}
+
+static void km_close(key_merge *g)
+{
+	for (size_t k = 0; g->r && k < g->nr; k++)
+		free(g->r[k].buf);
+	free(g->r);
+	free(g->heap);
+	memset(g, 0, sizeof *g);
+}
+
+/* Runs [at[k], at[k] + len[k]) of fd, k < nr, merged. */
+static int km_open(key_merge *g, int fd, const uint64_t *at, const uint64_t *len, size_t nr,
+		   size_t chunk, char *err, size_t errlen)
+{
+	*g = (key_merge){fd, chunk, calloc(nr, sizeof *g->r), nr, malloc(nr * sizeof *g->heap), 0, 0, 0};
+	if (!g->r || !g->heap)
+		return wn_errf(err, errlen, "out of memory (merging candidate pairs)"), -1;
+	for (size_t k = 0; k < nr; k++) {
+		key_run *r = &g->r[k];
+		r->at = at[k];
+		r->left = len[k];
+		if (!(r->buf = malloc(chunk * sizeof *r->buf)))
+			return wn_errf(err, errlen, "out of memory (merging candidate pairs)"), -1;
+		if (kr_fill(g, r))
+			return wn_errf(err, errlen, "temporary file read failed: %s", strerror(errno)), -1;
+		if (r->n)
+			g->heap[g->hn++] = k;
+	}
+	for (size_t i = g->hn; i-- > 0;)
+		km_down(g, i);
+	return 0;
+}
+
+/* Up to cap next distinct keys into out: how many (0 at the end), -1 a read failure. */
+static long km_read(key_merge *g, uint64_t *out, size_t cap)
+{
+	size_t n = 0;
+	while (n < cap && g->hn) {
+		key_run *r = &g->r[g->heap[0]];
+		uint64_t v = r->buf[r->pos++];
+		if (r->pos == r->n) {
+			if (!r->left)
+				g->heap[0] = g->heap[--g->hn];
+			else if (kr_fill(g, r))
+				return -1;
+		}
+		if (g->hn)
+			km_down(g, 0);
+		if (!g->started || v != g->last)
+			out[n++] = v;
+		g->started = 1;
+		g->last = v;
+	}
+	return (long)n;
+}
+
+/* Runs first .. first + k - 1 of m->pr into one run of `out` (the same file). */
+static int merge_group(wn_minhash *m, run_list *out, size_t first, size_t k, size_t chunk,
+		       uint64_t *buf, char *err, size_t errlen)
+{
+	key_merge g;
+	uint64_t at = out->end;
+	long got = 0;
+	int rc = km_open(&g, m->pr.fd, m->pr.at + first, m->pr.len + first, k, chunk, err, errlen);
+	while (rc == 0 && (got = km_read(&g, buf, chunk)) > 0)
+		rc = runs_write(out, buf, (size_t)got, sizeof *buf, err, errlen);
+	km_close(&g);
+	if (rc == 0 && got < 0)
+		return wn_errf(err, errlen, "temporary file read failed: %s", strerror(errno)), -1;
+	return rc ? -1 : runs_mark(out, at, out->end - at, err, errlen);
+}
+
+/* Merge passes until at most fanin runs are left (so the final merge's buffers stay bounded). */
+static int reduce_pair_runs(wn_minhash *m, size_t fanin, size_t chunk, char *err, size_t errlen)
+{
+	uint64_t *buf = NULL;
+	while (m->pr.n > fanin) {
+		run_list next = {m->pr.fd, NULL, NULL, 0, 0, m->pr.end};
+		if (!buf && !(buf = malloc(chunk * sizeof *buf)))
+			return wn_errf(err, errlen, "out of memory (merging candidate pairs)"), -1;
+		for (size_t s = 0; s < m->pr.n; s += fanin) {
+			size_t k = m->pr.n - s < fanin ? m->pr.n - s : fanin;
+			if (merge_group(m, &next, s, k, chunk, buf, err, errlen)) {
+				free(next.at);
+				free(next.len);
+				free(buf);
+				return -1;
+			}
+		}
+		free(m->pr.at);
+		free(m->pr.len);
+		m->pr = next;
+		m->pair_passes++;
+	}
+	free(buf);
+	return 0;
 }
 
 static int collect_candidates(wn_minhash *m, char *err, size_t errlen)
@@ -978,15 +1268,19 @@ static int collect_candidates(wn_minhash *m, char *err, size_t errlen)
 	free(m->be);
 	m->be = NULL;
 	m->be_n = m->be_alloc = 0;
-	if (rc || m->npairs < 2)
-		return rc;
-	qsort(m->pairs, m->npairs, sizeof *m->pairs, cmp_pair);
-	size_t w = 1;
-	for (size_t i = 1; i < m->npairs; i++)
-		if (m->pairs[i].a != m->pairs[w - 1].a || m->pairs[i].b != m->pairs[w - 1].b)
-			m->pairs[w++] = m->pairs[i];
-	m->npairs = w;
-	return 0;
+	if (rc)
+		return -1;
+	m->pk_n = sort_unique(m->pk, m->pk_n);
+	if (!m->pr.n)
+		return 0;
+	if (spill_pairs(m, err, errlen))
+		return -1;
+	free(m->pk); /* the merge reads the runs in pieces instead */
+	m->pk = NULL;
+	m->pk_alloc = 0;
+	size_t fanin, chunk;
+	merge_shape(m, sizeof(uint64_t), &fanin, &chunk);
+	return reduce_pair_runs(m, fanin, chunk, err, errlen);
 }
 
 /* ---- verification, groups ---- */
@@ -1020,8 +1314,8 @@ double wn_minhash_jaccard(const wn_minhash *m, size_t i, size_t j)
 	return r;
 }
 
-/* Every candidate's Jaccard, in parallel; each thread reads the sets it needs. */
-static int verify(wn_minhash *m, char *err, size_t errlen)
+/* The Jaccard of each of k keys into jac, in parallel; each thread reads the sets it needs. */
+static int verify_keys(const wn_minhash *m, const uint64_t *keys, size_t k, double *jac)
 {
 	int nth = m->o.threads > 0 ? m->o.threads : omp_get_max_threads(), failed = 0;
 #pragma omp parallel num_threads(nth) reduction(| : failed)
@@ -1031,65 +1325,153 @@ static int verify(wn_minhash *m, char *err, size_t errlen)
 		size_t nx = 0, ny;
 		int64_t last = -1;
 #pragma omp for schedule(dynamic, 256)
-		for (size_t i = 0; i < m->npairs; i++) {
-			wn_minhash_pair *p = &m->pairs[i];
-			if ((int64_t)p->a != last) {
+		for (size_t i = 0; i < k; i++) {
+			uint32_t a = (uint32_t)(keys[i] >> 32), b = (uint32_t)keys[i];
+			jac[i] = NAN;
+			if ((int64_t)a != last) {
 				last = -1;
-				if (wn_minhash_text(m, p->a, &va, NULL, &x, &nx)) {
+				if (wn_minhash_text(m, a, &va, NULL, &x, &nx)) {
 					failed = 1;
 					continue;
 				}
-				last = p->a;
+				last = a;
 			}
-			if (wn_minhash_text(m, p->b, &vb, NULL, &y, &ny)) {
+			if (wn_minhash_text(m, b, &vb, NULL, &y, &ny)) {
 				failed = 1;
 				continue;
 			}
-			p->jaccard = wn_minhash_jaccard_sets(x, nx, y, ny);
-			p->verified = p->jaccard >= m->o.threshold;
+			jac[i] = wn_minhash_jaccard_sets(x, nx, y, ny);
 		}
 		wn_minhash_view_free(&va);
 		wn_minhash_view_free(&vb);
 	}
-	if (failed)
+	return failed ? -1 : 0;
+}
+
+/*
+ * The union-find: uf[i] is i's parent (always a lower index: the smaller
+ * root wins a union), or minus its group's size at a root. Four bytes a text.
+ */
+static uint32_t uf_find(int32_t *uf, uint32_t i)
+{
+	while (uf[i] >= 0) {
+		uint32_t p = (uint32_t)uf[i];
+		if (uf[p] < 0)
+			return p;
+		uf[i] = uf[p]; /* path halving */
+		i = (uint32_t)uf[p];
+	}
+	return i;
+}
+
+static void uf_union(int32_t *uf, uint32_t a, uint32_t b)
+{
+	a = uf_find(uf, a);
+	b = uf_find(uf, b);
+	if (a == b)
+		return;
+	if (a > b) {
+		uint32_t t = a;
+		a = b;
+		b = t;
+	}
+	uf[a] += uf[b];
+	uf[b] = (int32_t)a;
+}
+
+/* Every member straight to its root: parents are lower, so one pass upwards does it. */
+static void uf_flatten(int32_t *uf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (uf[i] >= 0 && uf[uf[i]] >= 0)
+			uf[i] = uf[uf[i]];
+}
+
+/* One piece of candidates: verified, counted, unioned, handed to `each`. */
+static int take_keys(wn_minhash *m, const uint64_t *keys, size_t k, double *jac,
+		     wn_minhash_pair_fn each, void *ctx, char *err, size_t errlen)
+{
+	if (m->o.verify && verify_keys(m, keys, k, jac))
 		return wn_errf(err, errlen, "temporary file read failed (shingle sets): %s",
 			       strerror(errno)), -1;
+	for (size_t i = 0; i < k; i++) {
+		wn_minhash_pair p = {(uint32_t)(keys[i] >> 32), (uint32_t)keys[i], NAN, 0};
+		if (m->o.verify) {
+			p.jaccard = jac[i];
+			p.verified = p.jaccard >= m->o.threshold;
+		}
+		m->ncand++;
+		m->nverified += (uint64_t)p.verified;
+		if (!m->o.verify || p.verified)
+			uf_union(m->uf, p.a, p.b);
+		if (each && each(ctx, &p, err, errlen))
+			return -1;
+	}
 	return 0;
 }
 
-int wn_minhash_group(wn_minhash *m, char *err, size_t errlen)
+/* The candidates in (a, b) order, from the buffer or the merge of the runs, in pieces. */
+static int take_candidates(wn_minhash *m, wn_minhash_pair_fn each, void *ctx, char *err,
+			   size_t errlen)
+{
+	size_t piece = m->mem / 8 / (2 * sizeof(uint64_t)), fanin, chunk;
+	piece = piece < 256 ? 256 : piece > ((size_t)1 << 20) ? (size_t)1 << 20 : piece;
+	double *jac = malloc(piece * sizeof *jac);
+	uint64_t *keys = m->pr.n ? malloc(piece * sizeof *keys) : NULL;
+	key_merge g = {0};
+	long got = 0;
+	int rc = !jac || (m->pr.n && !keys) ? (wn_errf(err, errlen, "out of memory"), -1) : 0;
+	if (rc == 0 && !m->pr.n) {
+		for (size_t s = 0; rc == 0 && s < m->pk_n; s += piece)
+			rc = take_keys(m, m->pk + s, m->pk_n - s < piece ? m->pk_n - s : piece, jac,
+				       each, ctx, err, errlen);
+	} else if (rc == 0) {
+		merge_shape(m, sizeof(uint64_t), &fanin, &chunk);
+		rc = km_open(&g, m->pr.fd, m->pr.at, m->pr.len, m->pr.n, chunk, err, errlen);
+		while (rc == 0 && (got = km_read(&g, keys, piece)) > 0)
+			rc = take_keys(m, keys, (size_t)got, jac, each, ctx, err, errlen);
+		if (rc == 0 && got < 0)
+			rc = (wn_errf(err, errlen, "temporary file read failed: %s", strerror(errno)), -1);
+		km_close(&g);
+	}
+	free(jac);
+	free(keys);
+	return rc;
+}
+
+int wn_minhash_group(wn_minhash *m, wn_minhash_pair_fn each, void *ctx, char *err, size_t errlen)
 {
 	if (collect_candidates(m, err, errlen))
 		return -1;
-	if (m->o.verify && verify(m, err, errlen))
-		return -1;
-	if (wn_cluster_uf_init(&m->uf, (int64_t)m->n) ||
-	    !(m->gsize = calloc(m->n ? m->n : 1, sizeof *m->gsize)))
+	if (!(m->uf = malloc((m->n ? m->n : 1) * sizeof *m->uf)))
 		return wn_errf(err, errlen, "out of memory"), -1;
-	for (size_t i = 0; i < m->npairs; i++)
-		if (!m->o.verify || m->pairs[i].verified)
-			wn_cluster_uf_union(&m->uf, m->pairs[i].a, m->pairs[i].b);
 	for (size_t i = 0; i < m->n; i++)
-		m->gsize[wn_cluster_uf_find(&m->uf, (int64_t)i)]++;
+		m->uf[i] = -1;
+	if (take_candidates(m, each, ctx, err, errlen))
+		return -1;
+	free(m->pk);
+	m->pk = NULL;
+	m->pk_n = m->pk_alloc = 0;
+	uf_flatten(m->uf, m->n);
 	return 0;
 }
 
 size_t wn_minhash_count(const wn_minhash *m) { return m->n; }
 
-const wn_minhash_pair *wn_minhash_pairs(const wn_minhash *m, size_t *n)
+void wn_minhash_pair_counts(const wn_minhash *m, uint64_t *candidates, uint64_t *verified)
 {
-	*n = m->npairs;
-	return m->pairs;
+	*candidates = m->ncand;
+	*verified = m->nverified;
 }
 
 size_t wn_minhash_root(const wn_minhash *m, size_t i)
 {
-	return (size_t)wn_cluster_uf_find((wn_cluster_uf *)&m->uf, (int64_t)i);
+	return m->uf[i] < 0 ? i : (size_t)m->uf[i];
 }
 
 size_t wn_minhash_group_size(const wn_minhash *m, size_t i)
 {
-	return m->gsize[wn_minhash_root(m, i)];
+	return (size_t)-m->uf[wn_minhash_root(m, i)];
 }
 
 size_t wn_minhash_set_size(const wn_minhash *m, size_t i) { return m->set_n[i]; }

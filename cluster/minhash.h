@@ -6,15 +6,17 @@
  * Owns: the per-text shingle sets (sorted, distinct 64-bit XXH3 digests of
  * the shingles) and band hashes (n x B), in memory up to half of
  * opts.memory and past it in an unlinked temporary file; the (band, hash,
- * text) entries, buffered up to the other half and past it spilled as
- * sorted runs to a second unlinked file (an external sort); the candidate
- * pairs and the union-find of one run. What stays in memory whatever the
- * input: 12 bytes per text, 24 per candidate pair, the union-find.
+ * text) entries, buffered up to a quarter (a quarter more to sort them)
+ * and past it spilled as sorted runs to a second unlinked file (an
+ * external sort); the candidate pairs, buffered in that sorting quarter
+ * and past it spilled as sorted runs to a third file, merged, verified a
+ * piece at a time; the union-find (int32 parents) of one run. What stays in
+ * memory whatever the input: 16 bytes per text (store offset, set size,
+ * union-find slot); nothing per candidate pair.
  * Borrows: text/tokenize.h (WN_TOK_NONWORD: Python's re.split(r"\W+",
  * s.lower()), empty pieces dropped; wn_tok_shingles: word n-grams joined by
  * one space, a text of fewer than n words is one shingle, no words none),
  * libxxhash, core/rng.h (Philox: the hash family from the seed),
- * cluster/graph.h (union-find whose roots are the smallest member),
  * io/spool.h (wn_tmpfile_open: the unlinked temporary files).
  *
  * Definitions:
@@ -105,7 +107,7 @@ wn_minhash *wn_minhash_new(const wn_minhash_opts *o);
 void wn_minhash_free(wn_minhash *m);
 
 /*
- * Add n texts (the next indices, in order): shingles, signatures and band
+ * Add n texts (the next indices, in order; at most INT32_MAX in all): shingles, signatures and band
  * hashes, in parallel over the texts. Returns 0, or -1 with the reason in
  * err ("text 17: not valid UTF-8", out of memory).
  */
@@ -119,15 +121,21 @@ typedef struct wn_minhash_pair {
 	int verified;
 } wn_minhash_pair;
 
+/* Called for each candidate pair; nonzero (with err filled) stops the run. */
+typedef int (*wn_minhash_pair_fn)(void *ctx, const wn_minhash_pair *p, char *err, size_t errlen);
+
 /*
- * Candidates from the bands, verified, then the groups. Returns 0, or -1
- * with the reason in err. Afterwards the getters below are valid.
+ * Candidates from the bands, verified, then the groups (call it once).
+ * Each distinct candidate pair goes to each (when not NULL) once, in (a, b)
+ * order, after its verification; the pairs are never all in memory, so
+ * this is the only way to see them. Returns 0, or -1 with the reason in
+ * err. Afterwards the getters below are valid.
  */
-int wn_minhash_group(wn_minhash *m, char *err, size_t errlen);
+int wn_minhash_group(wn_minhash *m, wn_minhash_pair_fn each, void *ctx, char *err, size_t errlen);
 
 size_t wn_minhash_count(const wn_minhash *m);
-/* The candidate pairs, sorted by (a, b). */
-const wn_minhash_pair *wn_minhash_pairs(const wn_minhash *m, size_t *n);
+/* How many distinct candidate pairs the run had, and how many verified. */
+void wn_minhash_pair_counts(const wn_minhash *m, uint64_t *candidates, uint64_t *verified);
 /* The representative (lowest index) of text i's group, and its size. */
 size_t wn_minhash_root(const wn_minhash *m, size_t i);
 size_t wn_minhash_group_size(const wn_minhash *m, size_t i);
@@ -155,8 +163,12 @@ void wn_minhash_view_free(wn_minhash_view *v);
 int wn_minhash_kernel(const wn_minhash *m);
 /* The signature (bands x rows values) of a sorted distinct digest set, as add computes it. */
 void wn_minhash_signature(const wn_minhash *m, const uint64_t *set, size_t n, uint64_t *sig);
-/* Whether the store went to disk; runs of band entries spilled; store size. */
-int wn_minhash_spilled(const wn_minhash *m, size_t *runs, uint64_t *store_bytes);
+/*
+ * Whether the store went to disk; runs of band entries spilled; runs of
+ * candidate pairs spilled and the merge passes that folded them; store size.
+ */
+int wn_minhash_spilled(const wn_minhash *m, size_t *runs, size_t *pair_runs, size_t *pair_passes,
+		       uint64_t *store_bytes);
 /* J of two sorted distinct digest sets, as wn_minhash_jaccard (0 for two empty ones). */
 double wn_minhash_jaccard_sets(const uint64_t *x, size_t nx, const uint64_t *y, size_t ny);
 

@@ -82,7 +82,9 @@ typedef struct wn_dedup_minhash_opts {
 	const char *keep;    /* --keep first (default) | longest | oldest-by:FIELD */
 	int keep_id;         /* parsed by check: 0 first, 1 longest, 2 oldest-by */
 	const char *keep_field; /* oldest-by's FIELD (points into keep) */
-	size_t memory;       /* --memory BYTES: before sets and band hashes spill (default 1 GiB) */
+	size_t memory;       /* --memory BYTES: the records' spool, a block of texts and the
+				index (sets, band hashes, candidate pairs) before they spill
+				(default 1 GiB; see dedup_minhash.c's mh_memory) */
 } wn_dedup_minhash_opts;
 
 void wn_dedup_minhash_init(wn_dedup_minhash_opts *o);

@@ -10,8 +10,16 @@
  * pipeline and in a recipe, where the spool keeps first-step indices) and winnow.dup_jaccard (true Jaccard to the representative);
  * all but the representative are dropped unless --mark-only.
  *
- * Owns: one run's spool, index and stream positions. Borrows: io/stream,
- * io/spool, io/batch (a block of texts), cluster/minhash.h.
+ * Memory: --memory bounds everything that grows with the input (see
+ * mh_memory: the records' spool, one block of texts, the index with its
+ * sets, band hashes and candidate pairs, cluster/minhash.h); what stays is
+ * per text: the index's 16 bytes (positions cost only a gap per run of
+ * rejected records), plus 8 more under --keep longest | oldest-by (and the
+ * oldest-by values) and under --against. --pairs is written as the pairs are verified.
+ *
+ * Owns: one run's spool, index and stream positions, the --pairs file.
+ * Borrows: io/stream, io/spool, io/batch (a block of texts),
+ * cluster/minhash.h.
  */
 #include "selectors/dedup.h"
 
@@ -28,6 +36,20 @@
 #include "io/spool.h"
 
 #define BLOCK_RECORDS 8192
+#define SPOOL_MAX ((size_t)64 << 20) /* the records' spool in memory, at most (io/spool's default) */
+#define BLOCK_MAX ((size_t)8 << 20)  /* a block's text bytes, at most */
+
+/*
+ * --memory M split: the records' spool min(64 MiB, M/8) before it goes to
+ * disk, a block of texts min(8 MiB, M/32) (its shingle sets about as much
+ * again), the index the rest (cluster/minhash.h splits that).
+ */
+static void mh_memory(size_t memory, size_t *spool, size_t *block, size_t *index)
+{
+	*spool = memory / 8 < SPOOL_MAX ? memory / 8 : SPOOL_MAX;
+	*block = memory / 32 < BLOCK_MAX ? memory / 32 : BLOCK_MAX;
+	*index = memory - *spool - 2 * *block;
+}
 
 void wn_dedup_minhash_init(wn_dedup_minhash_opts *o)
 {
@@ -108,7 +130,7 @@ typedef struct mh_run {
 	wn_spool *sp;
 	wn_minhash *m;
 	wn_batch block;
-	uint64_t *pos;      /* each text's 0-based position among the records this step read */
+	struct mh_gap *gap; /* where texts' positions step past rejected records (pos_of) */
 	size_t n, cap;
 	uint64_t read;      /* records read so far (taken or rejected) */
 	wn_buf scratch;
@@ -128,7 +150,47 @@ typedef struct mh_run {
 	wn_buf keys;        /* the string values */
 	size_t *rep;        /* per group root: the member kept (NULL: the root) */
 	wn_minhash_view view; /* reading texts back (they may be on disk) */
+	FILE *pf;           /* --pairs, while grouping */
+	size_t block_bytes; /* a block's text and record bytes before it goes to the index */
+	size_t ngap, gapcap;
 } mh_run;
+
+/* From text `at` on, `before` records had been rejected (so its position is at + before). */
+typedef struct mh_gap {
+	uint64_t at, before;
+} mh_gap;
+
+/* Note the rejects since the last text, as the text about to be x->n is taken. */
+static int note_gap(mh_run *x)
+{
+	uint64_t before = x->read - 1 - x->n;
+	if (before == (x->ngap ? x->gap[x->ngap - 1].before : 0))
+		return 0;
+	if (x->ngap == x->gapcap) {
+		size_t nc = x->gapcap ? 2 * x->gapcap : 64;
+		mh_gap *q = realloc(x->gap, nc * sizeof *q);
+		if (!q)
+			return -1;
+		x->gap = q;
+		x->gapcap = nc;
+	}
+	x->gap[x->ngap++] = (mh_gap){x->n, before};
+	return 0;
+}
+
+/* Text i's 0-based position among the records this step read (rejected ones count). */
+static uint64_t pos_of(const mh_run *x, size_t i)
+{
+	size_t lo = 0, hi = x->ngap; /* the first gap past i */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->gap[mid].at <= i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return i + (lo ? x->gap[lo - 1].before : 0);
+}
 
 static size_t rep_of(const mh_run *x, size_t i);
 
@@ -145,10 +207,6 @@ static int flush_block(mh_run *x, char *err, size_t errlen)
 static int grow_texts(mh_run *x)
 {
 	size_t nc = x->cap ? x->cap * 2 : 4096;
-	uint64_t *q = realloc(x->pos, nc * sizeof *q);
-	if (!q)
-		return -1;
-	x->pos = q;
 	if (x->o->keep_id == 1) {
 		uint64_t *t = realloc(x->tlen, nc * sizeof *t);
 		if (!t)
@@ -212,31 +270,43 @@ static int take(mh_run *x, const wn_record *rec, char *err, size_t errlen)
 		return -1;
 	if (wn_batch_add(&x->block, rec, text, WN_BATCH_KEEP_TEXT, NULL))
 		return wn_errf(err, errlen, "out of memory"), -1;
-	x->pos[x->n++] = x->read - 1;
-	return x->block.n >= BLOCK_RECORDS ? flush_block(x, err, errlen) : 0;
+	if (note_gap(x))
+		return wn_errf(err, errlen, "out of memory"), -1;
+	x->n++;
+	return wn_batch_full(&x->block, BLOCK_RECORDS, x->block_bytes) ? flush_block(x, err, errlen) : 0;
 }
 
-static int write_pairs(const mh_run *x, char *err, size_t errlen)
+/* --pairs: the file opened before grouping, each candidate written as it is verified. */
+static int open_pairs(mh_run *x, char *err, size_t errlen)
 {
-	FILE *f = fopen(x->o->pairs, "w");
-	if (!f)
+	if (x->o->pairs && !(x->pf = fopen(x->o->pairs, "w")))
 		return wn_errf(err, errlen, "%s: cannot write: %s", x->o->pairs, strerror(errno)), -1;
-	size_t np;
-	const wn_minhash_pair *p = wn_minhash_pairs(x->m, &np);
-	for (size_t i = 0; i < np; i++)
-		fprintf(f, "%llu\t%llu\t%.17g\t%d\n", (unsigned long long)x->pos[p[i].a],
-			(unsigned long long)x->pos[p[i].b], p[i].jaccard, p[i].verified);
-	if (fclose(f))
+	return 0;
+}
+
+static int put_pair(void *ctx, const wn_minhash_pair *p, char *err, size_t errlen)
+{
+	mh_run *x = ctx;
+	if (fprintf(x->pf, "%llu\t%llu\t%.17g\t%d\n", (unsigned long long)pos_of(x, p->a),
+		    (unsigned long long)pos_of(x, p->b), p->jaccard, p->verified) < 0)
+		return wn_errf(err, errlen, "%s: %s", x->o->pairs, strerror(errno)), -1;
+	return 0;
+}
+
+static int close_pairs(mh_run *x, char *err, size_t errlen)
+{
+	FILE *f = x->pf;
+	x->pf = NULL;
+	if (f && fclose(f))
 		return wn_errf(err, errlen, "%s: %s", x->o->pairs, strerror(errno)), -1;
 	return 0;
 }
 
 static void report(const mh_run *x, int bands, int rows, int chosen)
 {
-	size_t np, nv = 0, groups = 0, dups = 0;
-	const wn_minhash_pair *p = wn_minhash_pairs(x->m, &np);
-	for (size_t i = 0; i < np; i++)
-		nv += p[i].verified;
+	size_t groups = 0, dups = 0;
+	uint64_t np, nv;
+	wn_minhash_pair_counts(x->m, &np, &nv);
 	for (size_t i = 0; i < x->n; i++) {
 		size_t r = wn_minhash_root(x->m, i), g = wn_minhash_group_size(x->m, i);
 		groups += r == i && g > 1;
@@ -246,20 +316,24 @@ static void report(const mh_run *x, int bands, int rows, int chosen)
 		bands, rows, chosen ? " (datasketch's optimal_param, weights fp 0.05 / fn 0.95)" : "",
 		x->o->ngram, x->o->threshold);
 	if (x->o->no_verify)
-		fprintf(stderr, "winnow dedup minhash: %zu candidate pairs, NOT verified (--no-verify: "
-			"an estimate)\n", np);
+		fprintf(stderr, "winnow dedup minhash: %llu candidate pairs, NOT verified (--no-verify: "
+			"an estimate)\n", (unsigned long long)np);
 	else
-		fprintf(stderr, "winnow dedup minhash: %zu candidate pairs, %zu verified (Jaccard >= %g): "
-			"precision of candidates %.4f\n", np, nv, x->o->threshold,
+		fprintf(stderr, "winnow dedup minhash: %llu candidate pairs, %llu verified (Jaccard >= %g): "
+			"precision of candidates %.4f\n", (unsigned long long)np, (unsigned long long)nv,
+			x->o->threshold,
 			np ? (double)nv / (double)np : 1.0);
 	fprintf(stderr, "winnow dedup minhash: %zu groups, %zu duplicates %s\n", groups, dups,
 		x->o->mark_only ? "marked" : "dropped");
-	size_t runs;
+	size_t runs, pruns, passes;
 	uint64_t sb;
-	int on_disk = wn_minhash_spilled(x->m, &runs, &sb);
+	int on_disk = wn_minhash_spilled(x->m, &runs, &pruns, &passes, &sb);
 	if (on_disk || runs)
 		fprintf(stderr, "winnow dedup minhash: past --memory: %s%zu sorted runs of band hashes "
 			"on disk\n", on_disk ? "shingle sets and " : "", runs);
+	if (pruns)
+		fprintf(stderr, "winnow dedup minhash: past --memory: %zu sorted runs of candidate pairs "
+			"on disk, merged in %zu pass%s\n", pruns, passes + 1, passes ? "es" : "");
 	if (x->ix)
 		fprintf(stderr, "winnow dedup minhash: against %s (%lld documents): %llu records match "
 			"one (%llu candidates, %llu verified%s); with their groups %llu records %s\n",
@@ -390,7 +464,7 @@ static int emit_indexed(mh_run *x, const wn_record *rec, size_t i, int64_t doc, 
 	if (wn_annot_set_raw(&s->annot, "dup_index", x->name.data, x->name.len) ||
 	    wn_annot_set_double(&s->annot, "dup_jaccard", wn_minhash_jaccard_sets(set, ns, x->dset, nd)) ||
 	    (wn_minhash_group_size(x->m, i) > 1 &&
-	     wn_annot_set_int(&s->annot, "dup_group", (int64_t)x->pos[rep_of(x, i)])))
+	     wn_annot_set_int(&s->annot, "dup_group", (int64_t)pos_of(x, rep_of(x, i)))))
 		return wn_errf(err, errlen, "out of memory"), -1;
 	return wn_stream_emit(s, rec, &s->annot) ? -1 : 0;
 }
@@ -454,7 +528,7 @@ static int emit_all(mh_run *x, char *err, size_t errlen)
 		if (isnan(j))
 			return wn_errf(err, errlen, "cannot read texts %zu and %zu back from the temporary "
 				       "file", i, r), -1;
-		if (wn_annot_set_int(&s->annot, "dup_group", (int64_t)x->pos[r]) ||
+		if (wn_annot_set_int(&s->annot, "dup_group", (int64_t)pos_of(x, r)) ||
 		    wn_annot_set_double(&s->annot, "dup_jaccard", j))
 			return wn_errf(err, errlen, "out of memory"), -1;
 		if (wn_stream_emit(s, &rec, &s->annot))
@@ -465,10 +539,9 @@ static int emit_all(mh_run *x, char *err, size_t errlen)
 
 static int group_and_emit(mh_run *x, int bands, int rows, int chosen, char *err, size_t errlen)
 {
-	if (flush_block(x, err, errlen) || wn_minhash_group(x->m, err, errlen) ||
-	    choose_reps(x, err, errlen) || match_index(x, err, errlen))
-		return -1;
-	if (x->o->pairs && write_pairs(x, err, errlen))
+	if (flush_block(x, err, errlen) || open_pairs(x, err, errlen) ||
+	    wn_minhash_group(x->m, x->pf ? put_pair : NULL, x, err, errlen) ||
+	    close_pairs(x, err, errlen) || choose_reps(x, err, errlen) || match_index(x, err, errlen))
 		return -1;
 	if (x->o->save_index) {
 		wn_dedup_index_params p = mh_index_params(x->o);
@@ -491,10 +564,13 @@ int wn_dedup_minhash_run(const wn_dedup_minhash_opts *o, wn_stream *s, wn_step_r
 {
 	(void)rep;
 	int bands, rows, chosen = mh_bands_rows(o, &bands, &rows);
+	size_t spool_mem, block_mem, index_mem;
+	mh_memory(o->memory, &spool_mem, &block_mem, &index_mem);
 	wn_minhash_opts mo = {o->ngram, o->perms, bands, rows, (uint64_t)o->seed, o->threshold,
-			      !o->no_verify, o->io.threads, o->memory, 0};
+			      !o->no_verify, o->io.threads, index_mem, 0};
 	mh_run x = {o, s, NULL, wn_minhash_new(&mo), WN_BATCH_INIT, NULL, 0, 0, 0, WN_BUF_INIT,
-		    NULL, NULL, NULL, NULL, 0, 0, NULL, WN_BUF_INIT, 0, 0, 0, 0, 0, bands, NULL, NULL, WN_BUF_INIT, NULL, {NULL, 0}};
+		    NULL, NULL, NULL, NULL, 0, 0, NULL, WN_BUF_INIT, 0, 0, 0, 0, 0, bands, NULL, NULL,
+		    WN_BUF_INIT, NULL, {NULL, 0}, NULL, block_mem, 0, 0};
 	int rc = -1;
 	if (o->against) {
 		wn_dedup_index_params p = mh_index_params(o);
@@ -505,7 +581,7 @@ int wn_dedup_minhash_run(const wn_dedup_minhash_opts *o, wn_stream *s, wn_step_r
 		wn_errf(err, errlen, "out of memory");
 		goto done;
 	}
-	if (!(x.sp = wn_spool_new(0, err, errlen)))
+	if (!(x.sp = wn_spool_new(spool_mem, err, errlen)))
 		goto done;
 	wn_record rec;
 	int r;
@@ -519,7 +595,7 @@ done:
 	wn_minhash_free(x.m);
 	wn_batch_free(&x.block);
 	wn_buf_free(&x.scratch);
-	free(x.pos);
+	free(x.gap);
 	wn_dedup_index_abort(x.iw);
 	wn_dedup_index_close(x.ix);
 	free(x.gdoc);
@@ -531,5 +607,7 @@ done:
 	free(x.cand);
 	free(x.dset);
 	wn_buf_free(&x.name);
+	if (x.pf)
+		fclose(x.pf);
 	return rc || s->failed ? -1 : 0;
 }

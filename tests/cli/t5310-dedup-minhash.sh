@@ -14,8 +14,9 @@
 # are the components of the verified pairs with the lowest position kept,
 # and every annotation matches; the output
 # is the same at --threads 1 and 2 and depends on --seed only through the
-# candidates; a recipe equals its shell pipeline; bad options and bad
-# records fail with their messages.
+# candidates; a recipe equals its shell pipeline; past --memory (sets,
+# band hashes and candidate pairs spilled, merged) the bytes are the same;
+# bad options and bad records fail with their messages.
 . "$(dirname "$0")/lib.sh"
 F=$(fixture dedup/debian-near.jsonl)
 
@@ -261,6 +262,68 @@ test_expect_success '--memory 64K: sets and band hashes spill to disk, the same 
 	[ "$(grep -c dup_index ag)" -eq 4000 ] &&
 	"$WINNOW" dedup minhash --memory 1K d4k.jsonl 2> err; rc=$? &&
 	test $rc = 2 && grep -q "memory must be at least 64K" err
+'
+
+# nd.jsonl: 4,000 records, 100 topics of 40: record r is topic r % 100 with
+# variant (r / 100) % 4 as its last word of 22 (18 shingles, one differs
+# between variants: J = 17/19 by hand; none shared between topics). So the
+# kept records are the first 100 (with dup_group r, dup_jaccard 1), every
+# record's dup_group is r % 100, and
+# the ~78,000 candidate pairs fill 64K many times over.
+cat > nd.py <<'EOF'
+import json
+for r in range(4000):
+    t, v = r % 100, (r // 100) % 4
+    words = ["topic%d" % t] + ["a%d_%d" % (t, k) for k in range(20)] + ["v%d" % v]
+    print(json.dumps({"id": r, "text": " ".join(words)}))
+EOF
+
+test_expect_success '--memory 64K: candidate pairs spill as sorted runs and merge: the same bytes, pairs and groups' '
+	python3 nd.py > nd.jsonl &&
+	head -100 nd.jsonl | awk "{ sub(/}\$/, \",\\\"winnow\\\":{\\\"dup_group\\\":\" NR - 1 \",\\\"dup_jaccard\\\":1}}\"); print }" > want100 &&
+	"$WINNOW" dedup minhash --threads 1 --pairs pbig.tsv nd.jsonl > big 2> errbig &&
+	test_cmp want100 big && grep -q "100 groups, 3900 duplicates dropped" errbig &&
+	! grep -q "candidate pairs on disk" errbig &&
+	[ "$(wc -l < pbig.tsv)" -gt 70000 ] &&
+	"$WINNOW" dedup minhash --memory 64K --threads 1 --pairs psmall.tsv nd.jsonl > small 2> err &&
+	test_cmp big small && test_cmp pbig.tsv psmall.tsv &&
+	grep -q "100 groups, 3900 duplicates dropped" err &&
+	runs=$(sed -n "s/.*past --memory: \([0-9]*\) sorted runs of candidate pairs on disk, merged in \([0-9]*\) passes$/\1 \2/p" err) &&
+	set -- $runs && [ "$1" -gt 10 ] && [ "$2" -gt 1 ] &&
+	"$WINNOW" dedup minhash -q --memory 64K --threads 2 --pairs p2.tsv nd.jsonl > small2 &&
+	test_cmp big small2 && test_cmp pbig.tsv p2.tsv &&
+	"$WINNOW" dedup minhash -q --mark-only nd.jsonl > mbig &&
+	"$WINNOW" dedup minhash -q --mark-only --memory 64K --threads 2 nd.jsonl > msmall &&
+	test_cmp mbig msmall &&
+	python3 -c "
+import json
+rows = [json.loads(l) for l in open(\"msmall\")]
+assert len(rows) == 4000
+for r, x in enumerate(rows):
+    assert x[\"id\"] == r and x[\"winnow\"][\"dup_group\"] == r % 100, (r, x)
+    assert x[\"winnow\"][\"dup_jaccard\"] == (1.0 if (r // 100) % 4 == 0 else 17 / 19), (r, x)
+"
+'
+
+test_expect_success 'positions count rejected records: --pairs and dup_group name input lines (--on-error skip, past --memory)' '
+	[ -f nd.jsonl ] || python3 nd.py > nd.jsonl &&
+	head -600 nd.jsonl | awk "NR % 37 == 6 || NR % 101 == 1 { print \"{\\\"id\\\": \\\"bad\\\"}\" } { print }" > rej.jsonl &&
+	"$WINNOW" dedup minhash -q --on-error skip --mark-only --memory 64K --pairs rp.tsv rej.jsonl > ro 2> err &&
+	[ "$(grep -c "missing text field" err)" -eq "$(grep -c "\"bad\"" rej.jsonl)" ] &&
+	python3 -c "
+import json
+recs = [json.loads(l) for l in open(\"rej.jsonl\")]
+topic = lambda p: recs[p][\"id\"] % 100
+n = 0
+for l in open(\"rp.tsv\"):
+    a, b, j, v = l.split(\"\t\"); a, b = int(a), int(b)
+    assert recs[a][\"id\"] != \"bad\" and recs[b][\"id\"] != \"bad\" and topic(a) == topic(b), l
+    n += 1
+assert n == 100 * 15, n
+for x in map(json.loads, open(\"ro\")):
+    g = x[\"winnow\"][\"dup_group\"]
+    assert recs[g][\"id\"] == x[\"id\"] % 100, (g, x)
+"
 '
 
 test_expect_success 'usage errors: threshold, ngram, bands x rows' '

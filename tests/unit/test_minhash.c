@@ -7,7 +7,10 @@
  * counted by hand, the short- and empty-text rules, identical copies always
  * grouped with the lowest index kept, the same pairs at 1 and 4 threads,
  * and the same pairs, groups and Jaccards when --memory 4K sends the sets
- * to disk and the band entries into sorted runs; the shingle digests by
+ * to disk and the band entries into sorted runs; the bucket rule (all
+ * pairs up to 64 members, the chain past) on copies counted by hand; the
+ * candidate pairs past a tiny memory (sorted runs, merge passes) against
+ * the in-memory pairs at 1 and 2 threads; the shingle digests by
  * their definition (word hashes combined by Horner's rule, fmix64), and
  * every permutation kernel the CPU runs (the portable one always, forced
  * through opts.kernel) against the 128-bit reference (a x + b) mod 2^61-1
@@ -21,24 +24,60 @@
 
 #define P61 (((uint64_t)1 << 61) - 1)
 
-static wn_minhash *build_mem(const char *const *t, size_t n, int ngram, int threads, size_t memory)
+/* The pairs wn_minhash_group hands out, in its order. */
+typedef struct pair_list {
+	wn_minhash_pair *p;
+	size_t n, cap;
+} pair_list;
+
+static int collect(void *ctx, const wn_minhash_pair *p, char *err, size_t errlen)
 {
-	wn_minhash_opts o = {ngram, 128, 9, 13, 7, 0.8, 1, threads, memory, 0};
+	pair_list *l = ctx;
+	(void)err, (void)errlen;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? 2 * l->cap : 256;
+		wn_minhash_pair *q = realloc(l->p, nc * sizeof *q);
+		if (!q)
+			return -1;
+		l->p = q;
+		l->cap = nc;
+	}
+	l->p[l->n++] = *p;
+	return 0;
+}
+
+/* Group m, the pairs into l (when not NULL). 0 on success. */
+static int group(wn_minhash *m, pair_list *l)
+{
+	char err[256];
+	return wn_minhash_group(m, l ? collect : NULL, l, err, sizeof err);
+}
+
+/* Two pair lists are the same, pair for pair, Jaccard for Jaccard (bits). */
+static int same_pairs(const pair_list *x, const pair_list *y)
+{
+	if (x->n != y->n)
+		return 0;
+	for (size_t i = 0; i < x->n; i++)
+		if (x->p[i].a != y->p[i].a || x->p[i].b != y->p[i].b || x->p[i].verified != y->p[i].verified ||
+		    memcmp(&x->p[i].jaccard, &y->p[i].jaccard, sizeof x->p[i].jaccard))
+			return 0;
+	return 1;
+}
+
+static wn_minhash *build(const char *const *t, size_t n, int ngram, int threads, pair_list *l)
+{
+	wn_minhash_opts o = {ngram, 128, 9, 13, 7, 0.8, 1, threads, 0, 0};
 	wn_minhash *m = wn_minhash_new(&o);
 	size_t lens[16];
 	char err[256];
 	for (size_t i = 0; i < n; i++)
 		lens[i] = strlen(t[i]);
-	if (!m || wn_minhash_add(m, t, lens, n, err, sizeof err) || wn_minhash_group(m, err, sizeof err)) {
+	if (!m || wn_minhash_add(m, t, lens, n, err, sizeof err) || group(m, l)) {
 		wn_minhash_free(m);
 		return NULL;
 	}
 	return m;
-}
-
-static wn_minhash *build(const char *const *t, size_t n, int ngram, int threads)
-{
-	return build_mem(t, n, ngram, threads, 0);
 }
 
 static void test_optimal_param(void)
@@ -61,7 +100,7 @@ static void test_jaccard_by_hand(void)
 		"...",                  /* no words: no shingles */
 		"!!",                   /* none either: never grouped with 3 */
 	};
-	wn_minhash *m = build(t, 5, 2, 1);
+	wn_minhash *m = build(t, 5, 2, 1, NULL);
 	CHECK(m);
 	CHECK_EQ_INT(wn_minhash_set_size(m, 0), 5);
 	CHECK_NEAR(wn_minhash_jaccard(m, 0, 1), 4.0 / 6.0, 0);
@@ -71,7 +110,7 @@ static void test_jaccard_by_hand(void)
 	CHECK_EQ_INT(wn_minhash_group_size(m, 4), 1);
 	wn_minhash_free(m);
 	const char *s[] = {"one two", "one two three four"}; /* n=5: whole-text shingles */
-	m = build(s, 2, 5, 1);
+	m = build(s, 2, 5, 1, NULL);
 	CHECK(m);
 	CHECK_EQ_INT(wn_minhash_set_size(m, 0), 1);
 	CHECK_NEAR(wn_minhash_jaccard(m, 0, 1), 0, 0);
@@ -86,16 +125,20 @@ static void test_copies_grouped(void)
 		"The quick brown fox jumps over the lazy dog again and again!",
 		"the quick brown fox jumps over the lazy dog again and again",
 	};
-	wn_minhash *m = build(t, 4, 5, 1);
+	pair_list l = {0};
+	wn_minhash *m = build(t, 4, 5, 1, &l);
 	CHECK(m);
 	CHECK_EQ_INT(wn_minhash_root(m, 2), 0);
 	CHECK_EQ_INT(wn_minhash_root(m, 3), 0);
 	CHECK_EQ_INT(wn_minhash_group_size(m, 0), 3);
 	CHECK_EQ_INT(wn_minhash_root(m, 1), 1);
-	size_t np;
-	const wn_minhash_pair *p = wn_minhash_pairs(m, &np);
-	CHECK_EQ_INT(np, 3); /* identical sets collide in every band: 0-2, 0-3, 2-3 */
+	const wn_minhash_pair *p = l.p;
+	CHECK_EQ_INT(l.n, 3); /* identical sets collide in every band: 0-2, 0-3, 2-3 */
 	CHECK(p[0].a == 0 && p[0].b == 2 && p[0].verified && p[0].jaccard == 1);
+	uint64_t nc, nv;
+	wn_minhash_pair_counts(m, &nc, &nv);
+	CHECK(nc == 3 && nv == 3);
+	free(l.p);
 	wn_minhash_free(m);
 }
 
@@ -108,13 +151,12 @@ static void test_threads_agree(void)
 			 i % 3, i % 4);
 		t[i] = buf[i];
 	}
-	wn_minhash *a = build(t, 12, 5, 1), *b = build(t, 12, 5, 4);
+	pair_list la = {0}, lb = {0};
+	wn_minhash *a = build(t, 12, 5, 1, &la), *b = build(t, 12, 5, 4, &lb);
 	CHECK(a && b);
-	size_t na, nb;
-	const wn_minhash_pair *pa = wn_minhash_pairs(a, &na), *pb = wn_minhash_pairs(b, &nb);
-	CHECK(na == nb && na > 0);
-	for (size_t i = 0; i < na; i++)
-		CHECK(pa[i].a == pb[i].a && pa[i].b == pb[i].b && pa[i].jaccard == pb[i].jaccard);
+	CHECK(la.n > 0 && same_pairs(&la, &lb));
+	free(la.p);
+	free(lb.p);
 	for (size_t i = 0; i < 12; i++)
 		CHECK_EQ_INT(wn_minhash_root(a, i), wn_minhash_root(b, i));
 	wn_minhash_free(a);
@@ -150,22 +192,132 @@ static void test_spill_same(void)
 	for (int k = 0; k < 200; k += 50) /* in blocks, as the step adds them */
 		CHECK(!wn_minhash_add(a, t + k, lens + k, 50, err, sizeof err) &&
 		      !wn_minhash_add(b, t + k, lens + k, 50, err, sizeof err));
-	CHECK(!wn_minhash_group(a, err, sizeof err) && !wn_minhash_group(b, err, sizeof err));
-	size_t runs, ra;
+	pair_list la = {0}, lb = {0};
+	CHECK(!group(a, &la) && !group(b, &lb));
+	size_t runs, ra, pr, pp;
 	uint64_t bytes, ba;
-	CHECK(wn_minhash_spilled(b, &runs, &bytes) == 1 && runs > 10 && bytes > 4096);
-	CHECK(wn_minhash_spilled(a, &ra, &ba) == 0 && ra == 0 && ba == bytes);
-	size_t na, nb;
-	const wn_minhash_pair *pa = wn_minhash_pairs(a, &na), *pb = wn_minhash_pairs(b, &nb);
-	CHECK(na == nb && na > 100);
-	for (size_t i = 0; i < na && i < nb; i++)
-		CHECK(pa[i].a == pb[i].a && pa[i].b == pb[i].b && pa[i].jaccard == pb[i].jaccard);
+	CHECK(wn_minhash_spilled(b, &runs, &pr, &pp, &bytes) == 1 && runs > 10 && bytes > 4096);
+	CHECK(wn_minhash_spilled(a, &ra, &pr, &pp, &ba) == 0 && ra == 0 && pr == 0 && ba == bytes);
+	CHECK(la.n > 100 && same_pairs(&la, &lb));
+	free(la.p);
+	free(lb.p);
 	for (size_t i = 0; i < 200; i++) {
 		CHECK_EQ_INT(wn_minhash_root(a, i), wn_minhash_root(b, i));
 		CHECK(wn_minhash_jaccard(a, i, 3) == wn_minhash_jaccard(b, i, 3));
 	}
 	wn_minhash_free(a);
 	wn_minhash_free(b);
+}
+
+/*
+ * The bucket rule by hand: n copies of one text share every band, so n <=
+ * WN_MINHASH_BUCKET_ALL (64) gives all n (n - 1) / 2 pairs and n = 65 or
+ * 200 the chain (i, i + 1), n - 1 pairs; every one verified at J = 1 and
+ * all n in one group kept at 0.
+ */
+static void test_bucket_rule(void)
+{
+	const size_t sizes[] = {64, 65, 200};
+	const char *t[200];
+	size_t lens[200];
+	for (size_t i = 0; i < 200; i++) {
+		t[i] = "one two three four five six seven";
+		lens[i] = strlen(t[i]);
+	}
+	for (size_t s = 0; s < 3; s++) {
+		size_t n = sizes[s], want = n <= 64 ? n * (n - 1) / 2 : n - 1;
+		wn_minhash_opts o = {5, 128, 16, 8, 7, 0.8, 1, 2, 0, 0};
+		wn_minhash *m = wn_minhash_new(&o);
+		char err[256];
+		pair_list l = {0};
+		CHECK(m && !wn_minhash_add(m, t, lens, n, err, sizeof err) && !group(m, &l));
+		CHECK_EQ_INT(l.n, want);
+		size_t bad = 0;
+		for (size_t i = 0; i < l.n; i++) {
+			const wn_minhash_pair *p = &l.p[i];
+			bad += !p->verified || p->jaccard != 1 || (n > 64 && (p->a != i || p->b != i + 1));
+		}
+		for (size_t i = 0; n <= 64 && i + 1 < l.n; i++) /* (a, b) order */
+			bad += l.p[i].a > l.p[i + 1].a || (l.p[i].a == l.p[i + 1].a && l.p[i].b >= l.p[i + 1].b);
+		CHECK_EQ_INT(bad, 0);
+		CHECK_EQ_INT(wn_minhash_root(m, n - 1), 0);
+		CHECK_EQ_INT(wn_minhash_group_size(m, n / 2), n);
+		free(l.p);
+		wn_minhash_free(m);
+	}
+}
+
+/*
+ * 3,000 texts at opts.memory `memory`: 2,000 near duplicates (350 distinct
+ * texts), then 10 texts of 100 copies each (buckets past 64: chains) that
+ * differ in one word of 18 (J = 12/16 = 0.75 by hand: candidates, not
+ * verified), so each copy's group is its 100 copies.
+ */
+static wn_minhash *many(const char **t, const size_t *lens, size_t memory, int threads,
+			pair_list *l)
+{
+	wn_minhash_opts o = {5, 128, 9, 13, 7, 0.8, 1, threads, memory, 0};
+	wn_minhash *m = wn_minhash_new(&o);
+	char err[256];
+	for (int k = 0; m && k < 3000; k += 500)
+		if (wn_minhash_add(m, t + k, lens + k, 500, err, sizeof err))
+			break;
+	if (!m || wn_minhash_count(m) != 3000 || group(m, l)) {
+		wn_minhash_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/*
+ * Candidate pairs past opts.memory: spilled as sorted runs (hundreds at
+ * 4096 bytes), merged in several passes of fan-in 2, and still the same
+ * pairs, Jaccards, groups and counts as in memory, at 1 and 2 threads.
+ */
+static void test_pairs_spill(void)
+{
+	char (*buf)[128] = malloc(3000 * sizeof *buf);
+	const char **t = malloc(3000 * sizeof *t);
+	size_t *lens = malloc(3000 * sizeof *lens);
+	CHECK(buf && t && lens);
+	if (!buf || !t || !lens)
+		goto done;
+	near_dups(2000, 50, 7, "", buf, t, lens);
+	near_dups(1000, 1, 10, "nu xi omicron pi rho ", buf + 2000, t + 2000, lens + 2000);
+	pair_list big = {0}, s1 = {0}, s2 = {0};
+	wn_minhash *a = many(t, lens, 0, 2, &big), *b = many(t, lens, 4096, 1, &s1),
+		   *c = many(t, lens, 4096, 2, &s2);
+	CHECK(a && b && c);
+	if (a && b && c) {
+		size_t runs, pr, pp;
+		uint64_t bytes, na, nva, nb, nvb;
+		CHECK(wn_minhash_spilled(a, &runs, &pr, &pp, &bytes) == 0 && pr == 0 && pp == 0);
+		CHECK(wn_minhash_spilled(b, &runs, &pr, &pp, &bytes) == 1 && pr > 20 && pp >= 3);
+		fprintf(stderr, "test_pairs_spill: %zu pairs, %zu runs of pairs, %zu merge passes\n",
+			big.n, pr, pp);
+		CHECK(big.n > 10000 && same_pairs(&big, &s1) && same_pairs(&big, &s2));
+		wn_minhash_pair_counts(a, &na, &nva);
+		wn_minhash_pair_counts(b, &nb, &nvb);
+		CHECK(na == big.n && nb == na && nvb == nva && nva > 0 && nva < na);
+		size_t diff = 0;
+		for (size_t i = 0; i < 3000; i++)
+			diff += wn_minhash_root(a, i) != wn_minhash_root(b, i) ||
+				wn_minhash_root(a, i) != wn_minhash_root(c, i) ||
+				wn_minhash_group_size(a, i) != wn_minhash_group_size(b, i);
+		CHECK_EQ_INT(diff, 0);
+		CHECK_EQ_INT(wn_minhash_group_size(a, 2999), 100); /* a chain of 100 copies, one group */
+		CHECK_EQ_INT(wn_minhash_root(a, 2999), 2009);
+	}
+	free(big.p);
+	free(s1.p);
+	free(s2.p);
+	wn_minhash_free(a);
+	wn_minhash_free(b);
+	wn_minhash_free(c);
+done:
+	free(buf);
+	free(t);
+	free(lens);
 }
 
 static uint64_t ref_mod61(uint64_t a, uint64_t x, uint64_t b)
@@ -197,14 +349,14 @@ static void test_digest_definition(void)
 		want2[1] = x;
 	}
 	uint64_t want5 = fmix((ua * K + ub) * K + uc);
-	wn_minhash *m = build(t, 2, 2, 1);
+	wn_minhash *m = build(t, 2, 2, 1, NULL);
 	wn_minhash_view v = {0};
 	const uint64_t *set;
 	size_t n;
 	CHECK(m && !wn_minhash_text(m, 0, &v, NULL, &set, &n));
 	CHECK(n == 2 && set[0] == want2[0] && set[1] == want2[1]);
 	wn_minhash_free(m);
-	m = build(t, 2, 5, 1);
+	m = build(t, 2, 5, 1, NULL);
 	CHECK(m && !wn_minhash_text(m, 1, &v, NULL, &set, &n));
 	CHECK(n == 1 && set[0] == want5);
 	CHECK(wn_minhash_jaccard(m, 0, 1) == 1);
@@ -276,7 +428,8 @@ static void test_kernels_same_pairs(void)
 	char err[256];
 	CHECK(a && b);
 	CHECK(!wn_minhash_add(a, t, lens, 64, err, sizeof err) && !wn_minhash_add(b, t, lens, 64, err, sizeof err));
-	CHECK(!wn_minhash_group(a, err, sizeof err) && !wn_minhash_group(b, err, sizeof err));
+	pair_list la = {0}, lb = {0};
+	CHECK(!group(a, &la) && !group(b, &lb));
 	wn_minhash_view va = {0}, vb = {0};
 	for (size_t i = 0; i < 64; i++) {
 		const uint64_t *ba, *bb, *s;
@@ -284,11 +437,9 @@ static void test_kernels_same_pairs(void)
 		CHECK(!wn_minhash_text(a, i, &va, &ba, &s, &n) && !wn_minhash_text(b, i, &vb, &bb, &s, &n));
 		CHECK(!memcmp(ba, bb, 16 * sizeof *ba));
 	}
-	size_t na, nb;
-	const wn_minhash_pair *pa = wn_minhash_pairs(a, &na), *pb = wn_minhash_pairs(b, &nb);
-	CHECK(na == nb && na > 0);
-	for (size_t i = 0; i < na && i < nb; i++)
-		CHECK(pa[i].a == pb[i].a && pa[i].b == pb[i].b && pa[i].jaccard == pb[i].jaccard);
+	CHECK(la.n > 0 && same_pairs(&la, &lb));
+	free(la.p);
+	free(lb.p);
 	wn_minhash_view_free(&va);
 	wn_minhash_view_free(&vb);
 	wn_minhash_free(a);
@@ -305,5 +456,7 @@ int main(void)
 	RUN(test_copies_grouped);
 	RUN(test_threads_agree);
 	RUN(test_spill_same);
+	RUN(test_bucket_rule);
+	RUN(test_pairs_spill);
 	return TEST_EXIT;
 }
