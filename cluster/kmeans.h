@@ -132,6 +132,13 @@ void wn_cluster_kmeans_result_free(wn_cluster_kmeans_result *res);
  * (euclidean_distances(..., squared=True) upcast to float64):
  * ||x||² + ||c||² - 2 x·c in float64, clipped at 0, the products by one
  * dgemm per fixed block of rows; a row's distance to itself is exactly 0.
+ * Against the exact Σ(x - c)² loop this replaced, each distance is within
+ * (2d + 6) 2^-53 (||x||² + ||c||²); the seeds differ only where that
+ * rounding decides a draw or a near-tie of potentials (none seen: the same
+ * 1000 seeds on 20,000 PyPI vectors, dim 256; see kmeans.c).
+ * OpenBLAS is put in one-thread mode for the call and given its thread
+ * count back after (as the core's CPU GEMM does), so calls must not run
+ * concurrently from several threads.
  * C_out: k x d; idx_out (k rows, may be NULL); *pot (may be NULL): the final
  * potential. Returns 0, or -1 with err (k < 1, k > n, memory).
  */

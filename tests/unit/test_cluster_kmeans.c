@@ -535,6 +535,7 @@ static void test_kmeanspp_distances_exact(void)
 	int64_t bad = -1;
 	CHECK(wn_cluster_kmeanspp_dist(P, n, 0, cand, 1, got) < 0);
 	CHECK(wn_cluster_kmeanspp_dist(P, n, d, &bad, 0, got) < 0);
+	CHECK(wn_cluster_kmeanspp_dist(P, n, d, &bad, 1, got) < 0);
 	free(P);
 	free(got);
 	free(again);
