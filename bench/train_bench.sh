@@ -7,8 +7,9 @@
 # installed: the comparison, run by the lead on the GPU machine).
 #
 #   BENCH_N=63666 BENCH_EPOCHS=5 BENCH_DIM=384 bash bench/train_bench.sh
-#   BENCH_BERT=DIR ...   384-d BERT embeddings (`winnow embed --model DIR`)
-#                        instead of the hashed ones
+#   BENCH_BERT=DIR ...   BERT embeddings (`winnow embed --model DIR`: the model's
+#                        own pooling and width; shared/models/bert-tiny-uncased:
+#                        mean, normalised, 64-d) instead of the hashed ones
 #   BENCH_N=300 BENCH_EPOCHS=2 BENCH_REPS=1   a tiny run that proves it works
 #   BENCH_CURVES=DIR ...  also the prune curves of every score (`winnow eval
 #                        --keep high,low --repeats 3`, 20% held out) as
