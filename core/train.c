@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "core/rng.h"
 #include "core/sample.h"
@@ -27,6 +30,9 @@
 /* Elements below which a host loop stays on one thread: a training batch
  * (128 x 64) is far below, where a thread team costs more than the loop. */
 #define HOST_PAR_MIN 32768
+/* The softmax spends tens of nanoseconds per element on exp: a training
+ * batch of 128 x 58 logits is already worth a thread team. */
+#define SOFTMAX_PAR_MIN 4096
 
 struct wn_model {
 	wn_core *c;
@@ -274,7 +280,7 @@ static int check_batch(wn_model *m, int64_t B)
 static void host_softmax(wn_model *m, int64_t B, const float *bias)
 {
 	int64_t C = m->C;
-#pragma omp parallel for num_threads(m->threads) schedule(static) if (B * C >= HOST_PAR_MIN)
+#pragma omp parallel for num_threads(m->threads) schedule(static) if (B * C >= SOFTMAX_PAR_MIN)
 	for (int64_t b = 0; b < B; b++) {
 		float *z = m->z_h + b * C;
 		float *p = m->p_h + b * C;
@@ -547,41 +553,80 @@ int wn_model_backward(wn_model *m, const int32_t *y, float *loss_out, double *me
 
 /* The constants of one step, typed as the update reads them. */
 struct adamw_k {
-	float b1, b2, wd;
+	float b1, b2, c1, c2, wd; /* c1 = 1 - b1, c2 = 1 - b2 (float, as the update rounds them) */
 	double bc1, bc2, eps, lr;
 };
 
-/*
- * AdamW on the parameters [lo, hi), with decoupled weight decay when decay
- * is set (weight matrices, not biases): float moments, the update in
- * double. Each element is on its own, so the threads of the enclosing
- * region split the range and SIMD lanes take elements side by side with
- * the same bits.
- */
+/* AdamW on parameter i: float moments, the update in double, decoupled
+ * weight decay when decay is set (weight matrices, not biases). */
+static inline void adamw1(wn_model *m, const struct adamw_k *k, int64_t i, int decay)
+{
+	float g = m->grad_h[i];
+	float mi = k->b1 * m->adam_m[i] + k->c1 * g;
+	float vi = k->b2 * m->adam_v[i] + k->c2 * g * g;
+	m->adam_m[i] = mi;
+	m->adam_v[i] = vi;
+	double upd = (mi / k->bc1) / (sqrt(vi / k->bc2) + k->eps);
+	if (decay)
+		upd += k->wd * m->par_h[i];
+	m->par_h[i] -= (float)(k->lr * upd);
+}
+
+#ifdef __SSE2__
+/* adamw1 on i..i+3 side by side: SSE2's packed float and double
+ * operations (sqrt and division included) round lane by lane exactly as
+ * the scalar ones, so the bits are adamw1's. The compiler leaves adamw1
+ * scalar: the errno side of sqrt() keeps it from vectorising it. */
+static inline void adamw4(wn_model *m, const struct adamw_k *k, int64_t i, int decay)
+{
+	__m128 g = _mm_loadu_ps(m->grad_h + i), par = _mm_loadu_ps(m->par_h + i);
+	__m128 mi = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(k->b1), _mm_loadu_ps(m->adam_m + i)),
+			       _mm_mul_ps(_mm_set1_ps(k->c1), g));
+	__m128 vi = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(k->b2), _mm_loadu_ps(m->adam_v + i)),
+			       _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(k->c2), g), g));
+	_mm_storeu_ps(m->adam_m + i, mi);
+	_mm_storeu_ps(m->adam_v + i, vi);
+	__m128 wp = _mm_mul_ps(_mm_set1_ps(k->wd), par);
+	__m128d bc1 = _mm_set1_pd(k->bc1), bc2 = _mm_set1_pd(k->bc2), eps = _mm_set1_pd(k->eps);
+	__m128d lr = _mm_set1_pd(k->lr), step[2];
+	for (int half = 0; half < 2; half++) {
+		__m128d md = _mm_cvtps_pd(half ? _mm_movehl_ps(mi, mi) : mi);
+		__m128d vd = _mm_cvtps_pd(half ? _mm_movehl_ps(vi, vi) : vi);
+		__m128d upd = _mm_div_pd(_mm_div_pd(md, bc1),
+					 _mm_add_pd(_mm_sqrt_pd(_mm_div_pd(vd, bc2)), eps));
+		if (decay)
+			upd = _mm_add_pd(upd, _mm_cvtps_pd(half ? _mm_movehl_ps(wp, wp) : wp));
+		step[half] = _mm_mul_pd(lr, upd);
+	}
+	__m128 st = _mm_movelh_ps(_mm_cvtpd_ps(step[0]), _mm_cvtpd_ps(step[1]));
+	_mm_storeu_ps(m->par_h + i, _mm_sub_ps(par, st));
+}
+#endif
+
+/* adamw1 over [lo, hi) in blocks of 4, the blocks split over the threads
+ * of the enclosing region (each element on its own: any split gives the
+ * same bits). */
 static void adamw_range(wn_model *m, const struct adamw_k *k, int64_t lo, int64_t hi, int decay)
 {
-	float *restrict par = m->par_h, *restrict am = m->adam_m, *restrict av = m->adam_v;
-	const float *restrict g = m->grad_h;
-	const float b1 = k->b1, b2 = k->b2, wd = k->wd;
-	const double bc1 = k->bc1, bc2 = k->bc2, eps = k->eps, lr = k->lr;
-#pragma omp for simd schedule(static) nowait
-	for (int64_t i = lo; i < hi; i++) {
-		float gi = g[i];
-		float mi = b1 * am[i] + (1 - b1) * gi;
-		float vi = b2 * av[i] + (1 - b2) * gi * gi;
-		am[i] = mi;
-		av[i] = vi;
-		double upd = (mi / bc1) / (sqrt(vi / bc2) + eps);
-		if (decay)
-			upd += wd * par[i];
-		par[i] -= (float)(lr * upd);
+	int64_t blocks = (hi - lo + 3) / 4;
+#pragma omp for schedule(static) nowait
+	for (int64_t q = 0; q < blocks; q++) {
+		int64_t i = lo + 4 * q;
+#ifdef __SSE2__
+		if (i + 4 <= hi) {
+			adamw4(m, k, i, decay);
+			continue;
+		}
+#endif
+		for (int64_t e = i + 4 < hi ? i + 4 : hi; i < e; i++)
+			adamw1(m, k, i, decay);
 	}
 }
 
 int wn_model_adamw_step(wn_model *m, const wn_train_opts *o)
 {
 	m->step++;
-	struct adamw_k k = {o->beta1, o->beta2, o->weight_decay,
+	struct adamw_k k = {o->beta1, o->beta2, 1 - o->beta1, 1 - o->beta2, o->weight_decay,
 			    1.0 - pow(o->beta1, (double)m->step), 1.0 - pow(o->beta2, (double)m->step),
 			    o->eps, o->lr};
 #pragma omp parallel num_threads(m->threads) if (m->P >= ADAM_PAR_MIN)
