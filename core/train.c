@@ -50,6 +50,7 @@ struct wn_model {
 	float *pre_h, *h_h, *z_h, *dz_h, *dh_h;
 	float *p_h;                 /* host only: probabilities of the last forward */
 	double *lse_h, *ex_h;       /* host only: logsumexp per row, exp(z - max) (B x C) */
+	double *loss_h;             /* host only: backward's per-row losses (B) */
 	float *adam_m, *adam_v;     /* host only */
 	float drop_p;               /* dropout on the hidden layer while drop_on */
 	uint64_t drop_seed, drop_calls;
@@ -202,9 +203,10 @@ wn_model *wn_model_new(wn_core *c, int64_t d_in, int64_t hidden, int64_t n_class
 	m->p_h = malloc((size_t)(b * n_classes) * sizeof(float));
 	m->lse_h = malloc((size_t)b * sizeof(double));
 	m->ex_h = malloc((size_t)(b * n_classes) * sizeof(double));
+	m->loss_h = malloc((size_t)b * sizeof(double));
 	m->adam_m = calloc((size_t)m->P, sizeof(float));
 	m->adam_v = calloc((size_t)m->P, sizeof(float));
-	if (!m->p_h || !m->lse_h || !m->ex_h || !m->adam_m || !m->adam_v)
+	if (!m->p_h || !m->lse_h || !m->ex_h || !m->loss_h || !m->adam_m || !m->adam_v)
 		goto oom;
 	init_params(m, seed);
 	memset(m->grad_h, 0, (size_t)m->P * sizeof(float));
@@ -238,6 +240,7 @@ void wn_model_free(wn_model *m)
 	free(m->p_h);
 	free(m->lse_h);
 	free(m->ex_h);
+	free(m->loss_h);
 	free(m->adam_m);
 	free(m->adam_v);
 	free(m->mask_h);
@@ -448,53 +451,89 @@ static float act_grad(int act, float x)
 	return (float)(0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * a * (double)x * x));
 }
 
-/* out[j] = sum_b G[b, j] for a B x w host matrix, rows in order. */
-static void col_sums(const float *G, int64_t B, int64_t w, float *out)
+/* d act / d pre for the model's activation (ReLU inline: the call is per
+ * element of every backward). */
+static inline float act_grad_of(const wn_model *m, float x)
 {
-	for (int64_t j = 0; j < w; j++)
-		out[j] = 0;
-	for (int64_t b = 0; b < B; b++)
-		for (int64_t j = 0; j < w; j++)
-			out[j] += G[b * w + j];
+	return m->act == WN_ACT_RELU ? (x > 0 ? 1.0f : 0.0f) : act_grad(m->act, x);
 }
 
-/* dz = (p - onehot(y)) / B, the output bias's gradient as dz's column sums
- * (rows in order, as col_sums) in the same pass; per-row losses to
- * loss_out (optional); returns the sum of the losses. */
+/* Column sums of a B x w host matrix into out, rows in order, the
+ * columns split over the threads of the enclosing region. */
+static void col_sums_par(const float *G, int64_t B, int64_t w, float *out)
+{
+#pragma omp for schedule(static)
+	for (int64_t j = 0; j < w; j++) {
+		float s = 0;
+		for (int64_t b = 0; b < B; b++)
+			s += G[b * w + j];
+		out[j] = s;
+	}
+}
+
+/* dz = (p - onehot(y)) / B and each row's loss, row b of the batch. */
+static void output_grad_row(wn_model *m, const int32_t *y, int64_t B, int64_t b)
+{
+	int64_t C = m->C;
+	const float *p = m->p_h + b * C;
+	float *dz = m->dz_h + b * C;
+	m->loss_h[b] = row_loss(m, b, y[b]);
+	for (int64_t j = 0; j < C; j++)
+		dz[j] = (p[j] - (j == y[b] ? 1.0f : 0.0f)) / (float)B;
+}
+
+/* dz, the output bias's gradient as dz's column sums (rows in order), per-row losses to loss_out (optional); returns the sum of
+ * the losses, in row order. Rows, then columns, split over threads for a
+ * batch worth it (a division per logit), else one fused pass. */
 static double output_grad(wn_model *m, const int32_t *y, int64_t B, float *loss_out)
 {
 	int64_t C = m->C;
 	float *gb = m->grad_h + m->ob2;
-	double sum = 0;
-	for (int64_t j = 0; j < C; j++)
-		gb[j] = 0;
-	for (int64_t b = 0; b < B; b++) {
-		double l = row_loss(m, b, y[b]);
-		sum += l;
-		if (loss_out)
-			loss_out[b] = (float)l;
-		const float *p = m->p_h + b * C;
-		float *dz = m->dz_h + b * C;
-		for (int64_t j = 0; j < C; j++) {
-			dz[j] = (p[j] - (j == y[b] ? 1.0f : 0.0f)) / (float)B;
-			gb[j] += dz[j];
+	if (B * C >= SOFTMAX_PAR_MIN && m->threads > 1) {
+#pragma omp parallel num_threads(m->threads)
+		{
+#pragma omp for schedule(static)
+			for (int64_t b = 0; b < B; b++)
+				output_grad_row(m, y, B, b);
+			col_sums_par(m->dz_h, B, C, gb);
 		}
+	} else {
+		for (int64_t j = 0; j < C; j++)
+			gb[j] = 0;
+		for (int64_t b = 0; b < B; b++) {
+			output_grad_row(m, y, B, b);
+			for (int64_t j = 0; j < C; j++)
+				gb[j] += m->dz_h[b * C + j];
+		}
+	}
+	double sum = 0;
+	for (int64_t b = 0; b < B; b++) {
+		sum += m->loss_h[b];
+		if (loss_out)
+			loss_out[b] = (float)m->loss_h[b];
 	}
 	return sum;
 }
 
+/* Elements of the hidden delta from which it is split over threads. */
+#define DELTA_PAR_MIN 8192
+
 /* dh *= act'(pre) (and the dropout mask of the forward), then b1's
- * gradient as dh's column sums; one pass when the batch is small. */
+ * gradient as dh's column sums: elements then columns over threads, or
+ * one fused pass for a small batch. */
 static void hidden_delta(wn_model *m, int64_t B)
 {
 	int64_t h = m->h;
 	const float *mask = m->drop_last ? m->mask_h : NULL;
 	float *gb = m->grad_h + m->ob1;
-	if (B * h >= HOST_PAR_MIN) {
-#pragma omp parallel for num_threads(m->threads) schedule(static)
-		for (int64_t i = 0; i < B * h; i++)
-			m->dh_h[i] *= act_grad(m->act, m->pre_h[i]) * (mask ? mask[i] : 1.0f);
-		col_sums(m->dh_h, B, h, gb);
+	if (B * h >= DELTA_PAR_MIN && m->threads > 1) {
+#pragma omp parallel num_threads(m->threads)
+		{
+#pragma omp for schedule(static)
+			for (int64_t i = 0; i < B * h; i++)
+				m->dh_h[i] *= act_grad_of(m, m->pre_h[i]) * (mask ? mask[i] : 1.0f);
+			col_sums_par(m->dh_h, B, h, gb);
+		}
 		return;
 	}
 	for (int64_t j = 0; j < h; j++)
@@ -503,7 +542,7 @@ static void hidden_delta(wn_model *m, int64_t B)
 		float *dh = m->dh_h + b * h;
 		const float *pre = m->pre_h + b * h, *mk = mask ? mask + b * h : NULL;
 		for (int64_t j = 0; j < h; j++) {
-			dh[j] *= act_grad(m->act, pre[j]) * (mk ? mk[j] : 1.0f);
+			dh[j] *= act_grad_of(m, pre[j]) * (mk ? mk[j] : 1.0f);
 			gb[j] += dh[j];
 		}
 	}
@@ -794,7 +833,7 @@ static int input_grad_batch(wn_model *m, const float *X, const int32_t *y, int64
 #pragma omp parallel for num_threads(m->threads) schedule(static) if (B * h >= HOST_PAR_MIN)
 		for (int64_t b = 0; b < B; b++)
 			for (int64_t j = 0; j < h; j++)
-				m->h_h[b * h + j] = W2[j * C + y[b]] * act_grad(m->act, m->pre_h[b * h + j]);
+				m->h_h[b * h + j] = W2[j * C + y[b]] * act_grad_of(m, m->pre_h[b * h + j]);
 		if ((rc = push(m, m->h_d, m->h_h, B * h)))
 			return rc;
 		TRY(m, wn_core_gemm(m->c, 0, 1, B, d, h, 1, m->h_d, h, m->par_d + m->oW1, h, 0,
@@ -858,7 +897,7 @@ static int hidden_grad_last(wn_model *m, const float *X, const int32_t *y, int64
 	for (int64_t b = 0; b < B; b++) {
 		double s = 0;
 		for (int64_t j = 0; j < h; j++) {
-			double g = (double)m->dh_h[b * h + j] * act_grad(m->act, m->pre_h[b * h + j]);
+			double g = (double)m->dh_h[b * h + j] * act_grad_of(m, m->pre_h[b * h + j]);
 			s += g * g;
 		}
 		out[b] = (float)(s * ((xsq ? xsq[b] : row_norm2(X + b * d, d)) + 1));
