@@ -594,6 +594,8 @@ int wn_model_backward(wn_model *m, const int32_t *y, float *loss_out, double *me
 struct adamw_k {
 	float b1, b2, c1, c2, wd; /* c1 = 1 - b1, c2 = 1 - b2 (float, as the update rounds them) */
 	double bc1, bc2, eps, lr;
+	int div1, div2;           /* bc1, bc2 != 1: once 1 - beta^t rounds to 1 (t >= 356 for
+				   * 0.9), x / bc is x exactly and the division is skipped */
 };
 
 /* AdamW on parameter i: float moments, the update in double, decoupled
@@ -605,7 +607,8 @@ static inline void adamw1(wn_model *m, const struct adamw_k *k, int64_t i, int d
 	float vi = k->b2 * m->adam_v[i] + k->c2 * g * g;
 	m->adam_m[i] = mi;
 	m->adam_v[i] = vi;
-	double upd = (mi / k->bc1) / (sqrt(vi / k->bc2) + k->eps);
+	double mh = k->div1 ? mi / k->bc1 : mi, vh = k->div2 ? vi / k->bc2 : vi;
+	double upd = mh / (sqrt(vh) + k->eps);
 	if (decay)
 		upd += k->wd * m->par_h[i];
 	m->par_h[i] -= (float)(k->lr * upd);
@@ -631,8 +634,11 @@ static inline void adamw4(wn_model *m, const struct adamw_k *k, int64_t i, int d
 	for (int half = 0; half < 2; half++) {
 		__m128d md = _mm_cvtps_pd(half ? _mm_movehl_ps(mi, mi) : mi);
 		__m128d vd = _mm_cvtps_pd(half ? _mm_movehl_ps(vi, vi) : vi);
-		__m128d upd = _mm_div_pd(_mm_div_pd(md, bc1),
-					 _mm_add_pd(_mm_sqrt_pd(_mm_div_pd(vd, bc2)), eps));
+		if (k->div1)
+			md = _mm_div_pd(md, bc1);
+		if (k->div2)
+			vd = _mm_div_pd(vd, bc2);
+		__m128d upd = _mm_div_pd(md, _mm_add_pd(_mm_sqrt_pd(vd), eps));
 		if (decay)
 			upd = _mm_add_pd(upd, _mm_cvtps_pd(half ? _mm_movehl_ps(wp, wp) : wp));
 		step[half] = _mm_mul_pd(lr, upd);
@@ -667,7 +673,9 @@ int wn_model_adamw_step(wn_model *m, const wn_train_opts *o)
 	m->step++;
 	struct adamw_k k = {o->beta1, o->beta2, 1 - o->beta1, 1 - o->beta2, o->weight_decay,
 			    1.0 - pow(o->beta1, (double)m->step), 1.0 - pow(o->beta2, (double)m->step),
-			    o->eps, o->lr};
+			    o->eps, o->lr, 0, 0};
+	k.div1 = k.bc1 != 1.0;
+	k.div2 = k.bc2 != 1.0;
 #pragma omp parallel num_threads(m->threads) if (m->P >= ADAM_PAR_MIN)
 	{
 		if (m->h) {
