@@ -27,6 +27,15 @@
 
 #define STREAM_SHUFFLE 0x64796e0000000000ull /* "dyn" + epoch */
 #define VOG_CHUNK 1024
+/*
+ * Examples per VoG chunk when the input and hidden widths are at most 512:
+ * the core cuts such products into 256-row tiles the full width of the
+ * result whatever the rows, so 4096-row chunks (16 tiles a product, work
+ * for 16 threads) give every example the same products, bit for bit, as
+ * 1024-row ones. Wider layers keep VOG_CHUNK: below 512 rows the core
+ * also cuts the width, and a last chunk's rows would depend on the size.
+ */
+#define VOG_CHUNK_NARROW 4096
 #define EVAL_BLOCK 4096 /* rows per evaluation pass */
 #define PAR_MIN 32768   /* per-row work (rows x width) worth a thread team */
 
@@ -429,7 +438,8 @@ done:
 /* VoG of every example against the K kept checkpoints, added to sum. */
 static int add_vog(struct run *r, int64_t K, double *sum)
 {
-	int64_t chunk = r->n < VOG_CHUNK ? r->n : VOG_CHUNK;
+	int64_t most = r->d <= 512 && r->o->hidden <= 512 ? VOG_CHUNK_NARROW : VOG_CHUNK;
+	int64_t chunk = r->n < most ? r->n : most;
 	float *g = malloc((size_t)(K * chunk * r->d) * sizeof *g);
 	if (!g) {
 		wn_errf(r->err, r->errlen, "VoG: out of memory (%lld checkpoints of %lld x %lld)",
