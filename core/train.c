@@ -9,6 +9,13 @@
  * and O(B H) elementwise steps on the host. On the CPU backend device
  * buffers are host memory, so the host views below alias them and nothing
  * is copied; on CUDA the views are mirrors filled by download/upload.
+ * The CPU path also skips what only a device needs: the products read the
+ * caller's rows in place, the biases are added inside the passes that
+ * follow each product (ReLU, softmax), and the small per-batch loops go
+ * over threads only where the work pays for a team (softmax and AdamW of
+ * a training batch do; a batch's bias add does not). Every element is
+ * computed as the device path computes it and every sum keeps its order,
+ * so neither the path nor the thread count changes a bit.
  */
 #include <math.h>
 #include <stdarg.h>
