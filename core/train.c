@@ -35,7 +35,9 @@
 #define STREAM_DROPOUT 0x7472000200000000ull /* + forward call */
 
 /* Elements below which a host loop stays on one thread: a training batch
- * (128 x 64) is far below, where a thread team costs more than the loop. */
+ * (128 x 64) is far below, where a thread team costs more than the loop
+ * (winnow's OpenMP threads sleep between regions, OMP_WAIT_POLICY=PASSIVE,
+ * so each region pays for waking them). */
 #define HOST_PAR_MIN 32768
 /* The softmax spends tens of nanoseconds per element on exp: a training
  * batch of 128 x 58 logits is already worth a thread team. */
@@ -491,12 +493,12 @@ static void output_grad_row(wn_model *m, const int32_t *y, int64_t B, int64_t b)
 
 /* dz, the output bias's gradient as dz's column sums (rows in order), per-row losses to loss_out (optional); returns the sum of
  * the losses, in row order. Rows, then columns, split over threads for a
- * batch worth it (a division per logit), else one fused pass. */
+ * large batch (an evaluation-sized one), else one fused pass. */
 static double output_grad(wn_model *m, const int32_t *y, int64_t B, float *loss_out)
 {
 	int64_t C = m->C;
 	float *gb = m->grad_h + m->ob2;
-	if (B * C >= SOFTMAX_PAR_MIN && m->threads > 1) {
+	if (B * C >= HOST_PAR_MIN && m->threads > 1) {
 #pragma omp parallel num_threads(m->threads)
 		{
 #pragma omp for schedule(static)
@@ -522,9 +524,6 @@ static double output_grad(wn_model *m, const int32_t *y, int64_t B, float *loss_
 	return sum;
 }
 
-/* Elements of the hidden delta from which it is split over threads. */
-#define DELTA_PAR_MIN 8192
-
 /* dh *= act'(pre) (and the dropout mask of the forward), then b1's
  * gradient as dh's column sums: elements then columns over threads, or
  * one fused pass for a small batch. */
@@ -533,7 +532,7 @@ static void hidden_delta(wn_model *m, int64_t B)
 	int64_t h = m->h;
 	const float *mask = m->drop_last ? m->mask_h : NULL;
 	float *gb = m->grad_h + m->ob1;
-	if (B * h >= DELTA_PAR_MIN && m->threads > 1) {
+	if (B * h >= HOST_PAR_MIN && m->threads > 1) {
 #pragma omp parallel num_threads(m->threads)
 		{
 #pragma omp for schedule(static)
