@@ -14,8 +14,11 @@
 #   BENCH_CURVES=DIR ...  also the prune curves of every score (`winnow eval
 #                        --keep high,low --repeats 3`, 20% held out) as
 #                        DIR/<score>.{txt,json,svg}, for bench/RESULTS.md
-# Threads: $BENCH_THREADS (default 2). The figures mean something only on a
-# quiet machine; this script prints them and judges nothing.
+# Threads: $BENCH_THREADS (default 2). The winnow rows run with --device cpu
+# (under auto `winnow eval` would load, and on a GPU machine use, the CUDA
+# backend); the --device cuda row, where a GPU is usable, is bounded by
+# $BENCH_CUDA_LIMIT seconds (default 300). The figures mean something only
+# on a quiet machine; this script prints them and judges nothing.
 . "$(dirname "$0")/lib.sh"
 N=${BENCH_N:-63666}
 E=${BENCH_EPOCHS:-5}
@@ -41,9 +44,9 @@ $PY "$PEER" labels "$work/emb.jsonl" section "$work/y.npy" || exit 1
 n=$(wc -l < "$work/in.jsonl")
 echo "train bench: $n debian records, $how, label section, mlp hidden 64, $E epochs, $T threads"
 
-tw=$(secs "$WINNOW" train -q --label section --epochs "$E" --threads "$T" "$work/emb.jsonl")
+tw=$(secs "$WINNOW" train -q --label section --epochs "$E" --threads "$T" --device cpu "$work/emb.jsonl")
 to=$(secs "$WINNOW" eval -q --label section --keep random --fracs 1 --repeats 1 --holdout 0.0001 \
-	--epochs "$E" --threads "$T" "$work/emb.jsonl")
+	--epochs "$E" --threads "$T" --device cpu "$work/emb.jsonl")
 echo "winnow times are of the whole command (JSONL in, records out); the peer's JSON line times its loop, and 'whole' its whole process"
 printf 'winnow train (every score): %.3f s, %.2f epochs/s\n' "$tw" "$(awk "BEGIN { print $E / $tw }")"
 printf 'winnow training only:       %.3f s, %.2f epochs/s (scores add %.0f%%)\n' "$to" \
@@ -59,12 +62,19 @@ if $PY -c "import torch" 2> /dev/null; then
 	$PY "$PEER" torch "$work/X.npy" "$work/y.npy" "$E" --scores
 	if $PY -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
 		$PY "$PEER" torch "$work/X.npy" "$work/y.npy" "$E" --device cuda
-		"$WINNOW" device -q > /dev/null 2>&1 &&
-			printf 'winnow train --device cuda: %.3f s\n' \
-				"$(secs "$WINNOW" train -q --label section --epochs "$E" --device cuda "$work/emb.jsonl")"
 	fi
 else
 	echo "torch: not installed here (the PyTorch rows are the lead's, on the GPU machine)"
+fi
+# `winnow device -q` (a usage error) guarded this row before: it never ran
+if "$WINNOW" device --device cuda > /dev/null 2>&1; then
+	lim=${BENCH_CUDA_LIMIT:-300}
+	tc=$(BENCH_REPS=1 secs timeout "$lim" "$WINNOW" train -q --label section --epochs "$E" \
+		--device cuda "$work/emb.jsonl")
+	case $tc in
+	nan) echo "winnow train --device cuda: failed or did not finish in $lim s" ;;
+	*) printf 'winnow train --device cuda: %.3f s\n' "$tc" ;;
+	esac
 fi
 
 # ---- prune curves (BENCH_CURVES=DIR) ----

@@ -1,11 +1,22 @@
 /*
  * cmd/train.c — `winnow train`: train a proxy classifier on the records'
  * vectors and annotate every record with the scores of its training
- * dynamics. Usage and the option table only; the step is
+ * dynamics. Usage, the option table and the device default; the step is
  * selectors/train_step.c (training and scores: selectors/dynamics.c).
  */
+#include <stdlib.h>
+
 #include "cmd/common.h"
 #include "selectors/train_step.h"
+
+/*
+ * Under --device auto (the default) a proxy whose batch x hidden width is
+ * below this trains on the CPU: each of its steps is a few products of a
+ * batch by the hidden layer, each a round trip to the GPU on the CUDA
+ * path, where the CPU keeps everything in cache. --device cuda still asks
+ * for the GPU. (The linear model counts as width 64.)
+ */
+#define TRAIN_AUTO_CPU_MAX (1 << 20)
 
 static const char *const train_usage[] = {
 	"winnow train --label FIELD [--model linear|mlp] [--hidden 64] [--epochs E] [--runs R] [options] [file...]",
@@ -65,7 +76,9 @@ static const char *const train_usage[] = {
 	"shares not kept); --views V hashes V times (planes from --seed + v): every record in V\n"
 	"batches, its score the mean over views.\n"
 	"Same output at any --threads for a --seed; on CUDA the products run on the GPU and the\n"
-	"scores may differ from the CPU's in the last float digits.",
+	"scores may differ from the CPU's in the last float digits. --device auto (the default)\n"
+	"trains on the CPU when --batch x --hidden is below 1048576 (the linear model: --batch x\n"
+	"64): such steps are too small for the GPU to win; --device cuda forces it.",
 	"",
 	"winnow embed debian.jsonl | winnow train --label section --holdout 0.2 > scored.jsonl",
 	"winnow train --label section --model linear --epochs 5 --runs 3 --labels-out classes.jsonl emb.jsonl",
@@ -120,7 +133,25 @@ static void train_options(void *p, struct wn_option *t)
 }
 
 static void train_init(void *p) { wn_train_step_init(p); }
-static int train_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_train_step_check(p, err, n); }
+/* --device auto (or unset, with $WINNOW_DEVICE unset or auto) -> cpu for a
+ * small proxy (TRAIN_AUTO_CPU_MAX); --trajectories and gat train no proxy here. */
+static void train_device(wn_train_step_opts *o)
+{
+	const char *dev = o->io.device && *o->io.device ? o->io.device : getenv("WINNOW_DEVICE");
+	if ((dev && *dev && strcmp(dev, "auto")) || o->trajectories || !strcmp(o->model, "gat"))
+		return;
+	int64_t width = strcmp(o->model, "linear") ? o->hidden : 64;
+	if ((double)o->batch * (double)width < TRAIN_AUTO_CPU_MAX)
+		o->io.device = "cpu";
+}
+
+static int train_check(void *p, int *npos, const char **pos, char *err, size_t n)
+{
+	if (wn_train_step_check(p, err, n))
+		return -1;
+	train_device(p);
+	return 0;
+}
 static int train_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_train_step_run(p, s, r, err, n); }
 
 const wn_step wn_step_train = {"train", train_usage, sizeof(wn_train_step_opts), WN_STEP_WHOLE,

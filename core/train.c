@@ -9,12 +9,22 @@
  * and O(B H) elementwise steps on the host. On the CPU backend device
  * buffers are host memory, so the host views below alias them and nothing
  * is copied; on CUDA the views are mirrors filled by download/upload.
+ * The CPU path also skips what only a device needs: the products read the
+ * caller's rows in place, the biases are added inside the passes that
+ * follow each product (ReLU, softmax), and the small per-batch loops go
+ * over threads only where the work pays for a team (softmax and AdamW of
+ * a training batch do; a batch's bias add does not). Every element is
+ * computed as the device path computes it and every sum keeps its order,
+ * so neither the path nor the thread count changes a bit.
  */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "core/rng.h"
 #include "core/sample.h"
@@ -23,6 +33,15 @@
 #define STREAM_INIT 0x7472000000000001ull    /* weight initialisation */
 #define STREAM_SHUFFLE 0x7472000100000000ull /* + epoch */
 #define STREAM_DROPOUT 0x7472000200000000ull /* + forward call */
+
+/* Elements below which a host loop stays on one thread: a training batch
+ * (128 x 64) is far below, where a thread team costs more than the loop
+ * (winnow's OpenMP threads sleep between regions, OMP_WAIT_POLICY=PASSIVE,
+ * so each region pays for waking them). */
+#define HOST_PAR_MIN 32768
+/* The softmax spends tens of nanoseconds per element on exp: a training
+ * batch of 128 x 58 logits is already worth a thread team. */
+#define SOFTMAX_PAR_MIN 4096
 
 struct wn_model {
 	wn_core *c;
@@ -35,10 +54,12 @@ struct wn_model {
 	int64_t step, epoch;
 	float *par_d, *grad_d;      /* device */
 	float *x_d, *pre_d, *h_d, *z_d, *dz_d, *dh_d;
+	const float *x_in;          /* the last forward's rows: x_d, or the caller's on the CPU */
 	float *par_h, *grad_h;      /* host views (alias the device ones on CPU) */
 	float *pre_h, *h_h, *z_h, *dz_h, *dh_h;
 	float *p_h;                 /* host only: probabilities of the last forward */
 	double *lse_h, *ex_h;       /* host only: logsumexp per row, exp(z - max) (B x C) */
+	double *loss_h;             /* host only: backward's per-row losses (B) */
 	float *adam_m, *adam_v;     /* host only */
 	float drop_p;               /* dropout on the hidden layer while drop_on */
 	uint64_t drop_seed, drop_calls;
@@ -183,7 +204,7 @@ wn_model *wn_model_new(wn_core *c, int64_t d_in, int64_t hidden, int64_t n_class
 	m->P = m->ob2 + n_classes;
 	int64_t wide = hidden ? hidden : 1, b = max_batch;
 	if (alloc_pair(m, &m->par_d, &m->par_h, m->P) || alloc_pair(m, &m->grad_d, &m->grad_h, m->P) ||
-	    alloc_pair(m, &m->x_d, NULL, b * d_in) || alloc_pair(m, &m->pre_d, &m->pre_h, b * wide) ||
+	    alloc_pair(m, &m->x_d, NULL, m->on_host ? 1 : b * d_in) || alloc_pair(m, &m->pre_d, &m->pre_h, b * wide) ||
 	    alloc_pair(m, &m->h_d, &m->h_h, b * wide) || alloc_pair(m, &m->z_d, &m->z_h, b * n_classes) ||
 	    alloc_pair(m, &m->dz_d, &m->dz_h, b * n_classes) ||
 	    alloc_pair(m, &m->dh_d, &m->dh_h, b * (wide > d_in ? wide : d_in)))
@@ -191,9 +212,10 @@ wn_model *wn_model_new(wn_core *c, int64_t d_in, int64_t hidden, int64_t n_class
 	m->p_h = malloc((size_t)(b * n_classes) * sizeof(float));
 	m->lse_h = malloc((size_t)b * sizeof(double));
 	m->ex_h = malloc((size_t)(b * n_classes) * sizeof(double));
+	m->loss_h = malloc((size_t)b * sizeof(double));
 	m->adam_m = calloc((size_t)m->P, sizeof(float));
 	m->adam_v = calloc((size_t)m->P, sizeof(float));
-	if (!m->p_h || !m->lse_h || !m->ex_h || !m->adam_m || !m->adam_v)
+	if (!m->p_h || !m->lse_h || !m->ex_h || !m->loss_h || !m->adam_m || !m->adam_v)
 		goto oom;
 	init_params(m, seed);
 	memset(m->grad_h, 0, (size_t)m->P * sizeof(float));
@@ -227,6 +249,7 @@ void wn_model_free(wn_model *m)
 	free(m->p_h);
 	free(m->lse_h);
 	free(m->ex_h);
+	free(m->loss_h);
 	free(m->adam_m);
 	free(m->adam_v);
 	free(m->mask_h);
@@ -263,15 +286,20 @@ static int check_batch(wn_model *m, int64_t B)
 
 /* Row softmax of the logits into p_h (double sums: the loss needs them
  * exact), each exp computed once; the row's logsumexp kept in lse_h for
- * the loss. */
-static void host_softmax(wn_model *m, int64_t B)
+ * the loss. bias (NULL on the device path, which added it there) is the
+ * output bias, added to each logit first with wn_core_add_bias's
+ * arithmetic, so the host path makes one pass over the logits. */
+static void host_softmax(wn_model *m, int64_t B, const float *bias)
 {
 	int64_t C = m->C;
-#pragma omp parallel for num_threads(m->threads) schedule(static) if (B * C >= 65536)
+#pragma omp parallel for num_threads(m->threads) schedule(static) if (B * C >= SOFTMAX_PAR_MIN)
 	for (int64_t b = 0; b < B; b++) {
-		const float *z = m->z_h + b * C;
+		float *z = m->z_h + b * C;
 		float *p = m->p_h + b * C;
 		double *ex = m->ex_h + b * C;
+		if (bias)
+			for (int64_t j = 0; j < C; j++)
+				z[j] += bias[j];
 		float mx = z[0];
 		for (int64_t j = 1; j < C; j++)
 			mx = z[j] > mx ? z[j] : mx;
@@ -305,6 +333,62 @@ static int apply_dropout(wn_model *m, int64_t B)
 	return push(m, m->h_d, m->h_h, cnt);
 }
 
+/*
+ * The CPU backend's hidden layer after the product: pre += b1 and h =
+ * act(pre) in one pass for ReLU, the arithmetic of wn_core_add_bias and
+ * wn_core_relu element for element; GELU copies here and runs the core's
+ * GELU (its erf/tanh forms live in one place, core/cpu_nn.c).
+ */
+static int host_hidden(wn_model *m, int64_t B)
+{
+	int64_t h = m->h;
+	const float *b1 = m->par_h + m->ob1;
+	int relu = m->act == WN_ACT_RELU;
+#pragma omp parallel for num_threads(m->threads) schedule(static) if (B * h >= HOST_PAR_MIN)
+	for (int64_t b = 0; b < B; b++) {
+		float *pre = m->pre_h + b * h, *out = m->h_h + b * h;
+		for (int64_t j = 0; j < h; j++) {
+			float v = pre[j] + b1[j];
+			pre[j] = v;
+			out[j] = !relu ? v : v > 0.0f ? v : 0.0f;
+		}
+	}
+	if (!relu)
+		TRY(m, wn_core_gelu(m->c, m->h_d, (size_t)(B * h), m->act == WN_ACT_GELU_TANH));
+	return 0;
+}
+
+/* pre = X W1 + b1 and h = act(pre) for B rows of x_in. */
+static int forward_hidden(wn_model *m, int64_t B)
+{
+	wn_core *c = m->c;
+	int64_t d = m->d, h = m->h;
+	const float *par = m->par_d;
+	TRY(m, wn_core_gemm(c, 0, 0, B, h, d, 1, m->x_in, d, par + m->oW1, h, 0, m->pre_d, h));
+	if (m->on_host)
+		return host_hidden(m, B);
+	TRY(m, wn_core_add_bias(c, m->pre_d, par + m->ob1, B, h));
+	TRY(m, wn_core_copy(c, m->h_d, m->pre_d, (size_t)(B * h) * sizeof(float)));
+	if (m->act == WN_ACT_RELU)
+		TRY(m, wn_core_relu(c, m->h_d, (size_t)(B * h)));
+	else
+		TRY(m, wn_core_gelu(c, m->h_d, (size_t)(B * h), m->act == WN_ACT_GELU_TANH));
+	return 0;
+}
+
+/* The rows the next products read: on the CPU the caller's own (kept
+ * until backward, see train.h), on a device a copy in x_d. */
+static int set_input(wn_model *m, const float *X, int64_t B)
+{
+	if (m->on_host) {
+		m->x_in = X;
+		return 0;
+	}
+	m->x_in = m->x_d;
+	TRY(m, wn_core_upload(m->c, m->x_d, X, (size_t)(B * m->d) * sizeof(float)));
+	return 0;
+}
+
 int wn_model_forward(wn_model *m, const float *X, int64_t B, float *probs_out)
 {
 	int rc = check_batch(m, B);
@@ -314,25 +398,21 @@ int wn_model_forward(wn_model *m, const float *X, int64_t B, float *probs_out)
 	int64_t d = m->d, h = m->h, C = m->C;
 	const float *par = m->par_d;
 	m->B = 0;
-	TRY(m, wn_core_upload(c, m->x_d, X, (size_t)(B * d) * sizeof(float)));
+	if ((rc = set_input(m, X, B)))
+		return rc;
 	if (h) {
-		TRY(m, wn_core_gemm(c, 0, 0, B, h, d, 1, m->x_d, d, par + m->oW1, h, 0, m->pre_d, h));
-		TRY(m, wn_core_add_bias(c, m->pre_d, par + m->ob1, B, h));
-		TRY(m, wn_core_copy(c, m->h_d, m->pre_d, (size_t)(B * h) * sizeof(float)));
-		if (m->act == WN_ACT_RELU)
-			TRY(m, wn_core_relu(c, m->h_d, (size_t)(B * h)));
-		else
-			TRY(m, wn_core_gelu(c, m->h_d, (size_t)(B * h), m->act == WN_ACT_GELU_TANH));
-		if ((rc = apply_dropout(m, B)))
+		if ((rc = forward_hidden(m, B)) || (rc = apply_dropout(m, B)))
 			return rc;
 		TRY(m, wn_core_gemm(c, 0, 0, B, C, h, 1, m->h_d, h, par + m->oW2, C, 0, m->z_d, C));
 	} else {
-		TRY(m, wn_core_gemm(c, 0, 0, B, C, d, 1, m->x_d, d, par + m->oW2, C, 0, m->z_d, C));
+		TRY(m, wn_core_gemm(c, 0, 0, B, C, d, 1, m->x_in, d, par + m->oW2, C, 0, m->z_d, C));
 	}
-	TRY(m, wn_core_add_bias(c, m->z_d, par + m->ob2, B, C));
-	if ((rc = pull(m, m->z_h, m->z_d, B * C)))
-		return rc;
-	host_softmax(m, B);
+	if (!m->on_host) {
+		TRY(m, wn_core_add_bias(c, m->z_d, par + m->ob2, B, C));
+		if ((rc = pull(m, m->z_h, m->z_d, B * C)))
+			return rc;
+	}
+	host_softmax(m, B, m->on_host ? m->par_h + m->ob2 : NULL);
 	if (probs_out)
 		memcpy(probs_out, m->p_h, (size_t)(B * C) * sizeof(float));
 	m->B = B;
@@ -380,14 +460,98 @@ static float act_grad(int act, float x)
 	return (float)(0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * a * (double)x * x));
 }
 
-/* out[j] = sum_b G[b, j] for a B x w host matrix, rows in order. */
-static void col_sums(const float *G, int64_t B, int64_t w, float *out)
+/* d act / d pre for the model's activation (ReLU inline: the call is per
+ * element of every backward). */
+static inline float act_grad_of(const wn_model *m, float x)
 {
-	for (int64_t j = 0; j < w; j++)
-		out[j] = 0;
-	for (int64_t b = 0; b < B; b++)
-		for (int64_t j = 0; j < w; j++)
-			out[j] += G[b * w + j];
+	return m->act == WN_ACT_RELU ? (x > 0 ? 1.0f : 0.0f) : act_grad(m->act, x);
+}
+
+/* Column sums of a B x w host matrix into out, rows in order, the
+ * columns split over the threads of the enclosing region. */
+static void col_sums_par(const float *G, int64_t B, int64_t w, float *out)
+{
+#pragma omp for schedule(static)
+	for (int64_t j = 0; j < w; j++) {
+		float s = 0;
+		for (int64_t b = 0; b < B; b++)
+			s += G[b * w + j];
+		out[j] = s;
+	}
+}
+
+/* dz = (p - onehot(y)) / B and each row's loss, row b of the batch. */
+static void output_grad_row(wn_model *m, const int32_t *y, int64_t B, int64_t b)
+{
+	int64_t C = m->C;
+	const float *p = m->p_h + b * C;
+	float *dz = m->dz_h + b * C;
+	m->loss_h[b] = row_loss(m, b, y[b]);
+	for (int64_t j = 0; j < C; j++)
+		dz[j] = (p[j] - (j == y[b] ? 1.0f : 0.0f)) / (float)B;
+}
+
+/* dz, the output bias's gradient as dz's column sums (rows in order), per-row losses to loss_out (optional); returns the sum of
+ * the losses, in row order. Rows, then columns, split over threads for a
+ * large batch (an evaluation-sized one), else one fused pass. */
+static double output_grad(wn_model *m, const int32_t *y, int64_t B, float *loss_out)
+{
+	int64_t C = m->C;
+	float *gb = m->grad_h + m->ob2;
+	if (B * C >= HOST_PAR_MIN && m->threads > 1) {
+#pragma omp parallel num_threads(m->threads)
+		{
+#pragma omp for schedule(static)
+			for (int64_t b = 0; b < B; b++)
+				output_grad_row(m, y, B, b);
+			col_sums_par(m->dz_h, B, C, gb);
+		}
+	} else {
+		for (int64_t j = 0; j < C; j++)
+			gb[j] = 0;
+		for (int64_t b = 0; b < B; b++) {
+			output_grad_row(m, y, B, b);
+			for (int64_t j = 0; j < C; j++)
+				gb[j] += m->dz_h[b * C + j];
+		}
+	}
+	double sum = 0;
+	for (int64_t b = 0; b < B; b++) {
+		sum += m->loss_h[b];
+		if (loss_out)
+			loss_out[b] = (float)m->loss_h[b];
+	}
+	return sum;
+}
+
+/* dh *= act'(pre) (and the dropout mask of the forward), then b1's
+ * gradient as dh's column sums: elements then columns over threads, or
+ * one fused pass for a small batch. */
+static void hidden_delta(wn_model *m, int64_t B)
+{
+	int64_t h = m->h;
+	const float *mask = m->drop_last ? m->mask_h : NULL;
+	float *gb = m->grad_h + m->ob1;
+	if (B * h >= HOST_PAR_MIN && m->threads > 1) {
+#pragma omp parallel num_threads(m->threads)
+		{
+#pragma omp for schedule(static)
+			for (int64_t i = 0; i < B * h; i++)
+				m->dh_h[i] *= act_grad_of(m, m->pre_h[i]) * (mask ? mask[i] : 1.0f);
+			col_sums_par(m->dh_h, B, h, gb);
+		}
+		return;
+	}
+	for (int64_t j = 0; j < h; j++)
+		gb[j] = 0;
+	for (int64_t b = 0; b < B; b++) {
+		float *dh = m->dh_h + b * h;
+		const float *pre = m->pre_h + b * h, *mk = mask ? mask + b * h : NULL;
+		for (int64_t j = 0; j < h; j++) {
+			dh[j] *= act_grad_of(m, pre[j]) * (mk ? mk[j] : 1.0f);
+			gb[j] += dh[j];
+		}
+	}
 }
 
 int wn_model_backward(wn_model *m, const int32_t *y, float *loss_out, double *mean_loss)
@@ -399,39 +563,26 @@ int wn_model_backward(wn_model *m, const int32_t *y, float *loss_out, double *me
 	if (rc)
 		return rc;
 	wn_core *c = m->c;
-	double sum = 0;
-	for (int64_t b = 0; b < B; b++) {
-		double l = row_loss(m, b, y[b]);
-		sum += l;
-		if (loss_out)
-			loss_out[b] = (float)l;
-		for (int64_t j = 0; j < C; j++)
-			m->dz_h[b * C + j] = (m->p_h[b * C + j] - (j == y[b] ? 1.0f : 0.0f)) / (float)B;
-	}
+	double sum = output_grad(m, y, B, loss_out);
 	if (mean_loss)
 		*mean_loss = sum / (double)B;
 	if ((rc = push(m, m->dz_d, m->dz_h, B * C)))
 		return rc;
 	const float *par = m->par_d;
 	if (!h) {
-		TRY(m, wn_core_gemm(c, 1, 0, d, C, B, 1, m->x_d, d, m->dz_d, C, 0, m->grad_d + m->oW2, C));
+		TRY(m, wn_core_gemm(c, 1, 0, d, C, B, 1, m->x_in, d, m->dz_d, C, 0, m->grad_d + m->oW2, C));
 		if ((rc = pull(m, m->grad_h + m->oW2, m->grad_d + m->oW2, d * C)))
 			return rc;
-		col_sums(m->dz_h, B, C, m->grad_h + m->ob2);
 		return push(m, m->grad_d + m->ob2, m->grad_h + m->ob2, C);
 	}
 	TRY(m, wn_core_gemm(c, 1, 0, h, C, B, 1, m->h_d, h, m->dz_d, C, 0, m->grad_d + m->oW2, C));
-	col_sums(m->dz_h, B, C, m->grad_h + m->ob2);
 	TRY(m, wn_core_gemm(c, 0, 1, B, h, C, 1, m->dz_d, C, par + m->oW2, C, 0, m->dh_d, h));
 	if ((rc = pull(m, m->dh_h, m->dh_d, B * h)) || (rc = pull(m, m->pre_h, m->pre_d, B * h)))
 		return rc;
-#pragma omp parallel for num_threads(m->threads) schedule(static) if (B * h >= 65536)
-	for (int64_t i = 0; i < B * h; i++)
-		m->dh_h[i] *= act_grad(m->act, m->pre_h[i]) * (m->drop_last ? m->mask_h[i] : 1.0f);
+	hidden_delta(m, B);
 	if ((rc = push(m, m->dh_d, m->dh_h, B * h)))
 		return rc;
-	TRY(m, wn_core_gemm(c, 1, 0, d, h, B, 1, m->x_d, d, m->dh_d, h, 0, m->grad_d + m->oW1, h));
-	col_sums(m->dh_h, B, h, m->grad_h + m->ob1);
+	TRY(m, wn_core_gemm(c, 1, 0, d, h, B, 1, m->x_in, d, m->dh_d, h, 0, m->grad_d + m->oW1, h));
 	if ((rc = pull(m, m->grad_h + m->oW1, m->grad_d + m->oW1, d * h)) ||
 	    (rc = pull(m, m->grad_h + m->oW2, m->grad_d + m->oW2, h * C)))
 		return rc;
@@ -442,27 +593,103 @@ int wn_model_backward(wn_model *m, const int32_t *y, float *loss_out, double *me
 
 /* ---- AdamW ---------------------------------------------------------------- */
 
-static int is_bias(const wn_model *m, int64_t i)
+/* Parameters from which one AdamW step is shared by the threads. */
+#define ADAM_PAR_MIN 8192
+
+/* The constants of one step, typed as the update reads them. */
+struct adamw_k {
+	float b1, b2, c1, c2, wd; /* c1 = 1 - b1, c2 = 1 - b2 (float, as the update rounds them) */
+	double bc1, bc2, eps, lr;
+	int div1, div2;           /* bc1, bc2 != 1: once 1 - beta^t rounds to 1 (t >= 356 for
+				   * 0.9), x / bc is x exactly and the division is skipped */
+};
+
+/* AdamW on parameter i: float moments, the update in double, decoupled
+ * weight decay when decay is set (weight matrices, not biases). */
+static inline void adamw1(wn_model *m, const struct adamw_k *k, int64_t i, int decay)
 {
-	return (i >= m->ob2) || (m->h && i >= m->ob1 && i < m->oW2);
+	float g = m->grad_h[i];
+	float mi = k->b1 * m->adam_m[i] + k->c1 * g;
+	float vi = k->b2 * m->adam_v[i] + k->c2 * g * g;
+	m->adam_m[i] = mi;
+	m->adam_v[i] = vi;
+	double mh = k->div1 ? mi / k->bc1 : mi, vh = k->div2 ? vi / k->bc2 : vi;
+	double upd = mh / (sqrt(vh) + k->eps);
+	if (decay)
+		upd += k->wd * m->par_h[i];
+	m->par_h[i] -= (float)(k->lr * upd);
+}
+
+#ifdef __SSE2__
+/* adamw1 on i..i+3 side by side: SSE2's packed float and double
+ * operations (sqrt and division included) round lane by lane exactly as
+ * the scalar ones, so the bits are adamw1's. The compiler leaves adamw1
+ * scalar: the errno side of sqrt() keeps it from vectorising it. */
+static inline void adamw4(wn_model *m, const struct adamw_k *k, int64_t i, int decay)
+{
+	__m128 g = _mm_loadu_ps(m->grad_h + i), par = _mm_loadu_ps(m->par_h + i);
+	__m128 mi = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(k->b1), _mm_loadu_ps(m->adam_m + i)),
+			       _mm_mul_ps(_mm_set1_ps(k->c1), g));
+	__m128 vi = _mm_add_ps(_mm_mul_ps(_mm_set1_ps(k->b2), _mm_loadu_ps(m->adam_v + i)),
+			       _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(k->c2), g), g));
+	_mm_storeu_ps(m->adam_m + i, mi);
+	_mm_storeu_ps(m->adam_v + i, vi);
+	__m128 wp = _mm_mul_ps(_mm_set1_ps(k->wd), par);
+	__m128d bc1 = _mm_set1_pd(k->bc1), bc2 = _mm_set1_pd(k->bc2), eps = _mm_set1_pd(k->eps);
+	__m128d lr = _mm_set1_pd(k->lr), step[2];
+	for (int half = 0; half < 2; half++) {
+		__m128d md = _mm_cvtps_pd(half ? _mm_movehl_ps(mi, mi) : mi);
+		__m128d vd = _mm_cvtps_pd(half ? _mm_movehl_ps(vi, vi) : vi);
+		if (k->div1)
+			md = _mm_div_pd(md, bc1);
+		if (k->div2)
+			vd = _mm_div_pd(vd, bc2);
+		__m128d upd = _mm_div_pd(md, _mm_add_pd(_mm_sqrt_pd(vd), eps));
+		if (decay)
+			upd = _mm_add_pd(upd, _mm_cvtps_pd(half ? _mm_movehl_ps(wp, wp) : wp));
+		step[half] = _mm_mul_pd(lr, upd);
+	}
+	__m128 st = _mm_movelh_ps(_mm_cvtpd_ps(step[0]), _mm_cvtpd_ps(step[1]));
+	_mm_storeu_ps(m->par_h + i, _mm_sub_ps(par, st));
+}
+#endif
+
+/* adamw1 over [lo, hi) in blocks of 4, the blocks split over the threads
+ * of the enclosing region (each element on its own: any split gives the
+ * same bits). */
+static void adamw_range(wn_model *m, const struct adamw_k *k, int64_t lo, int64_t hi, int decay)
+{
+	int64_t blocks = (hi - lo + 3) / 4;
+#pragma omp for schedule(static) nowait
+	for (int64_t q = 0; q < blocks; q++) {
+		int64_t i = lo + 4 * q;
+#ifdef __SSE2__
+		if (i + 4 <= hi) {
+			adamw4(m, k, i, decay);
+			continue;
+		}
+#endif
+		for (int64_t e = i + 4 < hi ? i + 4 : hi; i < e; i++)
+			adamw1(m, k, i, decay);
+	}
 }
 
 int wn_model_adamw_step(wn_model *m, const wn_train_opts *o)
 {
 	m->step++;
-	double bc1 = 1.0 - pow(o->beta1, (double)m->step);
-	double bc2 = 1.0 - pow(o->beta2, (double)m->step);
-	float b1 = o->beta1, b2 = o->beta2;
-#pragma omp parallel for num_threads(m->threads) schedule(static) if (m->P >= 65536)
-	for (int64_t i = 0; i < m->P; i++) {
-		float g = m->grad_h[i];
-		m->adam_m[i] = b1 * m->adam_m[i] + (1 - b1) * g;
-		m->adam_v[i] = b2 * m->adam_v[i] + (1 - b2) * g * g;
-		double mh = m->adam_m[i] / bc1, vh = m->adam_v[i] / bc2;
-		double upd = mh / (sqrt(vh) + o->eps);
-		if (!is_bias(m, i))
-			upd += o->weight_decay * m->par_h[i];
-		m->par_h[i] -= (float)(o->lr * upd);
+	struct adamw_k k = {o->beta1, o->beta2, 1 - o->beta1, 1 - o->beta2, o->weight_decay,
+			    1.0 - pow(o->beta1, (double)m->step), 1.0 - pow(o->beta2, (double)m->step),
+			    o->eps, o->lr, 0, 0};
+	k.div1 = k.bc1 != 1.0;
+	k.div2 = k.bc2 != 1.0;
+#pragma omp parallel num_threads(m->threads) if (m->P >= ADAM_PAR_MIN)
+	{
+		if (m->h) {
+			adamw_range(m, &k, m->oW1, m->ob1, 1);
+			adamw_range(m, &k, m->ob1, m->oW2, 0);
+		}
+		adamw_range(m, &k, m->oW2, m->ob2, 1);
+		adamw_range(m, &k, m->ob2, m->P, 0);
 	}
 	return push(m, m->par_d, m->par_h, m->P);
 }
@@ -516,7 +743,8 @@ out:
 
 /* ---- per-example quantities ------------------------------------------------------ */
 
-/* The per-example quantities of the last forward (B rows of X). */
+/* The per-example quantities of the last forward (B rows of X), each row
+ * on its own (rows split over threads for an evaluation block). */
 static int scores_last(wn_model *m, const float *X, const int32_t *y, int64_t B, float *loss,
 		       float *el2n, float *grand, float *err)
 {
@@ -525,6 +753,7 @@ static int scores_last(wn_model *m, const float *X, const int32_t *y, int64_t B,
 	if (grand && m->h && (rc = pull(m, m->h_h, m->h_d, B * m->h)))
 		return rc;
 	const float *H = m->h ? m->h_h : X;
+#pragma omp parallel for num_threads(m->threads) schedule(static) if (B * C >= HOST_PAR_MIN)
 	for (int64_t b = 0; b < B; b++) {
 		const float *p = m->p_h + b * C;
 		double e2 = 0;
@@ -569,16 +798,40 @@ int wn_model_scores(wn_model *m, const float *X, const int32_t *y, int64_t n, fl
 	return rc;
 }
 
+/* The hidden layer's pre-activations pre = X W1 + b1 alone (what the
+ * input gradient reads), with the arithmetic of the forward pass. */
+static int forward_pre(wn_model *m, const float *X, int64_t B)
+{
+	int64_t h = m->h;
+	int rc = set_input(m, X, B);
+	if (rc)
+		return rc;
+	TRY(m, wn_core_gemm(m->c, 0, 0, B, h, m->d, 1, m->x_in, m->d, m->par_d + m->oW1, h, 0,
+			    m->pre_d, h));
+	if (!m->on_host) {
+		TRY(m, wn_core_add_bias(m->c, m->pre_d, m->par_d + m->ob1, B, h));
+		return pull(m, m->pre_h, m->pre_d, B * h);
+	}
+	const float *b1 = m->par_h + m->ob1;
+#pragma omp parallel for num_threads(m->threads) schedule(static) if (B * h >= HOST_PAR_MIN)
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t j = 0; j < h; j++)
+			m->pre_h[b * h + j] += b1[j];
+	return 0;
+}
+
 /*
  * d z_y / d x = G W1^T with G = W2[:, y] (.) act'(pre) for the MLP, and
- * G = onehot(y) with W in place of W1 for the linear model.
+ * G = onehot(y) with W in place of W1 for the linear model. Neither needs
+ * the logits: the MLP runs its first layer only, the linear model no
+ * forward at all. On the CPU the product lands in out directly.
  */
 static int input_grad_batch(wn_model *m, const float *X, const int32_t *y, int64_t B, float *out)
 {
 	int64_t C = m->C, d = m->d, h = m->h;
-	int rc = wn_model_forward(m, X, B, NULL);
-	if (rc)
-		return rc;
+	float *dst = m->on_host ? out : m->dh_d;
+	int rc = 0;
+	m->B = 0; /* the buffers hold G, not a forward's activations: no backward from here */
 	if (!h) {
 		memset(m->dz_h, 0, (size_t)(B * C) * sizeof(float));
 		for (int64_t b = 0; b < B; b++)
@@ -586,22 +839,21 @@ static int input_grad_batch(wn_model *m, const float *X, const int32_t *y, int64
 		if ((rc = push(m, m->dz_d, m->dz_h, B * C)))
 			return rc;
 		TRY(m, wn_core_gemm(m->c, 0, 1, B, d, C, 1, m->dz_d, C, m->par_d + m->oW2, C, 0,
-				    m->dh_d, d));
+				    dst, d));
 	} else {
-		if ((rc = pull(m, m->pre_h, m->pre_d, B * h)))
+		if ((rc = forward_pre(m, X, B)))
 			return rc;
 		const float *W2 = m->par_h + m->oW2;
+#pragma omp parallel for num_threads(m->threads) schedule(static) if (B * h >= HOST_PAR_MIN)
 		for (int64_t b = 0; b < B; b++)
 			for (int64_t j = 0; j < h; j++)
-				m->h_h[b * h + j] = W2[j * C + y[b]] * act_grad(m->act, m->pre_h[b * h + j]);
+				m->h_h[b * h + j] = W2[j * C + y[b]] * act_grad_of(m, m->pre_h[b * h + j]);
 		if ((rc = push(m, m->h_d, m->h_h, B * h)))
 			return rc;
 		TRY(m, wn_core_gemm(m->c, 0, 1, B, d, h, 1, m->h_d, h, m->par_d + m->oW1, h, 0,
-				    m->dh_d, d));
-		m->B = 0; /* h_d now holds G, not activations: no backward from here */
+				    dst, d));
 	}
-	TRY(m, wn_core_download(m->c, out, m->dh_d, (size_t)(B * d) * sizeof(float)));
-	return 0;
+	return pull(m, out, dst, B * d);
 }
 
 int wn_model_input_grad(wn_model *m, const float *X, const int32_t *y, int64_t n, float *out)
@@ -624,17 +876,30 @@ static double row_norm2(const float *x, int64_t d)
 	return s;
 }
 
-/* TracIn's squared hidden-layer gradient from the last forward. */
-static int hidden_grad_last(wn_model *m, const float *X, const int32_t *y, int64_t B, float *out)
+void wn_model_row_sqnorms(const float *X, int64_t n, int64_t d, int threads, double *out)
+{
+#pragma omp parallel for num_threads(threads > 0 ? threads : 1) schedule(static) \
+	if (n * d >= HOST_PAR_MIN)
+	for (int64_t i = 0; i < n; i++)
+		out[i] = row_norm2(X + i * d, d);
+}
+
+/* TracIn's squared hidden-layer gradient from the last forward; xsq
+ * (optional) holds the rows' ||x||^2 (wn_model_row_sqnorms). */
+static int hidden_grad_last(wn_model *m, const float *X, const int32_t *y, int64_t B,
+			    const double *xsq, float *out)
 {
 	int64_t C = m->C, h = m->h, d = m->d;
 	int rc = 0;
+#pragma omp parallel for num_threads(m->threads) schedule(static) if (B * C >= HOST_PAR_MIN)
 	for (int64_t b = 0; b < B; b++)
 		for (int64_t j = 0; j < C; j++)
 			m->dz_h[b * C + j] = m->p_h[b * C + j] - (j == y[b] ? 1.0f : 0.0f);
 	if (!h) {
+#pragma omp parallel for num_threads(m->threads) schedule(static) if (B * d >= HOST_PAR_MIN)
 		for (int64_t b = 0; b < B; b++)
-			out[b] = (float)(row_norm2(m->dz_h + b * C, C) * (row_norm2(X + b * d, d) + 1));
+			out[b] = (float)(row_norm2(m->dz_h + b * C, C) *
+					 ((xsq ? xsq[b] : row_norm2(X + b * d, d)) + 1));
 		return 0;
 	}
 	if ((rc = push(m, m->dz_d, m->dz_h, B * C)))
@@ -642,13 +907,14 @@ static int hidden_grad_last(wn_model *m, const float *X, const int32_t *y, int64
 	TRY(m, wn_core_gemm(m->c, 0, 1, B, h, C, 1, m->dz_d, C, m->par_d + m->oW2, C, 0, m->dh_d, h));
 	if ((rc = pull(m, m->dh_h, m->dh_d, B * h)) || (rc = pull(m, m->pre_h, m->pre_d, B * h)))
 		return rc;
+#pragma omp parallel for num_threads(m->threads) schedule(static) if (B * h >= HOST_PAR_MIN)
 	for (int64_t b = 0; b < B; b++) {
 		double s = 0;
 		for (int64_t j = 0; j < h; j++) {
-			double g = (double)m->dh_h[b * h + j] * act_grad(m->act, m->pre_h[b * h + j]);
+			double g = (double)m->dh_h[b * h + j] * act_grad_of(m, m->pre_h[b * h + j]);
 			s += g * g;
 		}
-		out[b] = (float)(s * (row_norm2(X + b * d, d) + 1));
+		out[b] = (float)(s * ((xsq ? xsq[b] : row_norm2(X + b * d, d)) + 1));
 	}
 	return 0;
 }
@@ -656,7 +922,7 @@ static int hidden_grad_last(wn_model *m, const float *X, const int32_t *y, int64
 static int hidden_grad_batch(wn_model *m, const float *X, const int32_t *y, int64_t B, float *out)
 {
 	int rc = wn_model_forward(m, X, B, NULL);
-	return rc ? rc : hidden_grad_last(m, X, y, B, out);
+	return rc ? rc : hidden_grad_last(m, X, y, B, NULL, out);
 }
 
 int wn_model_hidden_grad_sq(wn_model *m, const float *X, const int32_t *y, int64_t n, float *out)
@@ -669,8 +935,8 @@ int wn_model_hidden_grad_sq(wn_model *m, const float *X, const int32_t *y, int64
 	return rc;
 }
 
-int wn_model_pass(wn_model *m, const float *X, const int32_t *y, int64_t B, float *logits,
-		  float *loss, float *el2n, float *hidden_grad_sq)
+int wn_model_pass(wn_model *m, const float *X, const int32_t *y, int64_t B, const double *xsq,
+		  float *logits, float *loss, float *el2n, float *hidden_grad_sq)
 {
 	int rc = check_labels(m, y, B);
 	if (!rc)
@@ -680,7 +946,7 @@ int wn_model_pass(wn_model *m, const float *X, const int32_t *y, int64_t B, floa
 	if (!rc && (loss || el2n))
 		rc = scores_last(m, X, y, B, loss, el2n, NULL, NULL);
 	if (!rc && hidden_grad_sq)
-		rc = hidden_grad_last(m, X, y, B, hidden_grad_sq);
+		rc = hidden_grad_last(m, X, y, B, xsq, hidden_grad_sq);
 	return rc;
 }
 

@@ -80,7 +80,9 @@ int wn_model_get_grads(wn_model *m, float *host);
 
 /*
  * Forward pass on B <= max_batch rows; probabilities (B x C, host) to
- * probs_out when given. The activations stay in the model for backward.
+ * probs_out when given. The activations stay in the model for backward;
+ * so does X itself on the CPU backend (the products read the caller's
+ * rows, no copy): keep X unchanged until the backward of this pass.
  */
 int wn_model_forward(wn_model *m, const float *X_host, int64_t B, float *probs_out);
 
@@ -117,7 +119,9 @@ int wn_model_train(wn_model *m, const float *X, const int32_t *y, int64_t n,
 int wn_model_scores(wn_model *m, const float *X, const int32_t *y, int64_t n, float *loss,
 		    float *el2n, float *grand, float *err, float *probs);
 
-/* VoG's input gradient: out (n x d_in) = d logit[y_i] / d x_i. */
+/* VoG's input gradient: out (n x d_in) = d logit[y_i] / d x_i. It runs
+ * no full forward (the logits are not needed), so no backward or
+ * wn_model_logits may follow it. */
 int wn_model_input_grad(wn_model *m, const float *X, const int32_t *y, int64_t n, float *out);
 
 /* ---- issue 18: TracIn self-influence, checkpoints ---- */
@@ -136,10 +140,16 @@ int wn_model_hidden_grad_sq(wn_model *m, const float *X, const int32_t *y, int64
  * the dynamics read from it (each output optional, NULL): logits (B x C),
  * loss and el2n (B) as wn_model_scores, hidden_grad_sq (B) as
  * wn_model_hidden_grad_sq. The same values, bit for bit, as the separate
- * calls over the same blocks, from one forward instead of several.
+ * calls over the same blocks, from one forward instead of several. xsq
+ * (optional) holds the rows' ||x||^2 from wn_model_row_sqnorms, so a
+ * caller passing over the same rows every epoch computes them once.
  */
-int wn_model_pass(wn_model *m, const float *X, const int32_t *y, int64_t B, float *logits,
-		  float *loss, float *el2n, float *hidden_grad_sq);
+int wn_model_pass(wn_model *m, const float *X, const int32_t *y, int64_t B, const double *xsq,
+		  float *logits, float *loss, float *el2n, float *hidden_grad_sq);
+
+/* out[i] = ||X_i||^2 in double, summed in element order (the value the
+ * TracIn term uses), rows split over `threads`. */
+void wn_model_row_sqnorms(const float *X, int64_t n, int64_t d, int threads, double *out);
 
 /*
  * Dropout on the MLP's hidden activations (inverted: a kept unit is scaled

@@ -27,7 +27,17 @@
 
 #define STREAM_SHUFFLE 0x64796e0000000000ull /* "dyn" + epoch */
 #define VOG_CHUNK 1024
+/*
+ * Examples per VoG chunk when the input and hidden widths are at most 512:
+ * the core cuts such products into 256-row tiles the full width of the
+ * result whatever the rows, so 4096-row chunks (16 tiles a product, work
+ * for 16 threads) give every example the same products, bit for bit, as
+ * 1024-row ones. Wider layers keep VOG_CHUNK: below 512 rows the core
+ * also cuts the width, and a last chunk's rows would depend on the size.
+ */
+#define VOG_CHUNK_NARROW 4096
 #define EVAL_BLOCK 4096 /* rows per evaluation pass */
+#define PAR_MIN 32768   /* per-row work (rows x width) worth a thread team */
 
 void wn_dyn_opts_default(wn_dyn_opts *o)
 {
@@ -105,21 +115,40 @@ double wn_dyn_margin(const float *z, int64_t C, int32_t y)
 	return (double)z[y] - other;
 }
 
-/* VoG over K gradients of d elements, gradient k at g + k * stride. */
+/*
+ * VoG over K gradients of d elements, gradient k at g + k * stride: per
+ * element the mean over k, then the mean squared deviation, each summed
+ * over k in order; the elements' results summed in element order. The
+ * elements go VOG_LANES at a time so their independent sums interleave
+ * (one element's chain of dependent adds would stall on latency); every
+ * value is the same as element by element.
+ */
+#define VOG_LANES 8
+
+static double vog_lanes(const float *g, int64_t K, int64_t stride, int64_t w, int use_std,
+			double sum)
+{
+	double mean[VOG_LANES] = {0}, m2[VOG_LANES] = {0};
+	for (int64_t k = 0; k < K; k++)
+		for (int64_t l = 0; l < w; l++)
+			mean[l] += g[k * stride + l];
+	for (int64_t l = 0; l < w; l++)
+		mean[l] /= (double)K;
+	for (int64_t k = 0; k < K; k++)
+		for (int64_t l = 0; l < w; l++) {
+			double e = g[k * stride + l] - mean[l];
+			m2[l] += e * e;
+		}
+	for (int64_t l = 0; l < w; l++)
+		sum += use_std ? sqrt(m2[l] / (double)K) : m2[l] / (double)K;
+	return sum;
+}
+
 static double vog_strided(const float *g, int64_t K, int64_t stride, int64_t d, int use_std)
 {
 	double sum = 0;
-	for (int64_t j = 0; j < d; j++) {
-		double mean = 0, m2 = 0;
-		for (int64_t k = 0; k < K; k++)
-			mean += g[k * stride + j];
-		mean /= (double)K;
-		for (int64_t k = 0; k < K; k++) {
-			double e = g[k * stride + j] - mean;
-			m2 += e * e;
-		}
-		sum += use_std ? sqrt(m2 / (double)K) : m2 / (double)K;
-	}
+	for (int64_t j = 0; j < d; j += VOG_LANES)
+		sum = vog_lanes(g + j, K, stride, d - j < VOG_LANES ? d - j : VOG_LANES, use_std, sum);
 	return sum / (double)d;
 }
 
@@ -168,8 +197,10 @@ struct run {
 	const float *X;
 	const int32_t *y;
 	int64_t n, d, C, bs, eb, P; /* eb: rows per evaluation block */
+	int threads;                /* the context's, for the per-row loops */
 	int64_t *train_idx, n_train, *hold_idx, n_hold, *perm;
 	float *xb, *zb, *tmp, *tb, *ckpt, *last_loss; /* tb: 2 x eb, per block */
+	double *xsq;                /* ||x_i||^2 of every row, for TracIn (once per call) */
 	int32_t *yb;
 	unsigned char *prev, *ever;
 	int64_t *forget, T, nmargin;
@@ -200,6 +231,7 @@ static void eval_rows(struct run *r, int64_t step, int64_t s, int64_t B, int mar
 {
 	if (r->hooks && r->hooks->eval)
 		r->hooks->eval(r->hooks->ctx, r->run, step, s, B, r->zb);
+#pragma omp parallel for num_threads(r->threads) schedule(static) if (B * r->C >= PAR_MIN)
 	for (int64_t b = 0; b < B; b++) {
 		int64_t i = s + b;
 		const float *z = r->zb + b * r->C;
@@ -293,8 +325,8 @@ static int epoch_pass(struct run *r, int e, int64_t step, wn_dyn_scores *out)
 	float *loss = r->tmp, *hg = r->tb, *el = r->tb + r->eb;
 	for (int64_t s = 0; s < r->n; s += r->eb) {
 		int64_t B = r->n - s < r->eb ? r->n - s : r->eb;
-		if (wn_model_pass(r->m, r->X + s * r->d, r->y + s, B, eval ? r->zb : NULL, loss + s,
-				  el2n ? el : NULL, hg))
+		if (wn_model_pass(r->m, r->X + s * r->d, r->y + s, B, r->xsq + s, eval ? r->zb : NULL,
+				  loss + s, el2n ? el : NULL, hg))
 			return model_fail(r, "checkpoint pass");
 		if (eval)
 			eval_rows(r, step, s, B, 1);
@@ -406,7 +438,8 @@ done:
 /* VoG of every example against the K kept checkpoints, added to sum. */
 static int add_vog(struct run *r, int64_t K, double *sum)
 {
-	int64_t chunk = r->n < VOG_CHUNK ? r->n : VOG_CHUNK;
+	int64_t most = r->d <= 512 && r->o->hidden <= 512 ? VOG_CHUNK_NARROW : VOG_CHUNK;
+	int64_t chunk = r->n < most ? r->n : most;
 	float *g = malloc((size_t)(K * chunk * r->d) * sizeof *g);
 	if (!g) {
 		wn_errf(r->err, r->errlen, "VoG: out of memory (%lld checkpoints of %lld x %lld)",
@@ -420,7 +453,10 @@ static int add_vog(struct run *r, int64_t K, double *sum)
 			if (wn_model_set_params(r->m, r->ckpt + k * r->P) ||
 			    wn_model_input_grad(r->m, r->X + s * r->d, r->y + s, B, g + k * chunk * r->d))
 				rc = model_fail(r, "VoG");
-		for (int64_t b = 0; b < B && !rc; b++)
+		if (rc)
+			break;
+#pragma omp parallel for num_threads(r->threads) schedule(static) if (B * K * r->d >= PAR_MIN)
+		for (int64_t b = 0; b < B; b++)
 			sum[s + b] += vog_strided(g + b * r->d, K, chunk * r->d, r->d, r->o->vog_std);
 	}
 	free(g);
@@ -536,7 +572,8 @@ static int alloc_run(struct run *r, const unsigned char *holdout)
 	r->ever = malloc(n);
 	r->forget = malloc(n * sizeof(int64_t));
 	r->margin = malloc(n * sizeof(double));
-	if (!r->train_idx || !r->hold_idx || !r->perm || !r->xb || !r->zb || !r->yb || !r->tmp || !r->tb || !r->last_loss ||
+	r->xsq = malloc(n * sizeof(double));
+	if (!r->xsq || !r->train_idx || !r->hold_idx || !r->perm || !r->xb || !r->zb || !r->yb || !r->tmp || !r->tb || !r->last_loss ||
 	    !r->prev || !r->ever || !r->forget || !r->margin)
 		return -1;
 	for (int64_t i = 0; i < r->n; i++) {
@@ -563,6 +600,7 @@ static void free_run(struct run *r)
 	free(r->ever);
 	free(r->forget);
 	free(r->margin);
+	free(r->xsq);
 	free(r->ckpt);
 }
 
@@ -616,7 +654,8 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	if (check_args(o, n, d, C, err, errlen))
 		return -1;
 	struct run r = {.c = c, .o = o, .hooks = hooks, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
-			.eb = eval_block(o->train.batch, n), .merge = 1, .err = err, .errlen = errlen};
+			.eb = eval_block(o->train.batch, n), .threads = wn_core_threads(c), .merge = 1,
+			.err = err, .errlen = errlen};
 	int rc = -1;
 	if (alloc_scores(out, n, o->train.epochs) || alloc_run(&r, holdout)) {
 		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n);
@@ -626,6 +665,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 		wn_errf(err, errlen, "every example is held out: nothing to train on");
 		goto done;
 	}
+	wn_model_row_sqnorms(X, n, d, r.threads, r.xsq);
 	for (int run = 0; run < o->runs; run++) {
 		uint64_t seed = wn_rng_derive(o->train.seed, (uint64_t)run);
 		r.m = wn_model_new(c, d, o->hidden, C, o->act, r.eb, seed, err, errlen);
@@ -682,7 +722,7 @@ int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 		return -1;
 	}
 	struct run r = {.o = o, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
-			.eb = o->train.batch, .err = err, .errlen = errlen};
+			.eb = o->train.batch, .threads = wn_core_threads(c), .err = err, .errlen = errlen};
 	int rc = -1;
 	if (alloc_run(&r, NULL)) {
 		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n);
