@@ -32,8 +32,10 @@ struct wn_jsonv {
 extern "C" wn_jsonv *wn_jsonv_new(void)
 {
 	wn_jsonv *v = new (std::nothrow) wn_jsonv();
+#ifdef SIMDJSON_THREADS_ENABLED
 	if (v)
 		v->lines.threaded = false; /* one batch per block: no stage 1 thread */
+#endif
 	return v;
 }
 
@@ -117,7 +119,9 @@ static bool take_doc(lines_state *st, const char *buf, size_t s, size_t e)
 		return false;
 	if (nl > (st->first ? 0u : 1u) || cr) /* blank lines, or a CR the reader strips */
 		st->clean = false;
-	if (memchr(buf + s, '\n', e - s)) /* a document over several lines */
+	/* a document over several lines (checked while it is in L1: cheaper
+	 * than counting the block's newlines afterwards) */
+	if (memchr(buf + s, '\n', e - s))
 		return false;
 	st->first = false;
 	st->pos = e;

@@ -23,7 +23,7 @@
  * position and the policy never depend on where a block ends. The first
  * line of an input (a BOM) is never in a block. A clean block (no blank
  * line, no CR) is its own output: wn_reader_next_run hands it over whole.
- * A mapped input is hashed block by block, while the bytes are in cache.
+ * A mapped input is hashed when its hash is first asked for (close_input).
  */
 #include "io/record.h"
 #include "io/csvin.h"
@@ -81,6 +81,8 @@ struct input_info {
 	char *name;
 	uint64_t size;
 	uint64_t hash;
+	const char *map;          /* a mapped input not hashed yet: its bytes, kept mapped */
+	size_t map_len;
 };
 
 struct wn_reader {
@@ -106,7 +108,6 @@ struct wn_reader {
 	const char *map;
 	size_t map_len, map_pos, map_readable;
 	wn_buf pad;               /* a line near the map's end, copied with padding */
-	size_t hash_pos;          /* mapped bytes hashed so far */
 	size_t fault_pos;         /* mapped bytes prefaulted so far */
 	/* decoded bytes: buf[start, end) not yet consumed */
 	char *buf;
@@ -162,27 +163,26 @@ wn_reader *wn_reader_open(const char *const *paths, int npaths, const wn_reader_
 	return r;
 }
 
-/* Hash the mapped input up to byte `to`, in order. */
-static void hash_map_to(wn_reader *r, size_t to)
-{
-	if (to > r->hash_pos) {
-		XXH3_64bits_update(r->hash, r->map + r->hash_pos, to - r->hash_pos);
-		r->hash_pos = to;
-	}
-}
-
+/*
+ * A mapped input is hashed only when its hash is asked for (provenance,
+ * store, recipes; cat alone never asks): its mapping outlives the input,
+ * without its page tables, until then or until the reader closes.
+ */
 static void close_input(wn_reader *r)
 {
-	if (r->map)
-		hash_map_to(r, r->map_len); /* the whole file, as if read to the end */
-	if (r->cur >= 0 && r->cur < r->npaths && r->fd >= 0) {
+	int keep = r->cur >= 0 && r->cur < r->npaths && r->fd >= 0;
+	if (keep) {
 		r->info[r->cur].size = r->raw_total;
 		r->info[r->cur].hash = XXH3_64bits_digest(r->hash);
 	}
-	if (r->map) {
+	if (r->map && keep) {
+		madvise((void *)r->map, r->map_len, MADV_DONTNEED);
+		r->info[r->cur].map = r->map;
+		r->info[r->cur].map_len = r->map_len;
+	} else if (r->map) {
 		munmap((void *)r->map, r->map_len);
-		r->map = NULL;
 	}
+	r->map = NULL;
 	if (r->fd > 0)
 		close(r->fd);
 	r->fd = -1;
@@ -220,7 +220,7 @@ static void try_map(wn_reader *r, size_t size)
 	r->map_pos = 0;
 	/* bytes past the end of the file up to the page end read as zeros */
 	r->map_readable = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
-	r->hash_pos = r->fault_pos = 0;
+	r->fault_pos = 0;
 	r->raw_total = size;
 	r->in_eof = 1;
 }
@@ -656,8 +656,6 @@ static void start_block(wn_reader *r)
 	r->blk_state = wn_jsonv_check_lines(r->jv, p, n, r->block, &nobj);
 	r->blk_left = n;
 	r->blk_objs = r->blk_state == WN_JSONV_LINES_CLEAN ? nobj : 0;
-	if (r->map)
-		hash_map_to(r, r->map_pos + n);
 }
 
 /* A line of n bytes and its newline was consumed: 1 when its block vouches for it. */
@@ -871,7 +869,16 @@ const char *wn_reader_input_name(const wn_reader *r, int i)
 }
 
 uint64_t wn_reader_input_size(const wn_reader *r, int i) { return r->info[i].size; }
-uint64_t wn_reader_input_hash(const wn_reader *r, int i) { return r->info[i].hash; }
+uint64_t wn_reader_input_hash(const wn_reader *r, int i)
+{
+	struct input_info *in = &r->info[i]; /* the array is not the const reader's */
+	if (in->map) {
+		in->hash = XXH3_64bits(in->map, in->map_len);
+		munmap((void *)in->map, in->map_len);
+		in->map = NULL;
+	}
+	return in->hash;
+}
 
 void wn_reader_close(wn_reader *r)
 {
@@ -879,8 +886,11 @@ void wn_reader_close(wn_reader *r)
 		return;
 	close_input(r);
 	if (r->info)
-		for (int i = 0; i < r->npaths; i++)
+		for (int i = 0; i < r->npaths; i++) {
 			free(r->info[i].name);
+			if (r->info[i].map)
+				munmap((void *)r->info[i].map, r->info[i].map_len);
+		}
 	free(r->info);
 	wn_jsonv_free(r->jv);
 	if (r->hash)
