@@ -31,6 +31,7 @@
 #include "io/spool.h"
 
 #define ATOMIC_BUF ((size_t)256 << 10)
+#define ATOMIC_DIRECT ((size_t)64 << 10) /* a write this long skips the buffer of a file */
 #define MAX_LINK_HOPS 40
 
 struct wn_atomic {
@@ -355,6 +356,8 @@ int wn_atomic_write(wn_atomic *a, const void *p, size_t n, char *err, size_t err
 		return -1;
 	a->bytes += n;
 	a->newlines += count_newlines(p, n);
+	if (n >= ATOMIC_DIRECT && !a->spooled) /* a run of records: no copy */
+		return flush_buf(a, err, errlen) || put(a, p, n, err, errlen) ? -1 : 0;
 	if (a->len + n <= ATOMIC_BUF) {
 		memcpy(a->buf + a->len, p, n);
 		a->len += n;

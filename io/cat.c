@@ -80,9 +80,10 @@ int wn_cat_run(const wn_cat_opts *o, wn_stream *s, wn_step_report *rep, char *er
 	if (!strcmp(o->to, "csv"))
 		return cat_csv(o, s, err, errlen);
 	wn_record rec;
+	wn_run run; /* records that pass as they lie in the input */
 	int r;
-	while ((r = wn_stream_next(s, &rec)) > 0)
-		if (wn_stream_emit(s, &rec, NULL))
+	while ((r = wn_stream_next_run(s, &run, &rec)) > 0)
+		if (run.count ? wn_stream_emit_run(s, &run) : wn_stream_emit(s, &rec, NULL))
 			break;
 	return r < 0 || s->failed ? -1 : 0;
 }

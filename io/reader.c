@@ -14,6 +14,16 @@
  * Why one big buffer: decoded bytes land in one growable buffer that keeps
  * WN_JSON_PADDING spare bytes, so each line is validated where it lies, with
  * no copy, and plain files are read straight into it.
+ *
+ * Why blocks: simdjson's setup per document costs more than validating a
+ * short record, so the complete lines at the current position (up to the
+ * block size) are validated in one call (wn_jsonv_check_lines). A block it
+ * vouches for gives its lines without a check of their own; any other block
+ * is checked line by line, exactly as without blocks, so an error, its
+ * position and the policy never depend on where a block ends. The first
+ * line of an input (a BOM) is never in a block. A clean block (no blank
+ * line, no CR) is its own output: wn_reader_next_run hands it over whole.
+ * A mapped input is hashed when its hash is first asked for (close_input).
  */
 #include "io/record.h"
 #include "io/csvin.h"
@@ -34,6 +44,8 @@
 #define RAW_CHUNK (1u << 20)
 #define MIN_FILL (1u << 20)
 #define DEFAULT_MAX_RECORD ((size_t)64 << 20)
+#define DEFAULT_BLOCK ((size_t)256 << 10)
+#define PREFAULT ((size_t)4 << 20) /* mapped bytes whose page tables are filled at once */
 
 /* decoded: plain, gzip, zstd, lz4 frames; recognised and refused: the rest */
 enum codec {
@@ -69,6 +81,8 @@ struct input_info {
 	char *name;
 	uint64_t size;
 	uint64_t hash;
+	const char *map;          /* a mapped input not hashed yet: its bytes, kept mapped */
+	size_t map_len;
 };
 
 struct wn_reader {
@@ -94,11 +108,17 @@ struct wn_reader {
 	const char *map;
 	size_t map_len, map_pos, map_readable;
 	wn_buf pad;               /* a line near the map's end, copied with padding */
+	size_t fault_pos;         /* mapped bytes prefaulted so far */
 	/* decoded bytes: buf[start, end) not yet consumed */
 	char *buf;
 	size_t cap, start, end, scan;
 	uint64_t line;            /* lines consumed in the current input */
 	int skipping_long;        /* inside an over-long line: drop until newline */
+	/* the block at the current position (see start_block) */
+	size_t block;             /* most bytes a block holds (0: no blocks) */
+	size_t blk_left;          /* its bytes not consumed yet (0: none) */
+	size_t blk_objs;          /* a clean block: its records not consumed yet */
+	int blk_state;            /* WN_JSONV_LINES_* */
 	/* state */
 	wn_jsonv *jv;
 	wn_csvin *csv;
@@ -107,6 +127,12 @@ struct wn_reader {
 	uint64_t count, bytes;
 	int failed;
 };
+
+/* Never above the record limit, so that no line of a block is over-long. */
+void wn_reader_set_block(wn_reader *r, size_t bytes)
+{
+	r->block = bytes < r->opts.max_record ? bytes : r->opts.max_record;
+}
 
 wn_reader *wn_reader_open(const char *const *paths, int npaths, const wn_reader_opts *opts)
 {
@@ -118,6 +144,8 @@ wn_reader *wn_reader_open(const char *const *paths, int npaths, const wn_reader_
 	if (!r->opts.max_record)
 		r->opts.max_record = DEFAULT_MAX_RECORD;
 	r->policy = opts->policy;
+	const char *blk = getenv("WINNOW_READ_BLOCK");
+	wn_reader_set_block(r, blk && *blk ? strtoull(blk, NULL, 10) : DEFAULT_BLOCK);
 	r->paths = npaths ? paths : stdin_only;
 	r->npaths = npaths ? npaths : 1;
 	r->cur = -1;
@@ -135,16 +163,26 @@ wn_reader *wn_reader_open(const char *const *paths, int npaths, const wn_reader_
 	return r;
 }
 
+/*
+ * A mapped input is hashed only when its hash is asked for (provenance,
+ * store, recipes; cat alone never asks): its mapping outlives the input,
+ * without its page tables, until then or until the reader closes.
+ */
 static void close_input(wn_reader *r)
 {
-	if (r->cur >= 0 && r->cur < r->npaths && r->fd >= 0) {
+	int keep = r->cur >= 0 && r->cur < r->npaths && r->fd >= 0;
+	if (keep) {
 		r->info[r->cur].size = r->raw_total;
 		r->info[r->cur].hash = XXH3_64bits_digest(r->hash);
 	}
-	if (r->map) {
+	if (r->map && keep) {
+		madvise((void *)r->map, r->map_len, MADV_DONTNEED);
+		r->info[r->cur].map = r->map;
+		r->info[r->cur].map_len = r->map_len;
+	} else if (r->map) {
 		munmap((void *)r->map, r->map_len);
-		r->map = NULL;
 	}
+	r->map = NULL;
 	if (r->fd > 0)
 		close(r->fd);
 	r->fd = -1;
@@ -182,7 +220,7 @@ static void try_map(wn_reader *r, size_t size)
 	r->map_pos = 0;
 	/* bytes past the end of the file up to the page end read as zeros */
 	r->map_readable = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
-	XXH3_64bits_update(r->hash, p, size);
+	r->fault_pos = 0;
 	r->raw_total = size;
 	r->in_eof = 1;
 }
@@ -240,6 +278,7 @@ static int open_next_input(wn_reader *r)
 	r->line = 0;
 	r->in_eof = r->codec_done = 0;
 	r->at_start = 1;
+	r->blk_left = r->blk_objs = 0;
 	r->raw_pos = r->raw_len = 0;
 	r->raw_total = 0;
 	r->codec = CODEC_PLAIN;
@@ -550,6 +589,107 @@ static int next_line(wn_reader *r, const char **p, size_t *n)
 	}
 }
 
+/* ---- blocks ---------------------------------------------------------- */
+
+/*
+ * The complete lines at the current position, at most r->block bytes and
+ * readable WN_JSON_PADDING past their end: 1 with [*p, *p + *n), 0 when
+ * there is none (a line longer than the block, the map's last bytes, an
+ * over-long line being dropped, a buffer holding no newline yet).
+ */
+static int block_window(const wn_reader *r, const char **p, size_t *n)
+{
+	const char *s;
+	size_t avail;
+	if (r->map) {
+		size_t room = r->map_readable - r->map_pos;
+		if (r->map_pos >= r->map_len || room <= WN_JSON_PADDING)
+			return 0;
+		s = r->map + r->map_pos;
+		avail = r->map_len - r->map_pos;
+		if (avail > room - WN_JSON_PADDING)
+			avail = room - WN_JSON_PADDING;
+	} else {
+		if (r->skipping_long)
+			return 0;
+		s = r->buf + r->start;
+		avail = r->end - r->start;
+	}
+	if (avail > r->block)
+		avail = r->block;
+	const char *nl = avail ? memrchr(s, '\n', avail) : NULL;
+	if (!nl)
+		return 0;
+	*p = s;
+	*n = (size_t)(nl - s) + 1;
+	return 1;
+}
+
+/* Fill the page tables of the mapped input up to byte `to` (and a little
+ * beyond) in one call: cheaper than a fault per few pages. */
+static void prefault(wn_reader *r, size_t to)
+{
+#ifdef MADV_POPULATE_READ
+	while (r->fault_pos < to && r->fault_pos < r->map_len) {
+		size_t n = r->map_len - r->fault_pos < PREFAULT ? r->map_len - r->fault_pos : PREFAULT;
+		if (madvise((char *)r->map + r->fault_pos, n, MADV_POPULATE_READ)) {
+			r->fault_pos = r->map_len; /* not supported here: fault as we go */
+			return;
+		}
+		r->fault_pos += n;
+	}
+#else
+	(void)r;
+	(void)to;
+#endif
+}
+
+/* Validate the lines at the current position as one block, when there are some. */
+static void start_block(wn_reader *r)
+{
+	const char *p;
+	size_t n, nobj;
+	if (!r->block || r->at_start || !block_window(r, &p, &n))
+		return;
+	if (r->map)
+		prefault(r, r->map_pos + n);
+	r->blk_state = wn_jsonv_check_lines(r->jv, p, n, r->block, &nobj);
+	r->blk_left = n;
+	r->blk_objs = r->blk_state == WN_JSONV_LINES_CLEAN ? nobj : 0;
+}
+
+/* A line of n bytes and its newline was consumed: 1 when its block vouches for it. */
+static int block_line(wn_reader *r, size_t n)
+{
+	if (!r->blk_left)
+		return 0;
+	r->blk_left = r->blk_left > n + 1 ? r->blk_left - n - 1 : 0;
+	if (r->blk_objs)
+		r->blk_objs--;
+	return r->blk_state != WN_JSONV_LINES_BAD;
+}
+
+/* The rest of a clean block as one run: 1, or 0 when there is none here. */
+static int take_run(wn_reader *r, wn_run *run)
+{
+	if (!r->blk_left)
+		start_block(r);
+	if (!r->blk_left || r->blk_state != WN_JSONV_LINES_CLEAN || !r->blk_objs)
+		return 0;
+	const char *p = r->map ? r->map + r->map_pos : r->buf + r->start;
+	size_t n = r->blk_left;
+	*run = (wn_run){{p, n}, r->blk_objs, r->name, r->line + 1, r->count};
+	r->line += run->count;
+	r->count += run->count;
+	r->bytes += n;
+	if (r->map)
+		r->map_pos += n;
+	else
+		r->start = r->scan = r->start + n;
+	r->blk_left = r->blk_objs = 0;
+	return 1;
+}
+
 int wn_record_validate(const char *buf, size_t n, int copy, char *err, size_t errlen)
 {
 	wn_jsonv *jv = wn_jsonv_new();
@@ -580,10 +720,10 @@ int wn_record_validate(const char *buf, size_t n, int copy, char *err, size_t er
  * raw: what a rejection hands to the policy (the line, or the CSV row as read).
  */
 static int take_line(wn_reader *r, const char *p, size_t n, uint64_t line, const char *raw,
-		     size_t rawlen, wn_record *rec)
+		     size_t rawlen, int checked, wn_record *rec)
 {
 	char err[256];
-	if (wn_jsonv_check_object(r->jv, p, n, err, sizeof err)) {
+	if (!checked && wn_jsonv_check_object(r->jv, p, n, err, sizeof err)) {
 		if (wn_policy_reject(r->policy, r->name, line, raw, rawlen, "%s", err)) {
 			r->failed = 1;
 			return -1;
@@ -603,7 +743,12 @@ static int next_jsonl(wn_reader *r, wn_record *rec)
 	const char *p;
 	size_t n;
 	int got;
-	while ((got = next_line(r, &p, &n)) > 0) {
+	for (;;) {
+		if (!r->blk_left)
+			start_block(r);
+		if ((got = next_line(r, &p, &n)) <= 0)
+			return got;
+		int checked = block_line(r, n);
 		r->bytes += n + 1;
 		if (r->at_start) {
 			r->at_start = 0;
@@ -625,11 +770,10 @@ static int next_jsonl(wn_reader *r, wn_record *rec)
 			n--;
 		if (is_blank(p, n))
 			continue;
-		int t = take_line(r, p, n, r->line, p, n, rec);
+		int t = take_line(r, p, n, r->line, p, n, checked, rec);
 		if (t)
 			return t;
 	}
-	return got;
 }
 
 /* A row io/csvin.c completed (c = 1) or dropped (c = -1): same returns as take_line. */
@@ -646,7 +790,7 @@ static int csv_row(wn_reader *r, int c, uint64_t line, const char *err, wn_recor
 	}
 	if (wn_buf_reserve(&r->csvrec, WN_JSON_PADDING))
 		return fail_input(r, "out of memory", NULL);
-	return take_line(r, r->csvrec.data, r->csvrec.len, line, raw, rawlen, rec);
+	return take_line(r, r->csvrec.data, r->csvrec.len, line, raw, rawlen, 0, rec);
 }
 
 static int next_csv(wn_reader *r, wn_record *rec)
@@ -707,6 +851,14 @@ int wn_reader_next(wn_reader *r, wn_record *rec)
 	}
 }
 
+int wn_reader_next_run(wn_reader *r, wn_run *run, wn_record *rec)
+{
+	run->count = 0;
+	if (!r->failed && r->fd >= 0 && r->opts.format != WN_FORMAT_CSV && take_run(r, run))
+		return 1;
+	return wn_reader_next(r, rec);
+}
+
 uint64_t wn_reader_count(const wn_reader *r) { return r->count; }
 uint64_t wn_reader_bytes(const wn_reader *r) { return r->bytes; }
 int wn_reader_ninputs(const wn_reader *r) { return r->npaths; }
@@ -717,7 +869,16 @@ const char *wn_reader_input_name(const wn_reader *r, int i)
 }
 
 uint64_t wn_reader_input_size(const wn_reader *r, int i) { return r->info[i].size; }
-uint64_t wn_reader_input_hash(const wn_reader *r, int i) { return r->info[i].hash; }
+uint64_t wn_reader_input_hash(const wn_reader *r, int i)
+{
+	struct input_info *in = &r->info[i]; /* the array is not the const reader's */
+	if (in->map) {
+		in->hash = XXH3_64bits(in->map, in->map_len);
+		munmap((void *)in->map, in->map_len);
+		in->map = NULL;
+	}
+	return in->hash;
+}
 
 void wn_reader_close(wn_reader *r)
 {
@@ -725,8 +886,11 @@ void wn_reader_close(wn_reader *r)
 		return;
 	close_input(r);
 	if (r->info)
-		for (int i = 0; i < r->npaths; i++)
+		for (int i = 0; i < r->npaths; i++) {
 			free(r->info[i].name);
+			if (r->info[i].map)
+				munmap((void *)r->info[i].map, r->info[i].map_len);
+		}
 	free(r->info);
 	wn_jsonv_free(r->jv);
 	if (r->hash)

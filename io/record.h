@@ -35,6 +35,20 @@ typedef struct wn_record {
 	uint64_t index;      /* 0-based position in the whole stream */
 } wn_record;
 
+/*
+ * Records that lie back to back in one input, each followed by exactly one
+ * '\n' and by nothing else: the bytes a step that passes records through
+ * unchanged (cat) writes out as they are. Its records are validated and
+ * counted as if read one by one; the span is valid until the next read.
+ */
+typedef struct wn_run {
+	wn_span bytes;       /* count records, each with its '\n' */
+	uint64_t count;      /* 0: no run (a single wn_record was returned instead) */
+	const char *file;
+	uint64_t line;       /* line of the first record; the others follow, one a line */
+	uint64_t index;      /* index of the first record */
+} wn_run;
+
 /* ---- the bad-input policy ------------------------------------------- */
 
 enum wn_on_error { WN_ON_ERROR_FAIL = 0, WN_ON_ERROR_SKIP, WN_ON_ERROR_QUARANTINE };
@@ -100,6 +114,20 @@ wn_reader *wn_reader_open(const char *const *paths, int npaths, const wn_reader_
  * Blank lines (only whitespace) are not records and are not errors.
  */
 int wn_reader_next(wn_reader *r, wn_record *rec);
+/*
+ * Like wn_reader_next, but where the records ahead form a run (JSONL only)
+ * returns 1 with run->count > 0 and the run in *run instead (rec untouched);
+ * else run->count = 0 and the result is wn_reader_next's. Taking runs never
+ * changes which records, errors or counts come out, only how many at once.
+ */
+int wn_reader_next_run(wn_reader *r, wn_run *run, wn_record *rec);
+/*
+ * Lines are validated a block at a time (256 KiB by default, never more than
+ * the record limit; WINNOW_READ_BLOCK=BYTES overrides it, 0 = line by line):
+ * that changes nothing that comes out, only how fast. Tests set it here,
+ * before the first read (0 = line by line).
+ */
+void wn_reader_set_block(wn_reader *r, size_t bytes);
 uint64_t wn_reader_count(const wn_reader *r);      /* records returned */
 uint64_t wn_reader_bytes(const wn_reader *r);      /* decoded bytes consumed */
 /* The inputs with their sizes and xxh3-64 of their (compressed) bytes, for
@@ -158,6 +186,10 @@ wn_writer *wn_writer_open(const char *path, int stream, char *err, size_t errlen
 int wn_writer_write(wn_writer *w, const void *p, size_t n);
 /* Write one record line: the bytes plus '\n'. 0, or -1 as above. */
 int wn_writer_line(wn_writer *w, const void *p, size_t n);
+/* Write `count` records that are p[0..n), each already ended by '\n' (a
+ * wn_run): what count wn_writer_line() calls would write. A long run goes
+ * to --stream's stdout straight from p, without a copy. 0, or -1 as above. */
+int wn_writer_records(wn_writer *w, const void *p, size_t n, uint64_t count);
 /*
  * Finish without freeing, so the counts below can be read afterwards:
  * commit = 1 publishes the output (rename, or the spool written out);

@@ -227,6 +227,15 @@ static void show_progress(wn_stream *s, int final)
 	fprintf(stderr, final ? "\r\033[K" : "   ");
 }
 
+/* n more records were read: count them, and show progress every 4096. */
+static void count_read(wn_stream *s, uint64_t n)
+{
+	uint64_t before = s->in_count;
+	s->in_count += n;
+	if (s->tty && (before >> 12) != (s->in_count >> 12))
+		show_progress(s, 0);
+}
+
 int wn_stream_next(wn_stream *s, wn_record *rec)
 {
 	int r;
@@ -240,12 +249,30 @@ int wn_stream_next(wn_stream *s, wn_record *rec)
 		if (r < 0)
 			fprintf(stderr, "winnow %s: %s\n", s->cmd, err);
 	}
-	if (r > 0) {
-		s->in_count++;
-		if (s->tty && (s->in_count & 4095) == 0)
-			show_progress(s, 0);
-	}
+	if (r > 0)
+		count_read(s, 1);
 	return r;
+}
+
+int wn_stream_next_run(wn_stream *s, wn_run *run, wn_record *rec)
+{
+	run->count = 0;
+	if (s->no_source || !s->in || !s->out || s->out_spool)
+		return wn_stream_next(s, rec);
+	int r = wn_reader_next_run(s->in, run, rec);
+	if (r > 0)
+		count_read(s, run->count ? run->count : 1);
+	return r;
+}
+
+int wn_stream_emit_run(wn_stream *s, const wn_run *run)
+{
+	if (wn_writer_records(s->out, run->bytes.p, run->bytes.n, run->count)) {
+		s->failed = 1;
+		return -1;
+	}
+	s->out_count += run->count;
+	return 0;
 }
 
 int wn_stream_write(wn_stream *s, const void *p, size_t n)

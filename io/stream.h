@@ -183,6 +183,15 @@ void wn_stream_count_written(wn_stream *s, uint64_t n);
 int wn_stream_next(wn_stream *s, wn_record *rec);
 /* Write the record, with annotations spliced in when `a` is non-NULL. */
 int wn_stream_emit(wn_stream *s, const wn_record *rec, const wn_annot *a);
+/*
+ * For a step that passes records through unchanged (cat): like
+ * wn_stream_next, but where the source is files and the sink a file or
+ * stdout, records the reader finds back to back come as one run
+ * (run->count > 0, see wn_reader_next_run), which wn_stream_emit_run writes
+ * as they are; else run->count = 0 and *rec is the next record.
+ */
+int wn_stream_next_run(wn_stream *s, wn_run *run, wn_record *rec);
+int wn_stream_emit_run(wn_stream *s, const wn_run *run);
 /* Write raw bytes to the sink (CSV output). */
 int wn_stream_write(wn_stream *s, const void *p, size_t n);
 /* Reject a record under the policy; returns 0 to go on, -1 to stop (and

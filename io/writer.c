@@ -10,7 +10,9 @@
  * writes only up to the last end, and when a write fails half way into a
  * regular file it cuts the file back to the last whole record. It counts
  * the records that reached stdout, so the caller's closing line can say
- * how many were written.
+ * how many were written. A long run of records (wn_writer_records) is
+ * written to stdout from the caller's bytes, after the buffer, with the
+ * same rules.
  */
 #include "io/record.h"
 
@@ -25,6 +27,7 @@
 #include "io/fdio.h"
 
 #define STREAM_BUF ((size_t)1 << 20)
+#define STREAM_DIRECT ((size_t)64 << 10) /* a run this long skips --stream's buffer */
 
 struct wn_writer {
 	wn_atomic *out;        /* all-or-nothing: -o PATH, or the stdout spool */
@@ -164,6 +167,48 @@ static int stream_mark_end(wn_writer *w)
 	return 0;
 }
 
+/* Records (complete lines) in p[0..n). */
+static uint64_t count_lines(const char *p, size_t n)
+{
+	uint64_t c = 0;
+	for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))); p++)
+		c++;
+	return c;
+}
+
+/* A long run: the buffer (whole records only), then the run from p itself. */
+static int stream_direct(wn_writer *w, const char *p, size_t n, uint64_t count)
+{
+	if (stream_flush(w, 1))
+		return -1;
+	size_t done;
+	int rc = wn_write_all(1, p, n, &done);
+	int e = errno;
+	if (!rc) {
+		w->written += count;
+		return 0;
+	}
+	const char *nl = done ? memrchr(p, '\n', done) : NULL;
+	size_t whole = nl ? (size_t)(nl - p) + 1 : 0;
+	w->written += count_lines(p, whole);
+	cut_torn(w, done - whole);
+	return fail(w, "<stdout>: %s", strerror(e));
+}
+
+/* A run into --stream's buffer, one record at a time (each end marked). */
+static int stream_records(wn_writer *w, const char *p, size_t n)
+{
+	for (const char *e = p + n; p < e;) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		size_t k = nl ? (size_t)(nl - p) + 1 : (size_t)(e - p);
+		if (stream_append(w, p, k) || stream_mark_end(w))
+			return -1;
+		w->records++;
+		p += k;
+	}
+	return 0;
+}
+
 /* ---- writing ------------------------------------------------------------------- */
 
 static int append(wn_writer *w, const void *p, size_t n)
@@ -195,6 +240,25 @@ int wn_writer_line(wn_writer *w, const void *p, size_t n)
 	if (append(w, p, n) || append(w, "\n", 1))
 		return -1;
 	return end_record(w);
+}
+
+int wn_writer_records(wn_writer *w, const void *p, size_t n, uint64_t count)
+{
+	if (w->err[0] || w->finished)
+		return -1;
+	if (w->out) {
+		if (append(w, p, n))
+			return -1;
+		w->records += count;
+		return 0;
+	}
+	size_t whole = w->nends ? w->ends[w->nends - 1] : 0;
+	if (n < STREAM_DIRECT || w->len != whole) /* short, or after a partial record */
+		return stream_records(w, p, n);
+	if (stream_direct(w, p, n, count))
+		return -1;
+	w->records += count;
+	return 0;
 }
 
 uint64_t wn_writer_lines(const wn_writer *w) { return w->records; }

@@ -46,6 +46,13 @@ for h in tests/fuzz/fuzz_*.c; do
 	case $n in
 	fuzz_jsonl) cp fixtures/JSONTestSuite/test_parsing/*.json "$seeds"/ ; head -50 fixtures/debian-2000.jsonl | split -l 1 - "$seeds"/deb- ;;
 	fuzz_csv) cp fixtures/bad/*.csv "$seeds"/ ;;
+	fuzz_reader) # a first byte (block size, limit), then lines: each JSONTestSuite case
+		# between Debian records, and the bad-input fixtures
+		for f in fixtures/JSONTestSuite/test_parsing/*.json fixtures/bad/*.jsonl; do
+			{ printf '\003{"id":1,"text":"one"}\n{"id":2,"text":"two, longer than one"}\n'
+			  cat "$f"; printf '\n{"id":3}\n'; } > "$seeds"/$(basename "$f")
+		done
+		{ printf '\040'; head -20 fixtures/debian-2000.jsonl; } > "$seeds"/debian-20 ;;
 	fuzz_safetensors) cp fixtures/models/bert-tiny-uncased/model.safetensors "$seeds"/ ;;
 	fuzz_tokenizer_json) cp fixtures/models/bert-tiny-uncased/tokenizer.json "$seeds"/ ;;
 	fuzz_recipe) cp pipelines/*.yaml "$seeds"/ ;;
