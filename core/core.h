@@ -256,7 +256,8 @@ int wn_core_solve_quad(wn_core_solve *q, const float *X32, const double *X64, in
  * per batch, row weights applied by wn_core_scale_rows with the host's
  * rounding, partials added in float64 in batch order on the host), and
  * wn_core_solve_quad_rows gives the quadratic forms of every kept row, as
- * wn_core_solve_quad of each batch would. The rows stay while their bytes
+ * wn_core_solve_quad of each batch would (float32 batches: a float64 one
+ * is kept rounded to float32, so its weighted rows round twice). The rows stay while their bytes
  * (n·d·4) fit the budget given to wn_core_rows_new; the batch that would
  * pass it drops them all (wn_core_rows_add returns 0, resident() 0 from
  * then on) and the caller streams from the host as before. The budget:
