@@ -745,10 +745,14 @@ static int gram_flush(wn_core_gram *g, wn_core_rows *R, int64_t k, float *h)
 {
 	int64_t dd = g->d * g->d;
 	int rc = wn_core_download(R->core, h, R->slots, sizeof(float) * (size_t)(k * dd));
-	for (int64_t s = 0; !rc && s < k; s++)
-		for (int64_t e = 0; e < dd; e++)
+	if (rc)
+		return rc;
+	/* each entry summed over the partials in batch order, whatever the thread */
+#pragma omp parallel for schedule(static) if (k * dd >= 65536)
+	for (int64_t e = 0; e < dd; e++)
+		for (int64_t s = 0; s < k; s++)
 			g->P[e] += (double)h[s * dd + e];
-	return rc;
+	return 0;
 }
 
 /* Partials waiting on the device at once: 64 MiB of them, 1 to 256. */
