@@ -227,7 +227,7 @@ static double lewis_update(double *w, const double *tau, int64_t n, double p, in
 {
 	double change = 0, beta = 1.0 - 2.0 / p;
 	/* elementwise, and a maximum is exact: the same bits at any thread count */
-#pragma omp parallel for schedule(static) reduction(max : change) if (n >= 65536)
+#pragma omp parallel for schedule(static) reduction(max : change) if (n >= 16384)
 	for (int64_t i = 0; i < n; i++) {
 		double t = tau[i] > 0 ? tau[i] : 0;
 		double nw = damped ? (w[i] > 0 ? pow(w[i], beta) * t : 0) : pow(t, p / 2.0);
@@ -245,7 +245,7 @@ static double lewis_batch(double *w, double *f, const double *tau, int64_t rows,
 			  int damped)
 {
 	double change = lewis_update(w, tau, rows, p, damped), beta = 1.0 - 2.0 / p;
-#pragma omp parallel for schedule(static) if (rows >= 65536)
+#pragma omp parallel for schedule(static) if (rows >= 16384)
 	for (int64_t i = 0; i < rows; i++)
 		f[i] = w[i] > 0 ? pow(w[i], beta) : 0.0;
 	return change;
