@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define WN_BACKEND_ABI 2
+#define WN_BACKEND_ABI 3 /* 3: scale_rows, mem_info */
 #define WN_CUDA_ENTRY_SYMBOL "wn_cuda_backend_open"
 
 typedef struct wn_backend {
@@ -79,6 +79,14 @@ typedef struct wn_backend {
 	 * for the rows of C (rows x cols, float); lw, h, out double. */
 	int (*softmin_rows)(void *state, const float *C, int64_t rows, int64_t cols,
 			    const double *lw, const double *h, double eps, double *out);
+
+	/* out[i*d + j] = (float)(s[i] * (double)X[i*d + j]) for n x d rows (s: n
+	 * doubles on the device; out may alias X): the weighted rows of a Gram
+	 * matrix, rounded once as the host's own conversion rounds them. */
+	int (*scale_rows)(void *state, const float *X, const double *s, int64_t n, int64_t d,
+			  float *out);
+	/* free and total device memory in bytes (NULL: the backend cannot say) */
+	int (*mem_info)(void *state, size_t *free_bytes, size_t *total_bytes);
 
 	/* last error of this backend, one line */
 	const char *(*error)(void *state);

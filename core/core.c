@@ -474,6 +474,34 @@ int wn_core_row_sqnorms(wn_core *c, const float *X, int64_t n, int64_t d, float 
 	return rc;
 }
 
+int wn_core_scale_rows(wn_core *c, const float *X, const double *sc, int64_t n, int64_t d,
+		       float *out)
+{
+	if (n < 0 || d < 0)
+		return set_err(c, WN_CORE_EINVAL, "scale_rows: negative size");
+	if (!FB(scale_rows))
+		return took(c, &c->be, c->be.scale_rows(c->be.state, X, sc, n, d, out));
+	struct staged s[3] = {0};
+	int rc = stage_in(c, &s[0], X, (size_t)(n * d) * 4, 1);
+	if (!rc)
+		rc = stage_in(c, &s[1], sc, (size_t)n * 8, 1);
+	if (!rc)
+		rc = stage_in(c, &s[2], out, (size_t)(n * d) * 4, 0);
+	if (!rc)
+		rc = took(c, &c->cpu, wn_cpu_scale_rows(CPU, s[0].host, s[1].host, n, d, s[2].host));
+	if (!rc)
+		rc = stage_out(c, &s[2]);
+	stage_free(s, 3);
+	return rc;
+}
+
+int wn_core_mem_info(wn_core *c, size_t *free_bytes, size_t *total_bytes)
+{
+	if (!c->have_cuda || !c->be.mem_info)
+		return set_err(c, WN_CORE_EUNAVAIL, "%s: no device memory to report", c->be.name);
+	return took(c, &c->be, c->be.mem_info(c->be.state, free_bytes, total_bytes));
+}
+
 /* In-place ops on one buffer of `bytes` share this fallback shape. */
 #define INPLACE_FALLBACK(buf, bytes, call)                                    \
 	do {                                                                  \

@@ -119,6 +119,16 @@ int wn_core_gemm_batched(wn_core *c, int ta, int tb, int64_t m, int64_t n, int64
 /* out[i] = sum_j X[i,j]^2 for an n x d matrix (row stride d). */
 int wn_core_row_sqnorms(wn_core *c, const float *X_dev, int64_t n, int64_t d, float *out_dev);
 
+/* out[i,j] = (float)(s[i] * (double)X[i,j]) for an n x d matrix (s_dev: n
+ * doubles, wn_core_alloc_bytes; out may be X): one rounding per entry, the
+ * same bits on every backend. */
+int wn_core_scale_rows(wn_core *c, const float *X_dev, const double *s_dev, int64_t n,
+		       int64_t d, float *out_dev);
+
+/* Free and total memory of the context's device in bytes; WN_CORE_EUNAVAIL
+ * on the CPU (host memory has no budget the core can state). */
+int wn_core_mem_info(wn_core *c, size_t *free_bytes, size_t *total_bytes);
+
 /* Scale each row to unit L2 norm (rows of norm 0 stay 0). */
 int wn_core_row_normalize(wn_core *c, float *X_dev, int64_t n, int64_t d);
 
@@ -237,6 +247,39 @@ int wn_core_solve_method(const wn_core_solve *q); /* WN_CORE_SOLVE_* */
 /* out[r] = x_rᵀ (G + λI)⁺ x_r for `rows` rows (each row's value computed alone) */
 int wn_core_solve_quad(wn_core_solve *q, const float *X32, const double *X64, int64_t rows,
 		       double *out);
+
+/* Rows kept on the device (the GEMM path's resident matrix). The first
+ * pass adds each batch once (wn_core_rows_add uploads it); later passes
+ * run on the device: wn_core_gram_add_rows sums the Gram partials of the
+ * batches from `first` on (f: their row weights, NULL = 1) exactly as
+ * wn_core_gram_add would from the same float32 batches (one float32 GEMM
+ * per batch, row weights applied by wn_core_scale_rows with the host's
+ * rounding, partials added in float64 in batch order on the host), and
+ * wn_core_solve_quad_rows gives the quadratic forms of every kept row, as
+ * wn_core_solve_quad of each batch would (float32 batches: a float64 one
+ * is kept rounded to float32, so its weighted rows round twice). The rows stay while their bytes
+ * (n·d·4) fit the budget given to wn_core_rows_new; the batch that would
+ * pass it drops them all (wn_core_rows_add returns 0, resident() 0 from
+ * then on) and the caller streams from the host as before. The budget:
+ * wn_core_rows_budget(c) = free device memory / WN_CORE_RESIDENT_DIVISOR
+ * (0 on the CPU, whose backend reports no device memory), or the bytes in
+ * $WINNOW_SOLVE_RESIDENT when set (tests force either path with it);
+ * wn_core_rows_budget_of is the same rule on given numbers. */
+#define WN_CORE_RESIDENT_DIVISOR 2
+typedef struct wn_core_rows wn_core_rows;
+int64_t wn_core_rows_budget_of(int known, size_t free_bytes, const char *override);
+int64_t wn_core_rows_budget(wn_core *c);
+wn_core_rows *wn_core_rows_new(wn_core *c, int64_t d, int64_t budget); /* NULL: no memory */
+void wn_core_rows_free(wn_core_rows *R);
+/* 1 kept, 0 not kept (over the budget: everything dropped), or WN_CORE_E* */
+int wn_core_rows_add(wn_core_rows *R, const float *X32, const double *X64, int64_t rows);
+int wn_core_rows_resident(const wn_core_rows *R);
+int64_t wn_core_rows_count(const wn_core_rows *R);   /* rows kept */
+int64_t wn_core_rows_batches(const wn_core_rows *R); /* batches kept */
+/* g and R on the same context (g made with use_gemm); f indexed from batch first's first row */
+int wn_core_gram_add_rows(wn_core_gram *g, wn_core_rows *R, int64_t first, const double *f);
+/* out[i] for the wn_core_rows_count(R) rows kept, in order */
+int wn_core_solve_quad_rows(wn_core_solve *q, wn_core_rows *R, double *out);
 
 /* ---- entropic optimal transport (issue 21: core/cpu_sinkhorn.c) --------
  *

@@ -2,7 +2,7 @@
  * core/cpu_backend.c — the CPU backend's table, memory and description.
  *
  * Owns: the wn_backend table for the CPU (ops live in the other cpu_*.c
- * files), host "device" memory (64-byte aligned, so SIMD loads and
+ * files, except the small row scaling of the dense solve, here), host "device" memory (64-byte aligned, so SIMD loads and
  * OpenBLAS's packing see aligned rows), and the backend's error line.
  * Borrows: OpenBLAS for its configuration string.
  * Why: core.c talks to every backend through the same table.
@@ -74,6 +74,21 @@ static int cpu_sync(void *state)
 	return 0;
 }
 
+/* The CPU twin of core/cuda_kernels.cu's k_scale_rows: one rounding of the
+ * double product per entry, so both backends give the same bits. */
+int wn_cpu_scale_rows(void *state, const float *X, const double *s, int64_t n, int64_t d,
+		      float *out)
+{
+	struct wn_cpu *st = state;
+	if (n < 0 || d < 0)
+		return wn_cpu_fail(st, WN_CORE_EINVAL, "scale_rows: negative size");
+#pragma omp parallel for schedule(static)
+	for (int64_t i = 0; i < n; i++)
+		for (int64_t j = 0; j < d; j++)
+			out[i * d + j] = (float)(s[i] * (double)X[i * d + j]);
+	return 0;
+}
+
 static const char *cpu_error(void *state)
 {
 	return ((struct wn_cpu *)state)->err;
@@ -104,6 +119,8 @@ int wn_cpu_backend_open(int threads, wn_backend *out, char *errbuf, size_t errle
 	out->gemm_batched = wn_cpu_gemm_batched;
 	out->row_sqnorms = wn_cpu_row_sqnorms;
 	out->row_normalize = wn_cpu_row_normalize;
+	out->scale_rows = wn_cpu_scale_rows;
+	out->mem_info = NULL; /* host memory: no device budget to report */
 	out->add_bias = wn_cpu_add_bias;
 	out->add = wn_cpu_add;
 	out->gelu = wn_cpu_gelu;

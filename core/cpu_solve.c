@@ -26,8 +26,14 @@
  *    device. The d×d factorisation stays on the CPU in float64. Accuracy
  *    is float32's (about 1e-6 relative times the condition number of G).
  *
+ *  - resident rows (wn_core_rows, GEMM path only): the batches of the first
+ *    pass kept on the device while they fit a budget (half the free device
+ *    memory), so later passes upload nothing and read nothing from the
+ *    host; the same GEMMs on the same rows as the streaming path, hence the
+ *    same bits (tests/unit/test_core_solve.c compares them on the CPU).
+ *
  * Owns: the accumulator's partials, the factor, the device buffers of the
- * GEMM path. Borrows: the context (GEMM path), OpenBLAS, LAPACK (Fortran
+ * GEMM path, the resident rows and their scratch. Borrows: the context (GEMM path), OpenBLAS, LAPACK (Fortran
  * symbols declared here: Debian has no lapacke.h on this image).
  */
 #include <cblas.h>
@@ -544,4 +550,294 @@ int wn_core_solve_quad(wn_core_solve *q, const float *X32, const double *X64, in
 	if (rows == 0)
 		return 0;
 	return q->core ? quad_gemm(q, X32, X64, rows, out) : quad64(q, X32, X64, rows, out);
+}
+
+/* ---- rows kept on the device (the GEMM path, issue 19 on the GPU) -------- */
+
+/*
+ * The matrix of the GEMM path, one device buffer per batch added, so that
+ * later passes (leverage's second, every Lewis iteration's Gram matrix and
+ * quadratic forms) read no host data. Each kept batch is one Gram partial,
+ * exactly as wn_core_gram_add would have made it from the host batch: the
+ * same GEMM on the same float32 rows (row weights applied on the device by
+ * wn_core_scale_rows, which rounds as the host conversion does), the d×d
+ * partials downloaded and added to the float64 total in batch order.
+ */
+struct wn_core_rows {
+	wn_core *core;          /* borrowed */
+	int64_t d, budget, kept; /* kept: bytes of the batches held */
+	int64_t n, nb, cap, max_rows; /* rows, batches held, slots in chunk/rows */
+	float **chunk;          /* device: batch b's rows (rows[b] × d) */
+	int64_t *rows;
+	int dropped;            /* a batch did not fit: nothing is held any more */
+	float *x32;             /* host: a float64 batch converted */
+	int64_t x32_rows;
+	float *work;            /* device: max_rows × d (scaled rows, or X·F) */
+	int64_t work_rows;
+	double *ds;             /* device: the row scales of one Gram call */
+	int64_t ds_cap;
+	float *dn;              /* device: the quadratic forms of all rows */
+	int64_t dn_cap;
+	float *slots;           /* device: Gram partials waiting for download */
+	int64_t nslot;
+};
+
+int64_t wn_core_rows_budget_of(int known, size_t free_bytes, const char *override)
+{
+	if (override && *override) {
+		char *end;
+		long long v = strtoll(override, &end, 10);
+		if (!*end && v >= 0)
+			return (int64_t)v;
+	}
+	return known ? (int64_t)(free_bytes / WN_CORE_RESIDENT_DIVISOR) : 0;
+}
+
+int64_t wn_core_rows_budget(wn_core *c)
+{
+	size_t fr = 0, tot = 0;
+	int known = c && wn_core_mem_info(c, &fr, &tot) == 0;
+	return c ? wn_core_rows_budget_of(known, fr, getenv("WINNOW_SOLVE_RESIDENT")) : 0;
+}
+
+wn_core_rows *wn_core_rows_new(wn_core *c, int64_t d, int64_t budget)
+{
+	if (!c || d < 1 || d > 65536)
+		return NULL;
+	wn_core_rows *R = calloc(1, sizeof *R);
+	if (!R)
+		return NULL;
+	R->core = c;
+	R->d = d;
+	R->budget = budget;
+	R->dropped = budget <= 0;
+	return R;
+}
+
+static void rows_scratch_free(wn_core_rows *R)
+{
+	wn_core_free(R->core, R->work);
+	wn_core_free(R->core, R->ds);
+	wn_core_free(R->core, R->dn);
+	wn_core_free(R->core, R->slots);
+	free(R->x32);
+	R->work = R->dn = R->slots = R->x32 = NULL;
+	R->ds = NULL;
+	R->work_rows = R->ds_cap = R->dn_cap = R->nslot = R->x32_rows = 0;
+}
+
+/* Give every batch back: the rows are no longer resident. */
+static void rows_drop(wn_core_rows *R)
+{
+	for (int64_t b = 0; b < R->nb; b++)
+		wn_core_free(R->core, R->chunk[b]);
+	free(R->chunk);
+	free(R->rows);
+	R->chunk = NULL, R->rows = NULL;
+	R->nb = R->cap = R->n = R->kept = 0;
+	R->dropped = 1;
+	rows_scratch_free(R);
+}
+
+void wn_core_rows_free(wn_core_rows *R)
+{
+	if (!R)
+		return;
+	rows_drop(R);
+	free(R);
+}
+
+int wn_core_rows_resident(const wn_core_rows *R) { return R && !R->dropped; }
+int64_t wn_core_rows_count(const wn_core_rows *R) { return R->n; }
+int64_t wn_core_rows_batches(const wn_core_rows *R) { return R->nb; }
+
+/* One more slot in chunk/rows; 0 or ENOMEM. */
+static int rows_grow(wn_core_rows *R)
+{
+	if (R->nb < R->cap)
+		return 0;
+	int64_t cap = R->cap ? 2 * R->cap : 64;
+	float **ch = realloc(R->chunk, sizeof *ch * (size_t)cap);
+	if (ch)
+		R->chunk = ch;
+	int64_t *rw = ch ? realloc(R->rows, sizeof *rw * (size_t)cap) : NULL;
+	if (!rw)
+		return WN_CORE_ENOMEM;
+	R->rows = rw;
+	R->cap = cap;
+	return 0;
+}
+
+int wn_core_rows_add(wn_core_rows *R, const float *X32, const double *X64, int64_t rows)
+{
+	if (rows < 1 || !X32 == !X64)
+		return WN_CORE_EINVAL;
+	if (R->dropped)
+		return 0;
+	int64_t bytes = rows * R->d * (int64_t)sizeof(float);
+	if (R->kept + bytes > R->budget || rows_grow(R)) {
+		rows_drop(R);
+		return 0;
+	}
+	float *dev = wn_core_alloc(R->core, (size_t)(rows * R->d));
+	if (!dev) { /* under the budget but not there after all: stream */
+		rows_drop(R);
+		return 0;
+	}
+	if (X64) {
+		if (rows > R->x32_rows) {
+			free(R->x32);
+			R->x32_rows = (R->x32 = malloc(sizeof(float) * (size_t)(rows * R->d))) ? rows : 0;
+		}
+		if (!R->x32) {
+			wn_core_free(R->core, dev);
+			return WN_CORE_ENOMEM;
+		}
+		for (int64_t k = 0; k < rows * R->d; k++)
+			R->x32[k] = (float)X64[k];
+	}
+	int rc = wn_core_upload(R->core, dev, X64 ? R->x32 : X32, (size_t)bytes);
+	if (rc) {
+		wn_core_free(R->core, dev);
+		return rc;
+	}
+	R->chunk[R->nb] = dev;
+	R->rows[R->nb++] = rows;
+	R->n += rows;
+	R->kept += bytes;
+	R->max_rows = rows > R->max_rows ? rows : R->max_rows;
+	return 1;
+}
+
+/* The device work buffer holds max_rows × d floats. */
+static int rows_work(wn_core_rows *R)
+{
+	if (R->work_rows >= R->max_rows)
+		return 0;
+	wn_core_free(R->core, R->work);
+	R->work = wn_core_alloc(R->core, (size_t)(R->max_rows * R->d));
+	R->work_rows = R->work ? R->max_rows : 0;
+	return R->work ? 0 : WN_CORE_ENOMEM;
+}
+
+/* The row scales sqrt(max(f, 0)) of `rows` rows on the device. */
+static int rows_scales(wn_core_rows *R, const double *f, int64_t rows)
+{
+	if (rows > R->ds_cap) {
+		wn_core_free(R->core, R->ds);
+		R->ds = wn_core_alloc_bytes(R->core, sizeof(double) * (size_t)rows);
+		R->ds_cap = R->ds ? rows : 0;
+		if (!R->ds)
+			return WN_CORE_ENOMEM;
+	}
+	double *h = malloc(sizeof(double) * (size_t)rows);
+	if (!h)
+		return WN_CORE_ENOMEM;
+	for (int64_t r = 0; r < rows; r++)
+		h[r] = sqrt(f[r] > 0 ? f[r] : 0);
+	int rc = wn_core_upload(R->core, R->ds, h, sizeof(double) * (size_t)rows);
+	free(h);
+	return rc;
+}
+
+/* Download `k` partials and add them to P in order (host buffer h: k·d² floats). */
+static int gram_flush(wn_core_gram *g, wn_core_rows *R, int64_t k, float *h)
+{
+	int64_t dd = g->d * g->d;
+	int rc = wn_core_download(R->core, h, R->slots, sizeof(float) * (size_t)(k * dd));
+	if (rc)
+		return rc;
+	/* each entry summed over the partials in batch order, whatever the thread */
+#pragma omp parallel for schedule(static) if (k * dd >= 65536)
+	for (int64_t e = 0; e < dd; e++)
+		for (int64_t s = 0; s < k; s++)
+			g->P[e] += (double)h[s * dd + e];
+	return 0;
+}
+
+/* Partials waiting on the device at once: 64 MiB of them, 1 to 256. */
+static int64_t gram_slots(int64_t d, int64_t batches)
+{
+	int64_t s = ((int64_t)64 << 20) / (d * d * (int64_t)sizeof(float));
+	s = s < 1 ? 1 : s > 256 ? 256 : s;
+	return s < batches ? s : batches;
+}
+
+static int rows_slots(wn_core_rows *R, int64_t want)
+{
+	if (R->nslot >= want)
+		return 0;
+	wn_core_free(R->core, R->slots);
+	R->slots = wn_core_alloc(R->core, (size_t)(want * R->d * R->d));
+	R->nslot = R->slots ? want : 0;
+	return R->slots ? 0 : WN_CORE_ENOMEM;
+}
+
+int wn_core_gram_add_rows(wn_core_gram *g, wn_core_rows *R, int64_t first, const double *f)
+{
+	if (!g->core || g->core != R->core || R->dropped || g->d != R->d || first < 0 ||
+	    first > R->nb)
+		return WN_CORE_EINVAL;
+	int64_t d = g->d, rows = 0, nk = gram_slots(d, R->nb - first);
+	for (int64_t b = first; b < R->nb; b++)
+		rows += R->rows[b];
+	if (rows == 0)
+		return 0;
+	int rc = rows_slots(R, nk);
+	if (!rc && f && !(rc = rows_work(R)))
+		rc = rows_scales(R, f, rows);
+	float *h = rc ? NULL : malloc(sizeof(float) * (size_t)(nk * d * d));
+	if (!rc && !h)
+		rc = WN_CORE_ENOMEM;
+	int64_t k = 0, off = 0;
+	for (int64_t b = first; !rc && b < R->nb; b++) {
+		const float *X = R->chunk[b];
+		if (f && !(rc = wn_core_scale_rows(R->core, X, R->ds + off, R->rows[b], d, R->work)))
+			X = R->work;
+		if (!rc)
+			rc = wn_core_gemm(R->core, 1, 0, d, d, R->rows[b], 1.0f, X, d, X, d, 0.0f,
+					  R->slots + k * d * d, d);
+		off += R->rows[b];
+		if (!rc && (++k == nk || b + 1 == R->nb)) {
+			rc = gram_flush(g, R, k, h);
+			k = 0;
+		}
+	}
+	free(h);
+	if (!rc)
+		g->rows += rows;
+	return rc;
+}
+
+int wn_core_solve_quad_rows(wn_core_solve *q, wn_core_rows *R, double *out)
+{
+	if (!q->core || q->core != R->core || R->dropped || q->d != R->d)
+		return WN_CORE_EINVAL;
+	int64_t d = q->d, r = q->r, n = R->n;
+	if (n == 0 || r == 0) {
+		memset(out, 0, sizeof(double) * (size_t)n);
+		return 0;
+	}
+	int rc = rows_work(R); /* holds max_rows × r: r <= d */
+	if (!rc && n > R->dn_cap) {
+		wn_core_free(R->core, R->dn);
+		R->dn = wn_core_alloc(R->core, (size_t)n);
+		R->dn_cap = R->dn ? n : 0;
+		rc = R->dn ? 0 : WN_CORE_ENOMEM;
+	}
+	for (int64_t b = 0, i0 = 0; !rc && b < R->nb; i0 += R->rows[b++]) {
+		rc = wn_core_gemm(R->core, 0, 0, R->rows[b], r, d, 1.0f, R->chunk[b], d, q->dF, r,
+				  0.0f, R->work, r);
+		if (!rc)
+			rc = wn_core_row_sqnorms(R->core, R->work, R->rows[b], r, R->dn + i0);
+	}
+	float *h = rc ? NULL : malloc(sizeof(float) * (size_t)n);
+	if (!rc && !h)
+		rc = WN_CORE_ENOMEM;
+	if (!rc)
+		rc = wn_core_download(R->core, h, R->dn, sizeof(float) * (size_t)n);
+	for (int64_t i = 0; !rc && i < n; i++)
+		out[i] = (double)h[i];
+	free(h);
+	return rc;
 }

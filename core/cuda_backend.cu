@@ -242,6 +242,12 @@ static int cu_zero(void *state, void *p, size_t bytes)
 	return wn_cuda_check(st, cudaMemsetAsync(p, 0, bytes, st->stream), "zero");
 }
 
+static int cu_mem_info(void *state, size_t *free_bytes, size_t *total_bytes)
+{
+	struct wn_cuda *st = (struct wn_cuda *)state;
+	return wn_cuda_check(st, cudaMemGetInfo(free_bytes, total_bytes), "cudaMemGetInfo");
+}
+
 static int cu_sync(void *state)
 {
 	struct wn_cuda *st = (struct wn_cuda *)state;
@@ -442,6 +448,8 @@ wn_cuda_backend_open(int abi, int threads, wn_backend *out, char *errbuf, size_t
 	out->gemm_batched = wn_cuda_gemm_batched;
 	out->row_sqnorms = wn_cuda_row_sqnorms;
 	out->row_normalize = wn_cuda_row_normalize;
+	out->scale_rows = wn_cuda_scale_rows;
+	out->mem_info = cu_mem_info;
 	out->add_bias = wn_cuda_add_bias;
 	out->add = wn_cuda_add;
 	out->gelu = wn_cuda_gelu;

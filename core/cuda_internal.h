@@ -82,6 +82,8 @@ long long wn_cuda_env_ll(const char *name, long long dflt);
 /* core/cuda_kernels.cu */
 int wn_cuda_row_sqnorms(void *state, const float *X, int64_t n, int64_t d, float *out);
 int wn_cuda_row_normalize(void *state, float *X, int64_t n, int64_t d);
+int wn_cuda_scale_rows(void *state, const float *X, const double *s, int64_t n, int64_t d,
+		       float *out);
 int wn_cuda_add_bias(void *state, float *X, const float *bias, int64_t n, int64_t d);
 int wn_cuda_add(void *state, float *X, const float *Y, size_t count);
 int wn_cuda_gelu(void *state, float *X, size_t count, int tanh_approx);

@@ -1,7 +1,8 @@
 /*
  * core/cuda_kernels.cu — the row and elementwise ops of the CUDA backend.
  *
- * Owns: row norms and normalisation, bias add, add, GELU (erf and tanh),
+ * Owns: row norms and normalisation, row scaling (the weighted rows of the
+ * dense solve's Gram matrix; twin: wn_cpu_scale_rows), bias add, add, GELU (erf and tanh),
  * ReLU, LayerNorm, masked softmax, masked mean pooling and row gathers on
  * device buffers, each one kernel on the backend's stream.
  * Borrows: the backend state (core/cuda_internal.h).
@@ -58,6 +59,15 @@ __global__ void k_row_normalize(float *X, int64_t n, int64_t d)
 				x[j] *= inv;
 		}
 	}
+}
+
+/* out = (float)(s_i * (double)x_ij): one rounding, as the CPU twin. */
+__global__ void k_scale_rows(const float *X, const double *s, int64_t n, int64_t d, float *out)
+{
+	size_t total = (size_t)n * (size_t)d;
+	for (size_t t = (size_t)blockIdx.x * blockDim.x + threadIdx.x; t < total;
+	     t += (size_t)gridDim.x * blockDim.x)
+		out[t] = (float)(s[t / (size_t)d] * (double)X[t]);
 }
 
 __global__ void k_layernorm(const float *X, const float *gamma, const float *beta, float *Y,
@@ -205,6 +215,16 @@ int wn_cuda_row_normalize(void *state, float *X, int64_t n, int64_t d)
 	if (n <= 0 || d <= 0)
 		return 0;
 	return LAUNCH_ROWS(k_row_normalize, n, X, n, d);
+}
+
+int wn_cuda_scale_rows(void *state, const float *X, const double *s, int64_t n, int64_t d,
+		       float *out)
+{
+	if (n < 0 || d < 0)
+		return wn_cuda_fail(ST(state), WN_CORE_EINVAL, "scale_rows: negative size");
+	if (!n || !d)
+		return 0;
+	return LAUNCH_FLAT(k_scale_rows, (size_t)n * (size_t)d, X, s, n, d, out);
 }
 
 int wn_cuda_add_bias(void *state, float *X, const float *bias, int64_t n, int64_t d)

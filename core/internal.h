@@ -71,6 +71,8 @@ int wn_cpu_blas_single_begin(void);
 void wn_cpu_blas_single_end(int prev);
 int wn_cpu_row_sqnorms(void *state, const float *X, int64_t n, int64_t d, float *out);
 int wn_cpu_row_normalize(void *state, float *X, int64_t n, int64_t d);
+int wn_cpu_scale_rows(void *state, const float *X, const double *s, int64_t n, int64_t d,
+		      float *out);
 int wn_cpu_add_bias(void *state, float *X, const float *bias, int64_t n, int64_t d);
 int wn_cpu_add(void *state, float *X, const float *Y, size_t count);
 int wn_cpu_gelu(void *state, float *X, size_t count, int tanh_approx);

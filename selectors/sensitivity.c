@@ -2,8 +2,10 @@
  * selectors/sensitivity.c — leverage, Lewis weights and the lightweight
  * k-means coreset probabilities (see selectors/sensitivity.h): the passes
  * over a row source around the core's dense solve (core/cpu_solve.c: Gram
- * matrix, Cholesky or eigen factor, quadratic forms), the Lewis iteration,
- * and a whole matrix as a source for the in-memory forms.
+ * matrix, Cholesky or eigen factor, quadratic forms), or, on the GEMM path
+ * when the rows fit on the device, the same passes over the rows kept
+ * there (wn_core_rows); the Lewis iteration; and a whole matrix as a
+ * source for the in-memory forms.
  */
 #include "selectors/sensitivity.h"
 
@@ -53,9 +55,39 @@ int64_t wn_sens_batch_rows(int64_t d)
 
 /* ---- the passes ---- */
 
-/* Pass: G = Σ f_i a_i a_iᵀ (f NULL = 1, else indexed by row); counts the rows. */
-static int gram_pass(const wn_sens_source *src, wn_core_gram *g, const double *f, int64_t *n,
-		     char *err, size_t errlen)
+/* The rows the GEMM path keeps on gemm's device, or NULL (streaming). */
+static wn_core_rows *resident_rows(wn_core *gemm, int64_t d)
+{
+	int64_t budget = gemm ? wn_core_rows_budget(gemm) : 0;
+	return budget > 0 ? wn_core_rows_new(gemm, d, budget) : NULL;
+}
+
+/* After pass 1: R when every row stayed on the device, else NULL (R freed). */
+static wn_core_rows *resident_after(wn_core_rows *R, wn_sens_info *info)
+{
+	if (R && !wn_core_rows_resident(R)) {
+		wn_core_rows_free(R);
+		R = NULL;
+	}
+	info->resident = R != NULL;
+	return R;
+}
+
+/* One batch into G: from its copy on the device when R keeps it, else from the host. */
+static int gram_batch(wn_core_gram *g, wn_core_rows *R, const float *X32, const double *X64,
+		      int64_t rows, const double *f)
+{
+	int kept = R ? wn_core_rows_add(R, X32, X64, rows) : 0;
+	if (kept < 0)
+		return kept;
+	return kept ? wn_core_gram_add_rows(g, R, wn_core_rows_batches(R) - 1, f)
+		    : wn_core_gram_add(g, X32, X64, rows, f);
+}
+
+/* Pass: G = Σ f_i a_i a_iᵀ (f NULL = 1, else indexed by row); counts the rows;
+ * R (may be NULL) keeps the batches it can. */
+static int gram_pass(const wn_sens_source *src, wn_core_gram *g, wn_core_rows *R,
+		     const double *f, int64_t *n, char *err, size_t errlen)
 {
 	const float *X32;
 	const double *X64;
@@ -65,11 +97,35 @@ static int gram_pass(const wn_sens_source *src, wn_core_gram *g, const double *f
 	if (src->rewind(src->ctx, err, errlen))
 		return -1;
 	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
-		if (wn_core_gram_add(g, X32, X64, rows, f ? f + i : NULL))
+		if (gram_batch(g, R, X32, X64, rows, f ? f + i : NULL))
 			return wn_errf(err, errlen, "Gram matrix: out of memory or device error"), -1;
 		i += rows;
 	}
 	*n = i;
+	return r;
+}
+
+static int rewind_emit(const wn_sens_source *src, char *err, size_t errlen)
+{
+	return src->rewind_emit ? src->rewind_emit(src->ctx, err, errlen)
+				: src->rewind(src->ctx, err, errlen);
+}
+
+/* The emitting pass of scores computed ahead (n of them, in row order). */
+static int emit_pass(const wn_sens_source *src, const double *v, wn_sens_sink_fn sink,
+		     void *sink_ctx, char *err, size_t errlen)
+{
+	const float *X32;
+	const double *X64;
+	int64_t rows, i = 0;
+	int r;
+	if (rewind_emit(src, err, errlen))
+		return -1;
+	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
+		if (sink(sink_ctx, v + i, rows, err, errlen))
+			return -1;
+		i += rows;
+	}
 	return r;
 }
 
@@ -87,6 +143,47 @@ static void note_solve(wn_sens_info *info, const wn_core_solve *q, double ridge,
 								      : WN_SENS_CHOLESKY;
 }
 
+/* Leverage's second pass from the source: τ of each batch to the sink. */
+static int leverage_from_source(const wn_sens_source *src, wn_core_solve *q, double *tau,
+				wn_sens_sink_fn sink, void *sink_ctx, wn_sens_info *info,
+				char *err, size_t errlen)
+{
+	const float *X32;
+	const double *X64;
+	int64_t rows;
+	int r;
+	if (src->rewind(src->ctx, err, errlen))
+		return -1;
+	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
+		if (wn_core_solve_quad(q, X32, X64, rows, tau))
+			return wn_errf(err, errlen, "leverage pass: out of memory or device error"), -1;
+		for (int64_t k = 0; k < rows; k++)
+			info->sum += tau[k];
+		if (sink(sink_ctx, tau, rows, err, errlen))
+			return -1;
+	}
+	return r;
+}
+
+/* The same on the rows kept on the device: τ of all n, then the emitting pass. */
+static int leverage_resident(const wn_sens_source *src, wn_core_solve *q, wn_core_rows *R,
+			     int64_t n, wn_sens_sink_fn sink, void *sink_ctx, wn_sens_info *info,
+			     char *err, size_t errlen)
+{
+	double *tau = malloc(sizeof(double) * (size_t)n);
+	if (!tau)
+		return wn_errf(err, errlen, "out of memory for %lld scores", (long long)n), -1;
+	int rc = wn_core_solve_quad_rows(q, R, tau);
+	if (rc)
+		wn_errf(err, errlen, "leverage pass: out of memory or device error");
+	for (int64_t k = 0; !rc && k < n; k++)
+		info->sum += tau[k];
+	if (!rc)
+		rc = emit_pass(src, tau, sink, sink_ctx, err, errlen);
+	free(tau);
+	return rc;
+}
+
 int wn_sens_leverage_stream(const wn_sens_source *src, wn_core *gemm, double ridge,
 			    wn_sens_sink_fn sink, void *sink_ctx, wn_sens_info *info, char *err,
 			    size_t errlen)
@@ -94,40 +191,32 @@ int wn_sens_leverage_stream(const wn_sens_source *src, wn_core *gemm, double rid
 	memset(info, 0, sizeof *info);
 	if (!(ridge >= 0) || !isfinite(ridge))
 		return wn_errf(err, errlen, "ridge must be finite and >= 0"), -1;
-	int64_t d = src->d, n = 0, rows;
+	int64_t d = src->d, n = 0;
 	wn_core_gram *g = wn_core_gram_new(gemm, d, gemm != NULL);
 	double *tau = malloc(sizeof(double) * (size_t)wn_sens_batch_rows(d));
+	wn_core_rows *R = resident_rows(gemm, d);
 	wn_core_solve *q = NULL;
-	int rc = -1, r = 0;
+	int rc = -1;
 	if (!g || !tau) {
 		wn_errf(err, errlen, "out of memory for a %lld x %lld Gram matrix", (long long)d,
 			(long long)d);
 		goto out;
 	}
-	if (gram_pass(src, g, NULL, &n, err, errlen))
+	if (gram_pass(src, g, R, NULL, &n, err, errlen))
 		goto out;
+	R = resident_after(R, info);
 	if (n == 0) {
 		rc = 0;
 		goto out;
 	}
-	if (!(q = factor(g, gemm, d, ridge, n, err, errlen)) || src->rewind(src->ctx, err, errlen))
+	if (!(q = factor(g, gemm, d, ridge, n, err, errlen)))
 		goto out;
 	note_solve(info, q, ridge, d);
-	const float *X32;
-	const double *X64;
-	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
-		if (wn_core_solve_quad(q, X32, X64, rows, tau)) {
-			wn_errf(err, errlen, "leverage pass: out of memory or device error");
-			goto out;
-		}
-		for (int64_t k = 0; k < rows; k++)
-			info->sum += tau[k];
-		if (sink(sink_ctx, tau, rows, err, errlen))
-			goto out;
-	}
-	rc = r;
+	rc = R ? leverage_resident(src, q, R, n, sink, sink_ctx, info, err, errlen)
+	       : leverage_from_source(src, q, tau, sink, sink_ctx, info, err, errlen);
 out:
 	wn_core_solve_free(q);
+	wn_core_rows_free(R);
 	wn_core_gram_free(g);
 	free(tau);
 	return rc;
@@ -137,6 +226,8 @@ out:
 static double lewis_update(double *w, const double *tau, int64_t n, double p, int damped)
 {
 	double change = 0, beta = 1.0 - 2.0 / p;
+	/* elementwise, and a maximum is exact: the same bits at any thread count */
+#pragma omp parallel for schedule(static) reduction(max : change) if (n >= 16384)
 	for (int64_t i = 0; i < n; i++) {
 		double t = tau[i] > 0 ? tau[i] : 0;
 		double nw = damped ? (w[i] > 0 ? pow(w[i], beta) * t : 0) : pow(t, p / 2.0);
@@ -154,6 +245,7 @@ static double lewis_batch(double *w, double *f, const double *tau, int64_t rows,
 			  int damped)
 {
 	double change = lewis_update(w, tau, rows, p, damped), beta = 1.0 - 2.0 / p;
+#pragma omp parallel for schedule(static) if (rows >= 16384)
 	for (int64_t i = 0; i < rows; i++)
 		f[i] = w[i] > 0 ? pow(w[i], beta) : 0.0;
 	return change;
@@ -184,6 +276,23 @@ static int lewis_pass(const wn_sens_source *src, wn_core_solve *q, wn_core_gram 
 	return r;
 }
 
+/* The same on the rows kept on the device (f and tau hold n): the update is
+ * elementwise and the change a maximum, so doing all rows at once gives the
+ * numbers of the batch-by-batch pass. */
+static int lewis_pass_resident(wn_core_rows *R, wn_core_solve *q, wn_core_gram *g, double *w,
+			       double *f, double *tau, double p, wn_sens_info *info, char *err,
+			       size_t errlen)
+{
+	int64_t n = wn_core_rows_count(R);
+	wn_core_gram_reset(g);
+	if (wn_core_solve_quad_rows(q, R, tau))
+		return wn_errf(err, errlen, "Lewis pass: out of memory or device error"), -1;
+	info->change = lewis_batch(w, f, tau, n, p, info->damped);
+	if (wn_core_gram_add_rows(g, R, 0, f))
+		return wn_errf(err, errlen, "Gram matrix: out of memory or device error"), -1;
+	return 0;
+}
+
 /* The emitting pass: the weights (or their bounds) of each batch to the sink. */
 static int lewis_emit(const wn_sens_source *src, const double *w, double *out, double p,
 		      int bound, wn_sens_sink_fn sink, void *sink_ctx, char *err, size_t errlen)
@@ -192,7 +301,7 @@ static int lewis_emit(const wn_sens_source *src, const double *w, double *out, d
 	const double *X64;
 	int64_t rows, i = 0;
 	int r;
-	if (src->rewind(src->ctx, err, errlen))
+	if (rewind_emit(src, err, errlen))
 		return -1;
 	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
 		for (int64_t k = 0; k < rows; k++)
@@ -204,16 +313,17 @@ static int lewis_emit(const wn_sens_source *src, const double *w, double *out, d
 	return r;
 }
 
-static int lewis_iterate(const wn_sens_source *src, wn_core *gemm, wn_core_gram *g, double *w,
-			 double *f, double *tau, int64_t n, double p, double tol, int max_iter,
-			 wn_sens_info *info, char *err, size_t errlen)
+static int lewis_iterate(const wn_sens_source *src, wn_core *gemm, wn_core_gram *g,
+			 wn_core_rows *R, double *w, double *f, double *tau, int64_t n, double p,
+			 double tol, int max_iter, wn_sens_info *info, char *err, size_t errlen)
 {
 	for (int it = 1; it <= max_iter; it++) {
 		wn_core_solve *q = factor(g, gemm, src->d, 0.0, n, err, errlen);
 		if (!q)
 			return -1;
 		note_solve(info, q, 0.0, src->d);
-		int rc = lewis_pass(src, q, g, w, f, tau, p, info, err, errlen);
+		int rc = R ? lewis_pass_resident(R, q, g, w, f, tau, p, info, err, errlen)
+			   : lewis_pass(src, q, g, w, f, tau, p, info, err, errlen);
 		wn_core_solve_free(q);
 		if (rc)
 			return -1;
@@ -232,32 +342,35 @@ int wn_sens_lewis_stream(const wn_sens_source *src, wn_core *gemm, double p, dou
 	memset(info, 0, sizeof *info);
 	if (!(p > 0) || !isfinite(p) || !(tol > 0) || max_iter < 1)
 		return wn_errf(err, errlen, "Lewis weights need p > 0, tol > 0, max_iter >= 1"), -1;
-	int64_t d = src->d, n = 0;
+	int64_t d = src->d, n = 0, per = wn_sens_batch_rows(d);
 	wn_core_gram *g = wn_core_gram_new(gemm, d, gemm != NULL);
-	double *tau = malloc(sizeof(double) * (size_t)wn_sens_batch_rows(d));
-	double *w = NULL, *f = NULL;
+	wn_core_rows *R = resident_rows(gemm, d);
+	double *tau = NULL, *w = NULL, *f = NULL;
 	int rc = -1;
 	info->damped = p >= 4;
-	if (!g || !tau) {
+	if (!g) {
 		wn_errf(err, errlen, "out of memory for a %lld x %lld Gram matrix", (long long)d,
 			(long long)d);
 		goto out;
 	}
-	if (gram_pass(src, g, NULL, &n, err, errlen)) /* w = 1: f = 1 */
+	if (gram_pass(src, g, R, NULL, &n, err, errlen)) /* w = 1: f = 1 */
 		goto out;
+	R = resident_after(R, info);
 	if (n == 0) {
 		rc = 0;
 		goto out;
 	}
+	per = R ? n : per; /* resident: one pass handles all n rows at once */
 	w = malloc(sizeof(double) * (size_t)n);
-	f = malloc(sizeof(double) * (size_t)wn_sens_batch_rows(d)); /* one batch's row weights */
-	if (!w || !f) {
+	f = malloc(sizeof(double) * (size_t)per); /* the row weights of a batch (or all) */
+	tau = malloc(sizeof(double) * (size_t)(per > wn_sens_batch_rows(d) ? per : wn_sens_batch_rows(d)));
+	if (!w || !f || !tau) {
 		wn_errf(err, errlen, "out of memory for %lld Lewis weights", (long long)n);
 		goto out;
 	}
 	for (int64_t i = 0; i < n; i++)
 		w[i] = 1.0;
-	if (lewis_iterate(src, gemm, g, w, f, tau, n, p, tol, max_iter, info, err, errlen))
+	if (lewis_iterate(src, gemm, g, R, w, f, tau, n, p, tol, max_iter, info, err, errlen))
 		goto out;
 	info->sum = sum_of(w, n);
 	rc = lewis_emit(src, w, tau, p, bound, sink, sink_ctx, err, errlen);
@@ -265,6 +378,7 @@ out:
 	free(w);
 	free(f);
 	free(tau);
+	wn_core_rows_free(R);
 	wn_core_gram_free(g);
 	return rc;
 }
@@ -310,7 +424,7 @@ static void mem_source(struct mem_src *m, wn_sens_source *src, const wn_sens_mat
 		       double *out)
 {
 	*m = (struct mem_src){A, 0, wn_sens_batch_rows(A->d), out, 0};
-	*src = (wn_sens_source){m, A->d, mem_rewind, mem_next};
+	*src = (wn_sens_source){m, A->d, mem_rewind, mem_next, NULL};
 }
 
 int wn_sens_leverage(const wn_sens_matrix *A, double ridge, double *tau, wn_sens_info *info,

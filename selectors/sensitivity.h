@@ -49,6 +49,7 @@ typedef struct wn_sens_info {
 	int iters;        /* Lewis: iterations run */
 	double change;    /* Lewis: last max relative change */
 	int damped;       /* Lewis: 1 when the averaged iteration was used (p >= 4) */
+	int resident;     /* GEMM path: 1 when the rows stayed on the device after pass 1 */
 } wn_sens_info;
 
 /*
@@ -59,7 +60,9 @@ typedef struct wn_sens_info {
  * Each returns 1 (a batch), 0 (end of pass; rewind only returns 0/-1) or -1
  * with a line in err. The sink gets the scores of the last pass's batches,
  * in order, right after each next() (so the source may still hold the
- * batch's records).
+ * batch's records). rewind_emit (may be NULL: rewind) starts that last
+ * pass, whose batches need only their row counts: a source may skip
+ * reading the vectors then (what *X32 and *X64 point at is unspecified).
  */
 typedef struct wn_sens_source {
 	void *ctx;
@@ -67,6 +70,7 @@ typedef struct wn_sens_source {
 	int (*rewind)(void *ctx, char *err, size_t errlen);
 	int (*next)(void *ctx, const float **X32, const double **X64, int64_t *rows, char *err,
 		    size_t errlen);
+	int (*rewind_emit)(void *ctx, char *err, size_t errlen);
 } wn_sens_source;
 typedef int (*wn_sens_sink_fn)(void *ctx, const double *scores, int64_t rows, char *err,
 			       size_t errlen);
@@ -77,7 +81,13 @@ int64_t wn_sens_batch_rows(int64_t d);
 /*
  * The streaming forms: gemm NULL computes in float64 on the host; a context
  * runs the two GEMM passes as float32 wn_core_gemm calls on its device
- * (core.h). Lewis keeps n weights (n is counted in its first pass).
+ * (core.h). With a context whose budget allows (wn_core_rows_budget: half
+ * the free GPU memory; 0 on the CPU), the first pass also keeps the rows on
+ * the device (wn_core_rows), and every later pass but the emitting one runs
+ * there without reading the source: the same GEMMs on the same rows, so the
+ * same scores; when the rows outgrow the budget the passes stream as
+ * before. Lewis keeps n weights (n is counted in its first pass); resident,
+ * leverage keeps n scores and Lewis n scores and n row weights.
  * tol, max_iter, p as for wn_sens_lewis.
  */
 int wn_sens_leverage_stream(const wn_sens_source *src, wn_core *gemm, double ridge,

@@ -2,7 +2,9 @@
  * selectors/sensitivity_stream.c — the streaming row source of the
  * leverage and Lewis steps (see selectors/sensitivity_stream.h): pass 1
  * from the stream into the spool, later passes from the spool; a batch of
- * vectors and of its records' bytes at a time.
+ * vectors and of its records' bytes at a time. The emitting pass
+ * (rewind_emit) reads the spool's records but neither the .npy nor the
+ * records' vectors again.
  */
 #include "selectors/sensitivity_stream.h"
 
@@ -30,6 +32,7 @@ struct wn_sens_stream {
 	wn_embed_npy_reader *nr;
 	int64_t npy_rows, d, batch;
 	int pass;            /* 0 not started, 1 reading the stream, 2 rereading the spool */
+	int no_vectors;      /* the emitting pass: records only, the vectors are not read */
 	int stream_done;     /* pass 1 reached the end of the input */
 	float *X, *x;        /* the batch (batch × d); one row of scratch */
 	int64_t rows, pending; /* rows in the batch; rows read ahead by open (pass 1) */
@@ -214,6 +217,7 @@ static int stream_rewind_(void *ctx, char *err, size_t errlen)
 		return wn_errf(err, errlen, "internal: rewind before the end of the input"), -1;
 	t->pass = 2;
 	t->emitted = 0;
+	t->no_vectors = 0;
 	if (t->npy) {
 		wn_embed_npy_close(t->nr);
 		if (!(t->nr = wn_embed_npy_open(t->npy, err, errlen)))
@@ -272,7 +276,7 @@ static int fill_from_spool(wn_sens_stream *t, char *err, size_t errlen)
 			return -1;
 		if (r == 0)
 			break;
-		if (spool_vector(t, &rec, t->X + t->rows * t->d, err, errlen) ||
+		if ((!t->no_vectors && spool_vector(t, &rec, t->X + t->rows * t->d, err, errlen)) ||
 		    keep_record(t, &rec, t->rows, err, errlen))
 			return -1;
 		t->rows++;
@@ -301,6 +305,15 @@ static int stream_rewind(void *ctx, char *err, size_t errlen)
 	return rc;
 }
 
+/* The emitting pass: the spool again, its records without their vectors. */
+static int stream_rewind_emit(void *ctx, char *err, size_t errlen)
+{
+	int rc = stream_rewind(ctx, err, errlen);
+	if (!rc)
+		((wn_sens_stream *)ctx)->no_vectors = 1;
+	return rc;
+}
+
 static int stream_next(void *ctx, const float **X32, const double **X64, int64_t *rows,
 		       char *err, size_t errlen)
 {
@@ -311,7 +324,7 @@ static int stream_next(void *ctx, const float **X32, const double **X64, int64_t
 
 void wn_sens_stream_source(wn_sens_stream *t, wn_sens_source *src)
 {
-	*src = (wn_sens_source){t, t->d, stream_rewind, stream_next};
+	*src = (wn_sens_source){t, t->d, stream_rewind, stream_next, stream_rewind_emit};
 }
 
 static int stream_sink_(void *ctx, const double *scores, int64_t rows, char *err,

@@ -5,7 +5,8 @@
  * (winnow.emb or the next row of --npy; bad ones rejected under the
  * policy, with the messages of cluster/vectors.h) and spools the record
  * (io/spool.h: memory, then an unlinked file); every later pass rereads the
- * spool and parses the vectors again. A batch holds wn_sens_batch_rows(d)
+ * spool and parses the vectors again, except the emitting pass, which
+ * needs only the records. A batch holds wn_sens_batch_rows(d)
  * vectors and copies of their records, so memory is O(d × batch + the
  * batch's record bytes), never O(n·d). The sink writes the batch's records
  * with their scores under winnow.<key>, in input order.

@@ -13,7 +13,16 @@
  *    a non-CPU table without GEMM and row-norm ops (core.c's staged
  *    fallbacks: the upload/download path a GPU backend takes), bit for bit
  *    the CPU context's; and, where a GPU is usable, on a CUDA context
- *    (skips here without one).
+ *    (skips here without one);
+ *  - wn_core_scale_rows (the row weights of the resident Gram) against a
+ *    hand computation, in place too, and through the staged fallback;
+ *  - the resident/streaming decision (wn_core_rows_budget_of) by hand, and
+ *    the CPU's budget of 0 (the CPU path never keeps rows);
+ *  - rows kept by wn_core_rows (forced on a CPU context by a budget) give
+ *    the Gram matrix, weighted or not, and the quadratic forms (Cholesky
+ *    and eigen) of the streaming GEMM path bit for bit, also through the
+ *    staged table; a budget one batch short keeps nothing; on a CUDA
+ *    context (skips here) resident and streaming agree to 1e-6.
  * Owns: its small matrices.
  */
 #include <omp.h>
@@ -233,6 +242,214 @@ static void test_gemm_path_cuda(void)
 	wn_core_close(c);
 }
 
+/* ---- scale_rows and resident rows -------------------------------------- */
+
+static void scale_rows_on(wn_core *c)
+{
+	/* by hand: row 0 × 0.5, row 1 × −2, row 2 × 0; s·x exact in float */
+	const float X[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+	const double sc[3] = {0.5, -2, 0};
+	const float want[9] = {0.5f, 1, 1.5f, -8, -10, -12, 0, 0, 0};
+	float *dx = wn_core_alloc(c, 9), *dy = wn_core_alloc(c, 9), got[9];
+	double *ds = wn_core_alloc_bytes(c, sizeof sc);
+	CHECK(dx && dy && ds);
+	CHECK(wn_core_upload(c, dx, X, sizeof X) == 0 && wn_core_upload(c, ds, sc, sizeof sc) == 0);
+	CHECK(wn_core_scale_rows(c, dx, ds, 3, 3, dy) == 0);
+	CHECK(wn_core_download(c, got, dy, sizeof got) == 0);
+	CHECK(memcmp(got, want, sizeof got) == 0);
+	/* in place; one rounding of the double product: 0.1 · 3 = 0.30000000000000004
+	 * rounds to the float nearest 0.3, and sqrt(2)·1 to (float)sqrt(2) */
+	const double s2[3] = {0.1, sqrt(2.0), 1};
+	CHECK(wn_core_upload(c, ds, s2, sizeof s2) == 0);
+	CHECK(wn_core_scale_rows(c, dx, ds, 3, 3, dx) == 0);
+	CHECK(wn_core_download(c, got, dx, sizeof got) == 0);
+	CHECK(got[2] == (float)0.30000000000000004 && got[3] == (float)(4 * sqrt(2.0)));
+	CHECK(got[8] == 9.0f);
+	CHECK(wn_core_scale_rows(c, dx, ds, -1, 3, dx) == WN_CORE_EINVAL);
+	wn_core_free(c, dx), wn_core_free(c, dy), wn_core_free(c, ds);
+}
+
+/* A CPU table with ops removed: core.c stages them through host copies. */
+static wn_core *stub_context(void)
+{
+	char err[256];
+	wn_backend t;
+	if (wn_cpu_backend_open(2, &t, err, sizeof err))
+		return NULL;
+	t.name = "stub";
+	t.gemm_batched = NULL;
+	t.row_sqnorms = NULL;
+	t.scale_rows = NULL;
+	return wn_core_open_table(&t, 2);
+}
+
+static void test_scale_rows(void)
+{
+	char err[256];
+	wn_core *c = wn_core_open(WN_DEVICE_CPU, 2, err, sizeof err), *fb = stub_context();
+	CHECK(c && fb);
+	scale_rows_on(c);
+	scale_rows_on(fb);
+	wn_core_close(fb);
+	wn_core_close(c);
+}
+
+static void test_rows_budget(void)
+{
+	CHECK_EQ_INT(wn_core_rows_budget_of(1, 1000, NULL), 500); /* half the free memory */
+	CHECK_EQ_INT(wn_core_rows_budget_of(1, 1001, ""), 500);
+	CHECK_EQ_INT(wn_core_rows_budget_of(0, 1000, NULL), 0);   /* no device memory: stream */
+	CHECK_EQ_INT(wn_core_rows_budget_of(1, 1000, "123"), 123);
+	CHECK_EQ_INT(wn_core_rows_budget_of(0, 0, "77"), 77);
+	CHECK_EQ_INT(wn_core_rows_budget_of(1, 1000, "0"), 0);
+	CHECK_EQ_INT(wn_core_rows_budget_of(1, 1000, "12x"), 500); /* not a number: ignored */
+	CHECK_EQ_INT(wn_core_rows_budget_of(1, 1000, "-5"), 500);
+	char err[256];
+	wn_core *c = wn_core_open(WN_DEVICE_CPU, 2, err, sizeof err);
+	CHECK(c != NULL);
+	unsetenv("WINNOW_SOLVE_RESIDENT");
+	size_t fr, tot;
+	CHECK(wn_core_mem_info(c, &fr, &tot) == WN_CORE_EUNAVAIL);
+	CHECK_EQ_INT(wn_core_rows_budget(c), 0);
+	setenv("WINNOW_SOLVE_RESIDENT", "4096", 1);
+	CHECK_EQ_INT(wn_core_rows_budget(c), 4096);
+	unsetenv("WINNOW_SOLVE_RESIDENT");
+	wn_core_rows *R = wn_core_rows_new(c, 4, 0); /* budget 0 keeps nothing */
+	float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	CHECK(R && wn_core_rows_add(R, x, NULL, 2) == 0 && !wn_core_rows_resident(R));
+	wn_core_rows_free(R);
+	wn_core_close(c);
+}
+
+/* Gram (f or not), factor and τ of A on c: streaming (R NULL) or resident. */
+struct run32 {
+	double *G, *t;
+};
+
+static int run32_of(wn_core *c, const double *A64, int64_t n, int64_t d, int64_t batch,
+		    const double *f, int resident, struct run32 *o)
+{
+	/* float32 rows, as the steps' sources give (a float64 row would be
+	 * rounded before its weight on the resident path, after it streaming) */
+	float *A = malloc(sizeof(float) * (size_t)(n * d));
+	for (int64_t k = 0; A && k < n * d; k++)
+		A[k] = (float)A64[k];
+	wn_core_gram *g = wn_core_gram_new(c, d, 1);
+	wn_core_rows *R = resident ? wn_core_rows_new(c, d, (int64_t)1 << 40) : NULL;
+	char err[256];
+	int rc = A && g && (R || !resident) ? 0 : -1;
+	for (int64_t i = 0; !rc && i < n; i += batch) {
+		int64_t rows = n - i < batch ? n - i : batch;
+		/* the first pass keeps each batch and sums it from the device copy */
+		rc = R ? (wn_core_rows_add(R, A + i * d, NULL, rows) == 1 ? 0 : -1)
+		       : wn_core_gram_add(g, A + i * d, NULL, rows, NULL);
+		if (!rc && R)
+			rc = wn_core_gram_add_rows(g, R, wn_core_rows_batches(R) - 1, NULL);
+	}
+	if (!rc && f) { /* a second, weighted sum over all rows at once */
+		wn_core_gram_reset(g);
+		for (int64_t i = 0; !rc && !R && i < n; i += batch)
+			rc = wn_core_gram_add(g, A + i * d, NULL, n - i < batch ? n - i : batch, f + i);
+		if (!rc && R)
+			rc = wn_core_gram_add_rows(g, R, 0, f);
+	}
+	o->G = malloc(sizeof(double) * (size_t)(d * d));
+	o->t = malloc(sizeof(double) * (size_t)n);
+	wn_core_solve *q = NULL;
+	if (!rc) {
+		memcpy(o->G, wn_core_gram_matrix(g), sizeof(double) * (size_t)(d * d));
+		q = wn_core_solve_new(c, o->G, d, 0, n, 1, err, sizeof err);
+		rc = q ? 0 : -1;
+	}
+	for (int64_t i = 0; !rc && !R && i < n; i += batch)
+		rc = wn_core_solve_quad(q, A + i * d, NULL, n - i < batch ? n - i : batch, o->t + i);
+	if (!rc && R)
+		rc = wn_core_rows_count(R) == n ? wn_core_solve_quad_rows(q, R, o->t) : -1;
+	wn_core_solve_free(q);
+	wn_core_rows_free(R);
+	wn_core_gram_free(g);
+	free(A);
+	return rc;
+}
+
+/* resident vs streaming on c: bit for bit (exact) or within 1e-6 relative */
+static void resident_on(wn_core *c, int exact)
+{
+	int64_t n = 3000, d = 16;
+	double *A = random_matrix(n, d, 17), *f = malloc(sizeof(double) * (size_t)n);
+	for (int64_t i = 0; i < n; i++)
+		f[i] = i % 7 == 3 ? 0 : 0.2 + (double)(i % 5) / 3;
+	enum { N = 400 };
+	double *R3 = malloc(sizeof(double) * N * 3), *B = malloc(sizeof(double) * N * 2);
+	rank_deficient(R3, B, N);
+	for (int m = 0; m < 3; m++) {
+		const double *M = m == 2 ? R3 : A;
+		int64_t rows = m == 2 ? N : n, dd = m == 2 ? 3 : d;
+		struct run32 s = {0}, r = {0};
+		CHECK(run32_of(c, M, rows, dd, 512, m == 1 ? f : NULL, 0, &s) == 0);
+		CHECK(run32_of(c, M, rows, dd, 512, m == 1 ? f : NULL, 1, &r) == 0);
+		if (exact) {
+			CHECK(memcmp(s.G, r.G, sizeof(double) * (size_t)(dd * dd)) == 0);
+			CHECK(memcmp(s.t, r.t, sizeof(double) * (size_t)rows) == 0);
+		}
+		for (int64_t i = 0; i < rows; i++)
+			CHECK_NEAR(r.t[i], s.t[i], 1e-6 * s.t[i] + 1e-9);
+		free(s.G), free(s.t), free(r.G), free(r.t);
+	}
+	free(A), free(f), free(R3), free(B);
+}
+
+static void test_resident_rows_cpu(void)
+{
+	char err[256];
+	wn_core *c = wn_core_open(WN_DEVICE_CPU, 2, err, sizeof err), *fb = stub_context();
+	CHECK(c && fb);
+	resident_on(c, 1);
+	resident_on(fb, 1);
+	wn_core_close(fb);
+	wn_core_close(c);
+}
+
+/* A budget one batch short: the batches fit until the last, which drops them all. */
+static void test_resident_rows_drop(void)
+{
+	char err[256];
+	wn_core *c = wn_core_open(WN_DEVICE_CPU, 2, err, sizeof err);
+	int64_t d = 4, batch = 256;
+	float *x = calloc((size_t)(batch * d), sizeof(float));
+	CHECK(c && x);
+	wn_core_rows *R = wn_core_rows_new(c, d, 3 * batch * d * 4 - 1);
+	CHECK(R != NULL);
+	CHECK(wn_core_rows_add(R, x, NULL, batch) == 1);
+	CHECK(wn_core_rows_add(R, x, NULL, batch) == 1);
+	CHECK(wn_core_rows_resident(R) && wn_core_rows_count(R) == 2 * batch);
+	CHECK(wn_core_rows_add(R, x, NULL, batch) == 0);
+	CHECK(!wn_core_rows_resident(R) && wn_core_rows_count(R) == 0);
+	CHECK(wn_core_rows_add(R, x, NULL, 1) == 0); /* dropped for good */
+	wn_core_gram *g = wn_core_gram_new(c, d, 1);
+	CHECK(wn_core_gram_add_rows(g, R, 0, NULL) == WN_CORE_EINVAL);
+	CHECK(wn_core_rows_add(R, x, NULL, 0) == WN_CORE_EINVAL);
+	wn_core_gram_free(g);
+	wn_core_rows_free(R);
+	free(x);
+	wn_core_close(c);
+}
+
+static void test_resident_rows_cuda(void)
+{
+	char err[256];
+	wn_core *c = wn_core_open(WN_DEVICE_CUDA, 2, err, sizeof err);
+	if (!c)
+		SKIP("no usable GPU");
+	size_t fr = 0, tot = 0;
+	CHECK(wn_core_mem_info(c, &fr, &tot) == 0 && fr > 0 && tot >= fr);
+	unsetenv("WINNOW_SOLVE_RESIDENT");
+	int64_t b = wn_core_rows_budget(c); /* half of what is free now */
+	CHECK(b > 0 && b <= (int64_t)(tot / 2));
+	resident_on(c, 0);
+	wn_core_close(c);
+}
+
 int main(void)
 {
 	RUN(test_hand_5x2);
@@ -242,5 +459,10 @@ int main(void)
 	RUN(test_gemm_path_cpu);
 	RUN(test_gemm_path_staged);
 	RUN(test_gemm_path_cuda);
+	RUN(test_scale_rows);
+	RUN(test_rows_budget);
+	RUN(test_resident_rows_cpu);
+	RUN(test_resident_rows_drop);
+	RUN(test_resident_rows_cuda);
 	return TEST_EXIT;
 }

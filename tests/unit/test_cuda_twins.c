@@ -11,6 +11,8 @@
  *  - GEMM and the row ops: relative Frobenius error <= 1e-4 (both sides are
  *    plain fp32, they only sum in different orders);
  *  - elementwise ops (bias, add, GELU, ReLU, gather): 1e-5 relative;
+ *  - scale_rows (the dense solve's row weights): bit for bit, both round the
+ *    double product s_i·x_ij to float once;
  *  - kNN: distances rank by rank within 1e-4 relative; ids equal except where
  *    the two candidates' exact (double) distances are within 1e-4 relative
  *    (a near-tie that float rounding may order either way);
@@ -681,6 +683,64 @@ static void test_sinkhorn_cost(void)
 	free(Yg);
 }
 
+/* issue 19: scale_rows, out = (float)(s_i * (double)x_ij), on shapes that
+ * leave a partial warp and a partial block, weights negative, zero and
+ * irrational; out of place and in place; the same bits on both. */
+struct scale_arg {
+	int64_t n, d;
+	const double *s;
+	int in_place;
+};
+
+static int scale_op(wn_core *c, float *X, void *argp)
+{
+	struct scale_arg *a = argp;
+	size_t nd = (size_t)(a->n * a->d);
+	double *s = wn_core_alloc_bytes(c, (size_t)a->n * sizeof(double));
+	float *out = a->in_place ? X : wn_core_alloc(c, nd);
+	int rc = s && out ? 0 : -1;
+	if (!rc)
+		rc = wn_core_upload(c, s, a->s, (size_t)a->n * sizeof(double));
+	if (!rc)
+		rc = wn_core_scale_rows(c, X, s, a->n, a->d, out);
+	if (!rc && !a->in_place)
+		rc = wn_core_copy(c, X, out, nd * 4);
+	if (!a->in_place)
+		wn_core_free(c, out);
+	wn_core_free(c, s);
+	return rc;
+}
+
+static void test_scale_rows(void)
+{
+	NEED_GPU();
+	static const int64_t dims[][2] = { { 1, 1 }, { 33, 7 }, { 8192, 256 }, { 257, 1031 } };
+	for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++)
+		for (int ip = 0; ip < 2; ip++) {
+			int64_t n = dims[k][0], d = dims[k][1];
+			size_t nd = (size_t)(n * d);
+			float *x = randn(nd, 900 + k, 3.0f);
+			double *sc = malloc((size_t)n * sizeof *sc);
+			for (int64_t i = 0; i < n; i++)
+				sc[i] = i % 11 == 5 ? 0.0 : sqrt(fabs(wn_rng_normal(11, 950 + k, (uint64_t)i))) *
+							   (i % 3 == 1 ? -1.0 : 1.0);
+			struct scale_arg a = { n, d, sc, ip };
+			float *rc = NULL, *rg = NULL;
+			int ok = twin_inplace(x, nd, scale_op, &a, &rc, &rg) == 0;
+			int same = ok && memcmp(rc, rg, nd * sizeof(float)) == 0;
+			/* and the CPU side is the formula itself */
+			int64_t i = n - 1, j = d - 1;
+			int formula = ok && rc[i * d + j] == (float)(sc[i] * (double)x[i * d + j]);
+			free(x);
+			free(sc);
+			free(rc);
+			free(rg);
+			if (!same || !formula)
+				TEST_FAIL_("scale_rows n %lld d %lld in place %d: ok %d, same bits %d, "
+					   "formula %d", (long long)n, (long long)d, ip, ok, same, formula);
+		}
+}
+
 int main(void)
 {
 	/* the test binary lives in build/tests/: point core.c at build/ */
@@ -702,6 +762,7 @@ int main(void)
 	RUN(test_kmeans_train);
 	RUN(test_kmeans_deterministic);
 	RUN(test_sinkhorn_cost);
+	RUN(test_scale_rows);
 	wn_core_close(g_gpu);
 	wn_core_close(g_cpu);
 	return TEST_EXIT;

@@ -13,8 +13,15 @@
  *    same τ as the full-rank matrix without the repeat;
  *  - Lewis at p = 4 and 6: the averaged iteration converges, Σ w = d, and
  *    the result satisfies the fixed point w = τ(w)^{p/2} to 1e-9;
- *  - float32 input gives the float64 result of the same (rounded) values.
+ *  - float32 input gives the float64 result of the same (rounded) values;
+ *  - the GEMM path with the rows kept on the device (forced on a CPU
+ *    context by $WINNOW_SOLVE_RESIDENT) gives the streaming GEMM path's
+ *    leverage and Lewis scores bit for bit, reads the source once plus the
+ *    emitting pass (which asks for records only), and a budget under n·d·4
+ *    falls back to streaming with the same scores; without the variable the
+ *    CPU context never keeps rows.
  */
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +297,106 @@ static void test_threads_identical(void)
 	free(t2);
 }
 
+/* A float32 matrix as a source that counts its passes (and the record-only ones). */
+struct count_src {
+	const float *X;
+	int64_t n, d, at, batch, done;
+	int passes, emit_passes;
+	double *out;
+};
+
+static int cs_rewind(void *ctx, char *err, size_t errlen)
+{
+	struct count_src *m = ctx;
+	m->at = m->done = 0;
+	m->passes++;
+	return 0;
+}
+
+static int cs_rewind_emit(void *ctx, char *err, size_t errlen)
+{
+	((struct count_src *)ctx)->emit_passes++;
+	return cs_rewind(ctx, err, errlen);
+}
+
+static int cs_next(void *ctx, const float **X32, const double **X64, int64_t *rows, char *err,
+		   size_t errlen)
+{
+	struct count_src *m = ctx;
+	if (m->at >= m->n)
+		return 0;
+	*rows = m->n - m->at < m->batch ? m->n - m->at : m->batch;
+	*X32 = m->X + m->at * m->d;
+	*X64 = NULL;
+	m->at += *rows;
+	return 1;
+}
+
+static int cs_sink(void *ctx, const double *v, int64_t rows, char *err, size_t errlen)
+{
+	struct count_src *m = ctx;
+	memcpy(m->out + m->done, v, sizeof(double) * (size_t)rows);
+	m->done += rows;
+	return 0;
+}
+
+/* Leverage (m 0) or Lewis p = 3 (m 1) on the GEMM path of c, resident per $WINNOW_SOLVE_RESIDENT. */
+static int gemm_scores(wn_core *c, const float *X, int64_t n, int64_t d, int m, double *out,
+		       wn_sens_info *info, int *passes, int *emit_passes)
+{
+	struct count_src cs = {X, n, d, 0, wn_sens_batch_rows(d), 0, 0, 0, out};
+	wn_sens_source src = {&cs, d, cs_rewind, cs_next, cs_rewind_emit};
+	char err[256];
+	int rc = m ? wn_sens_lewis_stream(&src, c, 3.0, 1e-6, 200, 0, cs_sink, &cs, info, err,
+					  sizeof err)
+		   : wn_sens_leverage_stream(&src, c, 0.25, cs_sink, &cs, info, err, sizeof err);
+	*passes = cs.passes;
+	*emit_passes = cs.emit_passes;
+	return rc || cs.done != n ? -1 : 0;
+}
+
+static void test_resident_gemm_path(void)
+{
+	int64_t n = 20000, d = 9; /* 8192-row batches: three, the last partial */
+	float *F = malloc(sizeof(float) * (size_t)(n * d));
+	uint64_t x = 777;
+	for (int64_t k = 0; k < n * d; k++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		F[k] = (float)((double)(x >> 11) / 9007199254740992.0 - 0.5 + (k % d == 2));
+	}
+	char err[256], big[32];
+	wn_core *c = wn_core_open(WN_DEVICE_CPU, 2, err, sizeof err);
+	CHECK(c != NULL);
+	double *s = malloc(sizeof(double) * (size_t)n), *r = malloc(sizeof(double) * (size_t)n);
+	snprintf(big, sizeof big, "%lld", (long long)(n * d * 4));
+	for (int m = 0; m < 2; m++) {
+		wn_sens_info is, ir, idrop;
+		int ps, es, pr, er, pd, ed;
+		unsetenv("WINNOW_SOLVE_RESIDENT");
+		CHECK(gemm_scores(c, F, n, d, m, s, &is, &ps, &es) == 0);
+		CHECK(is.resident == 0);
+		setenv("WINNOW_SOLVE_RESIDENT", big, 1); /* exactly n·d·4: fits */
+		CHECK(gemm_scores(c, F, n, d, m, r, &ir, &pr, &er) == 0);
+		CHECK(ir.resident == 1);
+		CHECK(memcmp(s, r, sizeof(double) * (size_t)n) == 0);
+		CHECK(ir.iters == is.iters && ir.change == is.change && ir.sum == is.sum);
+		CHECK_EQ_INT(pr, 2); /* pass 1 and the emitting pass, nothing between */
+		CHECK_EQ_INT(er, 1);
+		CHECK_EQ_INT(ps, m ? is.iters + 2 : 2);
+		CHECK(m ? is.iters > 2 : 1);
+		snprintf(big, sizeof big, "%lld", (long long)(n * d * 4 - 1)); /* one byte short */
+		setenv("WINNOW_SOLVE_RESIDENT", big, 1);
+		CHECK(gemm_scores(c, F, n, d, m, r, &idrop, &pd, &ed) == 0);
+		CHECK(idrop.resident == 0);
+		CHECK_EQ_INT(pd, ps);
+		CHECK(memcmp(s, r, sizeof(double) * (size_t)n) == 0);
+		snprintf(big, sizeof big, "%lld", (long long)(n * d * 4));
+	}
+	unsetenv("WINNOW_SOLVE_RESIDENT");
+	wn_core_close(c);
+	free(F), free(s), free(r);
+}
+
 static void test_bad_arguments(void)
 {
 	const double a[2] = {1, 2};
@@ -315,6 +422,7 @@ int main(void)
 	RUN(test_lewis_p6);
 	RUN(test_float32_rows);
 	RUN(test_threads_identical);
+	RUN(test_resident_gemm_path);
 	RUN(test_bad_arguments);
 	return TEST_EXIT;
 }
