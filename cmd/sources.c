@@ -134,8 +134,8 @@ static const char *const plan_usage[] = {
 	"`select --mix-weights @FILE` matches against the --mix field.",
 	"",
 	"winnow sources plan --pilots pilots.txt --size 10000 --source a.jsonl --source b.jsonl --target val.jsonl",
-	"winnow sources plan --json --pilot-label kind --pilot-sizes 500,1000 --size 2000 --eval-mixture 1,0 --source libs.jsonl --source doc.jsonl --target val.jsonl > plan.json",
-	"cat libs.jsonl doc.jsonl | winnow select --mix section --mix-weights @plan.json --sample 2000 | winnow train --label kind --model linear --epochs 20 --lr 0.01 --batch 32 --holdout val.jsonl > /dev/null",
+	"winnow sources plan --json --pilot-label size --pilot-sizes 500,1000 --size 2000 --eval-mixture 1,0 --source libs.jsonl --source doc.jsonl --target val.jsonl > plan.json",
+	"cat libs.jsonl doc.jsonl | winnow select --mix section --mix-weights @plan.json --sample 2000 | winnow train --label size --model linear --epochs 20 --lr 0.01 --batch 32 --holdout val.jsonl > /dev/null",
 	NULL,
 };
 
