@@ -13,7 +13,7 @@ static const char *const select_usage[] = {
 	"winnow select --per PATH  --cap N [--by PATH] | --top N --by PATH | --frac F | --sample N  [file...]",
 	"winnow select --epochs E  --frac F | --sample N  [--seed S] [file...]",
 	"winnow select --mix PATH [--temperature T]  --sample N | --upweight  [file...]",
-	"winnow select --mix PATH --mix-weights NAME=W,...  --sample N [--seed S] [file...]",
+	"winnow select --mix PATH --mix-weights NAME=W,... | @FILE  --sample N [--seed S] [file...]",
 	"winnow select --balanced --cap N [--hier PATH] [--multiplier M] [--strategy r|c --by DIST] [--seed S] [file...]",
 	"winnow select --balanced-clusters PATH --sample N [--seed S] [file...]",
 	"winnow select --min PATH=VALUE --max PATH=VALUE [file...]",
@@ -22,7 +22,12 @@ static const char *const select_usage[] = {
 	"Kept records are written byte-identical, in input order; select adds only\n"
 	"winnow.epoch (--epochs) and winnow.weight (--upweight). --min/--max filter\n"
 	"first and combine with every mode. Ties in --by go to the earlier record.\n"
-	"Every random choice is keyed by --seed (default 0): same input, same output.",
+	"Every random choice is keyed by --seed (default 0): same input, same output.\n"
+	"--mix-weights @FILE reads the mixture from FILE: the JSON that `winnow sources plan --json`\n"
+	"writes (each source's \"name\", else its \"path\" without folder and .jsonl/.gz/.zst endings,\n"
+	"with its \"p\"; so name the source files after the --mix values: libs.jsonl for section libs),\n"
+	"or one NAME WEIGHT a line (space, tab or comma between; '#' comments). A bad file is a usage\n"
+	"error naming FILE:LINE (exit 2).",
 	"",
 	"winnow select --top 1000 --by winnow.zipfit pool.jsonl > aligned.jsonl",
 	"winnow select --sample 5000 --weights winnow.dsir --log-weights --seed 1 pool.jsonl.zst",
@@ -30,6 +35,7 @@ static const char *const select_usage[] = {
 	"winnow select --epochs 3 --frac 0.1 --seed 7 train.jsonl > rs2.jsonl",
 	"winnow select --mix section --temperature 3 --upweight debian.jsonl.gz",
 	"winnow select --mix section --mix-weights libs=0.4,devel=0.3,python=0.2,doc=0.1 --sample 1000 debian.jsonl.gz",
+	"winnow sources plan --json ... > plan.json; winnow select --mix section --mix-weights @plan.json --sample 1000 pool.jsonl",
 	"winnow select --balanced --cap 10000 --seed 1 clustered.jsonl",
 	"winnow select --balanced-clusters winnow.s2l_cluster --sample 5000 trained.jsonl",
 	NULL,
@@ -57,8 +63,8 @@ static void select_options(void *p, struct wn_option *t)
 			  " --balanced: N in all"),
 		OPT_INT64(0, "epochs", &o->epochs, "E", "RS2: an independent uniform subset per epoch (winnow.epoch)"),
 		OPT_STRING(0, "mix", &o->mix, "PATH", "temperature sampling over the groups of PATH"),
-		OPT_STRING(0, "mix-weights", &o->mix_weights, "N=W,...", "--mix: draw group N with probability W"
-			   " (weights >= 0 summing to 1; unnamed groups get 0)"),
+		OPT_STRING(0, "mix-weights", &o->mix_weights, "N=W,...|@FILE", "--mix: draw group N with probability W"
+			   " (weights >= 0 summing to 1; unnamed groups get 0); @FILE: from a file (above)"),
 		OPT_DOUBLE(0, "temperature", &o->temperature, "T", "--mix: p(group) ~ n^(1/T) (default 1)"),
 		OPT_BOOL(0, "upweight", &o->upweight, "--mix: keep all, write winnow.weight instead"),
 		OPT_BOOL(0, "balanced", &o->balanced, "balanced sample over the cluster hierarchy"),

@@ -45,75 +45,7 @@ void wn_select_release(wn_select_opts *o)
 	free(o->filters);
 	o->filters = NULL;
 	o->nfilters = 0;
-	for (size_t i = 0; i < o->nmix; i++)
-		free(o->mix_names[i]);
-	free(o->mix_names);
-	free(o->mix_w);
-	o->mix_names = NULL;
-	o->mix_w = NULL;
-	o->nmix = 0;
-}
-
-/* ---- --mix-weights NAME=W,... -------------------------------------------- */
-
-#define MIX_SUM_TOL 1e-6
-
-static int mix_weight_add(wn_select_opts *o, const char *item, size_t len, char *err, size_t errlen)
-{
-	const char *eq = memchr(item, '=', len);
-	if (!eq || eq == item)
-		return wn_errf(err, errlen, "--mix-weights: '%.*s' is not NAME=WEIGHT", (int)len, item), -1;
-	char num[64], *end;
-	size_t nl = len - (size_t)(eq + 1 - item);
-	if (nl == 0 || nl >= sizeof num)
-		return wn_errf(err, errlen, "--mix-weights: '%.*s' is not NAME=WEIGHT", (int)len, item), -1;
-	memcpy(num, eq + 1, nl);
-	num[nl] = 0;
-	double w = strtod(num, &end);
-	size_t name_len = (size_t)(eq - item);
-	if (*end || !isfinite(w))
-		return wn_errf(err, errlen, "--mix-weights: weight '%s' of '%.*s' is not a number", num,
-			       (int)name_len, item), -1;
-	if (w < 0)
-		return wn_errf(err, errlen, "--mix-weights: weight of '%.*s' is negative (%s)",
-			       (int)name_len, item, num), -1;
-	for (size_t i = 0; i < o->nmix; i++)
-		if (strlen(o->mix_names[i]) == name_len && !memcmp(o->mix_names[i], item, name_len))
-			return wn_errf(err, errlen, "--mix-weights: '%.*s' given twice", (int)name_len,
-				       item), -1;
-	char **nn = realloc(o->mix_names, (o->nmix + 1) * sizeof *nn);
-	if (nn)
-		o->mix_names = nn;
-	double *nw = nn ? realloc(o->mix_w, (o->nmix + 1) * sizeof *nw) : NULL;
-	if (nw)
-		o->mix_w = nw;
-	char *name = nw ? strndup(item, name_len) : NULL;
-	if (!name)
-		return wn_errf(err, errlen, "out of memory"), -1;
-	o->mix_names[o->nmix] = name;
-	o->mix_w[o->nmix++] = w;
-	return 0;
-}
-
-static int mix_weights_parse(wn_select_opts *o, char *err, size_t errlen)
-{
-	const char *s = o->mix_weights;
-	while (*s) {
-		const char *comma = strchr(s, ',');
-		size_t len = comma ? (size_t)(comma - s) : strlen(s);
-		if (mix_weight_add(o, s, len, err, errlen))
-			return -1;
-		s += len + (comma ? 1 : 0);
-	}
-	double sum = 0;
-	for (size_t i = 0; i < o->nmix; i++)
-		sum += o->mix_w[i];
-	if (!o->nmix || fabs(sum - 1) > MIX_SUM_TOL)
-		return wn_errf(err, errlen, "--mix-weights: the weights sum to %.9g, not 1 (within %g)",
-			       sum, MIX_SUM_TOL), -1;
-	for (size_t i = 0; i < o->nmix; i++)
-		o->mix_w[i] /= sum;
-	return 0;
+	wn_mix_weights_free(&o->mixw);
 }
 
 /* ---- --min / --max ------------------------------------------------------ */
@@ -235,7 +167,7 @@ int wn_select_check(wn_select_opts *o, char *err, size_t errlen)
 	int mode = decide_mode(o, err, errlen);
 	if (mode < 0)
 		return -1;
-	if (o->mix_weights && !o->nmix && mix_weights_parse(o, err, errlen))
+	if (o->mix_weights && !o->mixw.n && wn_mix_weights_parse(o->mix_weights, &o->mixw, err, errlen))
 		return -1;
 	o->mode = mode;
 	if (o->balanced && !o->hier)
@@ -513,17 +445,17 @@ static int mix_fixed_plan(const wn_select_opts *o, const columns *c, size_t ng, 
 	if (!pg)
 		return snprintf(err, errlen, "out of memory"), -1;
 	int rc = 0;
-	for (size_t i = 0; i < o->nmix && !rc; i++) {
-		int64_t g = mix_group_find(c, o->mix_names[i]);
+	for (size_t i = 0; i < o->mixw.n && !rc; i++) {
+		int64_t g = mix_group_find(c, o->mixw.names[i]);
 		if (g == -2) {
 			snprintf(err, errlen, "out of memory");
 			rc = -1;
 		} else if (g < 0) {
 			wn_errf(err, errlen, "--mix-weights: no record has %s '%s'", o->mix,
-				o->mix_names[i]);
+				o->mixw.names[i]);
 			rc = -1;
 		} else
-			pg[g] = o->mix_w[i];
+			pg[g] = o->mixw.w[i];
 	}
 	if (!rc)
 		rc = wn_sel_mix_fixed(c->group, c->n, ng, pg, total, (uint64_t)o->seed, p->reps,
@@ -548,7 +480,7 @@ static int mix_plan(const wn_select_opts *o, const columns *c, plan *p, char *er
 	p->reps = malloc((c->n ? c->n : 1) * sizeof *p->reps);
 	if (!p->reps)
 		return snprintf(err, errlen, "out of memory"), -1;
-	if (o->nmix)
+	if (o->mixw.n)
 		return mix_fixed_plan(o, c, ng, total, p, err, errlen);
 	return wn_sel_mix(c->group, c->n, ng, o->temperature, total, (uint64_t)o->seed, p->reps,
 			  err, errlen);

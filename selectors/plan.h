@@ -4,12 +4,14 @@
  * caps, RS2 epochs, temperature mixing, the balanced hierarchical sample).
  *
  * Owns: the filters parsed into the options (wn_select_release frees them).
- * Borrows: io/stream.h, selectors/subset.h.
+ * Borrows: io/stream.h, selectors/subset.h, selectors/mix_weights.h (the
+ * --mix-weights argument and its files).
  */
 #ifndef WN_SELECTORS_PLAN_H
 #define WN_SELECTORS_PLAN_H
 
 #include "io/stream.h"
+#include "selectors/mix_weights.h"
 #include "selectors/subset.h"
 
 typedef struct wn_select_opts {
@@ -23,10 +25,8 @@ typedef struct wn_select_opts {
 	int64_t multiplier;                       /* --balanced: 1 unless given */
 	const char *strategy;                     /* --balanced: r (default) | c */
 	const char *clusters;                     /* --balanced-clusters PATH (S2L's draw) */
-	const char *mix_weights;                  /* --mix-weights NAME=W,... (explicit p) */
-	char **mix_names;                         /* parsed by wn_select_check, owned */
-	double *mix_w;
-	size_t nmix;
+	const char *mix_weights;                  /* --mix-weights NAME=W,... | @FILE (explicit p) */
+	wn_mix_weights mixw;                      /* parsed by wn_select_check, owned */
 	int mode;                                 /* decided by wn_select_check */
 } wn_select_opts;
 

@@ -49,35 +49,42 @@ int wn_sources_ot_source_cb(const struct wn_option *opt, const char *arg, char *
 	return 0;
 }
 
-static int parse_mix(wn_sources_ot_opts *o, char *err, size_t errlen)
+int wn_sources_parse_mix(const char *arg, const char *what, int K, double *p, char *err,
+			size_t errlen)
 {
-	o->mixp = calloc((size_t)o->nsources, sizeof *o->mixp);
-	char *copy = strdup(o->mix), *save = NULL;
-	int n = 0, rc = !o->mixp || !copy ? -1 : 0;
+	char *copy = strdup(arg), *save = NULL, wt[64];
+	int n = 0, rc = copy ? 0 : -1;
 	double sum = 0;
+	snprintf(wt, sizeof wt, "%s weight", what);
 	if (rc)
 		wn_errf(err, errlen, "out of memory");
 	for (char *t = rc ? NULL : strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
-		if (n == o->nsources) {
-			wn_errf(err, errlen, "--mix has more weights than the %d sources", o->nsources);
+		if (n == K) {
+			wn_errf(err, errlen, "%s has more weights than the %d sources", what, K);
 			rc = -1;
-		} else if (wn_src_parse_double(t, "--mix weight", &o->mixp[n], err, errlen) ||
-			   o->mixp[n] < 0) {
-			if (o->mixp[n] < 0)
-				wn_errf(err, errlen, "--mix weight '%s' is negative", t);
+		} else if (wn_src_parse_double(t, wt, &p[n], err, errlen) || p[n] < 0) {
+			if (p[n] < 0)
+				wn_errf(err, errlen, "%s weight '%s' is negative", what, t);
 			rc = -1;
 		} else
-			sum += o->mixp[n++];
+			sum += p[n++];
 	}
 	free(copy);
-	if (!rc && (n != o->nsources || !(sum > 0))) {
-		wn_errf(err, errlen, "--mix needs %d weights (one per --source) with a positive sum",
-			o->nsources);
+	if (!rc && (n != K || !(sum > 0))) {
+		wn_errf(err, errlen, "%s needs %d weights (one per --source) with a positive sum", what, K);
 		rc = -1;
 	}
 	for (int i = 0; !rc && i < n; i++)
-		o->mixp[i] /= sum;
+		p[i] /= sum;
 	return rc;
+}
+
+static int parse_mix(wn_sources_ot_opts *o, char *err, size_t errlen)
+{
+	o->mixp = calloc((size_t)o->nsources, sizeof *o->mixp);
+	if (!o->mixp)
+		return wn_errf(err, errlen, "out of memory"), -1;
+	return wn_sources_parse_mix(o->mix, "--mix", o->nsources, o->mixp, err, errlen);
 }
 
 int wn_sources_ot_check(wn_sources_ot_opts *o, int npos, char *err, size_t errlen)

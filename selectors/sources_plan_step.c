@@ -4,8 +4,11 @@
  * OT of each pilot mixture from the sources (selectors/sources_ot.c), the
  * stage-1 fit at each size, the stage-2 interpolation to --size, and the
  * projected gradient ascent from the uniform mixture; writes the mixture
- * and the per-source sample counts as a table or JSON.
- * Owns the pilots and the ascent's arrays (freed before returning).
+ * and the per-source sample counts as a table or JSON, and the prediction
+ * (and, with --pilot-label, the proxy's measurement) at each
+ * --eval-mixture.
+ * Owns the pilots and the ascent's arrays (freed before returning) and
+ * opts->eval_mix / opts->evalp (wn_sources_plan_release).
  */
 #include "selectors/sources_step.h"
 
@@ -19,6 +22,7 @@
 #include "io/buf.h"
 #include "io/errf.h"
 #include "selectors/dynamics.h"
+#include "selectors/mix_weights.h"
 #include "selectors/sources.h"
 #include "selectors/sources_table.h"
 
@@ -58,6 +62,32 @@ static int parse_pilot_sizes(wn_sources_plan_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+int wn_sources_plan_eval_cb(const struct wn_option *opt, const char *arg, char *err, size_t errlen)
+{
+	wn_sources_plan_opts *o = opt->value;
+	const char **a = realloc(o->eval_mix, (size_t)(o->neval + 1) * sizeof *a);
+	if (!a)
+		return wn_errf(err, errlen, "out of memory"), -1;
+	o->eval_mix = a;
+	o->eval_mix[o->neval++] = arg;
+	return 0;
+}
+
+/* every --eval-mixture into o->evalp (neval x K) */
+static int parse_eval(wn_sources_plan_opts *o, char *err, size_t errlen)
+{
+	int K = o->ot.nsources;
+	free(o->evalp);
+	o->evalp = calloc((size_t)(o->neval ? o->neval : 1) * (size_t)K, sizeof *o->evalp);
+	if (!o->evalp)
+		return wn_errf(err, errlen, "out of memory"), -1;
+	for (int j = 0; j < o->neval; j++)
+		if (wn_sources_parse_mix(o->eval_mix[j], "--eval-mixture", K, o->evalp + (size_t)j * K, err,
+					 errlen))
+			return -1;
+	return 0;
+}
+
 int wn_sources_plan_check(wn_sources_plan_opts *o, int npos, char *err, size_t errlen)
 {
 	if (!o->pilots == !o->pilot_label) {
@@ -86,12 +116,21 @@ int wn_sources_plan_check(wn_sources_plan_opts *o, int npos, char *err, size_t e
 		wn_errf(err, errlen, "needs at least two --source FILE and a --target FILE");
 		return -1;
 	}
-	return wn_sources_ot_check(&o->ot, npos, err, errlen);
+	if (o->ot.nsources > 64) {
+		wn_errf(err, errlen, "at most 64 sources");
+		return -1;
+	}
+	return parse_eval(o, err, errlen) ? -1 : wn_sources_ot_check(&o->ot, npos, err, errlen);
 }
 
 void wn_sources_plan_release(wn_sources_plan_opts *o)
 {
 	wn_sources_ot_release(&o->ot);
+	free(o->eval_mix);
+	free(o->evalp);
+	o->eval_mix = NULL;
+	o->evalp = NULL;
+	o->neval = 0;
 }
 
 /* ---------- the pilots ---------- */
@@ -232,6 +271,7 @@ typedef struct plan {
 	double *p, *start, L_start, L_end, ot_end;
 	double measured, measured_uniform; /* --pilot-label: the proxy at size N (NAN: not measured) */
 	int64_t *count;
+	double *eval_L, *eval_ot, *eval_meas; /* per --eval-mixture: L(N, p), OT(p), the proxy (or NAN) */
 } plan;
 
 /* L(N, p) and, when grad is given, its gradient, at the OT of p */
@@ -310,6 +350,12 @@ static int render_table(const wn_sources_plan_opts *o, const plan *pl, wn_buf *o
 	if (!isnan(pl->measured))
 		rc |= wn_buf_printf(out, "# measured by the proxy at N = %lld: uniform %.6f, planned %.6f\n",
 				    (long long)pl->N, pl->measured_uniform, pl->measured);
+	for (int j = 0; j < o->neval; j++) {
+		rc |= wn_buf_printf(out, "# at p = %s: predicted %.6f (OT %.6f)", o->eval_mix[j], pl->eval_L[j],
+				    pl->eval_ot[j]);
+		rc |= isnan(pl->eval_meas[j]) ? wn_buf_putc(out, '\n')
+					       : wn_buf_printf(out, ", measured by the proxy %.6f\n", pl->eval_meas[j]);
+	}
 	rc |= wn_buf_puts(out, "source\tp\tsamples\n");
 	for (int i = 0; i < pl->K; i++)
 		rc |= wn_buf_printf(out, "%s\t%.6f\t%lld\n", o->ot.sources[i], pl->p[i], (long long)pl->count[i]);
@@ -351,6 +397,26 @@ static cJSON *json_pilots(const pilots *pi)
 	return arr;
 }
 
+/* [{"p": [...], "predicted": L, "ot": OT, "measured": acc (with --pilot-label)}, ...] */
+static cJSON *json_evals(const wn_sources_plan_opts *o, const plan *pl)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (int j = 0; arr && j < o->neval; j++) {
+		cJSON *r = cJSON_CreateObject();
+		if (!r || !cJSON_AddItemToArray(arr, r)) {
+			cJSON_Delete(r);
+			cJSON_Delete(arr);
+			return NULL;
+		}
+		cJSON_AddItemToObject(r, "p", cJSON_CreateDoubleArray(o->evalp + (size_t)j * pl->K, pl->K));
+		cJSON_AddNumberToObject(r, "predicted", pl->eval_L[j]);
+		cJSON_AddNumberToObject(r, "ot", pl->eval_ot[j]);
+		if (!isnan(pl->eval_meas[j]))
+			cJSON_AddNumberToObject(r, "measured", pl->eval_meas[j]);
+	}
+	return arr;
+}
+
 static int render_json(const wn_sources_plan_opts *o, const plan *pl, const pilots *pi, wn_buf *out)
 {
 	cJSON *doc = cJSON_CreateObject(), *fits = cJSON_CreateArray(), *src = cJSON_CreateArray();
@@ -372,6 +438,8 @@ static int render_json(const wn_sources_plan_opts *o, const plan *pl, const pilo
 		}
 		cJSON_AddItemToObject(doc, "p", cJSON_CreateDoubleArray(pl->p, pl->K));
 	}
+	cJSON *ev = ok && o->neval ? json_evals(o, pl) : NULL;
+	ok = ok && (!o->neval || (ev && cJSON_AddItemToObject(doc, "evaluations", ev)));
 	for (int s = 0; ok && s < 2; s++) {
 		cJSON *f = json_fit(pl, s);
 		ok = f && cJSON_AddItemToArray(fits, f);
@@ -380,6 +448,9 @@ static int render_json(const wn_sources_plan_opts *o, const plan *pl, const pilo
 		cJSON *r = cJSON_CreateObject();
 		ok = r && cJSON_AddItemToArray(src, r);
 		if (ok) {
+			char name[256];
+			wn_mix_source_name(o->ot.sources[i], name, sizeof name);
+			cJSON_AddStringToObject(r, "name", name);
 			cJSON_AddStringToObject(r, "path", o->ot.sources[i]);
 			cJSON_AddNumberToObject(r, "p", pl->p[i]);
 			cJSON_AddNumberToObject(r, "samples", (double)pl->count[i]);
@@ -643,18 +714,37 @@ static int proxy_pilots(const wn_sources_plan_opts *o, wn_stream *s, wn_core *co
 }
 
 /* The proxy's own accuracy at size N for the uniform and the planned mixture
- * (median of the repeats; grid indices -1 and -2 key their draws). */
+ * and every --eval-mixture (median of the repeats; grid indices -1, -2 and
+ * -3 - j key their draws). */
 static int proxy_measure(proxy *px, plan *pl, char *err, size_t errlen)
 {
+	const wn_sources_plan_opts *o = px->o;
 	pilots tmp = {.K = px->K};
 	int rc = proxy_pilot(px, &tmp, pl->start, pl->N, -1, err, errlen) ||
 		 proxy_pilot(px, &tmp, pl->p, pl->N, -2, err, errlen) ? -1 : 0;
+	for (int j = 0; !rc && j < o->neval; j++)
+		rc = proxy_pilot(px, &tmp, o->evalp + (size_t)j * px->K, pl->N, -3 - (int64_t)j, err, errlen);
 	if (!rc) {
 		pl->measured_uniform = tmp.y[0];
 		pl->measured = tmp.y[1];
+		for (int j = 0; j < o->neval; j++)
+			pl->eval_meas[j] = tmp.y[2 + j];
 	}
 	pilots_free(&tmp);
 	return rc;
+}
+
+/* L(N, p) and OT(p) at every --eval-mixture */
+static int predict_evals(const wn_sources_plan_opts *o, plan *pl, const wn_otdd *ot, char *err,
+			 size_t errlen)
+{
+	for (int j = 0; j < o->neval; j++) {
+		pl->eval_meas[j] = NAN;
+		if (plan_eval(pl, ot, o->evalp + (size_t)j * pl->K, &pl->eval_L[j], &pl->eval_ot[j], NULL,
+			      err, errlen))
+			return -1;
+	}
+	return 0;
 }
 
 static int plan_run(const wn_sources_plan_opts *o, pilots *pi, plan *pl, const wn_otdd *ot,
@@ -666,7 +756,8 @@ static int plan_run(const wn_sources_plan_opts *o, pilots *pi, plan *pl, const w
 	for (int s = 0; s < 2; s++)
 		if (fit_size(pi, s ? pl->N1 : pl->N0, pl->beta[s], &pl->rss[s], &pl->used[s], err, errlen))
 			return -1;
-	if (ascend(o, pl, ot, err, errlen) || (px && proxy_measure(px, pl, err, errlen)))
+	if (ascend(o, pl, ot, err, errlen) || predict_evals(o, pl, ot, err, errlen) ||
+	    (px && proxy_measure(px, pl, err, errlen)))
 		return -1;
 	split_counts(pl->p, pl->K, pl->N, pl->count);
 	if (o->json ? render_json(o, pl, pi, out) : render_table(o, pl, out)) {
@@ -690,11 +781,15 @@ int wn_sources_plan_run(const wn_sources_plan_opts *o, wn_stream *s, wn_step_rep
 	pl.p = calloc((size_t)K, sizeof *pl.p);
 	pl.start = calloc((size_t)K, sizeof *pl.start);
 	pl.count = calloc((size_t)K, sizeof *pl.count);
+	size_t ne = (size_t)(o->neval ? o->neval : 1);
+	pl.eval_L = calloc(ne, sizeof *pl.eval_L);
+	pl.eval_ot = calloc(ne, sizeof *pl.eval_ot);
+	pl.eval_meas = calloc(ne, sizeof *pl.eval_meas);
 	wn_src_set *sets = NULL;
 	wn_core *core = NULL;
 	wn_otdd ot = {0};
 	wn_buf out = WN_BUF_INIT;
-	int rc = pl.p && pl.start && pl.count ? 0 : -1, prepared = 0;
+	int rc = pl.p && pl.start && pl.count && pl.eval_L && pl.eval_ot && pl.eval_meas ? 0 : -1, prepared = 0;
 	if (rc)
 		wn_errf(err, errlen, "out of memory");
 	if (!rc && o->pilots)
@@ -721,5 +816,8 @@ int wn_sources_plan_run(const wn_sources_plan_opts *o, wn_stream *s, wn_step_rep
 	free(pl.p);
 	free(pl.start);
 	free(pl.count);
+	free(pl.eval_L);
+	free(pl.eval_ot);
+	free(pl.eval_meas);
 	return rc;
 }

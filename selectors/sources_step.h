@@ -59,6 +59,12 @@ int wn_sources_ot_run(const wn_sources_ot_opts *o, wn_stream *s, wn_step_report 
 		      size_t errlen);
 void wn_sources_ot_release(wn_sources_ot_opts *o);
 
+/* A mixture given as K comma-separated weights >= 0 with a positive sum,
+ * divided by the sum, into p (K entries); `what` names the option in the
+ * error. 0, or -1 with the reason in err. */
+int wn_sources_parse_mix(const char *arg, const char *what, int K, double *p, char *err,
+			 size_t errlen);
+
 /* Read one side file into a set: vectors from `emb`, labels from `label`
  * (NULL: unlabelled); bad records go through the stream's policy. Shared
  * with `sources plan`. 0, or -1 (the reason in err, or already reported). */
@@ -91,9 +97,14 @@ typedef struct wn_sources_plan_opts {
 	int steps;
 	double lr, decay;
 	int json;
+	const char **eval_mix;  /* --eval-mixture P,...,P, repeatable (the array is owned) */
+	int neval;
+	double *evalp;          /* parsed by check: neval x K, each summing to 1 (owned) */
 } wn_sources_plan_opts;
 
 void wn_sources_plan_init(wn_sources_plan_opts *o);
+/* --eval-mixture P,...,P (repeatable): opt->value is the wn_sources_plan_opts */
+int wn_sources_plan_eval_cb(const struct wn_option *opt, const char *arg, char *err, size_t errlen);
 int wn_sources_plan_check(wn_sources_plan_opts *o, int npos, char *err, size_t errlen);
 int wn_sources_plan_run(const wn_sources_plan_opts *o, wn_stream *s, wn_step_report *rep, char *err,
 			size_t errlen);

@@ -552,26 +552,40 @@ static int split(const wn_train_step_opts *o, struct run *r, const char *cmd, ch
 	return 0;
 }
 
-/* The class of every held-out label among the training classes. */
-static int map_holdout(const wn_train_data *L, const wn_train_data *H, const char *path,
-		       int32_t *y, char *err, size_t errlen)
+/* --holdout FILE: the classes become every label of the training records
+ * and of the file, in byte order (as `sources plan`'s proxy numbers them):
+ * H's labels join L's text, and the classes are mapped again over all
+ * n + nh rows; count[] keeps counting training records only. A held-out
+ * label no training record has is a class never right. */
+static int merge_holdout_classes(wn_train_data *L, const wn_train_data *H, int64_t n, int64_t *unseen)
 {
-	for (int64_t i = 0; i < H->v.n; i++) {
-		const char *p = H->text.data + H->off[i];
-		size_t n = H->len[i];
-		y[i] = -1;
-		for (int64_t c = 0; c < L->C && y[i] < 0; c++) {
-			const char *q;
-			int m;
-			wn_train_data_label(L, c, &q, &m);
-			if ((size_t)m == n && !memcmp(p, q, n))
-				y[i] = (int32_t)c;
-		}
-		if (y[i] < 0)
-			return wn_errf(err, errlen, "%s: held-out record %lld has label '%.*s', not one of "
-				       "the %lld training classes", path, (long long)i + 1, (int)n, p,
-				       (long long)L->C), -1;
+	int64_t nh = H->v.n;
+	size_t *off = realloc(L->off, (size_t)(n + nh) * sizeof *off);
+	if (off)
+		L->off = off;
+	size_t *len = off ? realloc(L->len, (size_t)(n + nh) * sizeof *len) : NULL;
+	if (len)
+		L->len = len;
+	if (!off || !len)
+		return -1;
+	for (int64_t i = 0; i < nh; i++) {
+		L->off[n + i] = L->text.len;
+		L->len[n + i] = H->len[i];
+		if (wn_buf_append(&L->text, H->text.data + H->off[i], H->len[i]))
+			return -1;
 	}
+	free(L->y);
+	free(L->first);
+	free(L->count);
+	L->y = NULL, L->first = NULL, L->count = NULL;
+	if (map_classes(L, n + nh))
+		return -1;
+	memset(L->count, 0, (size_t)L->C * sizeof *L->count);
+	for (int64_t i = 0; i < n; i++)
+		L->count[L->y[i]]++;
+	*unseen = 0;
+	for (int64_t i = 0; i < nh; i++)
+		*unseen += L->count[L->y[n + i]] == 0;
 	return 0;
 }
 
@@ -605,23 +619,26 @@ static int load_holdout_file(const wn_train_step_opts *o, struct run *r, const c
 			o->holdout_file, (long long)H.v.d, (long long)d);
 		rc = -1;
 	}
+	int64_t unseen = 0;
+	int64_t C0 = r->L.C;
 	float *X = rc ? NULL : realloc(r->L.v.X, (size_t)((n + nh) * d) * sizeof *X);
-	int32_t *y = rc ? NULL : realloc(r->L.y, (size_t)(n + nh) * sizeof *y);
 	if (X)
 		r->L.v.X = X;
-	if (y)
-		r->L.y = y;
-	if (!rc && (!X || !y || !(r->holdout = calloc((size_t)(n + nh), 1)))) {
+	if (!rc && (!X || !(r->holdout = calloc((size_t)(n + nh), 1)) ||
+		    merge_holdout_classes(&r->L, &H, n, &unseen))) {
 		wn_errf(err, errlen, "out of memory");
 		rc = -1;
 	}
-	if (!rc && !(rc = map_holdout(&r->L, &H, o->holdout_file, y + n, err, errlen))) {
+	if (!rc) {
 		memcpy(X + n * d, H.v.X, (size_t)(nh * d) * sizeof *X);
 		memset(r->holdout + n, 1, (size_t)nh);
 		r->n_rows = n + nh;
 		if (!o->io.quiet)
 			fprintf(stderr, "winnow %s: %lld held-out records from %s\n", cmd, (long long)nh,
 				o->holdout_file);
+		if (!o->io.quiet && unseen)
+			fprintf(stderr, "winnow %s: %lld of them have a label no training record has (%lld "
+				"more classes, never right)\n", cmd, (long long)unseen, (long long)(r->L.C - C0));
 	}
 	wn_train_data_free(&H);
 	return rc;
@@ -870,12 +887,14 @@ int wn_train_step_run(const wn_train_step_opts *o, wn_stream *s, wn_step_report 
 		return run_close(&r, run_trajectories(o, &r, s, err, errlen));
 	if (wn_train_data_load(&r.L, s, o->field_emb, o->npy, o->label, NULL, err, errlen))
 		return run_close(&r, -1);
+	r.n_rows = r.L.v.n;
+	/* --holdout FILE first: its labels join the classes the report lists */
+	if (o->holdout_file && load_holdout_file(o, &r, s->cmd, err, errlen))
+		return run_close(&r, -1);
 	if (o->labels_out ? write_labels(o->labels_out, &r.L, err, errlen)
 			  : (!o->io.quiet && (wn_train_data_report(&r.L, o->label, s->cmd), 0)))
 		return run_close(&r, -1);
-	r.n_rows = r.L.v.n;
-	if (o->holdout_file ? load_holdout_file(o, &r, s->cmd, err, errlen)
-			    : split(o, &r, s->cmd, err, errlen))
+	if (!o->holdout_file && split(o, &r, s->cmd, err, errlen))
 		return run_close(&r, -1);
 	if (!strcmp(o->model, "gat"))
 		return run_close(&r, gais_and_emit(o, &r, s, err, errlen));

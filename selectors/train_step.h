@@ -11,7 +11,8 @@
  *
  * Owns: the step's options and their rules, the label -> class id mapping
  * (classes numbered in byte order of their labels, so the ids do not
- * depend on record order), the held-out split, the per-epoch report.
+ * depend on record order; with --holdout FILE over the labels of both the
+ * records and the file), the held-out split, the per-epoch report.
  * Borrows: cluster/vectors.h (records spooled, vectors read and checked,
  * records written back in input order), selectors/dynamics.h (training
  * and scores), the compute core.

@@ -162,10 +162,9 @@ assert [x[\"el2n\"] for x in a] == [x[\"el2n\"] for x in b]
 assert [x[\"aum\"] for x in a] == [x[\"aum\"] for x in b]"
 '
 
-test_expect_success '--holdout FILE with an unknown class, or another dimension: exit 1 with the reason' '
-	{ cat ho.jsonl; echo "{\"id\":99,\"kind\":\"zz\",\"winnow\":{\"emb\":[0,0]}}"; } > ho2.jsonl &&
-	"$WINNOW" train --label kind --epochs 2 --holdout ho2.jsonl tr.jsonl > out 2> err; rc=$?
-	test $rc = 1 && grep -q "^winnow train: ho2.jsonl: held-out record 16 has label .zz., not one of the 3 training classes$" err &&
+# (a held-out label no training record has is a class of its own, never
+# right, as in `sources plan`'s proxy: t6560)
+test_expect_success '--holdout FILE with another dimension, or missing: exit 1 with the reason' '
 	echo "{\"id\":98,\"kind\":\"a\",\"winnow\":{\"emb\":[0,0,1]}}" > ho3.jsonl &&
 	"$WINNOW" train --label kind --epochs 2 --holdout ho3.jsonl tr.jsonl > out 2> err; rc=$?
 	test $rc = 1 && grep -q "^winnow train: ho3.jsonl: vectors of dimension 3, the training records. 2$" err &&
