@@ -27,6 +27,13 @@ for step in $steps; do
 	env) { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; nproc;
 	       "$W" --version; "$W" device --device cuda; } 2>&1 | tee "$out/env.txt" ;;
 	twins) timeout 240 "$G/bin/test_cuda_twins" 2>&1 | tee "$out/twins.txt" ;;
+	solve) timeout 120 "$G/bin/test_core_solve" 2>&1 | tee "$out/solve.txt" ;; # resident rows: CPU vs CUDA
+	proto) # issue 20: prototypes, DBP and their numpy peer at full size
+		WINNOW=$W SEL_WORK=/tmp/wsel ONLY=proto RUN_LIMIT=120 timeout 200 bash bench/selectors_bench.sh full 2>&1 |
+			tee "$out/proto.txt" ;;
+	train) # issue 18: proxy training, CPU rows (--device cpu) and the CUDA row, PyTorch CPU/CUDA peers
+		WINNOW=$W BENCH_THREADS=${BENCH_THREADS:-16} BENCH_REPS=${BENCH_REPS:-1} BENCH_CUDA_LIMIT=${BENCH_CUDA_LIMIT:-60} \
+			timeout 240 bash bench/train_bench.sh 2>&1 | tee "$out/train.txt" ;;
 	bert) WINNOW_TEST_CUDA=1 timeout 120 "$G/bin/test_bert" 2>&1 | tee "$out/bert.txt" ;;
 	bench) timeout 240 "$G/bin/cuda_bench" 2>&1 | tee "$out/cuda_bench.txt" ;;
 	embed) WINNOW_BIN=$W N=${N:-20000} N_CPU=${N_CPU:-500} timeout 300 bash bench/gpu_embed.sh 2>&1 | tee "$out/embed.txt" ;;
