@@ -32,7 +32,8 @@ for step in $steps; do
 		WINNOW=$W SEL_WORK=/tmp/wsel ONLY=proto RUN_LIMIT=120 timeout 200 bash bench/selectors_bench.sh full 2>&1 |
 			tee "$out/proto.txt" ;;
 	train) # issue 18: proxy training, CPU rows (--device cpu) and the CUDA row, PyTorch CPU/CUDA peers
-		WINNOW=$W BENCH_THREADS=${BENCH_THREADS:-16} BENCH_REPS=${BENCH_REPS:-1} BENCH_CUDA_LIMIT=${BENCH_CUDA_LIMIT:-60} \
+		# (the machine's python3 has numpy and torch; its /usr/bin/python3 has neither)
+		PY=$(command -v python3) WINNOW=$W BENCH_THREADS=${BENCH_THREADS:-16} BENCH_REPS=${BENCH_REPS:-1} BENCH_CUDA_LIMIT=${BENCH_CUDA_LIMIT:-60} \
 			timeout 240 bash bench/train_bench.sh 2>&1 | tee "$out/train.txt" ;;
 	bert) WINNOW_TEST_CUDA=1 timeout 120 "$G/bin/test_bert" 2>&1 | tee "$out/bert.txt" ;;
 	bench) timeout 240 "$G/bin/cuda_bench" 2>&1 | tee "$out/cuda_bench.txt" ;;
