@@ -862,27 +862,36 @@ static int rr_fill(entry_src *g, run_reader *r)
 	return 0;
 }
 
-static int heap_less(const entry_src *g, size_t a, size_t b)
+/* Sift heap[i] down a min-heap of hn run numbers ordered by less(ctx, a, b):
+ * the one heap both k-way merges (band entries, pair keys) share. */
+static void run_heap_down(size_t *heap, size_t hn, size_t i,
+			  int (*less)(const void *ctx, size_t a, size_t b), const void *ctx)
 {
+	for (;;) {
+		size_t l = 2 * i + 1, s = i;
+		if (l < hn && less(ctx, heap[l], heap[s]))
+			s = l;
+		if (l + 1 < hn && less(ctx, heap[l + 1], heap[s]))
+			s = l + 1;
+		if (s == i)
+			return;
+		size_t t = heap[i];
+		heap[i] = heap[s];
+		heap[s] = t;
+		i = s;
+	}
+}
+
+static int heap_less(const void *ctx, size_t a, size_t b)
+{
+	const entry_src *g = ctx;
 	const run_reader *x = &g->r[a], *y = &g->r[b];
 	return cmp_entry(&x->buf[x->pos], &y->buf[y->pos]) < 0;
 }
 
 static void heap_down(entry_src *g, size_t i)
 {
-	for (;;) {
-		size_t l = 2 * i + 1, s = i;
-		if (l < g->hn && heap_less(g, g->heap[l], g->heap[s]))
-			s = l;
-		if (l + 1 < g->hn && heap_less(g, g->heap[l + 1], g->heap[s]))
-			s = l + 1;
-		if (s == i)
-			return;
-		size_t t = g->heap[i];
-		g->heap[i] = g->heap[s];
-		g->heap[s] = t;
-		i = s;
-	}
+	run_heap_down(g->heap, g->hn, i, heap_less, g);
 }
 
 static void src_close(entry_src *g)
@@ -1139,26 +1148,15 @@ static int kr_fill(const key_merge *g, key_run *r)
 	return 0;
 }
 
-static int km_less(const key_merge *g, size_t a, size_t b)
+static int km_less(const void *ctx, size_t a, size_t b)
 {
+	const key_merge *g = ctx;
 	return g->r[a].buf[g->r[a].pos] < g->r[b].buf[g->r[b].pos];
 }
 
 static void km_down(key_merge *g, size_t i)
 {
-	for (;;) {
-		size_t l = 2 * i + 1, s = i;
-		if (l < g->hn && km_less(g, g->heap[l], g->heap[s]))
-			s = l;
-		if (l + 1 < g->hn && km_less(g, g->heap[l + 1], g->heap[s]))
-			s = l + 1;
-		if (s == i)
-			return;
-		size_t t = g->heap[i];
-		g->heap[i] = g->heap[s];
-		g->heap[s] = t;
-		i = s;
-	}
+	run_heap_down(g->heap, g->hn, i, km_less, g);
 }
 
 static void km_close(key_merge *g)
