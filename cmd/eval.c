@@ -62,7 +62,17 @@ static void eval_options(void *p, struct wn_option *t)
 }
 
 static void eval_init(void *p) { wn_eval_init(p); }
-static int eval_check(void *p, int *npos, const char **pos, char *err, size_t n) { return wn_eval_check(p, err, n); }
+/* --device auto: the proxies train on the CPU when small, as in `winnow train`. */
+static int eval_check(void *p, int *npos, const char **pos, char *err, size_t n)
+{
+	wn_eval_opts *o = p;
+	if (wn_eval_check(o, err, n))
+		return -1;
+	const char *dev = wn_train_auto_device(&o->tr, o->io.device);
+	if (dev)
+		o->io.device = dev;
+	return 0;
+}
 static int eval_run(void *p, wn_stream *s, wn_step_report *r, char *err, size_t n) { return wn_eval_step_run(p, s, r, err, n); }
 
 const wn_step wn_step_eval = {"eval", eval_usage, sizeof(wn_eval_opts), WN_STEP_WHOLE,

@@ -4,19 +4,8 @@
  * dynamics. Usage, the option table and the device default; the step is
  * selectors/train_step.c (training and scores: selectors/dynamics.c).
  */
-#include <stdlib.h>
-
 #include "cmd/common.h"
 #include "selectors/train_step.h"
-
-/*
- * Under --device auto (the default) a proxy whose batch x hidden width is
- * below this trains on the CPU: each of its steps is a few products of a
- * batch by the hidden layer, each a round trip to the GPU on the CUDA
- * path, where the CPU keeps everything in cache. --device cuda still asks
- * for the GPU. (The linear model counts as width 64.)
- */
-#define TRAIN_AUTO_CPU_MAX (1 << 20)
 
 static const char *const train_usage[] = {
 	"winnow train --label FIELD [--model linear|mlp] [--hidden 64] [--epochs E] [--runs R] [options] [file...]",
@@ -136,16 +125,12 @@ static void train_options(void *p, struct wn_option *t)
 }
 
 static void train_init(void *p) { wn_train_step_init(p); }
-/* --device auto (or unset, with $WINNOW_DEVICE unset or auto) -> cpu for a
- * small proxy (TRAIN_AUTO_CPU_MAX); --trajectories and gat train no proxy here. */
+/* --device auto: a small proxy trains on the CPU (wn_train_auto_device). */
 static void train_device(wn_train_step_opts *o)
 {
-	const char *dev = o->io.device && *o->io.device ? o->io.device : getenv("WINNOW_DEVICE");
-	if ((dev && *dev && strcmp(dev, "auto")) || o->trajectories || !strcmp(o->model, "gat"))
-		return;
-	int64_t width = strcmp(o->model, "linear") ? o->hidden : 64;
-	if ((double)o->batch * (double)width < TRAIN_AUTO_CPU_MAX)
-		o->io.device = "cpu";
+	const char *dev = wn_train_auto_device(o, o->io.device);
+	if (dev)
+		o->io.device = dev;
 }
 
 static int train_check(void *p, int *npos, const char **pos, char *err, size_t n)

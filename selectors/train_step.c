@@ -128,6 +128,16 @@ static int check_gat(wn_train_step_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+const char *wn_train_auto_device(const wn_train_step_opts *o, const char *dev)
+{
+	if (!dev || !*dev)
+		dev = getenv("WINNOW_DEVICE");
+	if ((dev && *dev && strcmp(dev, "auto")) || o->trajectories || !strcmp(o->model, "gat"))
+		return NULL;
+	int64_t width = strcmp(o->model, "linear") ? o->hidden : 64;
+	return (double)o->batch * (double)width < WN_TRAIN_AUTO_CPU_MAX ? "cpu" : NULL;
+}
+
 int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen)
 {
 	if (o->s2l_k < 0)

@@ -88,6 +88,17 @@ void wn_train_data_report(const wn_train_data *D, const char *label, const char 
  * memory runs out. */
 unsigned char *wn_train_holdout(double frac, uint64_t seed, int64_t n, int64_t *nh);
 
+/*
+ * The device a proxy trains on under --device auto: "cpu" when --batch x the
+ * hidden width (64 for the linear model) is below WN_TRAIN_AUTO_CPU_MAX, where
+ * each step's products are too small for the GPU's per-product round trips;
+ * NULL leaves the choice alone (dev, else $WINNOW_DEVICE, names a device other
+ * than auto; --trajectories and the gat model train no proxy of this shape).
+ * train and eval apply it in their checks.
+ */
+#define WN_TRAIN_AUTO_CPU_MAX (1 << 20)
+const char *wn_train_auto_device(const wn_train_step_opts *o, const char *dev);
+
 void wn_train_step_init(wn_train_step_opts *o);
 /* 0, or -1 with a usage error in err. */
 int wn_train_step_check(wn_train_step_opts *o, char *err, size_t errlen);
