@@ -970,10 +970,45 @@ static void merge_shape(const wn_minhash *m, size_t size, size_t *fanin, size_t 
 	*chunk = c / size;
 }
 
+/* Merges runs first .. first + k - 1 of a run list into one run of out, through buf. */
+typedef int (*merge_group_fn)(wn_minhash *m, run_list *out, size_t first, size_t k, size_t chunk,
+			      void *buf, char *err, size_t errlen);
+
+/* Merge passes over rl (runs of `size`-byte records, merged by group) until at most
+ * fanin runs are left, so the final merge's buffers stay bounded; *passes counts them.
+ * The one loop of the band-entry and the candidate-pair external sorts. */
+static int reduce_runs(wn_minhash *m, run_list *rl, size_t size, merge_group_fn group,
+		       size_t *passes, const char *what, size_t fanin, size_t chunk, char *err,
+		       size_t errlen)
+{
+	void *buf = NULL;
+	while (rl->n > fanin) {
+		run_list next = {rl->fd, NULL, NULL, 0, 0, rl->end};
+		if (!buf && !(buf = malloc(chunk * size)))
+			return wn_errf(err, errlen, "out of memory (merging %s)", what), -1;
+		for (size_t s = 0; s < rl->n; s += fanin) {
+			size_t k = rl->n - s < fanin ? rl->n - s : fanin;
+			if (group(m, &next, s, k, chunk, buf, err, errlen)) {
+				free(next.at);
+				free(next.len);
+				free(buf);
+				return -1;
+			}
+		}
+		free(rl->at);
+		free(rl->len);
+		*rl = next;
+		(*passes)++;
+	}
+	free(buf);
+	return 0;
+}
+
 /* Runs first .. first + k - 1 of m->er into one run of `out` (the same file). */
 static int merge_entry_group(wn_minhash *m, run_list *out, size_t first, size_t k, size_t chunk,
-			     band_entry *buf, char *err, size_t errlen)
+			     void *vbuf, char *err, size_t errlen)
 {
+	band_entry *buf = vbuf;
 	entry_src g;
 	uint64_t at = out->end;
 	size_t nb = 0;
@@ -992,32 +1027,6 @@ static int merge_entry_group(wn_minhash *m, run_list *out, size_t first, size_t 
 	return rc ? -1 : runs_mark(out, at, out->end - at, err, errlen);
 }
 
-/* Merge passes over the entry runs until at most fanin are left. */
-static int reduce_entry_runs(wn_minhash *m, size_t fanin, size_t chunk, char *err, size_t errlen)
-{
-	band_entry *buf = NULL;
-	while (m->er.n > fanin) {
-		run_list next = {m->er.fd, NULL, NULL, 0, 0, m->er.end};
-		if (!buf && !(buf = malloc(chunk * sizeof *buf)))
-			return wn_errf(err, errlen, "out of memory (merging band hashes)"), -1;
-		for (size_t s = 0; s < m->er.n; s += fanin) {
-			size_t k = m->er.n - s < fanin ? m->er.n - s : fanin;
-			if (merge_entry_group(m, &next, s, k, chunk, buf, err, errlen)) {
-				free(next.at);
-				free(next.len);
-				free(buf);
-				return -1;
-			}
-		}
-		free(m->er.at);
-		free(m->er.len);
-		m->er = next;
-		m->entry_passes++;
-	}
-	free(buf);
-	return 0;
-}
-
 /* The entries in order: sorted in memory, or the runs spilled, folded and merged. */
 static int src_open(entry_src *g, wn_minhash *m, char *err, size_t errlen)
 {
@@ -1032,7 +1041,8 @@ static int src_open(entry_src *g, wn_minhash *m, char *err, size_t errlen)
 	m->be_alloc = 0;
 	size_t fanin, chunk;
 	merge_shape(m, sizeof(band_entry), &fanin, &chunk);
-	if (reduce_entry_runs(m, fanin, chunk, err, errlen))
+	if (reduce_runs(m, &m->er, sizeof(band_entry), merge_entry_group, &m->entry_passes,
+			"band hashes", fanin, chunk, err, errlen))
 		return -1;
 	return merge_open(g, m, m->er.fd, m->er.at, m->er.len, m->er.n, chunk, err, errlen);
 }
@@ -1216,8 +1226,9 @@ static long km_read(key_merge *g, uint64_t *out, size_t cap)
 
 /* Runs first .. first + k - 1 of m->pr into one run of `out` (the same file). */
 static int merge_group(wn_minhash *m, run_list *out, size_t first, size_t k, size_t chunk,
-		       uint64_t *buf, char *err, size_t errlen)
+		       void *vbuf, char *err, size_t errlen)
 {
+	uint64_t *buf = vbuf;
 	key_merge g;
 	uint64_t at = out->end;
 	long got = 0;
@@ -1228,32 +1239,6 @@ static int merge_group(wn_minhash *m, run_list *out, size_t first, size_t k, siz
 	if (rc == 0 && got < 0)
 		return wn_errf(err, errlen, "temporary file read failed: %s", strerror(errno)), -1;
 	return rc ? -1 : runs_mark(out, at, out->end - at, err, errlen);
-}
-
-/* Merge passes until at most fanin runs are left (so the final merge's buffers stay bounded). */
-static int reduce_pair_runs(wn_minhash *m, size_t fanin, size_t chunk, char *err, size_t errlen)
-{
-	uint64_t *buf = NULL;
-	while (m->pr.n > fanin) {
-		run_list next = {m->pr.fd, NULL, NULL, 0, 0, m->pr.end};
-		if (!buf && !(buf = malloc(chunk * sizeof *buf)))
-			return wn_errf(err, errlen, "out of memory (merging candidate pairs)"), -1;
-		for (size_t s = 0; s < m->pr.n; s += fanin) {
-			size_t k = m->pr.n - s < fanin ? m->pr.n - s : fanin;
-			if (merge_group(m, &next, s, k, chunk, buf, err, errlen)) {
-				free(next.at);
-				free(next.len);
-				free(buf);
-				return -1;
-			}
-		}
-		free(m->pr.at);
-		free(m->pr.len);
-		m->pr = next;
-		m->pair_passes++;
-	}
-	free(buf);
-	return 0;
 }
 
 static int collect_candidates(wn_minhash *m, char *err, size_t errlen)
@@ -1278,7 +1263,8 @@ static int collect_candidates(wn_minhash *m, char *err, size_t errlen)
 	m->pk_alloc = 0;
 	size_t fanin, chunk;
 	merge_shape(m, sizeof(uint64_t), &fanin, &chunk);
-	return reduce_pair_runs(m, fanin, chunk, err, errlen);
+	return reduce_runs(m, &m->pr, sizeof(uint64_t), merge_group, &m->pair_passes,
+			   "candidate pairs", fanin, chunk, err, errlen);
 }
 
 /* ---- verification, groups ---- */
