@@ -10,7 +10,10 @@
 #
 #   bench/threads_bench.sh [RECORDS]      (default 20000; 0: the whole corpus)
 #
-# Models: the hash embedder always; BERT (bert-tiny-uncased, the model
+# Then the same comparison for every other command that uses threads
+# (cluster kmeans, score dsir, score zipfit, score leverage, dedup minhash,
+# train), on the hash embeddings of the same records (zipfit and train on a
+# tenth of them). Models: the hash embedder always; BERT (bert-tiny-uncased, the model
 # t4200 uses: fixtures/models/, else $WINNOW_SHARED/models/) on a tenth of
 # the records when it is there. Input: the Debian corpus
 # ($WINNOW_SHARED/corpora/debian.jsonl.gz), else fixtures/debian-2000.jsonl
@@ -57,6 +60,25 @@ row() {
 	[ "$(echo "$r <= 1.5" | bc -l)" = 1 ] || fail=1
 }
 row hash "$in"
+# crow NAME CMD ARGS...: any threaded command at --threads 1 and at the default
+crow() {
+	local name=$1 cmd=$2; shift 2
+	local t1 td r
+	t1=$(secs "$WINNOW" $cmd --threads 1 "$@")
+	td=$(secs "$WINNOW" $cmd "$@")
+	r=$(ratio "$td" "$t1")
+	printf '%-15s --threads 1: %7.3f s | default (passive): %7.3f s, %.2fx\n' "$name" "$t1" "$td" "$r"
+	[ "$(echo "$r <= 1.5" | bc -l)" = 1 ] || fail=1
+}
+"$WINNOW" embed -q --threads 1 --dim 64 "$in" > "$OUT/emb.jsonl" || exit 1
+head -n $(( $(wc -l < "$in") / 10 + 1 )) "$OUT/emb.jsonl" > "$OUT/emb-small.jsonl"
+head -n 20 "$in" > "$OUT/target.jsonl"
+crow "cluster kmeans" "cluster kmeans" -q -k 100 --niter 10 --seed 1 --device cpu "$OUT/emb.jsonl"
+crow "score dsir" "score dsir" -q --target "$OUT/target.jsonl" "$in"
+crow "score zipfit" "score zipfit" -q --target "$OUT/target.jsonl" "$OUT/emb-small.jsonl"
+crow "score leverage" "score leverage" -q --device cpu "$OUT/emb.jsonl"
+crow "dedup minhash" "dedup minhash" -q "$in"
+crow "train" train -q --label section --epochs 2 --device cpu "$OUT/emb-small.jsonl"
 if [ -n "$model" ]; then
 	head -n $(( $(wc -l < "$in") / 10 + 1 )) "$in" > "$OUT/bert-in.jsonl"
 	row bert --model "$model" "$OUT/bert-in.jsonl"
