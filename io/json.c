@@ -8,6 +8,8 @@
  */
 #include "io/json.h"
 
+#include "io/dtoa.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,13 +339,9 @@ int wn_json_put_double(wn_buf *out, double v)
 		return wn_buf_puts(out, "null");
 	if (v == floor(v) && fabs(v) < 9007199254740992.0)
 		return wn_buf_printf(out, "%.0f", v == 0 ? 0.0 : v);
-	char t[40];
-	for (int prec = 15; prec <= 17; prec++) { /* the shortest that reads back */
-		snprintf(t, sizeof t, "%.*g", prec, v);
-		if (strtod(t, NULL) == v)
-			break;
-	}
-	return wn_buf_puts(out, t);
+	char t[WN_DTOA_BUF];
+	size_t n = wn_dtoa(t, v); /* the shortest of 15, 16, 17 digits that reads back */
+	return wn_buf_append(out, t, n);
 }
 
 /* ---- annotations ------------------------------------------------------ */

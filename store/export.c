@@ -17,6 +17,7 @@
 #include "store/sqlerr.h"
 
 #include "io/csvout.h"
+#include "io/dtoa.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -97,15 +98,11 @@ static int build_select(sqlite3 *db, const char *table, int format, wn_buf *sql,
 /* A REAL as the shortest text that reads back to the same double. */
 static int csv_real(wn_buf *out, double v)
 {
-	char tmp[40];
+	char tmp[WN_DTOA_BUF];
 	if (!isfinite(v))
 		return wn_buf_puts(out, isnan(v) ? "" : v > 0 ? "inf" : "-inf");
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-		if (strtod(tmp, NULL) == v)
-			break;
-	}
-	return wn_buf_puts(out, tmp);
+	size_t n = wn_dtoa(tmp, v);
+	return wn_buf_append(out, tmp, n);
 }
 
 static int csv_value(wn_buf *out, sqlite3_stmt *st, int i)
