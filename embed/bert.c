@@ -49,7 +49,7 @@ struct wn_embed_bert {
 	wn_text_wp *wp;
 	int H, L, heads, I, V, P, ntypes, pad_id, act;
 	float eps;
-	int pooling, normalize, batch, max_len;
+	int pooling, normalize, batch, max_len, prec;
 	int64_t attn_cap;
 	float *word, *pos, *type0, *emb_g, *emb_b;
 	bert_layer *layers;
@@ -69,6 +69,7 @@ void wn_embed_bert_opts_init(wn_embed_bert_opts *o)
 	o->pooling = WN_EMBED_POOL_AUTO;
 	o->normalize = -1;
 	o->batch = 32;
+	o->precision = -1;
 }
 
 /* ---- small files -------------------------------------------------------- */
@@ -513,11 +514,14 @@ static int b_fingerprint(wn_embed_bert *m, const char *dir)
 	int rc = 0;
 	for (size_t i = 0; i < sizeof files / sizeof *files && !rc; i++)
 		rc = b_hash_file(h, dir, files[i]);
-	char opts[96];
+	char opts[128];
 	int n = snprintf(opts, sizeof opts, "bert pooling=%s normalize=%d max_len=%d",
 			 m->pooling == WN_EMBED_POOL_CLS ? "cls"
 			 : m->pooling == WN_EMBED_POOL_WEIGHTED ? "weighted-mean" : "mean",
 			 m->normalize, m->max_len);
+	if (m->prec != WN_PREC_FP32) /* fp32 fingerprints are those of before --precision */
+		n += snprintf(opts + n, sizeof opts - (size_t)n, " precision=%s",
+			      wn_core_precision_name(m->prec));
 	XXH3_128bits_update(h, opts, (size_t)n);
 	XXH128_hash_t d = XXH3_128bits_digest(h);
 	XXH3_freeState(h);
@@ -560,6 +564,8 @@ wn_embed_bert *wn_embed_bert_open(wn_core *core, const char *dir, const wn_embed
 	}
 	m->core = core;
 	m->batch = o->batch > 0 ? o->batch : 32;
+	m->prec = o->precision >= WN_PREC_FP32 && o->precision <= WN_PREC_FP16 ? o->precision
+		: wn_core_device(core) == WN_DEVICE_CUDA ? WN_EMBED_CUDA_PRECISION : WN_PREC_FP32;
 	m->attn_cap = o->attn_floats > 0 ? o->attn_floats
 		    : wn_core_device(core) == WN_DEVICE_CUDA ? ATTN_CAP_GPU : ATTN_CAP_CPU;
 	char msg[512] = "";
@@ -600,6 +606,7 @@ int wn_embed_bert_dim(const wn_embed_bert *m) { return m->H; }
 int wn_embed_bert_max_len(const wn_embed_bert *m) { return m->max_len; }
 int wn_embed_bert_pooling(const wn_embed_bert *m) { return m->pooling; }
 int wn_embed_bert_normalize(const wn_embed_bert *m) { return m->normalize; }
+int wn_embed_bert_precision(const wn_embed_bert *m) { return m->prec; }
 const wn_text_wp *wn_embed_bert_tokenizer(const wn_embed_bert *m) { return m->wp; }
 const char *wn_embed_bert_fingerprint(const wn_embed_bert *m) { return m->fp; }
 
@@ -665,15 +672,15 @@ static int b_attention(wn_embed_bert *m, int64_t b0, int64_t cb, int64_t T)
 	int64_t H = m->H, hs = m->heads, dh = H / hs, ld = 3 * H;
 	const float *qkv = m->QKV + b0 * T * ld;
 	for (int64_t h = 0; h < hs; h++)
-		CK(wn_core_gemm_batched(c, 0, 1, T, T, dh, 1.0f, qkv + h * dh, ld, T * ld,
-					qkv + H + h * dh, ld, T * ld, 0.0f, m->S + h * T * T, T,
-					hs * T * T, cb));
+		CK(wn_core_gemm_batched_prec(c, m->prec, 0, 1, T, T, dh, 1.0f, qkv + h * dh, ld,
+					     T * ld, qkv + H + h * dh, ld, T * ld, 0.0f,
+					     m->S + h * T * T, T, hs * T * T, cb));
 	CK(wn_core_softmax_masked(c, m->S, cb * hs * T, T, 1.0f / sqrtf((float)dh),
 				  m->mask_dev + b0 * T, hs * T));
 	for (int64_t h = 0; h < hs; h++)
-		CK(wn_core_gemm_batched(c, 0, 0, T, dh, T, 1.0f, m->S + h * T * T, T, hs * T * T,
-					qkv + 2 * H + h * dh, ld, T * ld, 0.0f,
-					m->ctx + b0 * T * H + h * dh, H, T * H, cb));
+		CK(wn_core_gemm_batched_prec(c, m->prec, 0, 0, T, dh, T, 1.0f, m->S + h * T * T, T,
+					     hs * T * T, qkv + 2 * H + h * dh, ld, T * ld, 0.0f,
+					     m->ctx + b0 * T * H + h * dh, H, T * H, cb));
 	return 0;
 }
 
@@ -681,23 +688,24 @@ static int b_layer_forward(wn_embed_bert *m, const bert_layer *w, int64_t B, int
 {
 	wn_core *c = m->core;
 	int64_t n = B * T, H = m->H, I = m->I;
-	CK(wn_core_gemm(c, 0, 1, n, 3 * H, H, 1.0f, m->X, H, w->wqkv, H, 0.0f, m->QKV, 3 * H));
+	int p = m->prec;
+	CK(wn_core_gemm_prec(c, p, 0, 1, n, 3 * H, H, 1.0f, m->X, H, w->wqkv, H, 0.0f, m->QKV, 3 * H));
 	CK(wn_core_add_bias(c, m->QKV, w->bqkv, n, 3 * H));
 	int64_t cb = m->attn_cap / (m->heads * T * T);
 	cb = cb < 1 ? 1 : cb;
 	for (int64_t b0 = 0; b0 < B; b0 += cb)
 		CK(b_attention(m, b0, B - b0 < cb ? B - b0 : cb, T));
-	CK(wn_core_gemm(c, 0, 1, n, H, H, 1.0f, m->ctx, H, w->wo, H, 0.0f, m->tmp, H));
+	CK(wn_core_gemm_prec(c, p, 0, 1, n, H, H, 1.0f, m->ctx, H, w->wo, H, 0.0f, m->tmp, H));
 	CK(wn_core_add_bias(c, m->tmp, w->bo, n, H));
 	CK(wn_core_add(c, m->tmp, m->X, (size_t)(n * H)));
 	CK(wn_core_layernorm(c, m->tmp, w->ln1_g, w->ln1_b, m->X, n, H, m->eps));
-	CK(wn_core_gemm(c, 0, 1, n, I, H, 1.0f, m->X, H, w->wi, H, 0.0f, m->inter, I));
+	CK(wn_core_gemm_prec(c, p, 0, 1, n, I, H, 1.0f, m->X, H, w->wi, H, 0.0f, m->inter, I));
 	CK(wn_core_add_bias(c, m->inter, w->bi, n, I));
 	if (m->act == ACT_RELU)
 		CK(wn_core_relu(c, m->inter, (size_t)(n * I)));
 	else
 		CK(wn_core_gelu(c, m->inter, (size_t)(n * I), m->act == ACT_GELU_TANH));
-	CK(wn_core_gemm(c, 0, 1, n, H, I, 1.0f, m->inter, I, w->wo2, I, 0.0f, m->tmp, H));
+	CK(wn_core_gemm_prec(c, p, 0, 1, n, H, I, 1.0f, m->inter, I, w->wo2, I, 0.0f, m->tmp, H));
 	CK(wn_core_add_bias(c, m->tmp, w->bo2, n, H));
 	CK(wn_core_add(c, m->tmp, m->X, (size_t)(n * H)));
 	CK(wn_core_layernorm(c, m->tmp, w->ln2_g, w->ln2_b, m->X, n, H, m->eps));
