@@ -10,6 +10,8 @@
  * Tolerances (documented here, used below):
  *  - GEMM and the row ops: relative Frobenius error <= 1e-4 (both sides are
  *    plain fp32, they only sum in different orders);
+ *  - GEMM at tf32/bf16/fp16 (tensor cores) against the CPU twin: see
+ *    test_gemm_prec (bounded by the twin's own distance from fp32);
  *  - elementwise ops (bias, add, GELU, ReLU, gather): 1e-5 relative;
  *  - scale_rows (the dense solve's row weights): bit for bit, both round the
  *    double product s_i·x_ij to float once;
@@ -155,6 +157,7 @@ struct gemm_arg {
 	int64_t m, n, k, batch;
 	float alpha, beta;
 	const float *A, *B;
+	int prec; /* WN_PREC_*; 0 = fp32 */
 };
 
 static int gemm_op(wn_core *c, float *C, void *argp)
@@ -164,9 +167,10 @@ static int gemm_op(wn_core *c, float *C, void *argp)
 	size_t na = (size_t)(g->m * g->k), nb = (size_t)(g->k * g->n);
 	float *A = up(c, g->A, na * g->batch), *B = up(c, g->B, nb * g->batch);
 	int rc = (!A || !B) ? -1
-			    : wn_core_gemm_batched(c, g->ta, g->tb, g->m, g->n, g->k, g->alpha, A, lda,
-						   (int64_t)na, B, ldb, (int64_t)nb, g->beta, C, g->n,
-						   g->m * g->n, g->batch);
+			    : wn_core_gemm_batched_prec(c, g->prec, g->ta, g->tb, g->m, g->n, g->k,
+							g->alpha, A, lda, (int64_t)na, B, ldb,
+							(int64_t)nb, g->beta, C, g->n, g->m * g->n,
+							g->batch);
 	wn_core_free(c, A);
 	wn_core_free(c, B);
 	return rc;
@@ -182,7 +186,7 @@ static void test_gemm(void)
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
 		for (int t = 0; t < 4; t++) {
 			struct gemm_arg g = { t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
-					      shapes[s][3], 0.75f, s % 2 ? 0.5f : 0.0f, NULL, NULL };
+					      shapes[s][3], 0.75f, s % 2 ? 0.5f : 0.0f, NULL, NULL, 0 };
 			size_t nc = (size_t)(g.m * g.n * g.batch);
 			float *A = randn((size_t)(g.m * g.k * g.batch), 100 + s, 1.0f);
 			float *B = randn((size_t)(g.k * g.n * g.batch), 200 + s, 1.0f);
@@ -200,6 +204,54 @@ static void test_gemm(void)
 				TEST_FAIL_("gemm m %lld n %lld k %lld batch %lld ta %d tb %d: rel err %g",
 					   (long long)g.m, (long long)g.n, (long long)g.k,
 					   (long long)g.batch, g.ta, g.tb, e);
+		}
+}
+
+/*
+ * Reduced-precision GEMMs (tensor cores) against the CPU twin, which rounds
+ * A and B to nearest-even and multiplies in float32. cuBLAS may round
+ * otherwise or pick TF32 for a 16-bit type, so the test asks what the
+ * precision promises: the GPU is within the twin's own distance from fp32
+ * of the twin (plus float32 noise), and no further from fp32 than twice the
+ * twin is. Both distances are printed.
+ */
+static void test_gemm_prec(void)
+{
+	NEED_GPU();
+	static const int64_t shapes[][4] = { /* m, n, k, batch */
+		{ 37, 53, 61, 1 }, { 256, 384, 384, 1 }, { 64, 64, 32, 12 }, { 512, 1536, 384, 1 },
+	};
+	for (int p = WN_PREC_TF32; p <= WN_PREC_FP16; p++)
+		for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+			int t = (int)(s % 4);
+			struct gemm_arg g = { t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
+					      shapes[s][3], 1.0f, 0.0f, NULL, NULL, p };
+			size_t nc = (size_t)(g.m * g.n * g.batch);
+			float *A = randn((size_t)(g.m * g.k * g.batch), 400 + s, 1.0f);
+			float *B = randn((size_t)(g.k * g.n * g.batch), 500 + s, 0.2f);
+			float *C0 = calloc(nc, sizeof *C0), *rc = NULL, *rg = NULL, *r32 = NULL, *g32 = NULL;
+			g.A = A;
+			g.B = B;
+			int ok = twin_inplace(C0, nc, gemm_op, &g, &rc, &rg) == 0;
+			g.prec = WN_PREC_FP32;
+			ok = ok && twin_inplace(C0, nc, gemm_op, &g, &r32, &g32) == 0;
+			free(g32);
+			double e_gt = ok ? rel_err(rg, rc, nc) : 1, e_t32 = ok ? rel_err(rc, r32, nc) : 1;
+			double e_g32 = ok ? rel_err(rg, r32, nc) : 1;
+			printf("# gemm %s m %lld n %lld k %lld batch %lld: gpu-twin %.3g, twin-fp32 %.3g, "
+			       "gpu-fp32 %.3g\n", wn_core_precision_name(p), (long long)g.m,
+			       (long long)g.n, (long long)g.k, (long long)g.batch, e_gt, e_t32, e_g32);
+			int fin = ok && all_finite(rg, nc);
+			free(A);
+			free(B);
+			free(C0);
+			free(rc);
+			free(rg);
+			free(r32);
+			if (!fin || !(e_gt <= e_t32 + 1e-5) || !(e_g32 <= 2 * e_t32 + 1e-5))
+				TEST_FAIL_("gemm %s m %lld n %lld k %lld: gpu-twin %g, twin-fp32 %g, "
+					   "gpu-fp32 %g", wn_core_precision_name(p), (long long)g.m,
+					   (long long)g.n, (long long)g.k, e_gt, e_t32, e_g32);
 		}
 }
 
@@ -755,6 +807,7 @@ int main(void)
 	g_gpu = wn_core_open(WN_DEVICE_CUDA, 0, g_why, sizeof g_why);
 	RUN(test_describe);
 	RUN(test_gemm);
+	RUN(test_gemm_prec);
 	RUN(test_row_ops);
 	RUN(test_masked_mean_gather);
 	RUN(test_knn);
