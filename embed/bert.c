@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -607,6 +608,7 @@ int wn_embed_bert_max_len(const wn_embed_bert *m) { return m->max_len; }
 int wn_embed_bert_pooling(const wn_embed_bert *m) { return m->pooling; }
 int wn_embed_bert_normalize(const wn_embed_bert *m) { return m->normalize; }
 int wn_embed_bert_precision(const wn_embed_bert *m) { return m->prec; }
+size_t wn_embed_bert_window(const wn_embed_bert *m) { return (size_t)m->batch * WINDOW_BATCHES; }
 const wn_text_wp *wn_embed_bert_tokenizer(const wn_embed_bert *m) { return m->wp; }
 const char *wn_embed_bert_fingerprint(const wn_embed_bert *m) { return m->fp; }
 
@@ -810,32 +812,96 @@ static int b_window(wn_embed_bert *m, const int32_t *tok, const int *tl, int wn,
 	return rc;
 }
 
+/* One window's texts tokenized into tok (wn x max_len) and tl; the job of
+ * the tokenizer thread while the GPU runs the window before. */
+typedef struct {
+	wn_embed_bert *m;
+	const char *const *texts;
+	const size_t *lens;
+	int wn;
+	int32_t *tok;
+	int *tl;
+	int bad;
+} b_tok_job;
+
+static void b_tokenize(b_tok_job *j)
+{
+	int64_t ML = j->m->max_len;
+	int bad = 0;
+#pragma omp parallel for schedule(dynamic, 8) num_threads(wn_core_threads(j->m->core)) reduction(| : bad)
+	for (int i = 0; i < j->wn; i++) {
+		j->tl[i] = wn_text_wp_encode(j->m->wp, j->texts[i], j->lens[i], j->tok + (int64_t)i * ML,
+					     (int)ML);
+		bad |= j->tl[i] <= 0;
+	}
+	j->bad = bad;
+}
+
+static void *b_tok_thread(void *arg)
+{
+	b_tok_job *j = arg;
+	b_tokenize(j);
+	return NULL;
+}
+
+/* Window w of n texts (win each) as a job writing into buffer `slot`. */
+static b_tok_job b_job(wn_embed_bert *m, const char *const *texts, const size_t *lens, size_t n,
+		       size_t win, size_t w0, int32_t *tok, int *tl)
+{
+	b_tok_job j = {m, texts + w0, lens + w0, (int)(n - w0 < win ? n - w0 : win), tok, tl, 0};
+	return j;
+}
+
+/*
+ * Windows in order. On CUDA the next window is tokenized on a thread of its
+ * own (with the core's OpenMP team) while this thread drives the GPU
+ * through the current one: two token buffers, each window's tokens are
+ * the same whoever makes them, so the output is too. On the CPU the
+ * tokenizer would only compete with the GEMMs for the cores: one after the
+ * other, as before. $WINNOW_EMBED_OVERLAP=1 or 0 forces either way (the
+ * tests run the overlap on the CPU; the device step times both).
+ */
 int wn_embed_bert_encode(wn_embed_bert *m, const char *const *texts, const size_t *lens,
 			 size_t n, float *out, char *err, size_t errlen)
 {
 	int64_t ML = m->max_len;
 	size_t win = (size_t)m->batch * WINDOW_BATCHES;
-	int32_t *tok = malloc(win * (size_t)ML * sizeof *tok);
-	int *tl = malloc(win * sizeof *tl);
-	int rc = tok && tl ? 0 : -1;
+	const char *force = getenv("WINNOW_EMBED_OVERLAP"); /* "0"/"1": tests and A/B runs */
+	int overlap = (force && *force ? *force == '1' : wn_core_device(m->core) == WN_DEVICE_CUDA) &&
+		      n > win;
+	int32_t *tok[2] = {malloc(win * (size_t)ML * sizeof(int32_t)),
+			   overlap ? malloc(win * (size_t)ML * sizeof(int32_t)) : NULL};
+	int *tl[2] = {malloc(win * sizeof(int)), overlap ? malloc(win * sizeof(int)) : NULL};
+	int rc = tok[0] && tl[0] && (!overlap || (tok[1] && tl[1])) ? 0 : -1;
 	if (rc)
 		wn_errf(err, errlen, "out of memory");
-	for (size_t w0 = 0; !rc && w0 < n; w0 += win) {
-		int wn = (int)(n - w0 < win ? n - w0 : win), bad = 0;
-#pragma omp parallel for schedule(dynamic, 8) num_threads(wn_core_threads(m->core)) reduction(| : bad)
-		for (int i = 0; i < wn; i++) {
-			tl[i] = wn_text_wp_encode(m->wp, texts[w0 + i], lens[w0 + i], tok + (int64_t)i * ML,
-						   (int)ML);
-			bad |= tl[i] <= 0;
-		}
-		if (bad) {
+	b_tok_job cur = b_job(m, texts, lens, n, win, 0, tok[0], tl[0]);
+	if (!rc && n)
+		b_tokenize(&cur);
+	for (size_t w0 = 0, k = 0; !rc && w0 < n; w0 += win, k ^= 1) {
+		b_tok_job next = {0};
+		pthread_t th;
+		int started = 0;
+		if (cur.bad) {
 			wn_errf(err, errlen, "tokenizer: out of memory");
 			rc = -1;
 			break;
 		}
-		rc = b_window(m, tok, tl, wn, out + w0 * (size_t)m->H, err, errlen);
+		if (w0 + win < n) {
+			next = b_job(m, texts, lens, n, win, w0 + win, tok[overlap ? k ^ 1 : 0],
+				     tl[overlap ? k ^ 1 : 0]);
+			started = overlap && pthread_create(&th, NULL, b_tok_thread, &next) == 0;
+		}
+		rc = b_window(m, cur.tok, cur.tl, cur.wn, out + w0 * (size_t)m->H, err, errlen);
+		if (started)
+			pthread_join(th, NULL);
+		else if (next.wn && !rc)
+			b_tokenize(&next); /* the CPU, or no thread to be had */
+		cur = next;
 	}
-	free(tok);
-	free(tl);
+	for (int i = 0; i < 2; i++) {
+		free(tok[i]);
+		free(tl[i]);
+	}
 	return rc;
 }

@@ -73,6 +73,9 @@ int wn_embed_bert_max_len(const wn_embed_bert *m);
 int wn_embed_bert_pooling(const wn_embed_bert *m);   /* MEAN, WEIGHTED or CLS, after overrides */
 int wn_embed_bert_normalize(const wn_embed_bert *m); /* 0 or 1, after overrides */
 int wn_embed_bert_precision(const wn_embed_bert *m); /* WN_PREC_*, after the device default */
+/* Texts sorted by length together (batch x 16): wn_embed_bert_encode cuts
+ * its texts into windows of this many, from the first. */
+size_t wn_embed_bert_window(const wn_embed_bert *m);
 const wn_text_wp *wn_embed_bert_tokenizer(const wn_embed_bert *m);
 
 /*

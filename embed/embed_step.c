@@ -370,9 +370,9 @@ static int embed_records(const wn_embed_opts *o, wn_stream *s, wn_embedder *e, c
 	static const char rejected[] = "rejected on the reader thread";
 	struct embed_run r = {.o = o, .s = s, .e = e, .b64 = WN_BUF_INIT, .err = err,
 			      .errlen = errlen, .rejected = rejected};
-	size_t max_records = BLOCK_RECORDS;
-	if (!is_hash(o) && (size_t)o->batch * 16 > max_records)
-		max_records = (size_t)o->batch * 16;
+	size_t max_records = BLOCK_RECORDS, hint = wn_embedder_block_hint(e);
+	if (hint > max_records)
+		max_records = hint;
 	int ok = open_outputs(&r) == 0;
 	if (ok)
 		ok = embed_blocks(&r, max_records) == 0;
