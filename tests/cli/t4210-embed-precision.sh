@@ -3,7 +3,9 @@
 # a reduced precision is a GPU feature, so asking for one on the CPU (by
 # --device cpu, WINNOW_DEVICE=cpu, or auto without a usable GPU) is a usage
 # error with one line that says why; a name that is no precision and a
-# precision with --model hash are usage errors too. (The CUDA runs are in
+# precision with --model hash are usage errors too. And the tokenizer
+# overlap (the next window tokenized while the current one runs; on CUDA by
+# default, forced here on the CPU) leaves the output byte for byte. (The CUDA runs are in
 # tests/unit/test_cuda_twins.c, on the device machine.)
 . "$(dirname "$0")/lib.sh"
 M="$WINNOW_ROOT/fixtures/models/bert-tiny-uncased"
@@ -45,5 +47,13 @@ test_expect_success 'an unknown precision: exit 2 and the names it takes' '
 test_expect_success '--precision with --model hash: exit 2' '
 	expect_usage "winnow embed: --pooling, --normalize, --batch and --precision apply to a model directory, not --model hash" \
 		"$WINNOW" embed --precision fp16
+'
+test_expect_success 'tokenizing the next window meanwhile: same bytes at 1 and 2 threads' '
+	head -n 700 "$WINNOW_ROOT/fixtures/debian-2000.jsonl" > deb.jsonl &&
+	WINNOW_EMBED_OVERLAP=0 "$WINNOW" embed -q --model "$M" --device cpu --batch 4 deb.jsonl > seq &&
+	WINNOW_EMBED_OVERLAP=1 "$WINNOW" embed -q --model "$M" --device cpu --batch 4 deb.jsonl > ov2 &&
+	WINNOW_EMBED_OVERLAP=1 "$WINNOW" embed -q --model "$M" --device cpu --batch 4 --threads 1 \
+		deb.jsonl > ov1 &&
+	test_cmp seq ov2 && test_cmp seq ov1 && [ "$(wc -l < seq)" -eq 700 ]
 '
 test_done
