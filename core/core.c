@@ -580,6 +580,29 @@ int wn_core_add_bias(wn_core *c, float *X, const float *bias, int64_t n, int64_t
 	return rc;
 }
 
+/* The backend's fused kernel, or the two ops it fuses (the CPU: its twin). */
+int wn_core_bias_gelu(wn_core *c, float *X, const float *bias, int64_t n, int64_t d,
+		      int tanh_approx)
+{
+	if (n < 0 || d < 0)
+		return set_err(c, WN_CORE_EINVAL, "bias_gelu: negative size");
+	if (c->be.bias_gelu)
+		return took(c, &c->be, c->be.bias_gelu(c->be.state, X, bias, n, d, tanh_approx));
+	int rc = wn_core_add_bias(c, X, bias, n, d);
+	return rc ? rc : wn_core_gelu(c, X, (size_t)(n * d), tanh_approx);
+}
+
+int wn_core_bias_add(wn_core *c, float *X, const float *bias, const float *Y, int64_t n,
+		     int64_t d)
+{
+	if (n < 0 || d < 0)
+		return set_err(c, WN_CORE_EINVAL, "bias_add: negative size");
+	if (c->be.bias_add)
+		return took(c, &c->be, c->be.bias_add(c->be.state, X, bias, Y, n, d));
+	int rc = wn_core_add_bias(c, X, bias, n, d);
+	return rc ? rc : wn_core_add(c, X, Y, (size_t)(n * d));
+}
+
 int wn_core_add(wn_core *c, float *X, const float *Y, size_t count)
 {
 	if (!FB(add))

@@ -173,6 +173,13 @@ int wn_core_add(wn_core *c, float *X_dev, const float *Y_dev, size_t count);
 /* GELU, exact erf form (as BERT's "gelu"). tanh=1 selects the tanh approximation. */
 int wn_core_gelu(wn_core *c, float *X_dev, size_t count, int tanh_approx);
 int wn_core_relu(wn_core *c, float *X_dev, size_t count);
+/* Fused epilogues of a GEMM, one pass instead of two, bit for bit the
+ * sequence they replace: wn_core_add_bias then wn_core_gelu; and
+ * X = (X + bias) + Y (wn_core_add_bias then wn_core_add), Y n x d. */
+int wn_core_bias_gelu(wn_core *c, float *X_dev, const float *bias_dev, int64_t n, int64_t d,
+		      int tanh_approx);
+int wn_core_bias_add(wn_core *c, float *X_dev, const float *bias_dev, const float *Y_dev,
+		     int64_t n, int64_t d);
 /* Y = LayerNorm(X) * gamma + beta per row; Y may alias X. */
 int wn_core_layernorm(wn_core *c, const float *X_dev, const float *gamma_dev,
 		      const float *beta_dev, float *Y_dev, int64_t n, int64_t d, float eps);

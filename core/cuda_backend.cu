@@ -488,6 +488,8 @@ wn_cuda_backend_open(int abi, int threads, wn_backend *out, char *errbuf, size_t
 	out->add_bias = wn_cuda_add_bias;
 	out->add = wn_cuda_add;
 	out->gelu = wn_cuda_gelu;
+	out->bias_gelu = wn_cuda_bias_gelu;
+	out->bias_add = wn_cuda_bias_add;
 	out->relu = wn_cuda_relu;
 	out->layernorm = wn_cuda_layernorm;
 	out->softmax_masked = wn_cuda_softmax_masked;

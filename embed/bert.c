@@ -698,18 +698,17 @@ static int b_layer_forward(wn_embed_bert *m, const bert_layer *w, int64_t B, int
 	for (int64_t b0 = 0; b0 < B; b0 += cb)
 		CK(b_attention(m, b0, B - b0 < cb ? B - b0 : cb, T));
 	CK(wn_core_gemm_prec(c, p, 0, 1, n, H, H, 1.0f, m->ctx, H, w->wo, H, 0.0f, m->tmp, H));
-	CK(wn_core_add_bias(c, m->tmp, w->bo, n, H));
-	CK(wn_core_add(c, m->tmp, m->X, (size_t)(n * H)));
+	CK(wn_core_bias_add(c, m->tmp, w->bo, m->X, n, H));
 	CK(wn_core_layernorm(c, m->tmp, w->ln1_g, w->ln1_b, m->X, n, H, m->eps));
 	CK(wn_core_gemm_prec(c, p, 0, 1, n, I, H, 1.0f, m->X, H, w->wi, H, 0.0f, m->inter, I));
-	CK(wn_core_add_bias(c, m->inter, w->bi, n, I));
-	if (m->act == ACT_RELU)
+	if (m->act == ACT_RELU) {
+		CK(wn_core_add_bias(c, m->inter, w->bi, n, I));
 		CK(wn_core_relu(c, m->inter, (size_t)(n * I)));
-	else
-		CK(wn_core_gelu(c, m->inter, (size_t)(n * I), m->act == ACT_GELU_TANH));
+	} else {
+		CK(wn_core_bias_gelu(c, m->inter, w->bi, n, I, m->act == ACT_GELU_TANH));
+	}
 	CK(wn_core_gemm_prec(c, p, 0, 1, n, H, I, 1.0f, m->inter, I, w->wo2, I, 0.0f, m->tmp, H));
-	CK(wn_core_add_bias(c, m->tmp, w->bo2, n, H));
-	CK(wn_core_add(c, m->tmp, m->X, (size_t)(n * H)));
+	CK(wn_core_bias_add(c, m->tmp, w->bo2, m->X, n, H));
 	CK(wn_core_layernorm(c, m->tmp, w->ln2_g, w->ln2_b, m->X, n, H, m->eps));
 	return 0;
 }

@@ -12,7 +12,8 @@
  *    plain fp32, they only sum in different orders);
  *  - GEMM at tf32/bf16/fp16 (tensor cores) against the CPU twin: see
  *    test_gemm_prec (bounded by the twin's own distance from fp32);
- *  - elementwise ops (bias, add, GELU, ReLU, gather): 1e-5 relative;
+ *  - elementwise ops (bias, add, GELU, ReLU, gather, the fused bias+GELU):
+ *    1e-5 relative; the fused bias_add: bit for bit (two IEEE adds each side);
  *  - scale_rows (the dense solve's row weights): bit for bit, both round the
  *    double product s_i·x_ij to float once;
  *  - kNN: distances rank by rank within 1e-4 relative; ids equal except where
@@ -308,6 +309,16 @@ static int row_op(wn_core *c, float *X, void *argp)
 		aux = a->aux ? up(c, a->aux, (size_t)(a->n / a->rpm * a->d)) : NULL;
 		rc = wn_core_softmax_masked(c, X, a->n, a->d, a->f, aux, a->rpm);
 		break;
+	case 9: /* the fused epilogues: bias (aux2, d) then GELU */
+	case 10:
+		aux2 = up(c, a->aux2, (size_t)a->d);
+		rc = wn_core_bias_gelu(c, X, aux2, a->n, a->d, a->which == 10);
+		break;
+	case 11: /* (X + bias) + Y */
+		aux = up(c, a->aux, nd);
+		aux2 = up(c, a->aux2, (size_t)a->d);
+		rc = wn_core_bias_add(c, X, aux2, aux, a->n, a->d);
+		break;
 	}
 	wn_core_free(c, aux);
 	wn_core_free(c, aux2);
@@ -320,9 +331,10 @@ static void test_row_ops(void)
 	NEED_GPU();
 	static const char *names[] = { "row_sqnorms", "row_normalize", "add_bias", "add",
 				       "gelu (erf)", "gelu (tanh)", "relu", "layernorm",
-				       "softmax_masked" };
+				       "softmax_masked", "bias_gelu (erf)", "bias_gelu (tanh)",
+				       "bias_add" };
 	static const int64_t dims[][2] = { { 1, 1 }, { 33, 7 }, { 257, 768 }, { 64, 4099 } };
-	for (int w = 0; w <= 8; w++)
+	for (int w = 0; w <= 11; w++)
 		for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++) {
 			/* softmax: three rows per mask row, and mask row 0 masks everything */
 			int64_t n = dims[s][0] * (w == 8 ? 3 : 1), d = dims[s][1];
@@ -347,7 +359,8 @@ static void test_row_ops(void)
 			free(aux2);
 			free(rc);
 			free(rg);
-			double tol = (w >= 2 && w <= 6) ? 1e-5 : 1e-4;
+			/* elementwise 1e-5; bias_add is two IEEE adds on both sides: exact */
+			double tol = w == 11 ? 0 : ((w >= 2 && w <= 6) || w >= 9) ? 1e-5 : 1e-4;
 			if (!ok || !fin || !(e <= tol))
 				TEST_FAIL_("%s n %lld d %lld: rel err %g (finite %d)", names[w],
 					   (long long)n, (long long)d, e, fin);
