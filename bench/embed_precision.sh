@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/embed_precision.sh — issue 22's BERT-on-tensor-cores figures, for the
 # GPU machine in one call (bench/device_run.sh step `embedprec`, inside 6
-# minutes): the CUDA tests of --precision, then whole-process `winnow embed`
+# minutes): the CUDA tests of --precision and of the fused epilogues (twins
+# test_gemm*, test_row_ops; test_bert on CUDA), then whole-process `winnow embed`
 # texts/s on N (50,000) Debian texts with the MiniLM-L6-shaped model of
 # tools/gpu-peers.py make-model at fp32, tf32, bf16 and fp16 (and the
 # default once more with the tokenizer overlap off, WINNOW_EMBED_OVERLAP=0),
@@ -27,7 +28,7 @@ export WINNOW_SHARED=${WINNOW_SHARED:-$G/shared}
 echo "== CUDA tests of --precision"
 WINNOW_TEST_CUDA=1 WINNOW_MODEL_DIR=$G/shared/models/bert-tiny-uncased \
 	WINNOW_TEST_ONLY=precision,test_cuda timeout 60 "$G/bin/test_bert"
-WINNOW_TEST_ONLY=test_describe,test_gemm timeout 90 "$G/bin/test_cuda_twins"
+WINNOW_TEST_ONLY=test_describe,test_gemm,test_row_ops timeout 120 "$G/bin/test_cuda_twins"
 
 echo "== model and texts"
 [ -s "$model/model.safetensors" ] || "$PY" "$WINNOW_SHARED/tools/gpu-peers.py" make-model "$model" > /dev/null || exit 1
