@@ -8,7 +8,8 @@
 # issue 19 figures on all 784,692 PyPI records in parts sens-leverage,
 # sens-lewis1, sens-lewis3, sens-fl (same work folder, one call each), and the
 # issue 20 selectors (selectors: embeddings and clusters made once, then reused);
-# sens-gpu: the four parts' winnow rows only (CPU and CUDA, no numpy), in one call.
+# sens-gpu: the four parts' winnow rows only (CPU and CUDA, no numpy), in one call;
+# embedprec: issue 22's embed --precision figures (bench/embed_precision.sh).
 # Prepared by bench/device_bundle.sh; logs go to $OUT (or ./device_out).
 # Usage: bash bench/device_run.sh [steps...]  (default: all)
 set -u
@@ -37,6 +38,9 @@ for step in $steps; do
 			timeout 240 bash bench/train_bench.sh 2>&1 | tee "$out/train.txt" ;;
 	bert) WINNOW_TEST_CUDA=1 timeout 120 "$G/bin/test_bert" 2>&1 | tee "$out/bert.txt" ;;
 	bench) timeout 240 "$G/bin/cuda_bench" 2>&1 | tee "$out/cuda_bench.txt" ;;
+	embedprec) # issue 22: --precision CUDA tests, texts/s per precision beside sentence-transformers fp32/fp16, cosine to fp32
+		PY=$(command -v python3) W=$W G=$G N=${N:-50000} timeout 360 bash bench/embed_precision.sh 2>&1 |
+			tee "$out/embedprec.txt" ;;
 	embed) WINNOW_BIN=$W N=${N:-20000} N_CPU=${N_CPU:-500} timeout 300 bash bench/gpu_embed.sh 2>&1 | tee "$out/embed.txt" ;;
 	cluster)
 		t=/tmp/wdeb; mkdir -p $t

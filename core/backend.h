@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define WN_BACKEND_ABI 3 /* 3: scale_rows, mem_info */
+#define WN_BACKEND_ABI 4 /* 3: scale_rows, mem_info; 4: gemm_batched_prec, bias_gelu, bias_add */
 #define WN_CUDA_ENTRY_SYMBOL "wn_cuda_backend_open"
 
 typedef struct wn_backend {
@@ -50,11 +50,25 @@ typedef struct wn_backend {
 			    float alpha, const float *A, int64_t lda, int64_t strideA,
 			    const float *B, int64_t ldb, int64_t strideB,
 			    float beta, float *C, int64_t ldc, int64_t strideC, int64_t batch);
+	/* the same with the inputs at a reduced precision (WN_PREC_*, core.h),
+	 * float32 in and out, float32 accumulation; never called with FP32 */
+	int (*gemm_batched_prec)(void *state, int prec, int ta, int tb, int64_t m, int64_t n,
+				 int64_t k, float alpha, const float *A, int64_t lda,
+				 int64_t strideA, const float *B, int64_t ldb, int64_t strideB,
+				 float beta, float *C, int64_t ldc, int64_t strideC,
+				 int64_t batch);
 	int (*row_sqnorms)(void *state, const float *X, int64_t n, int64_t d, float *out);
 	int (*row_normalize)(void *state, float *X, int64_t n, int64_t d);
 	int (*add_bias)(void *state, float *X, const float *bias, int64_t n, int64_t d);
 	int (*add)(void *state, float *X, const float *Y, size_t count);
 	int (*gelu)(void *state, float *X, size_t count, int tanh_approx);
+	/* fused epilogues, the same bits as the ops they fuse (NULL on the CPU,
+	 * whose twin is that sequence, core.c): add_bias then gelu; and
+	 * X = (X + bias) + Y per row of d */
+	int (*bias_gelu)(void *state, float *X, const float *bias, int64_t n, int64_t d,
+			 int tanh_approx);
+	int (*bias_add)(void *state, float *X, const float *bias, const float *Y, int64_t n,
+			int64_t d);
 	int (*relu)(void *state, float *X, size_t count);
 	int (*layernorm)(void *state, const float *X, const float *gamma, const float *beta,
 			 float *Y, int64_t n, int64_t d, float eps);

@@ -411,22 +411,12 @@ static size_t span_b(int64_t rows, int64_t cols, int64_t ld, int64_t stride, int
 
 /* ---- dense linear algebra -------------------------------------------- */
 
-int wn_core_gemm_batched(wn_core *c, int ta, int tb, int64_t m, int64_t n, int64_t k,
-			 float alpha, const float *A, int64_t lda, int64_t strideA,
-			 const float *B, int64_t ldb, int64_t strideB,
-			 float beta, float *C, int64_t ldc, int64_t strideC, int64_t batch)
+/* The fallback of a backend without the op: host copies, the CPU twin. */
+static int gemm_on_host(wn_core *c, int prec, int ta, int tb, int64_t m, int64_t n, int64_t k,
+			float alpha, const float *A, int64_t lda, int64_t strideA,
+			const float *B, int64_t ldb, int64_t strideB, float beta, float *C,
+			int64_t ldc, int64_t strideC, int64_t batch)
 {
-	if (m < 0 || n < 0 || k < 0 || batch < 0)
-		return set_err(c, WN_CORE_EINVAL, "gemm: negative size");
-	/* every backend's rule (cuBLAS would read past the matrices otherwise) */
-	if (!wn_gemm_ld_ok(ta, tb, m, n, k, lda, ldb, ldc))
-		return set_err(c, WN_CORE_EINVAL,
-			       "gemm: leading dimension too small (lda %lld, ldb %lld, ldc %lld)",
-			       (long long)lda, (long long)ldb, (long long)ldc);
-	if (!FB(gemm_batched))
-		return took(c, &c->be, c->be.gemm_batched(c->be.state, ta, tb, m, n, k, alpha, A,
-							  lda, strideA, B, ldb, strideB, beta,
-							  C, ldc, strideC, batch));
 	struct staged s[3] = {0};
 	size_t fa = span_b(ta ? k : m, ta ? m : k, lda, strideA, batch);
 	size_t fb = span_b(tb ? n : k, tb ? k : n, ldb, strideB, batch);
@@ -438,14 +428,58 @@ int wn_core_gemm_batched(wn_core *c, int ta, int tb, int64_t m, int64_t n, int64
 		rc = stage_in(c, &s[2], C, fc * 4, 1); /* also when beta is 0: row padding
 							 * and batch gaps go back up as they were */
 	if (!rc)
-		rc = took(c, &c->cpu, wn_cpu_gemm_batched(CPU, ta, tb, m, n, k, alpha, s[0].host,
-							  lda, strideA, s[1].host, ldb,
-							  strideB, beta, s[2].host, ldc,
-							  strideC, batch));
+		rc = took(c, &c->cpu, wn_cpu_gemm_batched_prec(CPU, prec, ta, tb, m, n, k, alpha,
+							       s[0].host, lda, strideA, s[1].host,
+							       ldb, strideB, beta, s[2].host, ldc,
+							       strideC, batch));
 	if (!rc)
 		rc = stage_out(c, &s[2]);
 	stage_free(s, 3);
 	return rc;
+}
+
+int wn_core_gemm_batched_prec(wn_core *c, int prec, int ta, int tb, int64_t m, int64_t n,
+			      int64_t k, float alpha, const float *A, int64_t lda, int64_t strideA,
+			      const float *B, int64_t ldb, int64_t strideB, float beta, float *C,
+			      int64_t ldc, int64_t strideC, int64_t batch)
+{
+	if (prec < WN_PREC_FP32 || prec > WN_PREC_FP16)
+		return set_err(c, WN_CORE_EINVAL, "gemm: unknown precision %d", prec);
+	if (m < 0 || n < 0 || k < 0 || batch < 0)
+		return set_err(c, WN_CORE_EINVAL, "gemm: negative size");
+	/* every backend's rule (cuBLAS would read past the matrices otherwise) */
+	if (!wn_gemm_ld_ok(ta, tb, m, n, k, lda, ldb, ldc))
+		return set_err(c, WN_CORE_EINVAL,
+			       "gemm: leading dimension too small (lda %lld, ldb %lld, ldc %lld)",
+			       (long long)lda, (long long)ldb, (long long)ldc);
+	if (prec == WN_PREC_FP32 && !FB(gemm_batched))
+		return took(c, &c->be, c->be.gemm_batched(c->be.state, ta, tb, m, n, k, alpha, A,
+							  lda, strideA, B, ldb, strideB, beta,
+							  C, ldc, strideC, batch));
+	if (prec != WN_PREC_FP32 && !FB(gemm_batched_prec))
+		return took(c, &c->be, c->be.gemm_batched_prec(c->be.state, prec, ta, tb, m, n, k,
+							       alpha, A, lda, strideA, B, ldb,
+							       strideB, beta, C, ldc, strideC,
+							       batch));
+	return gemm_on_host(c, prec, ta, tb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB,
+			    beta, C, ldc, strideC, batch);
+}
+
+int wn_core_gemm_batched(wn_core *c, int ta, int tb, int64_t m, int64_t n, int64_t k,
+			 float alpha, const float *A, int64_t lda, int64_t strideA,
+			 const float *B, int64_t ldb, int64_t strideB,
+			 float beta, float *C, int64_t ldc, int64_t strideC, int64_t batch)
+{
+	return wn_core_gemm_batched_prec(c, WN_PREC_FP32, ta, tb, m, n, k, alpha, A, lda, strideA,
+					 B, ldb, strideB, beta, C, ldc, strideC, batch);
+}
+
+int wn_core_gemm_prec(wn_core *c, int prec, int ta, int tb, int64_t m, int64_t n, int64_t k,
+		      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+		      float beta, float *C, int64_t ldc)
+{
+	return wn_core_gemm_batched_prec(c, prec, ta, tb, m, n, k, alpha, A, lda, 0, B, ldb, 0,
+					 beta, C, ldc, 0, 1);
 }
 
 int wn_core_gemm(wn_core *c, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
@@ -544,6 +578,29 @@ int wn_core_add_bias(wn_core *c, float *X, const float *bias, int64_t n, int64_t
 		rc = stage_out(c, &s[0]);
 	stage_free(s, 2);
 	return rc;
+}
+
+/* The backend's fused kernel, or the two ops it fuses (the CPU: its twin). */
+int wn_core_bias_gelu(wn_core *c, float *X, const float *bias, int64_t n, int64_t d,
+		      int tanh_approx)
+{
+	if (n < 0 || d < 0)
+		return set_err(c, WN_CORE_EINVAL, "bias_gelu: negative size");
+	if (c->be.bias_gelu)
+		return took(c, &c->be, c->be.bias_gelu(c->be.state, X, bias, n, d, tanh_approx));
+	int rc = wn_core_add_bias(c, X, bias, n, d);
+	return rc ? rc : wn_core_gelu(c, X, (size_t)(n * d), tanh_approx);
+}
+
+int wn_core_bias_add(wn_core *c, float *X, const float *bias, const float *Y, int64_t n,
+		     int64_t d)
+{
+	if (n < 0 || d < 0)
+		return set_err(c, WN_CORE_EINVAL, "bias_add: negative size");
+	if (c->be.bias_add)
+		return took(c, &c->be, c->be.bias_add(c->be.state, X, bias, Y, n, d));
+	int rc = wn_core_add_bias(c, X, bias, n, d);
+	return rc ? rc : wn_core_add(c, X, Y, (size_t)(n * d));
 }
 
 int wn_core_add(wn_core *c, float *X, const float *Y, size_t count)

@@ -116,6 +116,39 @@ int wn_core_gemm_batched(wn_core *c, int ta, int tb, int64_t m, int64_t n, int64
 			 float beta, float *C_dev, int64_t ldc, int64_t strideC,
 			 int64_t batch);
 
+/*
+ * GEMM input precision. FP32 is exact float32 (what wn_core_gemm does).
+ * The others round A and B to TF32 (10 mantissa bits, float32 range), BF16
+ * (7 bits, float32 range) or FP16 (10 bits, IEEE half range: |x| >= 65520
+ * becomes inf, subnormals below 2^-14) and multiply them with float32
+ * accumulation into a float32 C. On CUDA they are cuBLAS's tensor-core
+ * compute types (CUBLAS_COMPUTE_32F_FAST_TF32 / _16BF / _16F, which may
+ * also pick TF32 where it sees fit); on the CPU the op is their twin: A
+ * and B rounded to nearest, ties to even (wn_core_round_prec), then the
+ * ordinary float32 GEMM. Results agree within the inputs' rounding, not
+ * bit for bit.
+ */
+enum wn_core_precision {
+	WN_PREC_FP32 = 0,
+	WN_PREC_TF32 = 1,
+	WN_PREC_BF16 = 2,
+	WN_PREC_FP16 = 3,
+};
+/* "fp32", "tf32", "bf16", "fp16" -> WN_PREC_*; -1 for anything else */
+int wn_core_parse_precision(const char *name);
+const char *wn_core_precision_name(int prec); /* "?" when out of range */
+/* x rounded to `prec` (round to nearest, ties to even; NaN stays NaN) */
+float wn_core_round_prec(int prec, float x);
+
+int wn_core_gemm_batched_prec(wn_core *c, int prec, int ta, int tb, int64_t m, int64_t n,
+			      int64_t k, float alpha, const float *A_dev, int64_t lda,
+			      int64_t strideA, const float *B_dev, int64_t ldb, int64_t strideB,
+			      float beta, float *C_dev, int64_t ldc, int64_t strideC,
+			      int64_t batch);
+int wn_core_gemm_prec(wn_core *c, int prec, int ta, int tb, int64_t m, int64_t n, int64_t k,
+		      float alpha, const float *A_dev, int64_t lda, const float *B_dev,
+		      int64_t ldb, float beta, float *C_dev, int64_t ldc);
+
 /* out[i] = sum_j X[i,j]^2 for an n x d matrix (row stride d). */
 int wn_core_row_sqnorms(wn_core *c, const float *X_dev, int64_t n, int64_t d, float *out_dev);
 
@@ -140,6 +173,13 @@ int wn_core_add(wn_core *c, float *X_dev, const float *Y_dev, size_t count);
 /* GELU, exact erf form (as BERT's "gelu"). tanh=1 selects the tanh approximation. */
 int wn_core_gelu(wn_core *c, float *X_dev, size_t count, int tanh_approx);
 int wn_core_relu(wn_core *c, float *X_dev, size_t count);
+/* Fused epilogues of a GEMM, one pass instead of two, bit for bit the
+ * sequence they replace: wn_core_add_bias then wn_core_gelu; and
+ * X = (X + bias) + Y (wn_core_add_bias then wn_core_add), Y n x d. */
+int wn_core_bias_gelu(wn_core *c, float *X_dev, const float *bias_dev, int64_t n, int64_t d,
+		      int tanh_approx);
+int wn_core_bias_add(wn_core *c, float *X_dev, const float *bias_dev, const float *Y_dev,
+		     int64_t n, int64_t d);
 /* Y = LayerNorm(X) * gamma + beta per row; Y may alias X. */
 int wn_core_layernorm(wn_core *c, const float *X_dev, const float *gamma_dev,
 		      const float *beta_dev, float *Y_dev, int64_t n, int64_t d, float eps);

@@ -117,6 +117,7 @@ int wn_cpu_backend_open(int threads, wn_backend *out, char *errbuf, size_t errle
 	out->zero = cpu_zero;
 	out->sync = cpu_sync;
 	out->gemm_batched = wn_cpu_gemm_batched;
+	out->gemm_batched_prec = wn_cpu_gemm_batched_prec;
 	out->row_sqnorms = wn_cpu_row_sqnorms;
 	out->row_normalize = wn_cpu_row_normalize;
 	out->scale_rows = wn_cpu_scale_rows;

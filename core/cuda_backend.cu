@@ -281,6 +281,40 @@ int wn_cuda_gemm_batched(void *state, int ta, int tb, int64_t m, int64_t n, int6
 	return wn_cuda_check_blas(st, s, "gemm (cublasSgemmStridedBatched)");
 }
 
+/*
+ * Reduced-precision inputs on tensor cores: float32 A, B and C, float32
+ * accumulation, and cuBLAS's compute type that lets it round the inputs
+ * (core/cpu_prec.c is the twin). The same operand swap as above.
+ */
+static int cu_gemm_batched_prec(void *state, int prec, int ta, int tb, int64_t m, int64_t n,
+				int64_t k, float alpha, const float *A, int64_t lda,
+				int64_t strideA, const float *B, int64_t ldb, int64_t strideB,
+				float beta, float *C, int64_t ldc, int64_t strideC, int64_t batch)
+{
+	struct wn_cuda *st = (struct wn_cuda *)state;
+	cublasComputeType_t ct;
+	switch (prec) {
+	case WN_PREC_FP32:
+		return wn_cuda_gemm_batched(state, ta, tb, m, n, k, alpha, A, lda, strideA, B, ldb,
+					    strideB, beta, C, ldc, strideC, batch);
+	case WN_PREC_TF32: ct = CUBLAS_COMPUTE_32F_FAST_TF32; break;
+	case WN_PREC_BF16: ct = CUBLAS_COMPUTE_32F_FAST_16BF; break;
+	case WN_PREC_FP16: ct = CUBLAS_COMPUTE_32F_FAST_16F; break;
+	default: return wn_cuda_fail(st, WN_CORE_EINVAL, "gemm: unknown precision %d", prec);
+	}
+	if (m < 0 || n < 0 || k < 0 || batch < 0)
+		return wn_cuda_fail(st, WN_CORE_EINVAL, "gemm: negative size");
+	if (m == 0 || n == 0 || batch == 0)
+		return 0;
+	cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+	cublasOperation_t opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+	int64_t la = lda > 0 ? lda : 1, lb = ldb > 0 ? ldb : 1;
+	cublasStatus_t s = cublasGemmStridedBatchedEx_64(
+		st->blas, opb, opa, n, m, k, &alpha, B, CUDA_R_32F, lb, strideB, A, CUDA_R_32F, la,
+		strideA, &beta, C, CUDA_R_32F, ldc, strideC, batch, ct, CUBLAS_GEMM_DEFAULT);
+	return wn_cuda_check_blas(st, s, "gemm (cublasGemmStridedBatchedEx)");
+}
+
 /* ---- describe, close, error --------------------------------------------- */
 
 static void cu_describe(void *state, char *buf, size_t len)
@@ -446,6 +480,7 @@ wn_cuda_backend_open(int abi, int threads, wn_backend *out, char *errbuf, size_t
 	out->zero = cu_zero;
 	out->sync = cu_sync;
 	out->gemm_batched = wn_cuda_gemm_batched;
+	out->gemm_batched_prec = cu_gemm_batched_prec;
 	out->row_sqnorms = wn_cuda_row_sqnorms;
 	out->row_normalize = wn_cuda_row_normalize;
 	out->scale_rows = wn_cuda_scale_rows;
@@ -453,6 +488,8 @@ wn_cuda_backend_open(int abi, int threads, wn_backend *out, char *errbuf, size_t
 	out->add_bias = wn_cuda_add_bias;
 	out->add = wn_cuda_add;
 	out->gelu = wn_cuda_gelu;
+	out->bias_gelu = wn_cuda_bias_gelu;
+	out->bias_add = wn_cuda_bias_add;
 	out->relu = wn_cuda_relu;
 	out->layernorm = wn_cuda_layernorm;
 	out->softmax_masked = wn_cuda_softmax_masked;

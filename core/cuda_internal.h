@@ -87,6 +87,10 @@ int wn_cuda_scale_rows(void *state, const float *X, const double *s, int64_t n, 
 int wn_cuda_add_bias(void *state, float *X, const float *bias, int64_t n, int64_t d);
 int wn_cuda_add(void *state, float *X, const float *Y, size_t count);
 int wn_cuda_gelu(void *state, float *X, size_t count, int tanh_approx);
+int wn_cuda_bias_gelu(void *state, float *X, const float *bias, int64_t n, int64_t d,
+		      int tanh_approx);
+int wn_cuda_bias_add(void *state, float *X, const float *bias, const float *Y, int64_t n,
+		     int64_t d);
 int wn_cuda_relu(void *state, float *X, size_t count);
 int wn_cuda_layernorm(void *state, const float *X, const float *gamma, const float *beta,
 		      float *Y, int64_t n, int64_t d, float eps);

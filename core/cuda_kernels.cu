@@ -149,6 +149,30 @@ __global__ void k_gelu(float *X, size_t count, int tanh_approx)
 	}
 }
 
+/* add_bias then gelu in one pass: the same float operations in the same order */
+__global__ void k_bias_gelu(float *X, const float *bias, int64_t n, int64_t d, int tanh_approx)
+{
+	const float c = 0.7978845608028654f; /* sqrt(2 / pi) */
+	size_t total = (size_t)n * (size_t)d;
+	for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
+	     i += (size_t)gridDim.x * blockDim.x) {
+		float x = X[i] + bias[i % (size_t)d];
+		X[i] = tanh_approx ? 0.5f * x * (1.0f + tanhf(c * (x + 0.044715f * x * x * x)))
+				   : 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+	}
+}
+
+/* add_bias then add: (x + b) + y, rounded after each add as the two passes do */
+__global__ void k_bias_add(float *X, const float *bias, const float *Y, int64_t n, int64_t d)
+{
+	size_t total = (size_t)n * (size_t)d;
+	for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
+	     i += (size_t)gridDim.x * blockDim.x) {
+		float x = __fadd_rn(X[i], bias[i % (size_t)d]);
+		X[i] = __fadd_rn(x, Y[i]);
+	}
+}
+
 __global__ void k_relu(float *X, size_t count)
 {
 	for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < count;
@@ -246,6 +270,22 @@ int wn_cuda_gelu(void *state, float *X, size_t count, int tanh_approx)
 	if (!count)
 		return 0;
 	return LAUNCH_FLAT(k_gelu, count, X, count, tanh_approx);
+}
+
+int wn_cuda_bias_gelu(void *state, float *X, const float *bias, int64_t n, int64_t d,
+		      int tanh_approx)
+{
+	if (n <= 0 || d <= 0)
+		return 0;
+	return LAUNCH_FLAT(k_bias_gelu, (size_t)n * (size_t)d, X, bias, n, d, tanh_approx);
+}
+
+int wn_cuda_bias_add(void *state, float *X, const float *bias, const float *Y, int64_t n,
+		     int64_t d)
+{
+	if (n <= 0 || d <= 0)
+		return 0;
+	return LAUNCH_FLAT(k_bias_add, (size_t)n * (size_t)d, X, bias, Y, n, d);
 }
 
 int wn_cuda_relu(void *state, float *X, size_t count)

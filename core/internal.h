@@ -67,6 +67,11 @@ int wn_cpu_gemm_tiled(void *state, int ta, int tb, int64_t m, int64_t n, int64_t
 		      float alpha, const float *A, int64_t lda, int64_t strideA,
 		      const float *B, int64_t ldb, int64_t strideB,
 		      float beta, float *C, int64_t ldc, int64_t strideC, int64_t batch);
+/* core/cpu_prec.c: A and B rounded to prec (WN_PREC_*), then the GEMM above */
+int wn_cpu_gemm_batched_prec(void *state, int prec, int ta, int tb, int64_t m, int64_t n,
+			     int64_t k, float alpha, const float *A, int64_t lda, int64_t strideA,
+			     const float *B, int64_t ldb, int64_t strideB, float beta, float *C,
+			     int64_t ldc, int64_t strideC, int64_t batch);
 int wn_cpu_blas_single_begin(void);
 void wn_cpu_blas_single_end(int prev);
 int wn_cpu_row_sqnorms(void *state, const float *X, int64_t n, int64_t d, float *out);

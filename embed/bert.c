@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ struct wn_embed_bert {
 	wn_text_wp *wp;
 	int H, L, heads, I, V, P, ntypes, pad_id, act;
 	float eps;
-	int pooling, normalize, batch, max_len;
+	int pooling, normalize, batch, max_len, prec;
 	int64_t attn_cap;
 	float *word, *pos, *type0, *emb_g, *emb_b;
 	bert_layer *layers;
@@ -69,6 +70,7 @@ void wn_embed_bert_opts_init(wn_embed_bert_opts *o)
 	o->pooling = WN_EMBED_POOL_AUTO;
 	o->normalize = -1;
 	o->batch = 32;
+	o->precision = -1;
 }
 
 /* ---- small files -------------------------------------------------------- */
@@ -513,11 +515,14 @@ static int b_fingerprint(wn_embed_bert *m, const char *dir)
 	int rc = 0;
 	for (size_t i = 0; i < sizeof files / sizeof *files && !rc; i++)
 		rc = b_hash_file(h, dir, files[i]);
-	char opts[96];
+	char opts[128];
 	int n = snprintf(opts, sizeof opts, "bert pooling=%s normalize=%d max_len=%d",
 			 m->pooling == WN_EMBED_POOL_CLS ? "cls"
 			 : m->pooling == WN_EMBED_POOL_WEIGHTED ? "weighted-mean" : "mean",
 			 m->normalize, m->max_len);
+	if (m->prec != WN_PREC_FP32) /* fp32 fingerprints are those of before --precision */
+		n += snprintf(opts + n, sizeof opts - (size_t)n, " precision=%s",
+			      wn_core_precision_name(m->prec));
 	XXH3_128bits_update(h, opts, (size_t)n);
 	XXH128_hash_t d = XXH3_128bits_digest(h);
 	XXH3_freeState(h);
@@ -560,6 +565,8 @@ wn_embed_bert *wn_embed_bert_open(wn_core *core, const char *dir, const wn_embed
 	}
 	m->core = core;
 	m->batch = o->batch > 0 ? o->batch : 32;
+	m->prec = o->precision >= WN_PREC_FP32 && o->precision <= WN_PREC_FP16 ? o->precision
+		: wn_core_device(core) == WN_DEVICE_CUDA ? WN_EMBED_CUDA_PRECISION : WN_PREC_FP32;
 	m->attn_cap = o->attn_floats > 0 ? o->attn_floats
 		    : wn_core_device(core) == WN_DEVICE_CUDA ? ATTN_CAP_GPU : ATTN_CAP_CPU;
 	char msg[512] = "";
@@ -600,6 +607,8 @@ int wn_embed_bert_dim(const wn_embed_bert *m) { return m->H; }
 int wn_embed_bert_max_len(const wn_embed_bert *m) { return m->max_len; }
 int wn_embed_bert_pooling(const wn_embed_bert *m) { return m->pooling; }
 int wn_embed_bert_normalize(const wn_embed_bert *m) { return m->normalize; }
+int wn_embed_bert_precision(const wn_embed_bert *m) { return m->prec; }
+size_t wn_embed_bert_window(const wn_embed_bert *m) { return (size_t)m->batch * WINDOW_BATCHES; }
 const wn_text_wp *wn_embed_bert_tokenizer(const wn_embed_bert *m) { return m->wp; }
 const char *wn_embed_bert_fingerprint(const wn_embed_bert *m) { return m->fp; }
 
@@ -665,15 +674,15 @@ static int b_attention(wn_embed_bert *m, int64_t b0, int64_t cb, int64_t T)
 	int64_t H = m->H, hs = m->heads, dh = H / hs, ld = 3 * H;
 	const float *qkv = m->QKV + b0 * T * ld;
 	for (int64_t h = 0; h < hs; h++)
-		CK(wn_core_gemm_batched(c, 0, 1, T, T, dh, 1.0f, qkv + h * dh, ld, T * ld,
-					qkv + H + h * dh, ld, T * ld, 0.0f, m->S + h * T * T, T,
-					hs * T * T, cb));
+		CK(wn_core_gemm_batched_prec(c, m->prec, 0, 1, T, T, dh, 1.0f, qkv + h * dh, ld,
+					     T * ld, qkv + H + h * dh, ld, T * ld, 0.0f,
+					     m->S + h * T * T, T, hs * T * T, cb));
 	CK(wn_core_softmax_masked(c, m->S, cb * hs * T, T, 1.0f / sqrtf((float)dh),
 				  m->mask_dev + b0 * T, hs * T));
 	for (int64_t h = 0; h < hs; h++)
-		CK(wn_core_gemm_batched(c, 0, 0, T, dh, T, 1.0f, m->S + h * T * T, T, hs * T * T,
-					qkv + 2 * H + h * dh, ld, T * ld, 0.0f,
-					m->ctx + b0 * T * H + h * dh, H, T * H, cb));
+		CK(wn_core_gemm_batched_prec(c, m->prec, 0, 0, T, dh, T, 1.0f, m->S + h * T * T, T,
+					     hs * T * T, qkv + 2 * H + h * dh, ld, T * ld, 0.0f,
+					     m->ctx + b0 * T * H + h * dh, H, T * H, cb));
 	return 0;
 }
 
@@ -681,25 +690,25 @@ static int b_layer_forward(wn_embed_bert *m, const bert_layer *w, int64_t B, int
 {
 	wn_core *c = m->core;
 	int64_t n = B * T, H = m->H, I = m->I;
-	CK(wn_core_gemm(c, 0, 1, n, 3 * H, H, 1.0f, m->X, H, w->wqkv, H, 0.0f, m->QKV, 3 * H));
+	int p = m->prec;
+	CK(wn_core_gemm_prec(c, p, 0, 1, n, 3 * H, H, 1.0f, m->X, H, w->wqkv, H, 0.0f, m->QKV, 3 * H));
 	CK(wn_core_add_bias(c, m->QKV, w->bqkv, n, 3 * H));
 	int64_t cb = m->attn_cap / (m->heads * T * T);
 	cb = cb < 1 ? 1 : cb;
 	for (int64_t b0 = 0; b0 < B; b0 += cb)
 		CK(b_attention(m, b0, B - b0 < cb ? B - b0 : cb, T));
-	CK(wn_core_gemm(c, 0, 1, n, H, H, 1.0f, m->ctx, H, w->wo, H, 0.0f, m->tmp, H));
-	CK(wn_core_add_bias(c, m->tmp, w->bo, n, H));
-	CK(wn_core_add(c, m->tmp, m->X, (size_t)(n * H)));
+	CK(wn_core_gemm_prec(c, p, 0, 1, n, H, H, 1.0f, m->ctx, H, w->wo, H, 0.0f, m->tmp, H));
+	CK(wn_core_bias_add(c, m->tmp, w->bo, m->X, n, H));
 	CK(wn_core_layernorm(c, m->tmp, w->ln1_g, w->ln1_b, m->X, n, H, m->eps));
-	CK(wn_core_gemm(c, 0, 1, n, I, H, 1.0f, m->X, H, w->wi, H, 0.0f, m->inter, I));
-	CK(wn_core_add_bias(c, m->inter, w->bi, n, I));
-	if (m->act == ACT_RELU)
+	CK(wn_core_gemm_prec(c, p, 0, 1, n, I, H, 1.0f, m->X, H, w->wi, H, 0.0f, m->inter, I));
+	if (m->act == ACT_RELU) {
+		CK(wn_core_add_bias(c, m->inter, w->bi, n, I));
 		CK(wn_core_relu(c, m->inter, (size_t)(n * I)));
-	else
-		CK(wn_core_gelu(c, m->inter, (size_t)(n * I), m->act == ACT_GELU_TANH));
-	CK(wn_core_gemm(c, 0, 1, n, H, I, 1.0f, m->inter, I, w->wo2, I, 0.0f, m->tmp, H));
-	CK(wn_core_add_bias(c, m->tmp, w->bo2, n, H));
-	CK(wn_core_add(c, m->tmp, m->X, (size_t)(n * H)));
+	} else {
+		CK(wn_core_bias_gelu(c, m->inter, w->bi, n, I, m->act == ACT_GELU_TANH));
+	}
+	CK(wn_core_gemm_prec(c, p, 0, 1, n, H, I, 1.0f, m->inter, I, w->wo2, I, 0.0f, m->tmp, H));
+	CK(wn_core_bias_add(c, m->tmp, w->bo2, m->X, n, H));
 	CK(wn_core_layernorm(c, m->tmp, w->ln2_g, w->ln2_b, m->X, n, H, m->eps));
 	return 0;
 }
@@ -802,32 +811,96 @@ static int b_window(wn_embed_bert *m, const int32_t *tok, const int *tl, int wn,
 	return rc;
 }
 
+/* One window's texts tokenized into tok (wn x max_len) and tl; the job of
+ * the tokenizer thread while the GPU runs the window before. */
+typedef struct {
+	wn_embed_bert *m;
+	const char *const *texts;
+	const size_t *lens;
+	int wn;
+	int32_t *tok;
+	int *tl;
+	int bad;
+} b_tok_job;
+
+static void b_tokenize(b_tok_job *j)
+{
+	int64_t ML = j->m->max_len;
+	int bad = 0;
+#pragma omp parallel for schedule(dynamic, 8) num_threads(wn_core_threads(j->m->core)) reduction(| : bad)
+	for (int i = 0; i < j->wn; i++) {
+		j->tl[i] = wn_text_wp_encode(j->m->wp, j->texts[i], j->lens[i], j->tok + (int64_t)i * ML,
+					     (int)ML);
+		bad |= j->tl[i] <= 0;
+	}
+	j->bad = bad;
+}
+
+static void *b_tok_thread(void *arg)
+{
+	b_tok_job *j = arg;
+	b_tokenize(j);
+	return NULL;
+}
+
+/* Window w of n texts (win each) as a job writing into buffer `slot`. */
+static b_tok_job b_job(wn_embed_bert *m, const char *const *texts, const size_t *lens, size_t n,
+		       size_t win, size_t w0, int32_t *tok, int *tl)
+{
+	b_tok_job j = {m, texts + w0, lens + w0, (int)(n - w0 < win ? n - w0 : win), tok, tl, 0};
+	return j;
+}
+
+/*
+ * Windows in order. On CUDA the next window is tokenized on a thread of its
+ * own (with the core's OpenMP team) while this thread drives the GPU
+ * through the current one: two token buffers, each window's tokens are
+ * the same whoever makes them, so the output is too. On the CPU the
+ * tokenizer would only compete with the GEMMs for the cores: one after the
+ * other, as before. $WINNOW_EMBED_OVERLAP=1 or 0 forces either way (the
+ * tests run the overlap on the CPU; the device step times both).
+ */
 int wn_embed_bert_encode(wn_embed_bert *m, const char *const *texts, const size_t *lens,
 			 size_t n, float *out, char *err, size_t errlen)
 {
 	int64_t ML = m->max_len;
 	size_t win = (size_t)m->batch * WINDOW_BATCHES;
-	int32_t *tok = malloc(win * (size_t)ML * sizeof *tok);
-	int *tl = malloc(win * sizeof *tl);
-	int rc = tok && tl ? 0 : -1;
+	const char *force = getenv("WINNOW_EMBED_OVERLAP"); /* "0"/"1": tests and A/B runs */
+	int overlap = (force && *force ? *force == '1' : wn_core_device(m->core) == WN_DEVICE_CUDA) &&
+		      n > win;
+	int32_t *tok[2] = {malloc(win * (size_t)ML * sizeof(int32_t)),
+			   overlap ? malloc(win * (size_t)ML * sizeof(int32_t)) : NULL};
+	int *tl[2] = {malloc(win * sizeof(int)), overlap ? malloc(win * sizeof(int)) : NULL};
+	int rc = tok[0] && tl[0] && (!overlap || (tok[1] && tl[1])) ? 0 : -1;
 	if (rc)
 		wn_errf(err, errlen, "out of memory");
-	for (size_t w0 = 0; !rc && w0 < n; w0 += win) {
-		int wn = (int)(n - w0 < win ? n - w0 : win), bad = 0;
-#pragma omp parallel for schedule(dynamic, 8) num_threads(wn_core_threads(m->core)) reduction(| : bad)
-		for (int i = 0; i < wn; i++) {
-			tl[i] = wn_text_wp_encode(m->wp, texts[w0 + i], lens[w0 + i], tok + (int64_t)i * ML,
-						   (int)ML);
-			bad |= tl[i] <= 0;
-		}
-		if (bad) {
+	b_tok_job cur = b_job(m, texts, lens, n, win, 0, tok[0], tl[0]);
+	if (!rc && n)
+		b_tokenize(&cur);
+	for (size_t w0 = 0, k = 0; !rc && w0 < n; w0 += win, k ^= 1) {
+		b_tok_job next = {0};
+		pthread_t th;
+		int started = 0;
+		if (cur.bad) {
 			wn_errf(err, errlen, "tokenizer: out of memory");
 			rc = -1;
 			break;
 		}
-		rc = b_window(m, tok, tl, wn, out + w0 * (size_t)m->H, err, errlen);
+		if (w0 + win < n) {
+			next = b_job(m, texts, lens, n, win, w0 + win, tok[overlap ? k ^ 1 : 0],
+				     tl[overlap ? k ^ 1 : 0]);
+			started = overlap && pthread_create(&th, NULL, b_tok_thread, &next) == 0;
+		}
+		rc = b_window(m, cur.tok, cur.tl, cur.wn, out + w0 * (size_t)m->H, err, errlen);
+		if (started)
+			pthread_join(th, NULL);
+		else if (next.wn && !rc)
+			b_tokenize(&next); /* the CPU, or no thread to be had */
+		cur = next;
 	}
-	free(tok);
-	free(tl);
+	for (int i = 0; i < 2; i++) {
+		free(tok[i]);
+		free(tl[i]);
+	}
 	return rc;
 }

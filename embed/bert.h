@@ -41,11 +41,21 @@ typedef struct wn_embed_bert_opts {
 	int batch;     /* sequences per forward pass; 0: 32 */
 	int max_len;   /* tokens per text incl. [CLS]/[SEP]; 0: from the model directory */
 	int64_t attn_floats; /* attention score buffer, floats; 0: 64 MiB (CPU), 1 GiB (GPU) */
+	int precision; /* GEMM inputs, WN_PREC_* (core.h); -1: by device, fp32 on the CPU and
+			* WN_EMBED_CUDA_PRECISION on CUDA. Any precision runs on the CPU too,
+			* as the core's twin (rounded inputs, float32 GEMM): slower than fp32,
+			* for tests and for seeing what a precision does without a GPU. */
 } wn_embed_bert_opts;
+
+/* The CUDA default: FP16 inputs on tensor cores with float32 accumulation
+ * (the BF16 rate with 3 more mantissa bits; the lead's H200 run in
+ * bench/RESULTS.md, "Embedding (issue #4)", measures every precision). */
+#define WN_EMBED_CUDA_PRECISION WN_PREC_FP16
 
 typedef struct wn_embed_bert wn_embed_bert;
 
-/* Defaults: pooling and normalisation from the model directory, batch 32. */
+/* Defaults: pooling and normalisation from the model directory, batch 32,
+ * precision by device. */
 void wn_embed_bert_opts_init(wn_embed_bert_opts *o);
 
 /*
@@ -62,12 +72,16 @@ int wn_embed_bert_dim(const wn_embed_bert *m);
 int wn_embed_bert_max_len(const wn_embed_bert *m);
 int wn_embed_bert_pooling(const wn_embed_bert *m);   /* MEAN, WEIGHTED or CLS, after overrides */
 int wn_embed_bert_normalize(const wn_embed_bert *m); /* 0 or 1, after overrides */
+int wn_embed_bert_precision(const wn_embed_bert *m); /* WN_PREC_*, after the device default */
+/* Texts sorted by length together (batch x 16): wn_embed_bert_encode cuts
+ * its texts into windows of this many, from the first. */
+size_t wn_embed_bert_window(const wn_embed_bert *m);
 const wn_text_wp *wn_embed_bert_tokenizer(const wn_embed_bert *m);
 
 /*
  * 32 hex digits: xxh3-128 over the bytes of every file that shapes the
  * output (weights, configs, tokenizer) and the effective pooling,
- * normalisation and max_len. Two runs with the same fingerprint produce the
+ * normalisation, max_len and (when not fp32) precision. Two runs with the same fingerprint produce the
  * same vectors; it keys the embedding cache.
  */
 const char *wn_embed_bert_fingerprint(const wn_embed_bert *m);

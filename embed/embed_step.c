@@ -56,6 +56,26 @@ static int check_values(const wn_embed_opts *o, char *err, size_t errlen)
 		REFUSE("--no-annotate without --npy would throw the vectors away");
 	if (o->dim < 0 || o->batch < 0)
 		REFUSE("--dim and --batch must be positive");
+	if (o->precision && wn_core_parse_precision(o->precision) < 0)
+		REFUSE("--precision '%s': expected fp32, tf32, bf16 or fp16", o->precision);
+	return 0;
+}
+
+/* A reduced precision is a GPU feature: on the CPU it would only be the
+ * core's (slower) twin, so a run that will land on the CPU is refused. */
+static int check_precision_device(const wn_embed_opts *o, char *err, size_t errlen)
+{
+	if (!o->precision || wn_core_parse_precision(o->precision) == WN_PREC_FP32)
+		return 0;
+	const char *dev = o->io.device && *o->io.device ? o->io.device : getenv("WINNOW_DEVICE");
+	if (dev && !strcmp(dev, "cpu"))
+		REFUSE("--precision %s needs --device cuda (the CPU computes in fp32)", o->precision);
+	if (dev && *dev && strcmp(dev, "auto"))
+		return 0; /* cuda, or a name the core will refuse itself */
+	const char *why = wn_core_cuda_unavailable_reason();
+	if (why[0])
+		REFUSE("--precision %s needs a GPU, and --device auto would run on the CPU (%s)",
+		       o->precision, why);
 	return 0;
 }
 
@@ -63,8 +83,9 @@ static int check_values(const wn_embed_opts *o, char *err, size_t errlen)
 static int check_modes(const wn_embed_opts *o, char *err, size_t errlen)
 {
 	int hash = is_hash(o);
-	if (hash && (o->pooling || o->normalize >= 0 || o->batch))
-		REFUSE("--pooling, --normalize and --batch apply to a model directory, not --model hash");
+	if (hash && (o->pooling || o->normalize >= 0 || o->batch || o->precision))
+		REFUSE("--pooling, --normalize, --batch and --precision apply to a model directory, "
+		       "not --model hash");
 	if (!hash && (o->dim || o->char_ngrams || o->idf || o->fit_idf))
 		REFUSE("--dim, --char-ngrams, --idf and --fit-idf apply to --model hash");
 	if (o->fit_idf && (o->idf || o->npy || o->cache))
@@ -78,7 +99,8 @@ static int check_modes(const wn_embed_opts *o, char *err, size_t errlen)
 
 int wn_embed_check(const wn_embed_opts *o, char *err, size_t errlen)
 {
-	if (check_values(o, err, errlen) || check_modes(o, err, errlen))
+	if (check_values(o, err, errlen) || check_modes(o, err, errlen) ||
+	    check_precision_device(o, err, errlen))
 		return -1;
 	struct stat st;
 	if (!is_hash(o) && (stat(o->model, &st) || !S_ISDIR(st.st_mode)))
@@ -101,6 +123,7 @@ static wn_embedder *open_embedder(const wn_embed_opts *o, char *err, size_t errl
 			   : !strcmp(o->pooling, "weighted-mean") ? WN_EMBED_POOL_WEIGHTED : WN_EMBED_POOL_MEAN;
 		bo.normalize = o->normalize;
 		bo.batch = o->batch;
+		bo.precision = o->precision ? wn_core_parse_precision(o->precision) : -1;
 		return wn_embedder_open_bert(o->model, &bo, o->io.device, o->io.threads, err, errlen);
 	}
 	wn_embed_hash_opts ho;
@@ -347,9 +370,9 @@ static int embed_records(const wn_embed_opts *o, wn_stream *s, wn_embedder *e, c
 	static const char rejected[] = "rejected on the reader thread";
 	struct embed_run r = {.o = o, .s = s, .e = e, .b64 = WN_BUF_INIT, .err = err,
 			      .errlen = errlen, .rejected = rejected};
-	size_t max_records = BLOCK_RECORDS;
-	if (!is_hash(o) && (size_t)o->batch * 16 > max_records)
-		max_records = (size_t)o->batch * 16;
+	size_t max_records = BLOCK_RECORDS, hint = wn_embedder_block_hint(e);
+	if (hint > max_records)
+		max_records = hint;
 	int ok = open_outputs(&r) == 0;
 	if (ok)
 		ok = embed_blocks(&r, max_records) == 0;

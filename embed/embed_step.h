@@ -31,6 +31,7 @@ typedef struct wn_embed_opts {
 	const char *pooling;      /* model: mean | cls (NULL: 1_Pooling/config.json) */
 	int normalize;            /* model: -1 modules.json, 0 off, 1 on */
 	int batch;                /* model: texts per forward pass (0: by device) */
+	const char *precision;    /* model: fp32|tf32|bf16|fp16 GEMM inputs (NULL: by device) */
 	const char *npy;          /* also write the vectors here */
 	const char *vec_dtype;    /* f32 | f16 */
 	int no_annotate;          /* pass records through unchanged (with npy) */

@@ -95,6 +95,16 @@ wn_embedder *wn_embedder_open_bert(const char *dir, const wn_embed_bert_opts *bo
 }
 
 int wn_embedder_dim(const wn_embedder *e) { return e->dim; }
+
+#define CUDA_WINDOWS_PER_CALL 8
+
+size_t wn_embedder_block_hint(const wn_embedder *e)
+{
+	if (!e->bert)
+		return 0;
+	size_t w = wn_embed_bert_window(e->bert);
+	return wn_core_device(e->core) == WN_DEVICE_CUDA ? w * CUDA_WINDOWS_PER_CALL : w;
+}
 const char *wn_embedder_fingerprint(const wn_embedder *e) { return e->fingerprint; }
 const wn_embed_hash *wn_embedder_hash(const wn_embedder *e) { return e->hash; }
 

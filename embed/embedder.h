@@ -60,6 +60,10 @@ wn_embedder *wn_embedder_open_bert(const char *dir, const wn_embed_bert_opts *bo
 void wn_embedder_free(wn_embedder *e);
 
 int wn_embedder_dim(const wn_embedder *e);
+/* Texts per wn_embedder_embed call the embedder works best with (0: no
+ * preference): a BERT model's sort window on the CPU, several on CUDA so
+ * that one window is tokenized while the GPU runs the one before. */
+size_t wn_embedder_block_hint(const wn_embedder *e);
 /* "hash-<16 hex>" or "bert-<32 hex>": what keys the cache. */
 const char *wn_embedder_fingerprint(const wn_embedder *e);
 /* The hash model (for fitting IDF statistics), or NULL for BERT. */

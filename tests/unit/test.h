@@ -7,6 +7,7 @@
  * which tests/run counts; SKIP(reason) inside a test prints
  * "SKIP <file>: <name>: <reason>" (used by CUDA tests without a GPU).
  * main() returns TEST_EXIT (non-zero when any check failed).
+ * $WINNOW_TEST_ONLY (comma-separated substrings of test names) skips the rest.
  *
  * Checks: CHECK(cond), CHECK_EQ_INT(a, b), CHECK_NEAR(a, b, tol) (absolute),
  * CHECK_STR(a, b). A failed check records the first message and returns
@@ -71,12 +72,32 @@ static char test_msg_[1024];
 		return;                                                        \
 	} while (0)
 
+/* $WINNOW_TEST_ONLY=NAME[,NAME...] runs only the tests whose names contain
+ * one of the NAMEs (the device step runs a few cases of a long file). */
+static inline int test_selected_(const char *name)
+{
+	const char *only = getenv("WINNOW_TEST_ONLY");
+	if (!only || !*only)
+		return 1;
+	char buf[512];
+	snprintf(buf, sizeof buf, "%s", only);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (strstr(name, t))
+			return 1;
+	return 0;
+}
+
 #define RUN(fn)                                                                \
 	do {                                                                   \
 		test_current_failed_ = 0;                                      \
 		test_current_skipped_ = 0;                                     \
 		test_msg_[0] = 0;                                              \
-		fn();                                                          \
+		if (test_selected_(#fn))                                       \
+			fn();                                                  \
+		else {                                                         \
+			snprintf(test_msg_, sizeof test_msg_, "not in WINNOW_TEST_ONLY"); \
+			test_current_skipped_ = 1;                             \
+		}                                                              \
 		if (test_current_failed_) {                                    \
 			test_failures_++;                                      \
 			printf("FAIL %s: %s: %s\n", __FILE__, #fn, test_msg_); \

@@ -10,6 +10,11 @@
  * of ../shared/models/bert-tiny-uncased); WINNOW_MODEL_DIR overrides.
  * Also: results do not depend on the batch size (padding is masked), and
  * broken model directories are refused with a message naming the problem.
+ * Precisions (core.h WN_PREC_*): on the CPU the twin at tf32/bf16/fp16 stays
+ * within cosine 0.999 of fp32 on every case (and bf16 really changes the
+ * bits, so the setting reaches the GEMMs); on CUDA (WINNOW_TEST_CUDA=1)
+ * each precision against fp32 on the same GPU, min cosine over the cases
+ * printed, and against the CPU twin of the same precision.
  */
 #include "core/core.h"
 #include "embed/bert.h"
@@ -132,6 +137,7 @@ static int load_expected(const char *dir, char *err, size_t errlen)
 }
 
 static int64_t attn_floats; /* 0: the default buffer */
+static int precision = WN_PREC_FP32; /* the reference tests hold fp32 on every device */
 
 static wn_embed_bert *open_model(wn_core *core, int pooling, int batch, char *err, size_t errlen)
 {
@@ -140,6 +146,7 @@ static wn_embed_bert *open_model(wn_core *core, int pooling, int batch, char *er
 	o.pooling = pooling;
 	o.batch = batch;
 	o.attn_floats = attn_floats;
+	o.precision = precision;
 	return wn_embed_bert_open(core, model_dir, &o, err, errlen);
 }
 
@@ -276,6 +283,145 @@ static void test_cuda(void)
 	CHECK_NEAR(dc, 0, 1e-3);
 }
 
+/* Every case's vector (ncases x dim, malloc'd) on device at prec; NULL and err. */
+static float *encode_cases(int device, int prec, int *dim, char *err, size_t errlen)
+{
+	wn_core *core = wn_core_open(device, 2, err, errlen);
+	if (!core)
+		return NULL;
+	int keep = precision;
+	precision = prec;
+	wn_embed_bert *m = open_model(core, WN_EMBED_POOL_MEAN, 16, err, errlen);
+	precision = keep;
+	float *out = NULL;
+	if (m) {
+		*dim = wn_embed_bert_dim(m);
+		const char **texts = malloc((size_t)ncases * sizeof *texts);
+		size_t *lens = malloc((size_t)ncases * sizeof *lens);
+		out = malloc((size_t)ncases * (size_t)*dim * sizeof *out);
+		for (int i = 0; i < ncases; i++) {
+			texts[i] = cases[i].text;
+			lens[i] = cases[i].len;
+		}
+		if (wn_embed_bert_precision(m) != prec ||
+		    wn_embed_bert_encode(m, texts, lens, (size_t)ncases, out, err, errlen)) {
+			if (wn_embed_bert_precision(m) != prec)
+				snprintf(err, errlen, "precision %d asked, %d used", prec,
+					 wn_embed_bert_precision(m));
+			free(out);
+			out = NULL;
+		}
+		free(texts);
+		free(lens);
+	}
+	wn_embed_bert_close(m);
+	wn_core_close(core);
+	return out;
+}
+
+/* Smallest cosine between rows i of a and b. */
+static double min_cosine(const float *a, const float *b, int n, int d)
+{
+	double worst = 1;
+	for (int i = 0; i < n; i++) {
+		double ab = 0, aa = 0, bb = 0;
+		for (int j = 0; j < d; j++) {
+			const double x = a[(size_t)i * d + j], y = b[(size_t)i * d + j];
+			ab += x * y;
+			aa += x * x;
+			bb += y * y;
+		}
+		double c = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : (aa == bb ? 1 : 0);
+		if (!(c >= worst))
+			worst = c;
+	}
+	return worst;
+}
+
+static void test_precision_twin_cpu(void)
+{
+	char err[512];
+	int d = 0;
+	float *ref = encode_cases(WN_DEVICE_CPU, WN_PREC_FP32, &d, err, sizeof err);
+	if (!ref)
+		TEST_FAIL_("fp32: %s", err);
+	for (int p = WN_PREC_TF32; p <= WN_PREC_FP16; p++) {
+		float *got = encode_cases(WN_DEVICE_CPU, p, &d, err, sizeof err);
+		if (!got) {
+			free(ref);
+			TEST_FAIL_("%s: %s", wn_core_precision_name(p), err);
+		}
+		double c = min_cosine(got, ref, ncases, d);
+		int same = !memcmp(got, ref, (size_t)ncases * d * sizeof *got);
+		printf("# cpu twin %s: min cosine to fp32 1 - %.3g over %d cases\n",
+		       wn_core_precision_name(p), 1 - c, ncases);
+		free(got);
+		if (!(c >= 0.999) || (p == WN_PREC_BF16 && same)) {
+			free(ref);
+			TEST_FAIL_("%s: min cosine %.7f, bits %s fp32's", wn_core_precision_name(p), c,
+				   same ? "equal to" : "differ from");
+		}
+	}
+	free(ref);
+}
+
+/* The default precision by device, and fp32's fingerprint left as it was. */
+static void test_precision_defaults(void)
+{
+	char err[512];
+	wn_core *core = wn_core_open(WN_DEVICE_CPU, 1, err, sizeof err);
+	CHECK(core != NULL);
+	precision = -1;
+	wn_embed_bert *dflt = open_model(core, WN_EMBED_POOL_MEAN, 4, err, sizeof err);
+	precision = WN_PREC_FP32;
+	wn_embed_bert *fp32 = open_model(core, WN_EMBED_POOL_MEAN, 4, err, sizeof err);
+	precision = WN_PREC_FP16;
+	wn_embed_bert *fp16 = open_model(core, WN_EMBED_POOL_MEAN, 4, err, sizeof err);
+	precision = WN_PREC_FP32;
+	int ok = dflt && fp32 && fp16 && wn_embed_bert_precision(dflt) == WN_PREC_FP32 &&
+		 !strcmp(wn_embed_bert_fingerprint(dflt), wn_embed_bert_fingerprint(fp32)) &&
+		 strcmp(wn_embed_bert_fingerprint(fp16), wn_embed_bert_fingerprint(fp32)) != 0;
+	wn_embed_bert_close(dflt);
+	wn_embed_bert_close(fp32);
+	wn_embed_bert_close(fp16);
+	wn_core_close(core);
+	CHECK(ok);
+}
+
+/* On the GPU: each precision within cosine 0.9999 of the GPU's fp32 (the
+ * --precision goal) and within 0.999 of the CPU twin of that precision. */
+static void test_precision_cuda(void)
+{
+	const char *want = getenv("WINNOW_TEST_CUDA");
+	if (!want || strcmp(want, "1") != 0)
+		SKIP("WINNOW_TEST_CUDA is not 1");
+	char err[512];
+	wn_core *probe = wn_core_open(WN_DEVICE_CUDA, 0, err, sizeof err);
+	if (!probe)
+		SKIP("%s", err);
+	wn_core_close(probe);
+	int d = 0;
+	float *ref = encode_cases(WN_DEVICE_CUDA, WN_PREC_FP32, &d, err, sizeof err);
+	if (!ref)
+		TEST_FAIL_("cuda fp32: %s", err);
+	for (int p = WN_PREC_TF32; p <= WN_PREC_FP16; p++) {
+		float *got = encode_cases(WN_DEVICE_CUDA, p, &d, err, sizeof err);
+		float *twin = got ? encode_cases(WN_DEVICE_CPU, p, &d, err, sizeof err) : NULL;
+		double c = got ? min_cosine(got, ref, ncases, d) : -2;
+		double ct = twin ? min_cosine(got, twin, ncases, d) : -2;
+		printf("# cuda %s: min cosine to cuda fp32 1 - %.3g, to the cpu twin 1 - %.3g\n",
+		       wn_core_precision_name(p), 1 - c, 1 - ct);
+		free(got);
+		free(twin);
+		if (!(c >= 0.9999) || !(ct >= 0.999)) {
+			free(ref);
+			TEST_FAIL_("cuda %s: min cosine %.7f to fp32, %.7f to the twin%s%s",
+				   wn_core_precision_name(p), c, ct, err[0] ? ": " : "", err);
+		}
+	}
+	free(ref);
+}
+
 static void test_fingerprint(void)
 {
 	char err[512];
@@ -401,6 +547,9 @@ int main(void)
 	RUN(test_batch_sizes);
 	RUN(test_cuda);
 	RUN(test_fingerprint);
+	RUN(test_precision_twin_cpu);
+	RUN(test_precision_defaults);
+	RUN(test_precision_cuda);
 	RUN(test_broken_model_dirs);
 	for (int i = 0; i < ncases; i++) {
 		free(cases[i].text);

@@ -324,6 +324,22 @@ static void test_elementwise(void)
 	}
 	free(R);
 
+	/* the fused epilogues against the formulas in double */
+	CHECK(wn_core_upload(c, dX, X, cnt * 4) == 0);
+	CHECK(wn_core_bias_gelu(c, dX, dbias, n, d, 0) == 0);
+	R = down(c, dX, cnt);
+	for (size_t i = 0; i < cnt; i++) {
+		double x = (double)(X[i] + bias[i % d]), want = 0.5 * x * (1 + erf(x / sqrt(2.0)));
+		CHECK_NEAR(R[i], want, 1e-5 * fabs(want) + 1e-6);
+	}
+	free(R);
+	CHECK(wn_core_upload(c, dX, X, cnt * 4) == 0);
+	CHECK(wn_core_bias_add(c, dX, dbias, dY, n, d) == 0);
+	R = down(c, dX, cnt);
+	for (size_t i = 0; i < cnt; i++)
+		CHECK_NEAR(R[i], (double)X[i] + bias[i % d] + Y[i], 1e-5);
+	free(R);
+
 	CHECK(wn_core_upload(c, dX, X, cnt * 4) == 0);
 	CHECK(wn_core_relu(c, dX, cnt) == 0);
 	R = down(c, dX, cnt);

@@ -10,7 +10,10 @@
  * Tolerances (documented here, used below):
  *  - GEMM and the row ops: relative Frobenius error <= 1e-4 (both sides are
  *    plain fp32, they only sum in different orders);
- *  - elementwise ops (bias, add, GELU, ReLU, gather): 1e-5 relative;
+ *  - GEMM at tf32/bf16/fp16 (tensor cores) against the CPU twin: see
+ *    test_gemm_prec (bounded by the twin's own distance from fp32);
+ *  - elementwise ops (bias, add, GELU, ReLU, gather, the fused bias+GELU):
+ *    1e-5 relative; the fused bias_add: bit for bit (two IEEE adds each side);
  *  - scale_rows (the dense solve's row weights): bit for bit, both round the
  *    double product s_i·x_ij to float once;
  *  - kNN: distances rank by rank within 1e-4 relative; ids equal except where
@@ -155,6 +158,7 @@ struct gemm_arg {
 	int64_t m, n, k, batch;
 	float alpha, beta;
 	const float *A, *B;
+	int prec; /* WN_PREC_*; 0 = fp32 */
 };
 
 static int gemm_op(wn_core *c, float *C, void *argp)
@@ -164,9 +168,10 @@ static int gemm_op(wn_core *c, float *C, void *argp)
 	size_t na = (size_t)(g->m * g->k), nb = (size_t)(g->k * g->n);
 	float *A = up(c, g->A, na * g->batch), *B = up(c, g->B, nb * g->batch);
 	int rc = (!A || !B) ? -1
-			    : wn_core_gemm_batched(c, g->ta, g->tb, g->m, g->n, g->k, g->alpha, A, lda,
-						   (int64_t)na, B, ldb, (int64_t)nb, g->beta, C, g->n,
-						   g->m * g->n, g->batch);
+			    : wn_core_gemm_batched_prec(c, g->prec, g->ta, g->tb, g->m, g->n, g->k,
+							g->alpha, A, lda, (int64_t)na, B, ldb,
+							(int64_t)nb, g->beta, C, g->n, g->m * g->n,
+							g->batch);
 	wn_core_free(c, A);
 	wn_core_free(c, B);
 	return rc;
@@ -182,7 +187,7 @@ static void test_gemm(void)
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
 		for (int t = 0; t < 4; t++) {
 			struct gemm_arg g = { t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
-					      shapes[s][3], 0.75f, s % 2 ? 0.5f : 0.0f, NULL, NULL };
+					      shapes[s][3], 0.75f, s % 2 ? 0.5f : 0.0f, NULL, NULL, 0 };
 			size_t nc = (size_t)(g.m * g.n * g.batch);
 			float *A = randn((size_t)(g.m * g.k * g.batch), 100 + s, 1.0f);
 			float *B = randn((size_t)(g.k * g.n * g.batch), 200 + s, 1.0f);
@@ -200,6 +205,54 @@ static void test_gemm(void)
 				TEST_FAIL_("gemm m %lld n %lld k %lld batch %lld ta %d tb %d: rel err %g",
 					   (long long)g.m, (long long)g.n, (long long)g.k,
 					   (long long)g.batch, g.ta, g.tb, e);
+		}
+}
+
+/*
+ * Reduced-precision GEMMs (tensor cores) against the CPU twin, which rounds
+ * A and B to nearest-even and multiplies in float32. cuBLAS may round
+ * otherwise or pick TF32 for a 16-bit type, so the test asks what the
+ * precision promises: the GPU is within the twin's own distance from fp32
+ * of the twin (plus float32 noise), and no further from fp32 than twice the
+ * twin is. Both distances are printed.
+ */
+static void test_gemm_prec(void)
+{
+	NEED_GPU();
+	static const int64_t shapes[][4] = { /* m, n, k, batch */
+		{ 37, 53, 61, 1 }, { 256, 384, 384, 1 }, { 64, 64, 32, 12 }, { 512, 1536, 384, 1 },
+	};
+	for (int p = WN_PREC_TF32; p <= WN_PREC_FP16; p++)
+		for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+			int t = (int)(s % 4);
+			struct gemm_arg g = { t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
+					      shapes[s][3], 1.0f, 0.0f, NULL, NULL, p };
+			size_t nc = (size_t)(g.m * g.n * g.batch);
+			float *A = randn((size_t)(g.m * g.k * g.batch), 400 + s, 1.0f);
+			float *B = randn((size_t)(g.k * g.n * g.batch), 500 + s, 0.2f);
+			float *C0 = calloc(nc, sizeof *C0), *rc = NULL, *rg = NULL, *r32 = NULL, *g32 = NULL;
+			g.A = A;
+			g.B = B;
+			int ok = twin_inplace(C0, nc, gemm_op, &g, &rc, &rg) == 0;
+			g.prec = WN_PREC_FP32;
+			ok = ok && twin_inplace(C0, nc, gemm_op, &g, &r32, &g32) == 0;
+			free(g32);
+			double e_gt = ok ? rel_err(rg, rc, nc) : 1, e_t32 = ok ? rel_err(rc, r32, nc) : 1;
+			double e_g32 = ok ? rel_err(rg, r32, nc) : 1;
+			printf("# gemm %s m %lld n %lld k %lld batch %lld: gpu-twin %.3g, twin-fp32 %.3g, "
+			       "gpu-fp32 %.3g\n", wn_core_precision_name(p), (long long)g.m,
+			       (long long)g.n, (long long)g.k, (long long)g.batch, e_gt, e_t32, e_g32);
+			int fin = ok && all_finite(rg, nc);
+			free(A);
+			free(B);
+			free(C0);
+			free(rc);
+			free(rg);
+			free(r32);
+			if (!fin || !(e_gt <= e_t32 + 1e-5) || !(e_g32 <= 2 * e_t32 + 1e-5))
+				TEST_FAIL_("gemm %s m %lld n %lld k %lld: gpu-twin %g, twin-fp32 %g, "
+					   "gpu-fp32 %g", wn_core_precision_name(p), (long long)g.m,
+					   (long long)g.n, (long long)g.k, e_gt, e_t32, e_g32);
 		}
 }
 
@@ -256,6 +309,16 @@ static int row_op(wn_core *c, float *X, void *argp)
 		aux = a->aux ? up(c, a->aux, (size_t)(a->n / a->rpm * a->d)) : NULL;
 		rc = wn_core_softmax_masked(c, X, a->n, a->d, a->f, aux, a->rpm);
 		break;
+	case 9: /* the fused epilogues: bias (aux2, d) then GELU */
+	case 10:
+		aux2 = up(c, a->aux2, (size_t)a->d);
+		rc = wn_core_bias_gelu(c, X, aux2, a->n, a->d, a->which == 10);
+		break;
+	case 11: /* (X + bias) + Y */
+		aux = up(c, a->aux, nd);
+		aux2 = up(c, a->aux2, (size_t)a->d);
+		rc = wn_core_bias_add(c, X, aux2, aux, a->n, a->d);
+		break;
 	}
 	wn_core_free(c, aux);
 	wn_core_free(c, aux2);
@@ -268,9 +331,10 @@ static void test_row_ops(void)
 	NEED_GPU();
 	static const char *names[] = { "row_sqnorms", "row_normalize", "add_bias", "add",
 				       "gelu (erf)", "gelu (tanh)", "relu", "layernorm",
-				       "softmax_masked" };
+				       "softmax_masked", "bias_gelu (erf)", "bias_gelu (tanh)",
+				       "bias_add" };
 	static const int64_t dims[][2] = { { 1, 1 }, { 33, 7 }, { 257, 768 }, { 64, 4099 } };
-	for (int w = 0; w <= 8; w++)
+	for (int w = 0; w <= 11; w++)
 		for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++) {
 			/* softmax: three rows per mask row, and mask row 0 masks everything */
 			int64_t n = dims[s][0] * (w == 8 ? 3 : 1), d = dims[s][1];
@@ -295,7 +359,8 @@ static void test_row_ops(void)
 			free(aux2);
 			free(rc);
 			free(rg);
-			double tol = (w >= 2 && w <= 6) ? 1e-5 : 1e-4;
+			/* elementwise 1e-5; bias_add is two IEEE adds on both sides: exact */
+			double tol = w == 11 ? 0 : ((w >= 2 && w <= 6) || w >= 9) ? 1e-5 : 1e-4;
 			if (!ok || !fin || !(e <= tol))
 				TEST_FAIL_("%s n %lld d %lld: rel err %g (finite %d)", names[w],
 					   (long long)n, (long long)d, e, fin);
@@ -755,6 +820,7 @@ int main(void)
 	g_gpu = wn_core_open(WN_DEVICE_CUDA, 0, g_why, sizeof g_why);
 	RUN(test_describe);
 	RUN(test_gemm);
+	RUN(test_gemm_prec);
 	RUN(test_row_ops);
 	RUN(test_masked_mean_gather);
 	RUN(test_knn);
