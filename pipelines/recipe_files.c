@@ -111,7 +111,8 @@ wn_recipe *wn_recipe_load(const char *path, const wn_step *const *steps,
 			  const wn_recipe_env *env, char *err, size_t errlen)
 {
 	size_t len;
-	char *text = wn_slurp(path, RECIPE_MAX_BYTES, "a recipe is at most 1 MiB", &len, err, errlen);
+	char *text = wn_slurp(path, RECIPE_MAX_BYTES, "a recipe is at most 1 MiB", &len, err,
+			      errlen);
 	if (!text)
 		return NULL;
 	wn_recipe *r = wn_recipe_parse(path, text, len, steps, env, err, errlen);

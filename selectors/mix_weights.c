@@ -2,7 +2,7 @@
  * selectors/mix_weights.c — `select --mix-weights`: NAME=W,... inline, or
  * @FILE holding `sources plan --json`'s document or NAME WEIGHT lines (see
  * selectors/mix_weights.h). Owns the names and weights it hands out and
- * the file's bytes while it reads them.
+ * the file's bytes (read whole by io/slurp.h) while it parses them.
  */
 #include "selectors/mix_weights.h"
 
@@ -179,7 +179,8 @@ static int parse_json(const char *path, const char *buf, size_t len, const char 
 static int parse_file(const char *path, wn_mix_weights *mw, char *err, size_t errlen)
 {
 	size_t len = 0;
-	char *buf = wn_slurp(path, MIX_FILE_MAX, "larger than 16 MiB: not a weights file", &len, err, errlen);
+	char *buf = wn_slurp(path, MIX_FILE_MAX, "larger than 16 MiB: not a weights file", &len,
+			     err, errlen);
 	if (!buf)
 		return -1;
 	const char *p = buf + strspn(buf, " \t\r\n");

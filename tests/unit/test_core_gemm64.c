@@ -37,7 +37,7 @@ static void gather(void *ctx, int64_t t, int64_t i0, int64_t m, const double *P)
 	s->m[t] = m;
 	for (int c = 0; c < NC; c++)
 		for (int64_t r = 0; r < m; r++)
-			s->P[(size_t)c * N + (size_t)(i0 + r)] = P[(size_t)c * (size_t)m + (size_t)r];
+			s->P[(size_t)c * N + (size_t)(i0 + r)] = P[(size_t)c * (size_t)m + r];
 }
 
 static float X[N * D];
