@@ -6,8 +6,8 @@
  * Clustering + IndexFlat through the official C API (implemented by
  * cluster/faiss_bridge.cc), and the compute core's wn_core_kmeans_*.
  * Borrows: FAISS, core/core.h, core/rng.h (the training sample's and the
- * k-means++ draws), OpenBLAS (k-means++'s float64 products: cblas_dgemm,
- * one thread per call). Lloyd steps after k-means++ assign small problems
+ * k-means++ draws), core/gemm64.h (k-means++'s float64 products, tile by
+ * tile, one single-threaded dgemm each). Lloyd steps after k-means++ assign small problems
  * (n*k*d <= 2^22) by a direct loop in double, larger ones by the engine.
  * k-means++ follows scikit-learn's _kmeans_plusplus (as the Vo et al. 2024
  * reference does), distances and all, written here from its description.
@@ -20,7 +20,6 @@
 #include "cluster/kmeans.h"
 #include "io/errf.h"
 
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -36,6 +35,7 @@
 #include <faiss/c_api/error_c.h>
 
 #include "cluster/faiss_extra.h"
+#include "core/gemm64.h"
 #include "core/rng.h"
 
 /* Philox stream of the training sample (core/rng.h leaves small numbers to callers). */
@@ -134,9 +134,10 @@ int wn_cluster_kmeanspp_trials(int64_t k)
  * (euclidean_distances(candidates, X, squared=True), float32 upcast to
  * float64 in chunks): (-2 x·c + ||c||²) + ||x||² in float64, clipped at 0.
  * The norms are computed once; each step makes ONE pass over X for all its
- * candidates, block by block: a block of rows upcast to float64, one
- * single-threaded dgemm (candidates x rows), then the distances, which are
- * kept (the chosen candidate's become the new nearest distances, not
+ * candidates, block by block (the core's wn_core_gemm64_tiles: a block of
+ * rows upcast to float64, one single-threaded dgemm, candidates x rows),
+ * then, on the block while it is in cache, the distances, which are kept
+ * (the chosen candidate's become the new nearest distances, not
  * recomputed) and each block's potentials.
  *
  * Thread count: the block's row count depends on the dimension only, each
@@ -160,15 +161,12 @@ int wn_cluster_kmeanspp_trials(int64_t k)
 
 /* Elements (rows x dim) of one block, 256 KiB of float64. */
 #define PP_BLOCK_ELEMS 32768
-/* Below this many multiply-adds a pass runs on one thread. */
-#define PP_PAR_MIN (1 << 20)
 
 typedef struct pp_state {
 	const float *X;
 	int64_t n, d;
 	int64_t rows, nblocks; /* rows per block (a function of d), blocks */
-	int trials, threads;
-	size_t wsize;    /* doubles of one thread's work area */
+	int trials;
 	double *xn;      /* n: ||x||², each row summed in column order */
 	double *closest; /* n: squared distance to the nearest centre so far */
 	double *cum;     /* n: running sum of closest */
@@ -176,7 +174,7 @@ typedef struct pp_state {
 	double *part;    /* nblocks x trials: each block's potentials */
 	double *cpot;    /* trials: each candidate's potential */
 	double *C64;     /* trials x d: the candidates in float64 */
-	double *work;    /* threads x wsize: a block in float64, then its products */
+	int nc;          /* candidates of the pass under way */
 	int64_t *cid;    /* trials: the candidates' rows */
 } pp_state;
 
@@ -189,7 +187,6 @@ static void pp_free(pp_state *s)
 	free(s->part);
 	free(s->cpot);
 	free(s->C64);
-	free(s->work);
 	free(s->cid);
 }
 
@@ -199,8 +196,6 @@ static int pp_open(pp_state *s, const float *X, int64_t n, int64_t d, int trials
 	s->X = X, s->n = n, s->d = d, s->trials = trials;
 	s->rows = PP_BLOCK_ELEMS / d < 8 ? 8 : PP_BLOCK_ELEMS / d > 1024 ? 1024 : PP_BLOCK_ELEMS / d;
 	s->nblocks = (n + s->rows - 1) / s->rows;
-	s->threads = omp_get_max_threads();
-	s->wsize = (size_t)s->rows * (size_t)(d + trials);
 	size_t un = (size_t)n, ut = (size_t)trials;
 	s->xn = malloc(sizeof(double) * un);
 	s->closest = malloc(sizeof(double) * un);
@@ -209,10 +204,9 @@ static int pp_open(pp_state *s, const float *X, int64_t n, int64_t d, int trials
 	s->part = malloc(sizeof(double) * (size_t)s->nblocks * ut);
 	s->cpot = malloc(sizeof(double) * ut);
 	s->C64 = malloc(sizeof(double) * ut * (size_t)d);
-	s->work = malloc(sizeof(double) * s->wsize * (size_t)s->threads);
 	s->cid = malloc(sizeof(int64_t) * ut);
 	if (!s->xn || !s->closest || !s->cum || !s->dist || !s->part || !s->cpot || !s->C64 ||
-	    !s->work || !s->cid) {
+	    !s->cid) {
 		pp_free(s);
 		return -1;
 	}
@@ -229,19 +223,13 @@ static int pp_open(pp_state *s, const float *X, int64_t n, int64_t d, int trials
 	return 0;
 }
 
-/* One block b for the first nc candidates: distances into dist, each
- * candidate's potential over the block into part; w: this thread's work. */
-static void pp_block(pp_state *s, int64_t b, int nc, double *w)
+/* Block b (rows i0 .. i0+m) for the pass's nc candidates, from their
+ * products dot (nc x m): distances into dist, each candidate's potential
+ * over the block into part. */
+static void pp_block(void *ctx, int64_t b, int64_t i0, int64_t m, const double *dot)
 {
-	int64_t d = s->d, i0 = b * s->rows, m = s->n - i0 < s->rows ? s->n - i0 : s->rows;
-	double *Xb = w, *dot = w + (size_t)m * (size_t)d;
-	const float *x = s->X + (size_t)i0 * (size_t)d;
-#pragma omp simd /* GCC's -O2 leaves this copy scalar */
-	for (int64_t t = 0; t < m * d; t++)
-		Xb[t] = x[t];
-	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nc, (int)m, (int)d, 1.0, s->C64,
-		    (int)d, Xb, (int)d, 0.0, dot, (int)m);
-	for (int c = 0; c < nc; c++) {
+	pp_state *s = ctx;
+	for (int c = 0; c < s->nc; c++) {
 		const double cn = s->xn[s->cid[c]], *xn = s->xn + i0, *cl = s->closest + i0;
 		const double *dc = dot + (size_t)c * (size_t)m;
 		double *out = s->dist + (size_t)c * (size_t)s->n + i0, p = 0;
@@ -256,22 +244,24 @@ static void pp_block(pp_state *s, int64_t b, int nc, double *w)
 	}
 }
 
-/* The distances of candidates cid[0 .. nc) to every row, and their potentials. */
-static void pp_pass(pp_state *s, int nc)
+/* The distances of candidates cid[0 .. nc) to every row, and their
+ * potentials; 0, or -1 when memory runs out. */
+static int pp_pass(pp_state *s, int nc)
 {
 	for (int c = 0; c < nc; c++)
 		for (int64_t t = 0; t < s->d; t++)
 			s->C64[(size_t)c * (size_t)s->d + t] = s->X[(size_t)s->cid[c] * (size_t)s->d + t];
-	int par = (double)s->n * (double)s->d * nc >= PP_PAR_MIN && s->nblocks > 1;
-#pragma omp parallel for num_threads(s->threads) schedule(dynamic, 1) if (par)
-	for (int64_t b = 0; b < s->nblocks; b++)
-		pp_block(s, b, nc, s->work + s->wsize * (size_t)omp_get_thread_num());
+	s->nc = nc;
+	if (wn_core_gemm64_tiles(s->C64, nc, s->X, s->n, s->d, s->rows, omp_get_max_threads(),
+				 pp_block, s))
+		return -1;
 	for (int c = 0; c < nc; c++) {
 		double p = 0;
 		for (int64_t b = 0; b < s->nblocks; b++)
 			p += s->part[(size_t)b * (size_t)s->trials + (size_t)c];
 		s->cpot[c] = p;
 	}
+	return 0;
 }
 
 /* Candidate c becomes a centre: closest = min(closest, its distances), and
@@ -303,12 +293,13 @@ static int64_t search_left(const double *cum, int64_t n, double v)
 
 /* One k-means++ step: the best of `trials` D²-drawn candidates (by the
  * potential it leaves; ties to the first, as argmin) becomes a centre;
- * returns its row and leaves its potential in *pot. */
+ * returns its row (-1: out of memory) and leaves its potential in *pot. */
 static int64_t kmeanspp_step(pp_state *s, wn_rng *r, double *pot)
 {
 	for (int t = 0; t < s->trials; t++)
 		s->cid[t] = search_left(s->cum, s->n, wn_rng_next_uniform(r) * *pot);
-	pp_pass(s, s->trials);
+	if (pp_pass(s, s->trials))
+		return -1;
 	int best = 0;
 	for (int t = 1; t < s->trials; t++)
 		if (s->cpot[t] < s->cpot[best])
@@ -328,12 +319,35 @@ int wn_cluster_kmeanspp_dist(const float *X, int64_t n, int64_t d, const int64_t
 	if (n < 1 || d < 1 || d > INT_MAX / 2 || nc < 1 || pp_open(&s, X, n, d, nc))
 		return -1;
 	memcpy(s.cid, cand, sizeof(int64_t) * (size_t)nc);
-	int blas_threads = openblas_get_num_threads();
-	openblas_set_num_threads(1);
-	pp_pass(&s, nc);
-	openblas_set_num_threads(blas_threads);
-	memcpy(out, s.dist, sizeof(double) * (size_t)n * (size_t)nc);
+	int rc = pp_pass(&s, nc);
+	if (!rc)
+		memcpy(out, s.dist, sizeof(double) * (size_t)n * (size_t)nc);
 	pp_free(&s);
+	return rc;
+}
+
+/* The k draws: centres into C_out (rows into idx_out), the final potential
+ * into *pot; -1 when memory runs out. */
+static int pp_run(pp_state *s, uint64_t seed, int64_t k, float *C_out, int64_t *idx_out,
+		  double *pot)
+{
+	size_t d = (size_t)s->d;
+	wn_rng r;
+	wn_rng_init(&r, seed, WN_CLUSTER_STREAM_KMEANSPP);
+	s->cid[0] = (int64_t)wn_rng_next_below(&r, (uint64_t)s->n);
+	if (pp_pass(s, 1))
+		return -1;
+	pp_take(s, 0);
+	double p = s->cpot[0];
+	int64_t c = s->cid[0];
+	for (int64_t j = 0; j < k; j++) {
+		if (j > 0 && (c = kmeanspp_step(s, &r, &p)) < 0)
+			return -1;
+		memcpy(C_out + (size_t)j * d, s->X + (size_t)c * d, sizeof(float) * d);
+		if (idx_out)
+			idx_out[j] = c;
+	}
+	*pot = p;
 	return 0;
 }
 
@@ -349,31 +363,16 @@ int wn_cluster_kmeanspp(const float *X, int64_t n, int64_t d, int64_t k, int tri
 	if (trials <= 0)
 		trials = wn_cluster_kmeanspp_trials(k);
 	pp_state s;
-	if (pp_open(&s, X, n, d, trials)) {
-		wn_errf(err, errlen, "out of memory for k-means++");
-		return -1;
+	double p = 0;
+	int rc = pp_open(&s, X, n, d, trials);
+	if (!rc) {
+		rc = pp_run(&s, seed, k, C_out, idx_out, &p);
+		pp_free(&s);
 	}
-	int blas_threads = openblas_get_num_threads();
-	openblas_set_num_threads(1); /* each block one single-threaded dgemm (see above) */
-	wn_rng r;
-	wn_rng_init(&r, seed, WN_CLUSTER_STREAM_KMEANSPP);
-	s.cid[0] = (int64_t)wn_rng_next_below(&r, (uint64_t)n);
-	pp_pass(&s, 1);
-	pp_take(&s, 0);
-	double p = s.cpot[0];
-	int64_t c = s.cid[0];
-	for (int64_t j = 0; j < k; j++) {
-		if (j > 0)
-			c = kmeanspp_step(&s, &r, &p);
-		memcpy(C_out + (size_t)j * (size_t)d, X + (size_t)c * (size_t)d,
-		       sizeof(float) * (size_t)d);
-		if (idx_out)
-			idx_out[j] = c;
-	}
-	openblas_set_num_threads(blas_threads);
+	if (rc)
+		return wn_errf(err, errlen, "out of memory for k-means++"), -1;
 	if (pot)
 		*pot = p;
-	pp_free(&s);
 	return 0;
 }
 

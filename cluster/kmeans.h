@@ -136,9 +136,9 @@ void wn_cluster_kmeans_result_free(wn_cluster_kmeans_result *res);
  * (2d + 6) 2^-53 (||x||² + ||c||²); the seeds differ only where that
  * rounding decides a draw or a near-tie of potentials (none seen: the same
  * 1000 seeds on 20,000 PyPI vectors, dim 256; see kmeans.c).
- * OpenBLAS is put in one-thread mode for the call and given its thread
- * count back after (as the core's CPU GEMM does), so calls must not run
- * concurrently from several threads.
+ * The products go through the core's wn_core_gemm64_tiles, which puts
+ * OpenBLAS in one-thread mode for each pass and gives its thread count back
+ * after, so calls must not run concurrently from several threads.
  * C_out: k x d; idx_out (k rows, may be NULL); *pot (may be NULL): the final
  * potential. Returns 0, or -1 with err (k < 1, k > n, memory).
  */

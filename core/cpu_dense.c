@@ -2,7 +2,9 @@
  * core/cpu_dense.c — CPU GEMM and row reductions.
  *
  * Owns: wn_cpu_gemm_batched (OpenBLAS cblas_sgemm on fixed tiles spread
- * over OpenMP threads), row squared norms and row normalisation.
+ * over OpenMP threads), its float64 sibling for float32 rows
+ * (wn_core_gemm64_tiles, core/gemm64.h: k-means++'s products), the OpenBLAS
+ * one-thread bracket both use, row squared norms and row normalisation.
  * Borrows: OpenBLAS (cblas.h), OpenMP; the CPU state (core/internal.h).
  * Why: the CPU twin of the CUDA backend's cuBLAS calls, with results that
  * do not depend on the thread count (see wn_cpu_gemm_batched); each row
@@ -12,8 +14,10 @@
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/gemm64.h"
 #include "core/internal.h"
 
 /* Rows-times-columns at least this large are worth an OpenMP team. */
@@ -149,6 +153,59 @@ int wn_cpu_blas_single_begin(void)
 void wn_cpu_blas_single_end(int prev)
 {
 	openblas_set_num_threads(prev);
+}
+
+/* ---- float64 products of float32 rows, tile by tile (core/gemm64.h) ---- */
+
+#define GEMM64_PAR_MIN (1 << 20) /* fewer multiply-adds run on one thread */
+
+struct gemm64_job {
+	const double *A;
+	const float *X;
+	int64_t n, d, rows;
+	int nc;
+	wn_core_tile64_fn fn;
+	void *ctx;
+};
+
+/* Tile t: its rows upcast into w, one dgemm into the rest of w, then fn. */
+static void gemm64_tile(const struct gemm64_job *j, int64_t t, double *w)
+{
+	int64_t d = j->d, i0 = t * j->rows, m = j->n - i0 < j->rows ? j->n - i0 : j->rows;
+	double *Xb = w, *P = w + (size_t)m * (size_t)d;
+	const float *x = j->X + (size_t)i0 * (size_t)d;
+#pragma omp simd /* GCC's -O2 leaves this copy scalar */
+	for (int64_t k = 0; k < m * d; k++)
+		Xb[k] = x[k];
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->nc, (int)m, (int)d, 1.0, j->A,
+		    (int)d, Xb, (int)d, 0.0, P, (int)m);
+	j->fn(j->ctx, t, i0, m, P);
+}
+
+int wn_core_gemm64_tiles(const double *A, int nc, const float *X, int64_t n, int64_t d,
+			 int64_t rows, int threads, wn_core_tile64_fn fn, void *ctx)
+{
+	if (nc < 1 || n < 1 || d < 1 || rows < 1 || !fits_int(d) || !fits_int(rows))
+		return WN_CORE_EINVAL;
+	struct gemm64_job j = {A, X, n, d, rows, nc, fn, ctx};
+	int64_t tiles = (n + rows - 1) / rows;
+	size_t wsize = (size_t)rows * (size_t)(d + nc);
+	int par = (double)n * (double)d * nc >= GEMM64_PAR_MIN && tiles > 1, fail = 0;
+	int prev = wn_cpu_blas_single_begin();
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) if (par) reduction(| : fail)
+	{
+		double *w = malloc(sizeof(double) * wsize);
+#pragma omp for schedule(dynamic, 1)
+		for (int64_t t = 0; t < tiles; t++) {
+			if (w)
+				gemm64_tile(&j, t, w);
+			else
+				fail = 1;
+		}
+		free(w);
+	}
+	wn_cpu_blas_single_end(prev);
+	return fail ? WN_CORE_ENOMEM : 0;
 }
 
 int wn_cpu_gemm_batched(void *state, int ta, int tb, int64_t m, int64_t n, int64_t k,

@@ -19,6 +19,7 @@
  */
 #include "embed/bert.h"
 #include "io/errf.h"
+#include "io/slurp.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -78,25 +79,19 @@ void wn_embed_bert_opts_init(wn_embed_bert_opts *o)
 /* Parse DIR/NAME as JSON. *root = NULL when the file does not exist. */
 static int b_json(const char *dir, const char *name, cJSON **root, char *err, size_t errlen)
 {
-	char path[4096];
+	char path[4096], msg[4352];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
+	size_t n;
+	char *buf = wn_slurp(path, MAX_CONFIG, "larger than 16 MiB", &n, msg, sizeof msg);
 	*root = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		wn_errf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	char *buf = malloc(MAX_CONFIG);
-	size_t n = buf ? fread(buf, 1, MAX_CONFIG, f) : 0;
-	int bad = !buf || ferror(f) || n == MAX_CONFIG;
-	fclose(f);
-	if (!bad)
-		*root = cJSON_ParseWithLength(buf, n);
+	if (!buf && errno == ENOENT)
+		return 0;
+	if (!buf)
+		return wn_errf(err, errlen, "%s", msg), -1;
+	*root = cJSON_ParseWithLength(buf, n);
 	free(buf);
-	if (bad || (!cJSON_IsObject(*root) && !cJSON_IsArray(*root))) {
-		wn_errf(err, errlen, "%s: %s", path, bad ? "unreadable or too large" : "not valid JSON");
+	if (!cJSON_IsObject(*root) && !cJSON_IsArray(*root)) {
+		wn_errf(err, errlen, "%s: not valid JSON", path);
 		cJSON_Delete(*root);
 		*root = NULL;
 		return -1;

@@ -4,7 +4,8 @@
  * pattern's matches in byte order, so that the same files always arrive in
  * the same order whatever the locale), and a directory for its output.
  *
- * Owns: the expanded input list (in the plan). Borrows: glob(3), stat(2).
+ * Owns: the expanded input list (in the plan). Borrows: glob(3), stat(2),
+ * io/slurp.h (the recipe text).
  */
 #include "pipelines/recipe.h"
 
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "io/errf.h"
+#include "io/slurp.h"
 
 #define RECIPE_MAX_BYTES (1u << 20)
 
@@ -105,34 +107,12 @@ int wn_recipe_resolve(wn_recipe *r, char *err, size_t errlen)
 	return check_output_dir(r, r->out_jsonl ? r->out_jsonl : r->out_db, err, errlen);
 }
 
-/* The whole file, NUL-terminated; NULL with the reason in err. */
-static char *read_text(const char *path, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		wn_errf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	char *buf = malloc(RECIPE_MAX_BYTES + 1);
-	size_t n = buf ? fread(buf, 1, RECIPE_MAX_BYTES + 1, f) : 0;
-	int failed = !buf || ferror(f);
-	fclose(f);
-	if (failed || n > RECIPE_MAX_BYTES) {
-		wn_errf(err, errlen, "%s: %s", path, !buf ? "out of memory" : failed ? strerror(EIO)
-					      : "a recipe is at most 1 MiB");
-		free(buf);
-		return NULL;
-	}
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
-
 wn_recipe *wn_recipe_load(const char *path, const wn_step *const *steps,
 			  const wn_recipe_env *env, char *err, size_t errlen)
 {
 	size_t len;
-	char *text = read_text(path, &len, err, errlen);
+	char *text = wn_slurp(path, RECIPE_MAX_BYTES, "a recipe is at most 1 MiB", &len, err,
+			      errlen);
 	if (!text)
 		return NULL;
 	wn_recipe *r = wn_recipe_parse(path, text, len, steps, env, err, errlen);

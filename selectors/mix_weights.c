@@ -2,7 +2,7 @@
  * selectors/mix_weights.c — `select --mix-weights`: NAME=W,... inline, or
  * @FILE holding `sources plan --json`'s document or NAME WEIGHT lines (see
  * selectors/mix_weights.h). Owns the names and weights it hands out and
- * the file's bytes while it reads them.
+ * the file's bytes (read whole by io/slurp.h) while it parses them.
  */
 #include "selectors/mix_weights.h"
 
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "io/errf.h"
+#include "io/slurp.h"
 #include "selectors/sources_table.h"
 
 #define MIX_FILE_MAX (16u << 20) /* a weights file is a few lines; refuse a corpus given by mistake */
@@ -175,45 +176,11 @@ static int parse_json(const char *path, const char *buf, size_t len, const char 
 	return rc;
 }
 
-/* The whole file (at most MIX_FILE_MAX bytes), NUL-terminated. */
-static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return wn_errf(err, errlen, "%s: %s", path, strerror(errno)), NULL;
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	const char *why = NULL;
-	while (!why) {
-		if (n + 1 >= cap) {
-			size_t ncap = cap ? 2 * cap : 4096;
-			char *nb = cap > MIX_FILE_MAX ? NULL : realloc(buf, ncap);
-			if (!nb) {
-				why = cap > MIX_FILE_MAX ? "larger than 16 MiB: not a weights file" : "out of memory";
-				break;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		size_t got = fread(buf + n, 1, cap - n - 1, f);
-		n += got;
-		if (!got)
-			why = ferror(f) ? "read error" : "";
-	}
-	fclose(f);
-	if (*why) {
-		free(buf);
-		return wn_errf(err, errlen, "%s: %s", path, why), NULL;
-	}
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
-
 static int parse_file(const char *path, wn_mix_weights *mw, char *err, size_t errlen)
 {
 	size_t len = 0;
-	char *buf = slurp(path, &len, err, errlen);
+	char *buf = wn_slurp(path, MIX_FILE_MAX, "larger than 16 MiB: not a weights file", &len,
+			     err, errlen);
 	if (!buf)
 		return -1;
 	const char *p = buf + strspn(buf, " \t\r\n");

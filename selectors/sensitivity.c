@@ -111,9 +111,10 @@ static int rewind_emit(const wn_sens_source *src, char *err, size_t errlen)
 				: src->rewind(src->ctx, err, errlen);
 }
 
-/* The emitting pass of scores computed ahead (n of them, in row order). */
-static int emit_pass(const wn_sens_source *src, const double *v, wn_sens_sink_fn sink,
-		     void *sink_ctx, char *err, size_t errlen)
+/* The emitting pass of scores computed ahead (n of them, in row order): v
+ * itself, or, given out (a batch of room), the Lewis bounds of v for p. */
+static int emit_pass(const wn_sens_source *src, const double *v, double *out, double p,
+		     wn_sens_sink_fn sink, void *sink_ctx, char *err, size_t errlen)
 {
 	const float *X32;
 	const double *X64;
@@ -122,7 +123,9 @@ static int emit_pass(const wn_sens_source *src, const double *v, wn_sens_sink_fn
 	if (rewind_emit(src, err, errlen))
 		return -1;
 	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
-		if (sink(sink_ctx, v + i, rows, err, errlen))
+		for (int64_t k = 0; out && k < rows; k++)
+			out[k] = wn_sens_lewis_bound(v[i + k], p, src->d);
+		if (sink(sink_ctx, out ? out : v + i, rows, err, errlen))
 			return -1;
 		i += rows;
 	}
@@ -179,7 +182,7 @@ static int leverage_resident(const wn_sens_source *src, wn_core_solve *q, wn_cor
 	for (int64_t k = 0; !rc && k < n; k++)
 		info->sum += tau[k];
 	if (!rc)
-		rc = emit_pass(src, tau, sink, sink_ctx, err, errlen);
+		rc = emit_pass(src, tau, NULL, 0, sink, sink_ctx, err, errlen);
 	free(tau);
 	return rc;
 }
@@ -293,26 +296,6 @@ static int lewis_pass_resident(wn_core_rows *R, wn_core_solve *q, wn_core_gram *
 	return 0;
 }
 
-/* The emitting pass: the weights (or their bounds) of each batch to the sink. */
-static int lewis_emit(const wn_sens_source *src, const double *w, double *out, double p,
-		      int bound, wn_sens_sink_fn sink, void *sink_ctx, char *err, size_t errlen)
-{
-	const float *X32;
-	const double *X64;
-	int64_t rows, i = 0;
-	int r;
-	if (rewind_emit(src, err, errlen))
-		return -1;
-	while ((r = src->next(src->ctx, &X32, &X64, &rows, err, errlen)) > 0) {
-		for (int64_t k = 0; k < rows; k++)
-			out[k] = bound ? wn_sens_lewis_bound(w[i + k], p, src->d) : w[i + k];
-		if (sink(sink_ctx, out, rows, err, errlen))
-			return -1;
-		i += rows;
-	}
-	return r;
-}
-
 static int lewis_iterate(const wn_sens_source *src, wn_core *gemm, wn_core_gram *g,
 			 wn_core_rows *R, double *w, double *f, double *tau, int64_t n, double p,
 			 double tol, int max_iter, wn_sens_info *info, char *err, size_t errlen)
@@ -373,7 +356,7 @@ int wn_sens_lewis_stream(const wn_sens_source *src, wn_core *gemm, double p, dou
 	if (lewis_iterate(src, gemm, g, R, w, f, tau, n, p, tol, max_iter, info, err, errlen))
 		goto out;
 	info->sum = sum_of(w, n);
-	rc = lewis_emit(src, w, tau, p, bound, sink, sink_ctx, err, errlen);
+	rc = emit_pass(src, w, bound ? tau : NULL, p, sink, sink_ctx, err, errlen);
 out:
 	free(w);
 	free(f);

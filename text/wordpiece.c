@@ -10,10 +10,10 @@
 #include "text/wordpiece.h"
 #include "io/errf.h"
 #include "io/intern.h"
+#include "io/slurp.h"
 #include "text/casefold.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -781,50 +781,13 @@ wn_text_wp *wn_text_wp_from_vocab_txt(const char *text, size_t len, int lowercas
 	return wp;
 }
 
-/* Whole file into memory; NULL with errno-based message. */
-static char *wp_read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		wn_errf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (n == cap) {
-			char *b = cap < WP_MAX_FILE ? realloc(buf, cap * 2) : NULL;
-			if (!b) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = b;
-			cap *= 2;
-		}
-		size_t k = fread(buf + n, 1, cap - n, f);
-		n += k;
-		if (k == 0)
-			break;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (!buf || bad) {
-		wn_errf(err, errlen, "%s: %s", path, bad ? "read error" : "too large or out of memory");
-		free(buf);
-		return NULL;
-	}
-	*len = n;
-	return buf;
-}
-
 /* tokenizer_config.json's do_lower_case (default 1). */
 static int wp_config_lowercase(const char *dir)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
 	size_t n;
-	char *txt = wp_read_file(path, &n, NULL, 0);
+	char *txt = wn_slurp(path, WP_MAX_FILE, "larger than 512 MiB", &n, NULL, 0);
 	if (!txt)
 		return 1;
 	cJSON *root = cJSON_ParseWithLength(txt, n);
@@ -848,7 +811,7 @@ wn_text_wp *wn_text_wp_load_dir(const char *dir, char *err, size_t errlen)
 			return NULL;
 		}
 	}
-	char *txt = wp_read_file(path, &n, err, errlen);
+	char *txt = wn_slurp(path, WP_MAX_FILE, "larger than 512 MiB", &n, err, errlen);
 	if (!txt)
 		return NULL;
 	wn_text_wp *wp = json ? wn_text_wp_from_json(txt, n, msg, sizeof msg)

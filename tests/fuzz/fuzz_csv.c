@@ -12,13 +12,11 @@
  */
 #include "io/record.h"
 
-#include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
+
+#include "tests/fuzz/harness.h"
 
 #define MAX_RECORD 100
 
@@ -26,14 +24,6 @@ struct pass {
 	uint64_t records, rejected, digest;
 	int rc;
 };
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
 
 /* Read every record of `path` as CSV under the policy; abort on a bad record. */
 static struct pass read_all(const char *path, int mode, size_t nlines)
@@ -44,15 +34,15 @@ static struct pass read_all(const char *path, int mode, size_t nlines)
 	wn_reader *r = wn_reader_open(paths, 1, &ro);
 	if (!r)
 		abort();
-	struct pass ps = {0, 0, 0xcbf29ce484222325ull, 0};
+	struct pass ps = {0, 0, FZ_FNV_INIT, 0};
 	wn_record rec;
 	char err[256];
 	while ((ps.rc = wn_reader_next(r, &rec)) == 1) {
 		if (wn_record_validate(rec.json.p, rec.json.n, 1, err, sizeof err) != 0 ||
 		    rec.line < 1 || rec.line > nlines)
 			abort();
-		ps.digest = fnv(ps.digest, &rec.line, sizeof rec.line);
-		ps.digest = fnv(ps.digest, rec.json.p, rec.json.n);
+		ps.digest = fz_fnv(ps.digest, &rec.line, sizeof rec.line);
+		ps.digest = fz_fnv(ps.digest, rec.json.p, rec.json.n);
 		ps.records++;
 	}
 	ps.rejected = pol.rejected;
@@ -63,26 +53,11 @@ static struct pass read_all(const char *path, int mode, size_t nlines)
 	return ps;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Pass 1: the input as a regular file. */
 static struct pass from_file(const uint8_t *data, size_t size, size_t nlines)
 {
-	int fd = memfd_create("fuzz_csv", 0);
-	if (fd < 0 || write_all(fd, data, size))
-		abort();
 	char path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	int fd = fz_memfd("fuzz_csv", data, size, path, sizeof path);
 	struct pass ps = read_all(path, WN_ON_ERROR_SKIP, nlines);
 	close(fd);
 	return ps;
@@ -91,26 +66,10 @@ static struct pass from_file(const uint8_t *data, size_t size, size_t nlines)
 /* Pass 2: the input on stdin through a pipe; 0 when it does not fit the pipe. */
 static int from_pipe(const uint8_t *data, size_t size, size_t nlines, struct pass *ps)
 {
-	int fds[2];
-	if (pipe(fds))
-		abort();
-	long cap = fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-	if (cap < 0)
-		cap = fcntl(fds[1], F_GETPIPE_SZ);
-	if (cap < 0 || size > (size_t)cap) {
-		close(fds[0]);
-		close(fds[1]);
+	if (!fz_stdin_from(data, size))
 		return 0;
-	}
-	if (write_all(fds[1], data, size))
-		abort();
-	close(fds[1]);
-	dup2(fds[0], 0);
-	close(fds[0]);
 	*ps = read_all("-", WN_ON_ERROR_QUARANTINE, nlines);
-	int nul = open("/dev/null", O_RDONLY); /* keep fd 0 taken */
-	dup2(nul, 0);
-	close(nul);
+	fz_stdin_release();
 	return 1;
 }
 

@@ -16,59 +16,25 @@
  */
 #include "io/record.h"
 
-#include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
+
+#include "tests/fuzz/harness.h"
 
 struct pass {
 	uint64_t records, rejected, digest, said, kept;
 	int rc;
 };
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Everything written to fd (a memfd), hashed. */
-static uint64_t digest_fd(int fd)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	char buf[4096];
-	ssize_t n;
-	lseek(fd, 0, SEEK_SET);
-	while ((n = read(fd, buf, sizeof buf)) > 0)
-		h = fnv(h, buf, (size_t)n);
-	return h;
-}
-
 static void take(struct pass *ps, const char *p, size_t n, uint64_t line, uint64_t index)
 {
 	char err[256];
 	if (wn_record_validate(p, n, 1, err, sizeof err) != 0 || index != ps->records)
 		abort();
-	ps->digest = fnv(ps->digest, &line, sizeof line);
-	ps->digest = fnv(ps->digest, p, n);
+	ps->digest = fz_fnv(ps->digest, &line, sizeof line);
+	ps->digest = fz_fnv(ps->digest, p, n);
 	ps->records++;
 }
 
@@ -91,11 +57,11 @@ static void take_run(struct pass *ps, const wn_run *run)
  * captured); blocks = 0: line by line. */
 static struct pass read_all(const char *path, size_t block, size_t max_record)
 {
-	int said = memfd_create("said", 0), kept = memfd_create("kept", 0), err2 = dup(2);
-	if (said < 0 || kept < 0 || err2 < 0)
+	char spath[64], qpath[64];
+	int said = fz_memfd("said", "", 0, spath, sizeof spath);
+	int kept = fz_memfd("kept", "", 0, qpath, sizeof qpath), err2 = dup(2);
+	if (err2 < 0)
 		abort();
-	char qpath[64];
-	snprintf(qpath, sizeof qpath, "/proc/self/fd/%d", kept);
 	wn_policy pol = {.cmd = "fuzz", .mode = WN_ON_ERROR_QUARANTINE, .quarantine_path = qpath};
 	wn_reader_opts ro = {WN_FORMAT_JSONL, max_record, &pol, 0};
 	const char *paths[] = {path};
@@ -103,7 +69,7 @@ static struct pass read_all(const char *path, size_t block, size_t max_record)
 	if (!r)
 		abort();
 	wn_reader_set_block(r, block);
-	struct pass ps = {0, 0, 0xcbf29ce484222325ull, 0, 0, 0};
+	struct pass ps = {0, 0, FZ_FNV_INIT, 0, 0, 0};
 	wn_record rec;
 	wn_run run;
 	dup2(said, 2);
@@ -121,8 +87,8 @@ static struct pass read_all(const char *path, size_t block, size_t max_record)
 	wn_policy_close(&pol);
 	dup2(err2, 2);
 	close(err2);
-	ps.said = digest_fd(said);
-	ps.kept = digest_fd(kept);
+	ps.said = fz_digest_fd(said);
+	ps.kept = fz_digest_fd(kept);
 	close(said);
 	close(kept);
 	return ps;
@@ -131,26 +97,10 @@ static struct pass read_all(const char *path, size_t block, size_t max_record)
 static int from_pipe(const uint8_t *data, size_t size, size_t block, size_t max_record,
 		     struct pass *ps)
 {
-	int fds[2];
-	if (pipe(fds))
-		abort();
-	long cap = fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-	if (cap < 0)
-		cap = fcntl(fds[1], F_GETPIPE_SZ);
-	if (cap < 0 || size > (size_t)cap) {
-		close(fds[0]);
-		close(fds[1]);
+	if (!fz_stdin_from(data, size))
 		return 0;
-	}
-	if (write_all(fds[1], data, size))
-		abort();
-	close(fds[1]);
-	dup2(fds[0], 0);
-	close(fds[0]);
 	*ps = read_all("-", block, max_record);
-	int nul = open("/dev/null", O_RDONLY); /* keep fd 0 taken */
-	dup2(nul, 0);
-	close(nul);
+	fz_stdin_release();
 	return 1;
 }
 
@@ -168,11 +118,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t max_record = data[0] & 0x80 ? 100 : 0;
 	data++;
 	size--;
-	int fd = memfd_create("fuzz_reader", 0);
-	if (fd < 0 || write_all(fd, data, size))
-		abort();
 	char path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	int fd = fz_memfd("fuzz_reader", data, size, path, sizeof path);
 	struct pass ref = read_all(path, 0, max_record), blk = read_all(path, block, max_record), piped;
 	close(fd);
 	if (!same(&ref, &blk))
