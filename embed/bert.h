@@ -47,10 +47,12 @@ typedef struct wn_embed_bert_opts {
 			* for tests and for seeing what a precision does without a GPU. */
 } wn_embed_bert_opts;
 
-/* The CUDA default: FP16 inputs on tensor cores with float32 accumulation
- * (the BF16 rate with 3 more mantissa bits; the lead's H200 run in
- * bench/RESULTS.md, "Embedding (issue #4)", measures every precision). */
-#define WN_EMBED_CUDA_PRECISION WN_PREC_FP16
+/* The CUDA default, as measured on an H200 (bench/RESULTS.md, "Embedding
+ * (issue #4)"): TF32 inputs on tensor cores with float32 accumulation, 2x
+ * fp32's texts/s at cosine 1 - 1.6e-8 to it. cuBLAS 13.1 ran the bf16 and
+ * fp16 compute types on float32 operands as TF32 (the same results and
+ * speed), so naming tf32 says what runs. */
+#define WN_EMBED_CUDA_PRECISION WN_PREC_TF32
 
 typedef struct wn_embed_bert wn_embed_bert;
 

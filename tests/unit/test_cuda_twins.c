@@ -11,7 +11,8 @@
  *  - GEMM and the row ops: relative Frobenius error <= 1e-4 (both sides are
  *    plain fp32, they only sum in different orders);
  *  - GEMM at tf32/bf16/fp16 (tensor cores) against the CPU twin: see
- *    test_gemm_prec (bounded by the twin's own distance from fp32);
+ *    test_gemm_prec (no further from fp32 than twice the twin; cuBLAS may
+ *    compute more exactly than named);
  *  - elementwise ops (bias, add, GELU, ReLU, gather, the fused bias+GELU):
  *    1e-5 relative; the fused bias_add: bit for bit (two IEEE adds each side);
  *  - scale_rows (the dense solve's row weights): bit for bit, both round the
@@ -249,7 +250,11 @@ static void test_gemm_prec(void)
 			free(rc);
 			free(rg);
 			free(r32);
-			if (!fin || !(e_gt <= e_t32 + 1e-5) || !(e_g32 <= 2 * e_t32 + 1e-5))
+			/* cuBLAS may compute more exactly than named (13.1 on an
+			 * H200 ran the bf16/fp16 compute types as tf32), so the
+			 * contract is the named precision's error bound, not the
+			 * twin's bits: no further from fp32 than twice the twin */
+			if (!fin || !(e_g32 <= 2 * e_t32 + 1e-5))
 				TEST_FAIL_("gemm %s m %lld n %lld k %lld: gpu-twin %g, twin-fp32 %g, "
 					   "gpu-fp32 %g", wn_core_precision_name(p), (long long)g.m,
 					   (long long)g.n, (long long)g.k, e_gt, e_t32, e_g32);
