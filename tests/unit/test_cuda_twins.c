@@ -684,7 +684,7 @@ static void test_kmeans_fit(void)
 {
 	NEED_GPU();
 	char fail[512] = "";
-	fit_case(WN_METRIC_L2, 20000, 256, 200, 5, NULL, fail, sizeof fail); /* fused 256 */
+	fit_case(WN_METRIC_L2, 20000, 256, 100, 4, NULL, fail, sizeof fail); /* fused 256 */
 	if (!fail[0])
 		fit_case(WN_METRIC_IP, 20000, 48, 64, 5, NULL, fail, sizeof fail);
 	if (!fail[0]) /* streamed: the points do not stay; each pass uploads them again */
