@@ -65,7 +65,9 @@ for step in $steps; do
 	core) timeout 120 "$G/bin/core_bench" --reps 5 2>&1 | tee "$out/core_bench.txt" ;;
 	kmeans) # issue 22: the whole `cluster kmeans -k 20000 --niter 25 --device cuda --npy` command, 1M x 256,
 		# its fixed cost, where the time goes (WINNOW_TIMING=1), the .npy mapping modes, fastkmeans and PyTorch
-		timeout 290 bash bench/kmeans_whole.sh 1000000 20000 2>&1 | tee "$out/kmeans.txt" ;;
+		# first the cluster-level CUDA cases (train + assign through kmeans_fit, within 1% of FAISS)
+		{ WINNOW_TEST_CUDA=1 timeout 60 "$G/bin/test_cluster_kmeans" 2>&1 | grep -E '^(PASS|FAIL|SKIP)|cuda';
+		  timeout 230 bash bench/kmeans_whole.sh 1000000 20000 2>&1; } | tee "$out/kmeans.txt" ;;
 	batches) # winnow's GPU throughput at larger batches (model from the embed step)
 		m=/tmp/winnow-gpu-embed/minilm; t=/tmp/winnow-gpu-embed/texts.jsonl
 		for b in 128 512 1024; do
