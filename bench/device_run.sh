@@ -9,7 +9,8 @@
 # sens-lewis1, sens-lewis3, sens-fl (same work folder, one call each), and the
 # issue 20 selectors (selectors: embeddings and clusters made once, then reused);
 # sens-gpu: the four parts' winnow rows only (CPU and CUDA, no numpy), in one call;
-# embedprec: issue 22's embed --precision figures (bench/embed_precision.sh).
+# embedprec: issue 22's embed --precision figures (bench/embed_precision.sh);
+# kmeans: issue 22's whole k-means command on 1M x 256 with its timing breakdown (about 2 minutes).
 # Prepared by bench/device_bundle.sh; logs go to $OUT (or ./device_out).
 # Usage: bash bench/device_run.sh [steps...]  (default: all)
 set -u
@@ -66,6 +67,11 @@ for step in $steps; do
 	selectors)
 		WINNOW=$W SEL_WORK=/tmp/wsel RUN_LIMIT=${RUN_LIMIT:-420} timeout 590 bash bench/selectors_bench.sh full 2>&1 | tee "$out/selectors.txt" ;;
 	core) timeout 120 "$G/bin/core_bench" --reps 5 2>&1 | tee "$out/core_bench.txt" ;;
+	kmeans) # issue 22: the whole `cluster kmeans -k 20000 --niter 25 --device cuda --npy` command, 1M x 256,
+		# its fixed cost, where the time goes (WINNOW_TIMING=1), the .npy mapping modes, fastkmeans and PyTorch
+		# first the cluster-level CUDA cases (train + assign through kmeans_fit, within 1% of FAISS)
+		{ WINNOW_TEST_CUDA=1 timeout 60 "$G/bin/test_cluster_kmeans" 2>&1 | grep -E '^(PASS|FAIL|SKIP)|cuda';
+		  timeout 230 bash bench/kmeans_whole.sh 1000000 20000 2>&1; } | tee "$out/kmeans.txt" ;;
 	batches) # winnow's GPU throughput at larger batches (model from the embed step)
 		m=/tmp/winnow-gpu-embed/minilm; t=/tmp/winnow-gpu-embed/texts.jsonl
 		for b in 128 512 1024; do

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "cluster/vectors.h"
 #include "io/errf.h"
@@ -140,11 +142,68 @@ int wn_cluster_graph_step_check(wn_cluster_graph_step_opts *o, char *err, size_t
 	return 0;
 }
 
+/* ---- WINNOW_TIMING=1: where a run's time goes ---- */
+
+/*
+ * One stderr line per phase: its wall time and the user and system CPU the
+ * whole process (every thread) spent meanwhile, read from getrusage. For
+ * bench/kmeans_whole.sh on the GPU machine; off unless asked for.
+ */
+typedef struct phase_clock {
+	int on;
+	double wall, user, sys; /* at the start of the current phase */
+} phase_clock;
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void phase_read(phase_clock *p)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	p->wall = wall_now();
+	p->user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6;
+	p->sys = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
+static void phase_start(phase_clock *p)
+{
+	const char *e = getenv("WINNOW_TIMING");
+	p->on = e && atoi(e) > 0;
+	if (p->on)
+		phase_read(p);
+}
+
+/* The phase that began at the last mark ends: its line, and the next one begins. */
+static void phase_end(phase_clock *p, const char *what)
+{
+	if (!p->on)
+		return;
+	phase_clock q;
+	phase_read(&q);
+	fprintf(stderr, "winnow timing: %-50s wall %7.3f s  user %7.3f s  sys %7.3f s\n", what,
+		q.wall - p->wall, q.user - p->user, q.sys - p->sys);
+	q.on = 1;
+	*p = q;
+}
+
+/* A part of the phase now running, measured on its own (wall only). */
+static void phase_part(const phase_clock *p, const char *what, double wall)
+{
+	if (p->on)
+		fprintf(stderr, "winnow timing:   %-48s wall %7.3f s\n", what, wall);
+}
+
 /* ---- what every run does around its algorithm ---- */
 
 struct run {
 	wn_cluster_vectors v;
 	wn_core *core;
+	phase_clock clk;
 };
 
 /* The loading half of run_open, run beside the GPU's start (see run_open). */
@@ -154,18 +213,35 @@ struct load_job {
 	const wn_cluster_vec_opts *vo;
 	int threads;
 	int rc;
+	double wall; /* seconds the load took */
 	char err[512];
 };
 
 static void *load_run(void *p)
 {
 	struct load_job *j = p;
+	double t0 = wall_now();
 	if (j->threads > 0)
 		omp_set_num_threads(j->threads); /* a per-thread setting in OpenMP */
 	/* the three algorithms only read X: a .npy is used where it is mapped */
 	j->rc = wn_cluster_vectors_load_mapped(&j->r->v, j->s, j->vo->field_emb, j->vo->npy, j->err,
 					       sizeof j->err);
+	j->wall = wall_now() - t0;
 	return NULL;
+}
+
+/* The load's parts and the core's start, then the open phase's line. */
+static void open_timing(struct run *r, const struct load_job *job, double open_wall, int beside)
+{
+	if (!r->clk.on)
+		return;
+	phase_part(&r->clk, beside ? "records + vectors (beside the core's start)" : "records + vectors",
+		   job->wall);
+	phase_part(&r->clk, "  records read and spooled", r->v.t_records);
+	phase_part(&r->clk, "  .npy opened and mapped (or read)", r->v.t_npy_open);
+	phase_part(&r->clk, "  .npy rows checked for NaN/Inf", r->v.t_npy_check);
+	phase_part(&r->clk, "core opened (on CUDA: context, cuBLAS)", open_wall);
+	phase_end(&r->clk, "open (both)");
 }
 
 /* Whether opening the core may start a GPU (seconds of driver work). */
@@ -185,21 +261,25 @@ static int run_open(struct run *r, const wn_stream_opts *io, const wn_cluster_ve
 		    wn_stream *s, char *err, size_t errlen)
 {
 	memset(r, 0, sizeof *r);
+	phase_start(&r->clk);
 	if (io->threads > 0)
 		omp_set_num_threads(io->threads);
 	int want_core = vo->engine_id != WN_CLUSTER_ENGINE_FAISS;
-	struct load_job job = {r, s, vo, io->threads, 0, ""};
+	struct load_job job = {r, s, vo, io->threads, 0, 0, ""};
 	pthread_t th;
 	int beside = want_core && may_start_gpu(io->device) && pthread_create(&th, NULL, load_run, &job) == 0;
+	double t0 = wall_now();
 	if (want_core && !(r->core = wn_core_open_named(io->device, io->threads, err, errlen))) {
 		if (beside)
 			pthread_join(th, NULL);
 		return -1;
 	}
+	double open_wall = wall_now() - t0;
 	if (!beside)
 		load_run(&job);
 	else
 		pthread_join(th, NULL);
+	open_timing(r, &job, open_wall, beside);
 	if (job.rc && job.err[0])
 		wn_errf(err, errlen, "%s", job.err);
 	return job.rc;
@@ -210,6 +290,7 @@ static int run_close(struct run *r, int rc)
 	wn_cluster_vectors_free(&r->v);
 	if (r->core)
 		wn_core_close(r->core);
+	phase_end(&r->clk, "close (vectors unmapped, core closed)");
 	return rc;
 }
 
@@ -365,6 +446,17 @@ static int kmeans_report(const wn_cluster_kmeans_step_opts *o, const wn_cluster_
 	return 0;
 }
 
+/* What the k-means "train" seconds held (WINNOW_TIMING). */
+static const char *centroids_in_or_fit(const wn_cluster_kmeans_step_opts *o,
+				       const wn_cluster_kmeans_result *res)
+{
+	if (o->centroids_in)
+		return "training: none (given centroids)";
+	return res->engine == WN_CLUSTER_ENGINE_CORE && res->n_train == res->n
+		       ? "training + assignment (the core, kmeans_fit)"
+		       : "training";
+}
+
 int wn_cluster_kmeans_step_run(const wn_cluster_kmeans_step_opts *o, wn_stream *s,
 			       wn_step_report *rep, char *err, size_t errlen)
 {
@@ -388,12 +480,17 @@ int wn_cluster_kmeans_step_run(const wn_cluster_kmeans_step_opts *o, wn_stream *
 		wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why);
 		return run_close(&r, -1);
 	}
+	phase_part(&r.clk, centroids_in_or_fit(o, &res), res.train_seconds);
+	phase_part(&r.clk, "assignment: the rest, with the double re-check", res.assign_seconds);
+	phase_end(&r.clk, "k-means");
 	rc = kmeans_report(o, &res, s->cmd, err, errlen);
 	struct kmeans_out out = {NULL, NULL};
 	if (!rc && format_dists(&out, &res))
 		rc = -1, wn_errf(err, errlen, "out of memory");
+	phase_end(&r.clk, "report and dist strings");
 	if (!rc)
 		rc = wn_cluster_vectors_emit(&r.v, s, annotate_kmeans, &out, err, errlen);
+	phase_end(&r.clk, "records written");
 	free(out.dist);
 	wn_cluster_kmeans_result_free(&res);
 	return run_close(&r, rc);

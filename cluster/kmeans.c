@@ -530,15 +530,18 @@ static int train_faiss(const wn_cluster_kmeans_opts *o, const float *X, int64_t 
 	return rc ? -1 : 0;
 }
 
+/* Lloyd on the core; with `a` (n entries), the assignment to the trained
+ * centroids too, in the same call (kmeans_fit: the points stay on the GPU). */
 static int train_core(wn_core *core, const wn_cluster_kmeans_opts *o, const float *X, int64_t n,
-		      int64_t d, float *C, double *obj, char *err, size_t errlen)
+		      int64_t d, float *C, double *obj, int32_t *a, char *err, size_t errlen)
 {
 	if (!core) {
 		wn_errf(err, errlen, "k-means on the core needs a compute context");
 		return -1;
 	}
 	int metric = o->spherical ? WN_METRIC_IP : WN_METRIC_L2;
-	if (wn_core_kmeans_train(core, metric, X, n, d, o->k, o->niter, o->seed, C, obj)) {
+	if (a ? wn_core_kmeans_fit(core, metric, X, n, d, o->k, o->niter, o->seed, C, obj, a, NULL)
+	      : wn_core_kmeans_train(core, metric, X, n, d, o->k, o->niter, o->seed, C, obj)) {
 		wn_errf(err, errlen, "k-means on %s failed: %s",
 			wn_core_device(core) == WN_DEVICE_CUDA ? "cuda" : "cpu", wn_core_error(core));
 		return -1;
@@ -546,9 +549,14 @@ static int train_core(wn_core *core, const wn_cluster_kmeans_opts *o, const floa
 	return 0;
 }
 
-int wn_cluster_kmeans_train(wn_core *core, const wn_cluster_kmeans_opts *o, const float *X,
-			    int64_t n, int64_t d, float *C_out, double *obj_per_iter,
-			    int64_t *n_train, char *err, size_t errlen)
+/*
+ * wn_cluster_kmeans_train; when `assign` is given and the core's Lloyd
+ * trains on every vector, also the engine's assignment of all n to the
+ * trained centroids (*assigned = 1), made in the same core call.
+ */
+static int kmeans_train(wn_core *core, const wn_cluster_kmeans_opts *o, const float *X, int64_t n,
+			int64_t d, float *C_out, double *obj_per_iter, int64_t *n_train,
+			int32_t *assign, int *assigned, char *err, size_t errlen)
 {
 	if (o->k >= 1 && o->k > n) { /* before the dimension: no vectors at all has none */
 		wn_errf(err, errlen, "k (%lld) is larger than the number of vectors (%lld)",
@@ -590,10 +598,21 @@ int wn_cluster_kmeans_train(wn_core *core, const wn_cluster_kmeans_opts *o, cons
 	int rc = o->init == WN_CLUSTER_INIT_KMEANSPP
 			 ? train_kmeanspp(core, o, engine, T, m, d, C_out, obj_per_iter, err, errlen)
 		 : engine == WN_CLUSTER_ENGINE_CORE
-			 ? train_core(core, o, T, m, d, C_out, obj_per_iter, err, errlen)
+			 ? train_core(core, o, T, m, d, C_out, obj_per_iter, T == X ? assign : NULL,
+				      err, errlen)
 			 : train_faiss(o, T, m, d, C_out, obj_per_iter, err, errlen);
+	if (assigned)
+		*assigned = !rc && assign && T == X && engine == WN_CLUSTER_ENGINE_CORE &&
+			    o->init != WN_CLUSTER_INIT_KMEANSPP;
 	free(sample);
 	return rc;
+}
+
+int wn_cluster_kmeans_train(wn_core *core, const wn_cluster_kmeans_opts *o, const float *X,
+			    int64_t n, int64_t d, float *C_out, double *obj_per_iter,
+			    int64_t *n_train, char *err, size_t errlen)
+{
+	return kmeans_train(core, o, X, n, d, C_out, obj_per_iter, n_train, NULL, NULL, err, errlen);
 }
 
 static int assign_faiss(int spherical, const float *X, int64_t n, int64_t d, const float *C,
@@ -681,6 +700,35 @@ static void recheck_spherical(const float *X, int64_t n, int64_t d, const float 
 	}
 }
 
+/* After the engine's assignment a: each distance and the inertia in double
+ * (the recheck), and the cluster sizes. */
+static int assign_finish(int spherical, const float *X, int64_t n, int64_t d, const float *C,
+			 int64_t k, const int32_t *a, float *dist, int64_t *sizes, double *inertia,
+			 char *err, size_t errlen)
+{
+	double *d2 = malloc(sizeof(double) * (size_t)(n ? n : 1));
+	if (!d2) {
+		wn_errf(err, errlen, "out of memory assigning vectors");
+		return -1;
+	}
+	if (spherical)
+		recheck_spherical(X, n, d, C, a, d2, dist);
+	else
+		recheck_l2(X, n, d, C, a, d2, dist);
+	double tot = 0;
+	if (sizes)
+		memset(sizes, 0, sizeof(int64_t) * (size_t)k);
+	for (int64_t i = 0; i < n; i++) {
+		tot += d2[i];
+		if (sizes)
+			sizes[a[i]]++;
+	}
+	if (inertia)
+		*inertia = tot;
+	free(d2);
+	return 0;
+}
+
 int wn_cluster_kmeans_assign(wn_core *core, int engine, int spherical, const float *X,
 			     int64_t n, int64_t d, const float *C, int64_t k, int32_t *assign,
 			     float *dist, int64_t *sizes, double *inertia, char *err,
@@ -707,29 +755,8 @@ int wn_cluster_kmeans_assign(wn_core *core, int engine, int spherical, const flo
 	} else {
 		rc = assign_faiss(spherical, X, n, d, C, k, a, err, errlen);
 	}
-	if (!rc) {
-		double *d2 = malloc(sizeof(double) * (size_t)(n ? n : 1));
-		if (!d2) {
-			wn_errf(err, errlen, "out of memory assigning vectors");
-			rc = -1;
-		} else {
-			if (spherical)
-				recheck_spherical(X, n, d, C, a, d2, dist);
-			else
-				recheck_l2(X, n, d, C, a, d2, dist);
-			double tot = 0;
-			if (sizes)
-				memset(sizes, 0, sizeof(int64_t) * (size_t)k);
-			for (int64_t i = 0; i < n; i++) {
-				tot += d2[i];
-				if (sizes)
-					sizes[a[i]]++;
-			}
-			if (inertia)
-				*inertia = tot;
-			free(d2);
-		}
-	}
+	if (!rc)
+		rc = assign_finish(spherical, X, n, d, C, k, a, dist, sizes, inertia, err, errlen);
 	if (!assign)
 		free(a);
 	return rc;
@@ -779,20 +806,23 @@ int wn_cluster_kmeans_run(wn_core *core, const wn_cluster_kmeans_opts *o, const 
 		return -1;
 	}
 	double t0 = now_seconds(), c0 = cpu_seconds();
+	int assigned = 0; /* the engine's assignment came with the training */
 	if (centroids) {
 		memcpy(res->centroids, centroids, sizeof(float) * (size_t)k * (size_t)d);
 	} else {
-		if (wn_cluster_kmeans_train(core, o, X, n, d, res->centroids, res->obj_per_iter,
-					    &res->n_train, err, errlen)) {
+		if (kmeans_train(core, o, X, n, d, res->centroids, res->obj_per_iter, &res->n_train,
+				 res->assign, &assigned, err, errlen)) {
 			wn_cluster_kmeans_result_free(res);
 			return -1;
 		}
 		res->niter = o->niter;
 	}
 	double t1 = now_seconds(), c1 = cpu_seconds();
-	if (wn_cluster_kmeans_assign(core, res->engine, o->spherical, X, n, d, res->centroids, k,
-				     res->assign, res->dist, res->sizes, &res->inertia, err,
-				     errlen)) {
+	if (assigned ? assign_finish(o->spherical, X, n, d, res->centroids, k, res->assign, res->dist,
+				     res->sizes, &res->inertia, err, errlen)
+		     : wn_cluster_kmeans_assign(core, res->engine, o->spherical, X, n, d,
+						res->centroids, k, res->assign, res->dist, res->sizes,
+						&res->inertia, err, errlen)) {
 		wn_cluster_kmeans_result_free(res);
 		return -1;
 	}

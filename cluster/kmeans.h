@@ -104,7 +104,11 @@ typedef struct wn_cluster_kmeans_result {
 	int64_t *sizes;      /* k */
 	double inertia;
 	double *obj_per_iter; /* niter entries, NULL when centroids were given */
-	double train_seconds, assign_seconds;         /* wall clock */
+	/* wall clock; when the core trains on every vector (no --max-train
+	 * sample, no k-means++), the engine's assignment is made in the same
+	 * core call (wn_core_kmeans_fit: on a GPU the points stay resident) and
+	 * counts as training: assign_seconds is then the double re-check alone */
+	double train_seconds, assign_seconds;
 	double train_cpu_seconds, assign_cpu_seconds; /* CPU of all threads */
 } wn_cluster_kmeans_result;
 

@@ -28,6 +28,9 @@ typedef struct wn_cluster_vectors {
 	int64_t nspooled;
 	struct wn_embed_npy_reader *map; /* when X is its read-only mapping of the .npy */
 	int64_t walk_i, walk_row; /* wn_cluster_vectors_next's place in the spool */
+	/* wall seconds of the load: records read and spooled, the .npy opened and
+	 * mapped (or read), its rows checked for NaN/Inf (WINNOW_TIMING) */
+	double t_records, t_npy_open, t_npy_check;
 } wn_cluster_vectors;
 
 /*

@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define WN_BACKEND_ABI 4 /* 3: scale_rows, mem_info; 4: gemm_batched_prec, bias_gelu, bias_add */
+#define WN_BACKEND_ABI 5 /* 3: scale_rows, mem_info; 4: gemm_batched_prec, bias_gelu, bias_add; 5: kmeans_fit */
 #define WN_CUDA_ENTRY_SYMBOL "wn_cuda_backend_open"
 
 typedef struct wn_backend {
@@ -87,6 +87,11 @@ typedef struct wn_backend {
 	int (*kmeans_train)(void *state, int metric, const float *X_host, int64_t n, int64_t d,
 			    int64_t k, int niter, uint64_t seed, float *C_out,
 			    double *inertia_per_iter);
+	/* kmeans_train, then kmeans_assign on its centroids, the points kept on
+	 * the device in between (NULL: core.c makes the two calls) */
+	int (*kmeans_fit)(void *state, int metric, const float *X_host, int64_t n, int64_t d,
+			  int64_t k, int niter, uint64_t seed, float *C_out,
+			  double *inertia_per_iter, int32_t *out_assign, float *out_dist);
 
 	/* Sinkhorn's half step on device buffers (core/cpu_sinkhorn.c is the
 	 * reference): out_i = -eps log sum_j exp(lw_j + (h_j - C_ij) / eps)

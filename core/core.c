@@ -842,19 +842,48 @@ out:
 	return rc;
 }
 
+/* The arguments kmeans_train and kmeans_fit accept (what: the op's name). */
+static int kmeans_train_checks(wn_core *c, const char *what, int metric, int64_t n, int64_t d,
+			       int64_t k, int niter)
+{
+	if (metric != WN_METRIC_L2 && metric != WN_METRIC_IP)
+		return set_err(c, WN_CORE_EINVAL, "%s: unknown metric %d", what, metric);
+	if (d <= 0 || k <= 0 || k > INT32_MAX || niter < 0)
+		return set_err(c, WN_CORE_EINVAL, "%s: bad sizes (d %lld, k %lld, niter %d)", what,
+			       (long long)d, (long long)k, niter);
+	if (n < k)
+		return set_err(c, WN_CORE_EINVAL, "%s: k = %lld is larger than n = %lld", what,
+			       (long long)k, (long long)n);
+	return 0;
+}
+
 int wn_core_kmeans_train(wn_core *c, int metric, const float *X, int64_t n, int64_t d,
 			 int64_t k, int niter, uint64_t seed, float *C, double *inertia)
 {
-	if (metric != WN_METRIC_L2 && metric != WN_METRIC_IP)
-		return set_err(c, WN_CORE_EINVAL, "kmeans_train: unknown metric %d", metric);
-	if (d <= 0 || k <= 0 || k > INT32_MAX || niter < 0)
-		return set_err(c, WN_CORE_EINVAL, "kmeans_train: bad sizes (d %lld, k %lld, niter %d)",
-			       (long long)d, (long long)k, niter);
-	if (n < k)
-		return set_err(c, WN_CORE_EINVAL, "kmeans_train: k = %lld is larger than n = %lld",
-			       (long long)k, (long long)n);
+	int rc = kmeans_train_checks(c, "kmeans_train", metric, n, d, k, niter);
+	if (rc)
+		return rc;
 	if (c->be.kmeans_train)
 		return took(c, &c->be, c->be.kmeans_train(c->be.state, metric, X, n, d, k, niter,
 							  seed, C, inertia));
 	return kmeans_lloyd(c, metric, X, n, d, k, niter, seed, C, inertia);
+}
+
+/*
+ * Train + assign. A backend's kmeans_fit keeps the points on its device in
+ * between; without one (the CPU), the two public calls, which is also the
+ * reference the CUDA op is tested against.
+ */
+int wn_core_kmeans_fit(wn_core *c, int metric, const float *X, int64_t n, int64_t d, int64_t k,
+		       int niter, uint64_t seed, float *C, double *inertia, int32_t *out_assign,
+		       float *out_dist)
+{
+	int rc = kmeans_train_checks(c, "kmeans_fit", metric, n, d, k, niter);
+	if (rc)
+		return rc;
+	if (c->be.kmeans_fit)
+		return took(c, &c->be, c->be.kmeans_fit(c->be.state, metric, X, n, d, k, niter, seed,
+							C, inertia, out_assign, out_dist));
+	rc = wn_core_kmeans_train(c, metric, X, n, d, k, niter, seed, C, inertia);
+	return rc ? rc : wn_core_kmeans_assign(c, metric, X, n, d, C, k, out_assign, out_dist);
 }

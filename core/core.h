@@ -249,6 +249,19 @@ int wn_core_kmeans_train(wn_core *c, int metric, const float *X_host, int64_t n,
 			 int64_t k, int niter, uint64_t seed,
 			 float *C_host_out, double *inertia_per_iter_host);
 
+/*
+ * Train, then assign every point to the trained centroids: the same result
+ * as wn_core_kmeans_train followed by wn_core_kmeans_assign on the trained
+ * centroids (bit for bit on every backend), in one call so that a backend
+ * can keep the points on its device from the first iteration to the final
+ * assignment (one upload instead of two). out_assign_host / out_dist_host
+ * (n entries each, either may be NULL) are as in wn_core_kmeans_assign.
+ */
+int wn_core_kmeans_fit(wn_core *c, int metric, const float *X_host, int64_t n, int64_t d,
+		       int64_t k, int niter, uint64_t seed, float *C_host_out,
+		       double *inertia_per_iter_host, int32_t *out_assign_host,
+		       float *out_dist_host);
+
 /* ---- dense float64 solve (issue 19: leverage scores, Lewis weights) ----
  * core/cpu_solve.c. A Gram accumulator G = Σ f_i x_i x_iᵀ fed a batch of
  * rows at a time (host arrays, float32 or float64, row stride d), then the

@@ -134,6 +134,7 @@ int wn_cpu_backend_open(int threads, wn_backend *out, char *errbuf, size_t errle
 	out->knn = wn_cpu_knn;
 	out->kmeans_assign = wn_cpu_kmeans_assign;
 	out->kmeans_train = NULL; /* core.c's Lloyd loop over assign + update */
+	out->kmeans_fit = NULL;   /* core.c: kmeans_train, then kmeans_assign */
 	out->error = cpu_error;
 	return 0;
 }

@@ -499,6 +499,7 @@ wn_cuda_backend_open(int abi, int threads, wn_backend *out, char *errbuf, size_t
 	out->knn = wn_cuda_knn;
 	out->kmeans_assign = wn_cuda_kmeans_assign;
 	out->kmeans_train = wn_cuda_kmeans_train;
+	out->kmeans_fit = wn_cuda_kmeans_fit;
 	out->error = cu_error;
 	return 0;
 }

@@ -121,6 +121,9 @@ int wn_cuda_kmeans_assign(void *state, int metric, const float *X, int64_t n, in
 int wn_cuda_kmeans_train(void *state, int metric, const float *X, int64_t n, int64_t d,
 			 int64_t k, int niter, uint64_t seed, float *C_out,
 			 double *inertia_per_iter);
+int wn_cuda_kmeans_fit(void *state, int metric, const float *X, int64_t n, int64_t d, int64_t k,
+		       int niter, uint64_t seed, float *C_out, double *inertia_per_iter,
+		       int32_t *out_assign, float *out_dist);
 
 /* Launch shape for a flat loop over count elements. */
 static inline unsigned wn_cuda_blocks(size_t count, unsigned threads)

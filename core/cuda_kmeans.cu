@@ -733,7 +733,7 @@ static int km_set_offset(struct km *m, const float *C)
 			acc[t] += C[j * m->d + t];
 	for (int64_t t = 0; !rc && t < m->d; t++)
 		mu[t] = (float)(acc[t] / (double)m->k);
-	if (!rc)
+	if (!rc && !m->mu) /* kmeans_fit sets it twice: from the first and the trained centroids */
 		m->mu = (float *)wn_cuda_scratch(m->st, (size_t)m->d * 4, "kmeans: offset", &rc);
 	if (!rc) /* then wait: mu is a local buffer */
 		rc = wn_cuda_check(m->st, cudaMemcpyAsync(m->mu, mu, (size_t)m->d * 4,
@@ -754,18 +754,21 @@ static int km_prep_centroids(struct km *m)
 	return wn_cuda_check_launch(m->st, "kmeans: centroids to fp16");
 }
 
+/* The `rows` points in Xd to fp16 (Xh, xfac) with the current offset. */
+static int km_convert_points(struct km *m, int64_t rows)
+{
+	int64_t to = round_up(rows, KM_ROWPAD);
+	k_to_half<<<warp_blocks(to), 256, 0, m->st->stream>>>(m->Xd, rows, to, m->d, (int)m->dp,
+							     m->mu, m->Xh, m->xfac, NULL, m->metric, 0);
+	return wn_cuda_check_launch(m->st, "kmeans: points to fp16");
+}
+
 /* Upload rows [r0, r0 + rows) of X and convert them. */
 static int km_load_points(struct km *m, const float *X, int64_t r0, int64_t rows)
 {
-	struct wn_cuda *st = m->st;
-	int rc = wn_cuda_upload_async(st, m->Xd, X + r0 * m->d, (size_t)(rows * m->d) * 4,
+	int rc = wn_cuda_upload_async(m->st, m->Xd, X + r0 * m->d, (size_t)(rows * m->d) * 4,
 				      "kmeans: upload points");
-	if (rc)
-		return rc;
-	int64_t to = round_up(rows, KM_ROWPAD);
-	k_to_half<<<warp_blocks(to), 256, 0, st->stream>>>(m->Xd, rows, to, m->d, (int)m->dp, m->mu,
-							  m->Xh, m->xfac, NULL, m->metric, 0);
-	return wn_cuda_check_launch(st, "kmeans: points to fp16");
+	return rc ? rc : km_convert_points(m, rows);
 }
 
 /* The 8-candidate shortlist of the `rows` points now loaded. */
@@ -867,6 +870,39 @@ static int km_check_sizes(struct wn_cuda *st, int64_t n, int64_t d, int64_t k)
 	return 0;
 }
 
+/*
+ * Assign all n points to the centroids in Cd (C: the same k x d on the
+ * host, for the offset), chunk by chunk, into out_assign / out_dist (either
+ * may be NULL). resident: the n points are already in Xd (kmeans_fit), so
+ * they are converted again with the new offset but not uploaded.
+ */
+static int km_assign_all(struct km *m, const float *X, int64_t n, const float *C,
+			 int32_t *out_assign, float *out_dist, int resident)
+{
+	struct wn_cuda *st = m->st;
+	int rc = km_set_offset(m, C);
+	if (!rc)
+		rc = km_prep_centroids(m);
+	for (int64_t r0 = 0; !rc && r0 < n; r0 += m->R) {
+		int64_t rows = n - r0 < m->R ? n - r0 : m->R;
+		rc = resident ? km_convert_points(m, rows) : km_load_points(m, X, r0, rows);
+		if (!rc)
+			rc = km_assign_loaded(m, rows);
+		if (!rc && out_assign)
+			rc = wn_cuda_check(st, cudaMemcpyAsync(out_assign + r0, m->asg, (size_t)rows * 4,
+							       cudaMemcpyDeviceToHost, st->stream),
+					   "kmeans: download");
+		if (!rc && out_dist)
+			rc = wn_cuda_check(st, cudaMemcpyAsync(out_dist + r0, m->dist, (size_t)rows * 4,
+							       cudaMemcpyDeviceToHost, st->stream),
+					   "kmeans: download");
+		/* the next chunk overwrites the buffers these copies read */
+		if (!rc)
+			rc = wn_cuda_check(st, cudaStreamSynchronize(st->stream), "kmeans: assign");
+	}
+	return rc;
+}
+
 int wn_cuda_kmeans_assign(void *state, int metric, const float *X, int64_t n, int64_t d,
 			  const float *C, int64_t k, int32_t *out_assign, float *out_dist)
 {
@@ -881,26 +917,7 @@ int wn_cuda_kmeans_assign(void *state, int metric, const float *X, int64_t n, in
 	rc = wn_cuda_check(st, cudaMemcpyAsync(m.Cd, C, (size_t)(k * d) * 4, cudaMemcpyHostToDevice,
 					       st->stream), "kmeans: upload centroids");
 	if (!rc)
-		rc = km_set_offset(&m, C);
-	if (!rc)
-		rc = km_prep_centroids(&m);
-	for (int64_t r0 = 0; !rc && r0 < n; r0 += m.R) {
-		int64_t rows = n - r0 < m.R ? n - r0 : m.R;
-		rc = km_load_points(&m, X, r0, rows);
-		if (!rc)
-			rc = km_assign_loaded(&m, rows);
-		if (!rc && out_assign)
-			rc = wn_cuda_check(st, cudaMemcpyAsync(out_assign + r0, m.asg, (size_t)rows * 4,
-							       cudaMemcpyDeviceToHost, st->stream),
-					   "kmeans: download");
-		if (!rc && out_dist)
-			rc = wn_cuda_check(st, cudaMemcpyAsync(out_dist + r0, m.dist, (size_t)rows * 4,
-							       cudaMemcpyDeviceToHost, st->stream),
-					   "kmeans: download");
-		/* the next chunk overwrites the buffers these copies read */
-		if (!rc)
-			rc = wn_cuda_check(st, cudaStreamSynchronize(st->stream), "kmeans: assign");
-	}
+		rc = km_assign_all(&m, X, n, C, out_assign, out_dist, 0);
 	km_free(&m);
 	return rc;
 }
@@ -940,10 +957,11 @@ static int km_split_empty(struct km *m, int it, uint64_t seed, int32_t *hcnt, in
  * WINNOW_CUDA_KMEANS_PROFILE=1: wall time per phase of training on stderr
  * (each phase ends with a stream sync, so this run is a little slower).
  */
-enum { PH_LOAD, PH_PREP, PH_SHORT, PH_CHECK, PH_UPDATE, PH_SPLIT, PH_N };
+enum { PH_LOAD, PH_PREP, PH_SHORT, PH_CHECK, PH_UPDATE, PH_SPLIT, PH_FINAL, PH_N };
 static const char *const ph_name[PH_N] = { "load+convert points", "centroids to fp16",
 					   "shortlist (tensor cores)", "exact re-check",
-					   "sums and counts", "means, split, inertia" };
+					   "sums and counts", "means, split, inertia",
+					   "final assignment (fit)" };
 struct km_prof {
 	int on;
 	double t0, acc[PH_N];
@@ -983,16 +1001,20 @@ static void prof_report(const struct km_prof *p, const struct km *m, int64_t n, 
 		(long long)m->R);
 	for (int i = 0; i < PH_N; i++)
 		fprintf(stderr, "  %-26s %8.4f s\n", ph_name[i], p->acc[i]);
-	double fl = 2.0 * n * m->k * m->d * niter;
+	double fl = 2.0 * n * m->k * m->d * niter; /* the final assignment not counted */
 	fprintf(stderr, "  shortlist rate: %.1f TFLOP/s (2 n k d per iteration); phases total %.4f s\n",
 		p->acc[PH_SHORT] > 0 ? fl / p->acc[PH_SHORT] / 1e12 : 0.0, tot);
 }
 
-int wn_cuda_kmeans_train(void *state, int metric, const float *X, int64_t n, int64_t d,
-			 int64_t k, int niter, uint64_t seed, float *C_out,
-			 double *inertia_per_iter)
+/*
+ * Lloyd training (kmeans_train); with `fit`, then the assignment of every
+ * point to the trained centroids on the same working set (kmeans_fit): the
+ * points uploaded once when they fit on the device.
+ */
+static int km_train(struct wn_cuda *st, int metric, const float *X, int64_t n, int64_t d,
+		    int64_t k, int niter, uint64_t seed, float *C_out, double *inertia_per_iter,
+		    int fit, int32_t *out_assign, float *out_dist)
 {
-	struct wn_cuda *st = (struct wn_cuda *)state;
 	int rc = km_check_sizes(st, n, d, k);
 	if (rc)
 		return rc;
@@ -1088,16 +1110,35 @@ int wn_cuda_kmeans_train(void *state, int metric, const float *X, int64_t n, int
 		prof_mark(&prof, st, PH_SPLIT);
 	}
 	if (!rc)
-		prof_report(&prof, &m, n, niter);
-	if (!rc)
 		rc = wn_cuda_check(st, cudaMemcpyAsync(C_out, m.Cd, (size_t)(k * d) * 4,
 						       cudaMemcpyDeviceToHost, st->stream),
 				   "kmeans: download centroids");
 	if (!rc)
 		rc = wn_cuda_check(st, cudaStreamSynchronize(st->stream), "kmeans_train");
+	if (!rc && fit)
+		rc = km_assign_all(&m, X, n, C_out, out_assign, out_dist, resident);
+	prof_mark(&prof, st, PH_FINAL);
+	if (!rc)
+		prof_report(&prof, &m, n, niter);
 	km_free(&m);
 	free(pick);
 	free(hcnt64);
 	free(hcnt);
 	return rc;
+}
+
+int wn_cuda_kmeans_train(void *state, int metric, const float *X, int64_t n, int64_t d,
+			 int64_t k, int niter, uint64_t seed, float *C_out,
+			 double *inertia_per_iter)
+{
+	return km_train((struct wn_cuda *)state, metric, X, n, d, k, niter, seed, C_out,
+			inertia_per_iter, 0, NULL, NULL);
+}
+
+int wn_cuda_kmeans_fit(void *state, int metric, const float *X, int64_t n, int64_t d, int64_t k,
+		       int niter, uint64_t seed, float *C_out, double *inertia_per_iter,
+		       int32_t *out_assign, float *out_dist)
+{
+	return km_train((struct wn_cuda *)state, metric, X, n, d, k, niter, seed, C_out,
+			inertia_per_iter, 1, out_assign, out_dist);
 }

@@ -365,9 +365,25 @@ int64_t wn_embed_npy_read(wn_embed_npy_reader *r, float *out, int64_t n, char *e
 }
 
 /*
- * The whole file mapped read-only (MAP_POPULATE: the page tables are filled
- * from the page cache in one call, not one fault per page). NULL leaves the
- * reader as it was, for wn_embed_npy_read.
+ * How the mapping's page tables get filled, from $WINNOW_NPY_MAP (for
+ * measuring on a given machine; the default is the first):
+ *  populate  MAP_POPULATE: all of them in the mmap call, one thread, before
+ *            the first read (not one fault per page later);
+ *  fault     on first touch, by whichever threads read first (the parallel
+ *            NaN/Inf check of cluster/vectors.c), 16 pages per fault where
+ *            the kernel maps the neighbours around a fault;
+ *  huge      as fault, with MADV_HUGEPAGE: 2 MiB mappings where the page
+ *            cache holds large folios (tmpfs with huge=, newer XFS/ext4).
+ */
+static int npy_map_mode(void)
+{
+	const char *m = getenv("WINNOW_NPY_MAP");
+	return m && !strcmp(m, "fault") ? 1 : m && !strcmp(m, "huge") ? 2 : 0;
+}
+
+/*
+ * The whole file mapped read-only (page tables: see npy_map_mode). NULL
+ * leaves the reader as it was, for wn_embed_npy_read.
  */
 const float *wn_embed_npy_map(wn_embed_npy_reader *r)
 {
@@ -376,13 +392,18 @@ const float *wn_embed_npy_map(wn_embed_npy_reader *r)
 	if (r->info.dtype != WN_EMBED_NPY_F32 || r->info.data_offset % sizeof(float) != 0 ||
 	    r->next != 0 || r->info.rows == 0 || r->size != (uint64_t)(size_t)r->size)
 		return NULL;
-	int flags = MAP_PRIVATE;
+	int mode = npy_map_mode(), flags = MAP_PRIVATE;
 #ifdef MAP_POPULATE
-	flags |= MAP_POPULATE;
+	if (mode == 0)
+		flags |= MAP_POPULATE;
 #endif
 	void *p = mmap(NULL, (size_t)r->size, PROT_READ, flags, fileno(r->f), 0);
 	if (p == MAP_FAILED)
 		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (mode == 2)
+		(void)madvise(p, (size_t)r->size, MADV_HUGEPAGE); /* advice: refused is fine */
+#endif
 	r->map = p;
 	return (const float *)((const char *)p + r->info.data_offset);
 }

@@ -57,7 +57,9 @@ int64_t wn_embed_npy_read(wn_embed_npy_reader *r, float *out, int64_t n, char *e
 void wn_embed_npy_close(wn_embed_npy_reader *r);
 /*
  * All rows x cols float32 elements of an unread float32 file, mapped
- * read-only (never write through it), valid until wn_embed_npy_close.
+ * read-only (never write through it), valid until wn_embed_npy_close; how
+ * its page tables are filled: $WINNOW_NPY_MAP populate (default), fault or
+ * huge (see npy.c).
  * NULL when mapping does not apply (float16, data not 4-byte aligned, no
  * rows, rows already read, mmap failed): read with wn_embed_npy_read.
  */

@@ -699,6 +699,37 @@ static void test_kmeans_train(void)
 	wn_core_close(c);
 }
 
+/* kmeans_fit on the CPU: train, then assign on the trained centroids, the
+ * same bits as the two calls; a bad k fails under the op's own name. */
+static void test_kmeans_fit(void)
+{
+	wn_core *c = open_ctx(2);
+	const int n = 3000, d = 12, k = 7, niter = 6;
+	float *X = randn((size_t)n * d, 36, 1.0f);
+	float *C1 = malloc(sizeof(float) * k * d), *C2 = malloc(sizeof(float) * k * d);
+	int32_t *a1 = malloc(sizeof(int32_t) * n), *a2 = malloc(sizeof(int32_t) * n);
+	float *f1 = malloc(sizeof(float) * n), *f2 = malloc(sizeof(float) * n);
+	double in1[6], in2[6];
+	for (int metric = 0; metric < 2; metric++) {
+		CHECK(wn_core_kmeans_fit(c, metric, X, n, d, k, niter, 5, C1, in1, a1, f1) == 0);
+		CHECK(wn_core_kmeans_train(c, metric, X, n, d, k, niter, 5, C2, in2) == 0);
+		CHECK(wn_core_kmeans_assign(c, metric, X, n, d, C2, k, a2, f2) == 0);
+		CHECK(!memcmp(C1, C2, sizeof(float) * k * d));
+		CHECK(!memcmp(in1, in2, sizeof in1));
+		CHECK(!memcmp(a1, a2, sizeof(int32_t) * n));
+		CHECK(!memcmp(f1, f2, sizeof(float) * n));
+	}
+	/* both outputs may be left out */
+	CHECK(wn_core_kmeans_fit(c, WN_METRIC_L2, X, n, d, k, niter, 5, C1, NULL, NULL, NULL) == 0);
+	CHECK(wn_core_kmeans_train(c, WN_METRIC_L2, X, n, d, k, niter, 5, C2, NULL) == 0);
+	CHECK(!memcmp(C1, C2, sizeof(float) * k * d));
+	CHECK(wn_core_kmeans_fit(c, WN_METRIC_L2, X, 5, d, 6, 1, 1, C1, NULL, a1, NULL) ==
+	      WN_CORE_EINVAL);
+	CHECK(strstr(wn_core_error(c), "kmeans_fit: k = 6 is larger than n = 5") != NULL);
+	free(X), free(C1), free(C2), free(a1), free(a2), free(f1), free(f2);
+	wn_core_close(c);
+}
+
 /* ---- real vectors: BERT-tiny's word embeddings (3000 x 64) ------------------ */
 
 /* The "embeddings.word_embeddings.weight" tensor of the shared model, or NULL. */
@@ -890,6 +921,7 @@ int main(void)
 	RUN(test_kmeans_assign);
 	RUN(test_kmeans_update);
 	RUN(test_kmeans_train);
+	RUN(test_kmeans_fit);
 	RUN(test_real_embeddings);
 	RUN(test_threads_identical);
 	return TEST_EXIT;

@@ -25,7 +25,9 @@
  *    exact distances within 1e-3 (|x|^2 + |c|^2), the resolution of the
  *    CUDA path's fp16 shortlist (about 2^-10 |x| |c|; the final choice among
  *    the shortlist is exact fp32);
- *  - k-means train: inertia of every iteration within 1e-3 relative.
+ *  - k-means train: inertia of every iteration within 1e-3 relative;
+ *  - k-means fit (train + assign, points resident): bit for bit the CUDA
+ *    train + assign, and the train tolerance against the CPU's fit.
  * Streaming paths (data in chunks larger than the forced chunk size) and
  * each assign path of the CUDA backend are forced with its environment
  * knobs (WINNOW_CUDA_*) and held to the same tolerances.
@@ -696,6 +698,73 @@ static void test_kmeans_train(void)
 		TEST_FAIL_("%s", fail);
 }
 
+/*
+ * kmeans_fit on CUDA (train, then assign with the points kept on the GPU):
+ * the same bits as kmeans_train + kmeans_assign on CUDA, which upload the
+ * points twice; against the CPU's fit, the train tolerance per iteration
+ * and the final summed distance within 1e-3 relative. chunk: streamed.
+ */
+static void fit_case(int metric, int64_t n, int64_t d, int64_t k, int niter, const char *chunk,
+		     char *fail, size_t flen)
+{
+	float *X = clustered(n, d, 25, 4000 + d);
+	size_t cb = (size_t)(k * d) * 4;
+	float *C1 = malloc(cb), *C2 = malloc(cb), *Cc = malloc(cb);
+	int32_t *a1 = malloc((size_t)n * 4), *a2 = malloc((size_t)n * 4), *ac = malloc((size_t)n * 4);
+	float *f1 = malloc((size_t)n * 4), *f2 = malloc((size_t)n * 4), *fc = malloc((size_t)n * 4);
+	double *i1 = malloc((size_t)niter * 8), *i2 = malloc((size_t)niter * 8);
+	double *ic = malloc((size_t)niter * 8);
+	if (chunk)
+		setenv("WINNOW_CUDA_KMEANS_CHUNK", chunk, 1);
+	int r1 = wn_core_kmeans_fit(g_gpu, metric, X, n, d, k, niter, 31, C1, i1, a1, f1);
+	int r2 = wn_core_kmeans_train(g_gpu, metric, X, n, d, k, niter, 31, C2, i2);
+	if (!r2)
+		r2 = wn_core_kmeans_assign(g_gpu, metric, X, n, d, C2, k, a2, f2);
+	unsetenv("WINNOW_CUDA_KMEANS_CHUNK");
+	int r3 = wn_core_kmeans_fit(g_cpu, metric, X, n, d, k, niter, 31, Cc, ic, ac, fc);
+	const char *what = metric ? "IP" : "L2";
+	double sg = 0, sc = 0;
+	for (int64_t i = 0; !r1 && !r3 && i < n; i++) {
+		sg += f1[i];
+		sc += fc[i];
+	}
+	if (r1 || r2 || r3)
+		snprintf(fail, flen, "fit %s: rc %d/%d/%d: %s", what, r1, r2, r3,
+			 wn_core_error(r3 ? g_cpu : g_gpu));
+	else if (memcmp(C1, C2, cb) || memcmp(i1, i2, (size_t)niter * 8) ||
+		 memcmp(a1, a2, (size_t)n * 4) || memcmp(f1, f2, (size_t)n * 4))
+		snprintf(fail, flen, "fit %s d %lld chunk %s: not the bits of train + assign", what,
+			 (long long)d, chunk ? chunk : "-");
+	else if (!(fabs(sg - sc) <= 1e-3 * fabs(sc)))
+		snprintf(fail, flen, "fit %s d %lld: summed distance %.9g (cuda) vs %.9g (cpu)", what,
+			 (long long)d, sg, sc);
+	for (int it = 0; !fail[0] && it < niter; it++)
+		if (!(fabs(ic[it] - i1[it]) <= 1e-3 * fabs(ic[it])))
+			snprintf(fail, flen, "fit %s d %lld iter %d: inertia %.9g vs %.9g", what,
+				 (long long)d, it, ic[it], i1[it]);
+	if (!fail[0])
+		printf("# fit %s n %lld d %lld k %lld chunk %s: = train + assign; summed distance "
+		       "%.9g (cuda) %.9g (cpu)\n",
+		       what, (long long)n, (long long)d, (long long)k, chunk ? chunk : "-", sg, sc);
+	free(X), free(C1), free(C2), free(Cc), free(a1), free(a2), free(ac);
+	free(f1), free(f2), free(fc), free(i1), free(i2), free(ic);
+}
+
+static void test_kmeans_fit(void)
+{
+	NEED_GPU();
+	char fail[512] = "";
+	fit_case(WN_METRIC_L2, 20000, 256, 100, 4, NULL, fail, sizeof fail); /* fused 256 */
+	if (!fail[0])
+		fit_case(WN_METRIC_IP, 20000, 48, 64, 5, NULL, fail, sizeof fail);
+	if (!fail[0]) /* streamed: the points do not stay; each pass uploads them again */
+		fit_case(WN_METRIC_L2, 20000, 40, 128, 4, "4096", fail, sizeof fail);
+	if (!fail[0])
+		fit_case(WN_METRIC_L2, 5000, 600, 50, 3, NULL, fail, sizeof fail); /* cuBLAS path */
+	if (fail[0])
+		TEST_FAIL_("%s", fail);
+}
+
 /* Same seed, same data: the CUDA result is the same bits on a rerun. */
 static void test_kmeans_deterministic(void)
 {
@@ -831,6 +900,7 @@ int main(void)
 	RUN(test_knn);
 	RUN(test_kmeans_assign);
 	RUN(test_kmeans_train);
+	RUN(test_kmeans_fit);
 	RUN(test_kmeans_deterministic);
 	RUN(test_sinkhorn_cost);
 	RUN(test_scale_rows);

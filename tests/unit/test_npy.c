@@ -312,8 +312,11 @@ static void test_map(void)
 	write_npy("m1.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", d, sizeof d);
 	write_npy("m2.npy", 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", d, sizeof d);
 	const char *names[2] = {"m1.npy", "m2.npy"};
-	for (int f = 0; f < 2; f++) {
-		path_in(p, sizeof p, names[f]);
+	/* every way of filling the page tables ($WINNOW_NPY_MAP; unknown: the default) */
+	static const char *const modes[] = {"populate", "fault", "huge", "nonsense"};
+	for (int f = 0; f < 8; f++) {
+		setenv("WINNOW_NPY_MAP", modes[f / 2], 1);
+		path_in(p, sizeof p, names[f % 2]);
 		wn_embed_npy_reader *r = wn_embed_npy_open(p, err, sizeof err);
 		CHECK(r != NULL);
 		const float *m = r ? wn_embed_npy_map(r) : NULL;
@@ -322,6 +325,7 @@ static void test_map(void)
 		CHECK(m && wn_embed_npy_map(r) == m); /* a second call: the same mapping */
 		wn_embed_npy_close(r);
 	}
+	unsetenv("WINNOW_NPY_MAP");
 	float x[3];
 	path_in(p, sizeof p, "m1.npy");
 	wn_embed_npy_reader *r = wn_embed_npy_open(p, err, sizeof err);
