@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/rng.h"
 #include "core/sample.h"
@@ -60,6 +61,13 @@ void wn_dyn_scores_free(wn_dyn_scores *s)
 	free(s->tracin);
 	free(s->traj);
 	memset(s, 0, sizeof *s);
+}
+
+double wn_dyn_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* ---- arithmetic ---- */
@@ -205,6 +213,7 @@ struct run {
 	unsigned char *prev, *ever;
 	int64_t *forget, T, nmargin;
 	int merge, due; /* merge: the epoch's last evaluation joins its pass; due: it is owed */
+	double step_seconds; /* time in train_epoch, every run */
 	double *margin;
 	char *err;
 	size_t errlen;
@@ -475,8 +484,10 @@ static int next_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64_
 		return ckpt_load(r, r->m, e + 1, P, r->d);
 	}
 	int64_t every = r->o->log_every > 0 ? r->o->log_every : spe;
+	double t0 = wn_dyn_now();
 	if (train_epoch(r, seed, e, step, spe, every, total, loss))
 		return -1;
+	r->step_seconds += wn_dyn_now() - t0;
 	if (wn_model_get_params(r->m, P))
 		return model_fail(r, "checkpoint");
 	return ckpt_save(r, e + 1, P, r->d);
@@ -653,6 +664,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	memset(out, 0, sizeof *out);
 	if (check_args(o, n, d, C, err, errlen))
 		return -1;
+	double t0 = wn_dyn_now();
 	struct run r = {.c = c, .o = o, .hooks = hooks, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
 			.eb = eval_block(o->train.batch, n), .threads = wn_core_threads(c), .merge = 1,
 			.err = err, .errlen = errlen};
@@ -684,6 +696,8 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 			goto done;
 	}
 	average(out, o, y, C);
+	out->step_seconds = r.step_seconds;
+	out->seconds = wn_dyn_now() - t0;
 	rc = 0;
 done:
 	wn_model_free(r.m);

@@ -79,6 +79,9 @@ typedef struct wn_dyn_scores {
 	int64_t K;
 	int64_t evaluations;  /* T of one run */
 	int64_t steps;        /* optimizer steps of one run */
+	double step_seconds;  /* wall time of the optimizer steps, every run (what a framework's
+			       * training loop times; evaluations on a --log-every cadence too) */
+	double seconds;       /* wall time of the whole call: steps, scores, checkpoints */
 } wn_dyn_scores;
 
 void wn_dyn_scores_free(wn_dyn_scores *s);
@@ -134,6 +137,9 @@ int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	       int64_t d, int64_t C, const int64_t *train_idx, int64_t n_train,
 	       const int64_t *hold_idx, int64_t n_hold, uint64_t seed, double *acc, char *err,
 	       size_t errlen);
+
+/* Monotonic wall-clock seconds: the timings the train and eval reports print. */
+double wn_dyn_now(void);
 
 /* ---- the arithmetic, on plain arrays (for tests and other steps) ---- */
 

@@ -659,6 +659,7 @@ static int s2l(const wn_train_step_opts *o, struct run *r, const float *traj, in
 	       const char *cmd, char *err, size_t errlen)
 {
 	int64_t k_used = 0;
+	double t0 = wn_dyn_now();
 	if (!(r->cluster = malloc((size_t)(n ? n : 1) * sizeof *r->cluster)))
 		return wn_errf(err, errlen, "out of memory"), -1;
 	if (wn_s2l_cluster(r->core, traj, n, K, o->s2l_k, (uint64_t)o->seed, r->cluster, &k_used,
@@ -666,7 +667,8 @@ static int s2l(const wn_train_step_opts *o, struct run *r, const float *traj, in
 		return -1;
 	if (!o->io.quiet)
 		fprintf(stderr, "winnow %s: S2L: %lld loss trajectories of %lld checkpoints in %lld "
-			"clusters\n", cmd, (long long)n, (long long)K, (long long)k_used);
+			"clusters; %.3f s\n", cmd, (long long)n, (long long)K, (long long)k_used,
+			wn_dyn_now() - t0);
 	return 0;
 }
 
@@ -828,9 +830,10 @@ static int train_run(const wn_train_step_opts *o, struct run *r, wn_stream *s,
 		return wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why), -1;
 	if (!o->io.quiet)
 		fprintf(stderr, "winnow %s: %s on %lld records of dim %lld, %lld classes: %d run(s) of "
-			"%lld steps, %lld evaluations\n",
+			"%lld steps, %lld evaluations; %.3f s (optimizer steps %.3f s, the rest scores)\n",
 			s->cmd, o->dyn.hidden ? "mlp" : "linear", (long long)r->L.v.n, (long long)r->L.v.d,
-			(long long)r->L.C, o->runs, (long long)r->sc.steps, (long long)r->sc.evaluations);
+			(long long)r->L.C, o->runs, (long long)r->sc.steps, (long long)r->sc.evaluations,
+			r->sc.seconds, r->sc.step_seconds);
 	if (o->save_trajectories &&
 	    wn_cluster_npy_save(o->save_trajectories, r->sc.traj, r->L.v.n, r->sc.K, err, errlen))
 		return -1;
