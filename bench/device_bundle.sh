@@ -5,7 +5,8 @@
 # Then: device run with carry [".gpu"] and command `bash bench/device_run.sh`.
 # Usage: bench/device_bundle.sh [all|bench]   all (default, about 63 MiB of the
 # 64 a call carries): everything; bench: only winnow, its CUDA library, the
-# tools and the PyPI corpus, for the sens-* and selectors steps (about 20 MiB).
+# tools and the PyPI and Debian corpora, for the sens-*, selectors and train steps
+# (about 27 MiB).
 set -eu
 WHAT=${1:-all}
 cd "$(dirname "$0")/.."
@@ -21,10 +22,9 @@ for b in .gpu/bin/*; do ldd "$b" 2>/dev/null; done | awk '$3 ~ /^\// {print $3}'
 strip .gpu/bin/* 2>/dev/null || true  # debug info would not fit the 64 MiB the device call carries
 tar -C .gpu -cJf .gpu/lib.tar.xz lib && rm -rf .gpu/lib
 S=${WINNOW_SHARED:-$(cd .. && pwd)/shared}
-cp "$S/corpora/pypi.jsonl.zst" .gpu/shared/corpora/
+cp "$S/corpora/pypi.jsonl.zst" "$S/corpora/debian.jsonl.gz" .gpu/shared/corpora/
 if [ "$WHAT" != bench ]; then
 	cp "$S/tools/gpu-peers.py" .gpu/shared/tools/
-	cp "$S/corpora/debian.jsonl.gz" .gpu/shared/corpora/
 	cp -r "$S/models/bert-tiny-uncased" .gpu/shared/models/
 fi
 du -sh .gpu
