@@ -4,7 +4,8 @@
  *  - AdamW (vectorised, split over threads above its threshold, ranges of
  *    weights and biases) equal bit for bit to a plain scalar loop of the
  *    same float-moment / double-update arithmetic, at 1 and 2 threads, for
- *    the MLP and the linear model;
+ *    the MLP and the linear model, on its AVX2 path (where the CPU has
+ *    AVX2) and its SSE2 path (WINNOW_NO_AVX2);
  *  - a model large enough for every threaded host loop (batch x hidden and
  *    the evaluation blocks above the thresholds) trained at 1 and 2
  *    threads: identical parameters, probabilities, per-example scores,
@@ -120,12 +121,18 @@ static void test_adamw_exact(void)
 	 * threshold; the small ones below it; the linear model's two ranges;
 	 * 400 steps: from step 356 on 1 - 0.9^t rounds to 1 (the division the
 	 * step then skips) */
-	for (int threads = 1; threads <= 2; threads++) {
-		adam_case(threads, 40, 220, 5, 3);
-		adam_case(threads, 3, 4, 3, 400);
-		adam_case(threads, 300, 0, 30, 3);
-		adam_case(threads, 2, 0, 2, 400);
+	for (int path = 0; path < 2; path++) {
+		/* path 0: the AVX2 step where the CPU has AVX2; path 1: the SSE2 step */
+		if (path)
+			setenv("WINNOW_NO_AVX2", "1", 1);
+		for (int threads = 1; threads <= 2; threads++) {
+			adam_case(threads, 40, 220, 5, 3);
+			adam_case(threads, 3, 4, 3, 400);
+			adam_case(threads, 300, 0, 30, 3);
+			adam_case(threads, 2, 0, 2, 400);
+		}
 	}
+	unsetenv("WINNOW_NO_AVX2");
 }
 
 /* Double-precision probabilities of the ReLU MLP with parameters P. */
