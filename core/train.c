@@ -558,19 +558,14 @@ static void hidden_delta(wn_model *m, int64_t B)
 	}
 }
 
-int wn_model_backward(wn_model *m, const int32_t *y, float *loss_out, double *mean_loss)
+/* The parameter gradients from dz (B x C, on the host, its column sums
+ * already in b2's gradient): the products and the hidden delta. */
+static int backward_from_dz(wn_model *m, int64_t B)
 {
-	int64_t B = m->B, C = m->C, d = m->d, h = m->h;
-	if (!B)
-		return fail(m, WN_CORE_EINVAL, "backward without a forward pass");
-	int rc = check_labels(m, y, B);
-	if (rc)
-		return rc;
+	int64_t C = m->C, d = m->d, h = m->h;
 	wn_core *c = m->c;
-	double sum = output_grad(m, y, B, loss_out);
-	if (mean_loss)
-		*mean_loss = sum / (double)B;
-	if ((rc = push(m, m->dz_d, m->dz_h, B * C)))
+	int rc = push(m, m->dz_d, m->dz_h, B * C);
+	if (rc)
 		return rc;
 	const float *par = m->par_d;
 	if (!h) {
@@ -593,6 +588,86 @@ int wn_model_backward(wn_model *m, const int32_t *y, float *loss_out, double *me
 	if ((rc = push(m, m->grad_d + m->ob1, m->grad_h + m->ob1, h)))
 		return rc;
 	return push(m, m->grad_d + m->ob2, m->grad_h + m->ob2, C);
+}
+
+int wn_model_backward(wn_model *m, const int32_t *y, float *loss_out, double *mean_loss)
+{
+	int64_t B = m->B;
+	if (!B)
+		return fail(m, WN_CORE_EINVAL, "backward without a forward pass");
+	int rc = check_labels(m, y, B);
+	if (rc)
+		return rc;
+	double sum = output_grad(m, y, B, loss_out);
+	if (mean_loss)
+		*mean_loss = sum / (double)B;
+	return backward_from_dz(m, B);
+}
+
+int wn_model_backward_counts(wn_model *m, const int64_t *cnt, int64_t B, double *mean_loss)
+{
+	int64_t C = m->C;
+	if (m->B != 1 || m->drop_last)
+		return fail(m, WN_CORE_EINVAL, "backward by counts needs a 1-row forward without dropout");
+	int64_t tot = 0, neg = 0;
+	for (int64_t j = 0; j < C; j++) {
+		tot += cnt[j];
+		neg |= cnt[j] < 0;
+	}
+	if (B < 1 || neg || tot != B)
+		return fail(m, WN_CORE_EINVAL, "label counts summing to %lld for a batch of %lld",
+			    (long long)tot, (long long)B);
+	double loss = 0;
+	float *gb = m->grad_h + m->ob2;
+	for (int64_t j = 0; j < C; j++) {
+		double share = (double)cnt[j] / (double)B;
+		m->dz_h[j] = gb[j] = (float)((double)m->p_h[j] - share);
+		loss += share * row_loss(m, 0, (int32_t)j);
+	}
+	if (mean_loss)
+		*mean_loss = loss;
+	return backward_from_dz(m, 1);
+}
+
+int wn_model_train_constant(wn_model *m, const float *x, const int32_t *y, int64_t n,
+			    const wn_train_opts *o, double *epoch_loss)
+{
+	int64_t bs = o->batch > 0 ? o->batch : 128;
+	if (bs > m->max_b)
+		bs = m->max_b; /* the batches of wn_model_train */
+	if (n <= 0)
+		return fail(m, WN_CORE_EINVAL, "training on %lld examples", (long long)n);
+	int rc = check_labels(m, y, n);
+	if (rc)
+		return rc;
+	int64_t *perm = malloc((size_t)n * sizeof *perm), *cnt = malloc((size_t)m->C * sizeof *cnt);
+	if (!perm || !cnt) {
+		rc = fail(m, WN_CORE_ENOMEM, "training: out of memory (n %lld)", (long long)n);
+		goto out;
+	}
+	for (int e = 0; e < o->epochs && !rc; e++, m->epoch++) {
+		wn_sample_permutation(n, o->seed, STREAM_SHUFFLE + (uint64_t)m->epoch, perm);
+		double sum = 0;
+		for (int64_t s = 0; s < n && !rc; s += bs) {
+			int64_t B = n - s < bs ? n - s : bs;
+			memset(cnt, 0, (size_t)m->C * sizeof *cnt);
+			for (int64_t b = 0; b < B; b++)
+				cnt[y[perm[s + b]]]++;
+			double l = 0;
+			rc = wn_model_forward(m, x, 1, NULL);
+			if (!rc)
+				rc = wn_model_backward_counts(m, cnt, B, &l);
+			if (!rc)
+				rc = wn_model_adamw_step(m, o);
+			sum += l * (double)B;
+		}
+		if (epoch_loss && !rc)
+			epoch_loss[e] = sum / (double)n;
+	}
+out:
+	free(perm);
+	free(cnt);
+	return rc;
 }
 
 /* ---- AdamW ---------------------------------------------------------------- */

@@ -413,7 +413,8 @@ static int null_model(struct run *r, wn_model *null, uint64_t seed, const float 
 			yt[i] = r->y[r->train_idx[i]];
 		wn_train_opts t = r->o->train;
 		t.seed = seed;
-		if (wn_model_train(null, zero, yt, r->n_train, &t, NULL) || wn_model_get_params(null, P)) {
+		if (wn_model_train_constant(null, zero, yt, r->n_train, &t, NULL) ||
+		    wn_model_get_params(null, P)) {
 			wn_errf(r->err, r->errlen, "PVI null model: %s", wn_model_error(null));
 			goto done;
 		}

@@ -36,7 +36,10 @@
  *    model after the last epoch, f_null the same model trained as many
  *    epochs on the training rows' labels with a zero input. As the input is
  *    zero, the first layer never reaches the output, so f_null is trained
- *    with a one-element zero input (the same functions, none of the cost);
+ *    with a one-element zero input (the same functions, none of the cost),
+ *    and as every row of a batch is then the same, each step runs one row
+ *    and the batch's label counts (wn_model_train_constant: the gradient
+ *    of the batch's mean loss without the float sums over its rows);
  *  - tracin: TracIn self-influence (Pruthi et al. 2020), the sum over the
  *    K epoch checkpoints of ||d CE / d theta||^2, theta the last hidden
  *    layer (W1, b1) of the MLP, or the weights and bias of the linear model

@@ -16,7 +16,13 @@
  *    wn_model_hidden_grad_sq;
  *  - the input gradient runs no forward: after it, backward and logits
  *    fail with their messages, and its values do not depend on what the
- *    model saw before.
+ *    model saw before;
+ *  - wn_model_train_constant (PVI's null model: one row and the label
+ *    counts per step) against wn_model_train on the n identical zero rows:
+ *    parameters within 1e-5 and epoch losses within 1e-6 after 3 epochs
+ *    (the two differ only in the rounding of the sums over a batch's
+ *    rows), the same bytes at 1 and 2 threads, and its bad counts refused
+ *    with their message.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -294,9 +300,68 @@ static void test_input_grad_runs_no_forward(void)
 	free(X), free(other), free(y), free(g1), free(g2);
 }
 
+/* The null model both ways: 1000 rows of one zero input, 5 skewed classes,
+ * batches of 64 (a short last one), 3 epochs. */
+static void constant_run(int threads, int by_counts, float *P, double *loss)
+{
+	const int64_t n = 1000, C = 5;
+	int32_t *y = malloc(sizeof(int32_t) * n);
+	for (int64_t i = 0; i < n; i++) /* shares 0.1, 0.15, 0.2, 0.25, 0.3 */
+		y[i] = (int32_t)((i * 7) % 20 < 2 ? 0 : (i * 7) % 20 < 5 ? 1 : (i * 7) % 20 < 9 ? 2
+				 : (i * 7) % 20 < 14 ? 3 : 4);
+	float *zero = calloc((size_t)n, sizeof(float));
+	wn_core *c = ctx(threads);
+	wn_model *m = wn_model_new(c, 1, 16, C, WN_ACT_RELU, 64, 9, NULL, 0);
+	CHECK(m != NULL);
+	wn_train_opts o;
+	wn_train_opts_default(&o);
+	o.batch = 64;
+	o.epochs = 3;
+	o.lr = 0.01f;
+	o.seed = 4;
+	CHECK((by_counts ? wn_model_train_constant(m, zero, y, n, &o, loss)
+			 : wn_model_train(m, zero, y, n, &o, loss)) == 0);
+	CHECK(wn_model_get_params(m, P) == 0);
+	wn_model_free(m);
+	wn_core_close(c);
+	free(y);
+	free(zero);
+}
+
+static void test_train_constant(void)
+{
+	float P[16 + 16 + 16 * 5 + 5], Q[sizeof P / sizeof *P], R[sizeof P / sizeof *P];
+	double la[3], lb[3], lc[3];
+	constant_run(1, 0, P, la);
+	constant_run(1, 1, Q, lb);
+	constant_run(2, 1, R, lc);
+	for (size_t i = 0; i < sizeof P / sizeof *P; i++)
+		CHECK_NEAR(Q[i], P[i], 1e-5);
+	for (int e = 0; e < 3; e++)
+		CHECK_NEAR(lb[e], la[e], 1e-6);
+	CHECK(la[2] < la[0]); /* it learned the prior */
+	CHECK(memcmp(Q, R, sizeof Q) == 0 && memcmp(lb, lc, sizeof lb) == 0);
+	wn_core *c = ctx(1);
+	wn_model *m = wn_model_new(c, 1, 4, 3, WN_ACT_RELU, 8, 1, NULL, 0);
+	float z[2] = {0, 0};
+	int64_t bad[3] = {2, -1, 3}, short_[3] = {1, 1, 1};
+	CHECK(wn_model_forward(m, z, 2, NULL) == 0);
+	CHECK(wn_model_backward_counts(m, short_, 3, NULL) != 0);
+	CHECK_STR(wn_model_error(m), "backward by counts needs a 1-row forward without dropout");
+	CHECK(wn_model_forward(m, z, 1, NULL) == 0);
+	CHECK(wn_model_backward_counts(m, bad, 4, NULL) != 0);
+	CHECK_STR(wn_model_error(m), "label counts summing to 4 for a batch of 4");
+	CHECK(wn_model_backward_counts(m, short_, 4, NULL) != 0);
+	CHECK_STR(wn_model_error(m), "label counts summing to 3 for a batch of 4");
+	CHECK(wn_model_backward_counts(m, short_, 3, NULL) == 0);
+	wn_model_free(m);
+	wn_core_close(c);
+}
+
 int main(void)
 {
 	RUN(test_adamw_exact);
+	RUN(test_train_constant);
 	RUN(test_threaded_paths_identical);
 	RUN(test_row_norms_and_pass);
 	RUN(test_input_grad_runs_no_forward);
