@@ -972,7 +972,8 @@ static int forward_pre(wn_model *m, const float *X, int64_t B)
  * the logits: the MLP runs its first layer only, the linear model no
  * forward at all. On the CPU the product lands in out directly.
  */
-static int input_grad_batch(wn_model *m, const float *X, const int32_t *y, int64_t B, float *out)
+static int input_grad_batch(wn_model *m, const float *X, const float *pre, const int32_t *y,
+			    int64_t B, float *out)
 {
 	int64_t C = m->C, d = m->d, h = m->h;
 	float *dst = m->on_host ? out : m->dh_d;
@@ -987,7 +988,9 @@ static int input_grad_batch(wn_model *m, const float *X, const int32_t *y, int64
 		TRY(m, wn_core_gemm(m->c, 0, 1, B, d, C, 1, m->dz_d, C, m->par_d + m->oW2, C, 0,
 				    dst, d));
 	} else {
-		if ((rc = forward_pre(m, X, B)))
+		if (pre)
+			memcpy(m->pre_h, pre, (size_t)(B * h) * sizeof(float));
+		else if ((rc = forward_pre(m, X, B)))
 			return rc;
 		const float *W2 = m->par_h + m->oW2;
 #pragma omp parallel for num_threads(m->threads) schedule(static) if (B * h >= HOST_PAR_MIN)
@@ -1007,8 +1010,31 @@ int wn_model_input_grad(wn_model *m, const float *X, const int32_t *y, int64_t n
 	int rc = check_labels(m, y, n);
 	for (int64_t s = 0; s < n && !rc; s += m->max_b) {
 		int64_t B = n - s < m->max_b ? n - s : m->max_b;
-		rc = input_grad_batch(m, X + s * m->d, y + s, B, out + s * m->d);
+		rc = input_grad_batch(m, X + s * m->d, NULL, y + s, B, out + s * m->d);
 	}
+	return rc;
+}
+
+int wn_model_input_grad_pre(wn_model *m, const float *pre, const int32_t *y, int64_t n,
+			    float *out)
+{
+	if (!m->h)
+		return fail(m, WN_CORE_EINVAL, "input gradient from pre-activations: the linear model has none");
+	int rc = check_labels(m, y, n);
+	for (int64_t s = 0; s < n && !rc; s += m->max_b) {
+		int64_t B = n - s < m->max_b ? n - s : m->max_b;
+		rc = input_grad_batch(m, NULL, pre + s * m->h, y + s, B, out + s * m->d);
+	}
+	return rc;
+}
+
+int wn_model_hidden_pre(wn_model *m, float *out)
+{
+	if (!m->B || !m->h)
+		return fail(m, WN_CORE_EINVAL, "pre-activations without an MLP forward pass");
+	int rc = pull(m, m->pre_h, m->pre_d, m->B * m->h);
+	if (!rc)
+		memcpy(out, m->pre_h, (size_t)(m->B * m->h) * sizeof(float));
 	return rc;
 }
 

@@ -143,6 +143,17 @@ int wn_model_scores(wn_model *m, const float *X, const int32_t *y, int64_t n, fl
  * wn_model_logits may follow it. */
 int wn_model_input_grad(wn_model *m, const float *X, const int32_t *y, int64_t n, float *out);
 
+/* The MLP's hidden pre-activations x W1 + b1 of the last forward (B x
+ * hidden) to out: kept by a caller that needs the input gradient of the
+ * same rows under the same parameters later. */
+int wn_model_hidden_pre(wn_model *m, float *out);
+
+/* wn_model_input_grad of the MLP from those pre-activations (n x hidden,
+ * as wn_model_hidden_pre gave them under the current parameters) instead
+ * of a first-layer product: the same values, bit for bit, without it. */
+int wn_model_input_grad_pre(wn_model *m, const float *pre, const int32_t *y, int64_t n,
+			    float *out);
+
 /* ---- issue 18: TracIn self-influence, checkpoints ---- */
 
 /*

@@ -38,6 +38,10 @@
  */
 #define VOG_CHUNK_NARROW 4096
 #define EVAL_BLOCK 4096 /* rows per evaluation pass */
+/* Bytes of hidden pre-activations (K x n x hidden floats) that VoG may keep
+ * from the epoch passes, where a product of the same rows under the same
+ * parameters made them, instead of computing them again (above: again). */
+#define PRE_KEEP_MAX (512ull << 20)
 #define PAR_MIN 32768   /* per-row work (rows x width) worth a thread team */
 
 void wn_dyn_opts_default(wn_dyn_opts *o)
@@ -208,6 +212,7 @@ struct run {
 	int threads;                /* the context's, for the per-row loops */
 	int64_t *train_idx, n_train, *hold_idx, n_hold, *perm;
 	float *xb, *zb, *tmp, *tb, *ckpt, *last_loss; /* tb: 2 x eb, per block */
+	float *pre;                 /* K x n x hidden: the epoch passes' pre-activations, or NULL */
 	double *xsq;                /* ||x_i||^2 of every row, for TracIn (once per call) */
 	int32_t *yb;
 	unsigned char *prev, *ever;
@@ -352,7 +357,8 @@ static int epoch_pass(struct run *r, int e, int64_t step, wn_dyn_scores *out)
 	for (int64_t s = 0; s < r->n; s += r->eb) {
 		int64_t B = r->n - s < r->eb ? r->n - s : r->eb;
 		if (wn_model_pass(r->m, r->X + s * r->d, r->y + s, B, r->xsq + s, eval ? r->zb : NULL,
-				  loss + s, el2n ? el : NULL, hg))
+				  loss + s, el2n ? el : NULL, hg) ||
+		    (r->pre && wn_model_hidden_pre(r->m, r->pre + (e * r->n + s) * r->o->hidden)))
 			return model_fail(r, "checkpoint pass");
 		if (eval)
 			eval_rows(r, step, s, B, 1);
@@ -463,10 +469,27 @@ done:
 }
 
 /* VoG of every example against the K kept checkpoints, added to sum. */
-static int add_vog(struct run *r, int64_t K, double *sum)
+/* Examples per VoG chunk (see VOG_CHUNK_NARROW). */
+static int64_t vog_chunk(const struct run *r)
 {
 	int64_t most = r->d <= 512 && r->o->hidden <= 512 ? VOG_CHUNK_NARROW : VOG_CHUNK;
-	int64_t chunk = r->n < most ? r->n : most;
+	return r->n < most ? r->n : most;
+}
+
+/* The input gradients of rows s..s+B under checkpoint k into out. */
+static int vog_grads(struct run *r, int64_t k, int64_t s, int64_t B, float *out)
+{
+	if (wn_model_set_params(r->m, r->ckpt + k * r->P))
+		return -1;
+	if (r->pre)
+		return wn_model_input_grad_pre(r->m, r->pre + (k * r->n + s) * r->o->hidden, r->y + s,
+					       B, out);
+	return wn_model_input_grad(r->m, r->X + s * r->d, r->y + s, B, out);
+}
+
+static int add_vog(struct run *r, int64_t K, double *sum)
+{
+	int64_t chunk = vog_chunk(r);
 	float *g = malloc((size_t)(K * chunk * r->d) * sizeof *g);
 	if (!g) {
 		wn_errf(r->err, r->errlen, "VoG: out of memory (%lld checkpoints of %lld x %lld)",
@@ -477,8 +500,7 @@ static int add_vog(struct run *r, int64_t K, double *sum)
 	for (int64_t s = 0; s < r->n && !rc; s += chunk) {
 		int64_t B = r->n - s < chunk ? r->n - s : chunk;
 		for (int64_t k = 0; k < K && !rc; k++)
-			if (wn_model_set_params(r->m, r->ckpt + k * r->P) ||
-			    wn_model_input_grad(r->m, r->X + s * r->d, r->y + s, B, g + k * chunk * r->d))
+			if (vog_grads(r, k, s, B, g + k * chunk * r->d))
 				rc = model_fail(r, "VoG");
 		if (rc)
 			break;
@@ -631,6 +653,7 @@ static void free_run(struct run *r)
 	free(r->margin);
 	free(r->xsq);
 	free(r->ckpt);
+	free(r->pre);
 }
 
 static void average(wn_dyn_scores *s, const wn_dyn_opts *o, const int32_t *y, int64_t C)
@@ -648,6 +671,18 @@ static void average(wn_dyn_scores *s, const wn_dyn_opts *o, const int32_t *y, in
 			s->traj[i * s->K + k] /= (float)R;
 	}
 	wn_dyn_normalise(s->vog, y, s->n, C, o->vog_norm);
+}
+
+/* The epoch passes keep their pre-activations for VoG (r->pre) when the
+ * MLP's VoG chunks are the passes' blocks (so VoG's products would be the
+ * passes' products, bit for bit) and they fit PRE_KEEP_MAX; if not, or
+ * when memory is short, VoG computes them again. */
+static void keep_pre(struct run *r)
+{
+	uint64_t bytes = (uint64_t)r->o->train.epochs * (uint64_t)r->n * (uint64_t)r->o->hidden *
+			 sizeof(float);
+	if (!r->pre && r->o->hidden > 0 && vog_chunk(r) == r->eb && bytes <= PRE_KEEP_MAX)
+		r->pre = malloc((size_t)bytes);
 }
 
 /* Rows per evaluation block: EVAL_BLOCK, never fewer than a training batch
@@ -706,6 +741,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 			wn_errf(err, errlen, "out of memory for %d checkpoints", o->train.epochs);
 			goto done;
 		}
+		keep_pre(&r);
 		r.run = run;
 		int bad = run_once(&r, seed, out);
 		wn_model_free(r.m);

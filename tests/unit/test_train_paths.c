@@ -22,7 +22,11 @@
  *    parameters within 1e-5 and epoch losses within 1e-6 after 3 epochs
  *    (the two differ only in the rounding of the sums over a batch's
  *    rows), the same bytes at 1 and 2 threads, and its bad counts refused
- *    with their message.
+ *    with their message;
+ *  - the input gradient from kept pre-activations (wn_model_hidden_pre of
+ *    a forward of the same rows) equal bit for bit to wn_model_input_grad,
+ *    at 1 and 2 threads, on blocks above and below the threaded loops'
+ *    thresholds; the linear model and a call before any forward refused.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -358,10 +362,47 @@ static void test_train_constant(void)
 	wn_core_close(c);
 }
 
+static void pre_case(int threads, int64_t n)
+{
+	const int64_t d = 40, h = 24, C = 7;
+	wn_core *c = ctx(threads);
+	wn_model *m = wn_model_new(c, d, h, C, WN_ACT_RELU, n, 3, NULL, 0);
+	float *X = rand_rows(n, d, 11), *pre = malloc(sizeof(float) * (size_t)(n * h));
+	float *a = malloc(sizeof(float) * (size_t)(n * d)), *b = malloc(sizeof(float) * (size_t)(n * d));
+	int32_t *y = rand_labels(n, C, 12);
+	CHECK(wn_model_hidden_pre(m, pre) != 0);
+	CHECK_STR(wn_model_error(m), "pre-activations without an MLP forward pass");
+	CHECK(wn_model_forward(m, X, n, NULL) == 0);
+	CHECK(wn_model_hidden_pre(m, pre) == 0);
+	CHECK(wn_model_input_grad(m, X, y, n, a) == 0);
+	CHECK(wn_model_input_grad_pre(m, pre, y, n, b) == 0);
+	CHECK(memcmp(a, b, sizeof(float) * (size_t)(n * d)) == 0);
+	free(X), free(pre), free(a), free(b), free(y);
+	wn_model_free(m);
+	wn_core_close(c);
+}
+
+static void test_input_grad_from_pre(void)
+{
+	for (int threads = 1; threads <= 2; threads++) {
+		pre_case(threads, 30);
+		pre_case(threads, 2000); /* 2000 x 24 above the host loops' threshold */
+	}
+	wn_core *c = ctx(1);
+	wn_model *m = wn_model_new(c, 3, 0, 2, WN_ACT_RELU, 4, 1, NULL, 0);
+	float pre[4] = {0}, out[12];
+	int32_t y[4] = {0, 1, 0, 1};
+	CHECK(wn_model_input_grad_pre(m, pre, y, 4, out) != 0);
+	CHECK_STR(wn_model_error(m), "input gradient from pre-activations: the linear model has none");
+	wn_model_free(m);
+	wn_core_close(c);
+}
+
 int main(void)
 {
 	RUN(test_adamw_exact);
 	RUN(test_train_constant);
+	RUN(test_input_grad_from_pre);
 	RUN(test_threaded_paths_identical);
 	RUN(test_row_norms_and_pass);
 	RUN(test_input_grad_runs_no_forward);
