@@ -145,10 +145,6 @@ cpu_rows() {
 
 rm -f "$work/eval_whole"
 cpu_rows "$T" "" ""
-if [ "${BENCH_PIN2:-0}" = 1 ]; then
-	rm -f "$work/eval_whole"
-	cpu_rows 2 "taskset -c 0,1" "pinned to cores 0,1"
-fi
 [ $have_torch = 0 ] && echo "torch: not installed for $PY (no PyTorch rows)"
 
 # ---- CUDA rows ----
@@ -162,6 +158,12 @@ if [ "${BENCH_CUDA:-1}" = 1 ] && "$WINNOW" device --device cuda > /dev/null 2>&1
 		prow "torch cuda" "" torch "$work/X.npy" "$work/y.npy" "$E" --device cuda
 		[ "${BENCH_SCORES:-1}" = 1 ] && prow "torch cuda --scores" "" torch "$work/X.npy" "$work/y.npy" "$E" --device cuda --scores
 	fi
+fi
+
+# ---- pinned rows, after the CUDA ones (a call cut short loses these first) ----
+if [ "${BENCH_PIN2:-0}" = 1 ]; then
+	rm -f "$work/eval_whole"
+	cpu_rows 2 "taskset -c 0,1" "pinned to cores 0,1"
 fi
 
 # ---- prune curves (BENCH_CURVES=DIR) ----
