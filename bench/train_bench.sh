@@ -33,8 +33,10 @@
 # with every score (steps, evaluations, VoG, PVI's null model, TracIn),
 # "S2L" its k-means of the trajectories; "scores add" = (dynamics + S2L) /
 # steps - 1, and whole train / whole eval - 1. The winnow CPU rows run with
-# --device cpu; the figures mean something only on a quiet machine: the
-# script prints them and judges nothing.
+# --device cpu; torch's rows run with OMP_NUM_THREADS and OPENBLAS_NUM_THREADS
+# at the row's thread count (OpenBLAS keeps a spinning thread per core of
+# its own otherwise). The figures mean something only on a quiet machine:
+# the script prints them and judges nothing.
 . "$(dirname "$0")/lib.sh"
 CORPUS=${BENCH_CORPUS:-debian}
 E=${BENCH_EPOCHS:-5}
@@ -133,9 +135,10 @@ cpu_rows() {
 		--holdout 0.0001 --threads "$t" --device cpu $WIN_IN
 	[ "${BENCH_SCORES:-1}" = 1 ] &&
 		wrow "winnow train, every score ($t threads)" "$pin" train --threads "$t" --device cpu $WIN_IN
-	if [ $have_torch = 1 ]; then
-		prow "torch cpu ($t threads)" "$pin" torch "$work/X.npy" "$work/y.npy" "$E" --threads "$t"
-		[ "${BENCH_SCORES:-1}" = 1 ] &&
+	if [ $have_torch = 1 ]; then # its BLAS (OpenBLAS in Debian's build) at t threads too
+		OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t prow "torch cpu ($t threads)" "$pin" torch \
+			"$work/X.npy" "$work/y.npy" "$E" --threads "$t"
+		[ "${BENCH_SCORES:-1}" = 1 ] && OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t \
 			prow "torch cpu --scores ($t threads)" "$pin" torch "$work/X.npy" "$work/y.npy" "$E" --threads "$t" --scores
 	fi
 	if [ "${BENCH_NUMPY:-1}" = 1 ]; then
