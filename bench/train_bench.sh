@@ -90,7 +90,7 @@ wrow() {
 	$pin timeout "$LIM" "$WINNOW" "$@" > /dev/null 2> "$work/err"; rc=$?
 	t1=$(date +%s.%N)
 	if [ $rc -ne 0 ]; then
-		echo "$name: failed or past $LIM s (exit $rc): $(tail -n 1 "$work/err")"
+		echo "$name: failed or past $LIM s (exit $rc): $(grep -v '^Try ' "$work/err" | tail -n 1)"
 		return
 	fi
 	local whole loop steps dyn s2l
@@ -125,6 +125,7 @@ prow() {
 }
 
 WIN_IN="--label $LABEL --epochs $E --npy $work/X.npy $work/lab.jsonl"
+SE=$(( E < 2 ? E : 2 )) # EL2N after epoch 2 (train's default), or the last one
 have_torch=0
 $PY -c "import torch" 2> /dev/null && have_torch=1
 # cpu_rows THREADS PIN TAG: every CPU row at THREADS threads, each command behind PIN
@@ -134,7 +135,7 @@ cpu_rows() {
 	wrow "winnow training only ($t threads)" "$pin" eval --keep random --fracs 1 --repeats 1 \
 		--holdout 0.0001 --threads "$t" --device cpu $WIN_IN
 	[ "${BENCH_SCORES:-1}" = 1 ] &&
-		wrow "winnow train, every score ($t threads)" "$pin" train --threads "$t" --device cpu $WIN_IN
+		wrow "winnow train, every score ($t threads)" "$pin" train --score-epoch "$SE" --threads "$t" --device cpu $WIN_IN
 	if [ $have_torch = 1 ]; then # its BLAS (OpenBLAS in Debian's build) at t threads too
 		OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t prow "torch cpu ($t threads)" "$pin" torch \
 			"$work/X.npy" "$work/y.npy" "$E" --threads "$t"
@@ -156,7 +157,7 @@ if [ "${BENCH_CUDA:-1}" = 1 ] && "$WINNOW" device --device cuda > /dev/null 2>&1
 	rm -f "$work/eval_whole"
 	wrow "winnow training only (--device cuda)" "" eval --keep random --fracs 1 --repeats 1 \
 		--holdout 0.0001 --device cuda $WIN_IN
-	[ "${BENCH_SCORES:-1}" = 1 ] && wrow "winnow train, every score (--device cuda)" "" train --device cuda $WIN_IN
+	[ "${BENCH_SCORES:-1}" = 1 ] && wrow "winnow train, every score (--device cuda)" "" train --score-epoch "$SE" --device cuda $WIN_IN
 	if [ $have_torch = 1 ] && $PY -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
 		prow "torch cuda" "" torch "$work/X.npy" "$work/y.npy" "$E" --device cuda
 		[ "${BENCH_SCORES:-1}" = 1 ] && prow "torch cuda --scores" "" torch "$work/X.npy" "$work/y.npy" "$E" --device cuda --scores
