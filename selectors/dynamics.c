@@ -38,9 +38,9 @@
  */
 #define VOG_CHUNK_NARROW 4096
 #define EVAL_BLOCK 4096 /* rows per evaluation pass */
-/* Bytes of hidden pre-activations (K x n x hidden floats) that VoG may keep
- * from the epoch passes, where a product of the same rows under the same
- * parameters made them, instead of computing them again (above: again). */
+/* At most this many bytes of hidden pre-activations (K x n x hidden floats)
+ * are kept from the epoch passes for VoG, which would otherwise compute
+ * them again from the same rows and parameters; beyond it, it does. */
 #define PRE_KEEP_MAX (512ull << 20)
 #define PAR_MIN 32768   /* per-row work (rows x width) worth a thread team */
 
@@ -468,7 +468,6 @@ done:
 	return rc;
 }
 
-/* VoG of every example against the K kept checkpoints, added to sum. */
 /* Examples per VoG chunk (see VOG_CHUNK_NARROW). */
 static int64_t vog_chunk(const struct run *r)
 {
@@ -487,6 +486,7 @@ static int vog_grads(struct run *r, int64_t k, int64_t s, int64_t B, float *out)
 	return wn_model_input_grad(r->m, r->X + s * r->d, r->y + s, B, out);
 }
 
+/* VoG of every example against the K kept checkpoints, added to sum. */
 static int add_vog(struct run *r, int64_t K, double *sum)
 {
 	int64_t chunk = vog_chunk(r);
