@@ -5,9 +5,10 @@
 # Then: device run with carry [".gpu"] and command `bash bench/device_run.sh`.
 # Usage: bench/device_bundle.sh [all|bench|embed]   all (default, about 64 MiB
 # of the 64 a call carries): everything; bench: only winnow, its CUDA library, the
-# tools and the PyPI corpus, for the sens-* and selectors steps (about 20 MiB);
-# embed: winnow, its CUDA library, test_bert and test_cuda_twins, the GPU peers,
-# the Debian corpus and bert-tiny, for the embed* and bert steps (no PyPI).
+# tools and the PyPI and Debian corpora, for the sens-*, selectors, train and
+# kmeans steps (about 27 MiB); embed: winnow, its CUDA library, test_bert and
+# test_cuda_twins, the GPU peers, the Debian corpus and bert-tiny, for the
+# embed* and bert steps (no PyPI).
 set -eu
 WHAT=${1:-all}
 cd "$(dirname "$0")/.."
@@ -28,9 +29,9 @@ strip .gpu/bin/* 2>/dev/null || true  # debug info would not fit the 64 MiB the 
 tar -C .gpu -cJf .gpu/lib.tar.xz lib && rm -rf .gpu/lib
 S=${WINNOW_SHARED:-$(cd .. && pwd)/shared}
 [ "$WHAT" = embed ] || cp "$S/corpora/pypi.jsonl.zst" .gpu/shared/corpora/
+cp "$S/corpora/debian.jsonl.gz" .gpu/shared/corpora/
 if [ "$WHAT" != bench ]; then
 	cp "$S/tools/gpu-peers.py" .gpu/shared/tools/
-	cp "$S/corpora/debian.jsonl.gz" .gpu/shared/corpora/
 	cp -r "$S/models/bert-tiny-uncased" .gpu/shared/models/
 fi
 du -sh .gpu

@@ -33,10 +33,19 @@ for step in $steps; do
 	proto) # issue 20: prototypes, DBP and their numpy peer at full size
 		WINNOW=$W SEL_WORK=/tmp/wsel ONLY=proto RUN_LIMIT=120 timeout 200 bash bench/selectors_bench.sh full 2>&1 |
 			tee "$out/proto.txt" ;;
-	train) # issue 18: proxy training, CPU rows (--device cpu) and the CUDA row, PyTorch CPU/CUDA peers
-		# (the machine's python3 has numpy and torch; its /usr/bin/python3 has neither)
-		PY=$(command -v python3) WINNOW=$W BENCH_THREADS=${BENCH_THREADS:-16} BENCH_REPS=${BENCH_REPS:-1} BENCH_CUDA_LIMIT=${BENCH_CUDA_LIMIT:-60} \
-			timeout 240 bash bench/train_bench.sh 2>&1 | tee "$out/train.txt" ;;
+	train) # issue 18: proxy training, 63,666 Debian records (5 epochs) then 784,692 PyPI records
+		# (2 epochs, no numpy rows): winnow and PyTorch at 16 threads, both again pinned to cores
+		# 0,1 at 2 threads, winnow --device cuda and PyTorch CUDA; every row bounded, the two
+		# parts by 200 + 330 s (inside one 10-minute call). The machine's python3 has numpy
+		# and torch; its /usr/bin/python3 has neither.
+		command -v taskset > /dev/null || echo "train: no taskset here, the pinned rows will fail"
+		: > "$out/train.txt"
+		for part in "debian 5 40 200 1" "pypi 2 60 330 0"; do # corpus, epochs, row and part limits, numpy rows
+			read -r corpus ep rowlim partlim numpy <<< "$part"
+			PY=$(command -v python3) WINNOW=$W BENCH_CORPUS=$corpus BENCH_EPOCHS=$ep BENCH_ROW_LIMIT=$rowlim \
+				BENCH_NUMPY=$numpy BENCH_THREADS=${BENCH_THREADS:-16} BENCH_PIN2=1 \
+				timeout "$partlim" bash bench/train_bench.sh 2>&1 | tee -a "$out/train.txt"
+		done ;;
 	bert) WINNOW_TEST_CUDA=1 timeout 120 "$G/bin/test_bert" 2>&1 | tee "$out/bert.txt" ;;
 	bench) timeout 240 "$G/bin/cuda_bench" 2>&1 | tee "$out/cuda_bench.txt" ;;
 	embedprec) # issue 22: --precision CUDA tests, texts/s per precision beside sentence-transformers fp32/fp16, cosine to fp32

@@ -97,6 +97,16 @@ int wn_model_logits(wn_model *m, float *out);
  */
 int wn_model_backward(wn_model *m, const int32_t *y_host, float *loss_out, double *mean_loss);
 
+/*
+ * The backward of a 1-row forward (no dropout) that stands for a batch of
+ * B rows with that same input, whose labels occur cnt[c] times (summing
+ * to B): the gradient of the batch's mean loss, from p - cnt / B (in
+ * double, then float), and that mean loss to *mean_loss. The same
+ * gradient as wn_model_backward on the B identical rows up to the
+ * rounding of the sums over rows (which it does not make).
+ */
+int wn_model_backward_counts(wn_model *m, const int64_t *cnt, int64_t B, double *mean_loss);
+
 /* One AdamW step with the last gradients (bias-corrected moments). */
 int wn_model_adamw_step(wn_model *m, const wn_train_opts *o);
 
@@ -108,6 +118,15 @@ int wn_model_adamw_step(wn_model *m, const wn_train_opts *o);
  */
 int wn_model_train(wn_model *m, const float *X, const int32_t *y, int64_t n,
 		   const wn_train_opts *o, double *epoch_loss);
+
+/*
+ * wn_model_train for n examples that all have the input x (one row of
+ * d_in): the same shuffles and batches, each step one forward row and
+ * wn_model_backward_counts with the batch's label counts. PVI's null
+ * model (a zero input) trains so at the cost of one row per step.
+ */
+int wn_model_train_constant(wn_model *m, const float *x, const int32_t *y, int64_t n,
+			    const wn_train_opts *o, double *epoch_loss);
 
 /*
  * Per-example quantities for n examples, in batches of at most max_batch;
@@ -123,6 +142,17 @@ int wn_model_scores(wn_model *m, const float *X, const int32_t *y, int64_t n, fl
  * no full forward (the logits are not needed), so no backward or
  * wn_model_logits may follow it. */
 int wn_model_input_grad(wn_model *m, const float *X, const int32_t *y, int64_t n, float *out);
+
+/* The MLP's hidden pre-activations x W1 + b1 of the last forward (B x
+ * hidden) to out: kept by a caller that needs the input gradient of the
+ * same rows under the same parameters later. */
+int wn_model_hidden_pre(wn_model *m, float *out);
+
+/* wn_model_input_grad of the MLP from those pre-activations (n x hidden,
+ * as wn_model_hidden_pre gave them under the current parameters) instead
+ * of a first-layer product: the same values, bit for bit, without it. */
+int wn_model_input_grad_pre(wn_model *m, const float *pre, const int32_t *y, int64_t n,
+			    float *out);
 
 /* ---- issue 18: TracIn self-influence, checkpoints ---- */
 

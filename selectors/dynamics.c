@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/rng.h"
 #include "core/sample.h"
@@ -37,6 +38,10 @@
  */
 #define VOG_CHUNK_NARROW 4096
 #define EVAL_BLOCK 4096 /* rows per evaluation pass */
+/* At most this many bytes of hidden pre-activations (K x n x hidden floats)
+ * are kept from the epoch passes for VoG, which would otherwise compute
+ * them again from the same rows and parameters; beyond it, it does. */
+#define PRE_KEEP_MAX (512ull << 20)
 #define PAR_MIN 32768   /* per-row work (rows x width) worth a thread team */
 
 void wn_dyn_opts_default(wn_dyn_opts *o)
@@ -60,6 +65,13 @@ void wn_dyn_scores_free(wn_dyn_scores *s)
 	free(s->tracin);
 	free(s->traj);
 	memset(s, 0, sizeof *s);
+}
+
+double wn_dyn_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* ---- arithmetic ---- */
@@ -200,11 +212,13 @@ struct run {
 	int threads;                /* the context's, for the per-row loops */
 	int64_t *train_idx, n_train, *hold_idx, n_hold, *perm;
 	float *xb, *zb, *tmp, *tb, *ckpt, *last_loss; /* tb: 2 x eb, per block */
+	float *pre;                 /* K x n x hidden: the epoch passes' pre-activations, or NULL */
 	double *xsq;                /* ||x_i||^2 of every row, for TracIn (once per call) */
 	int32_t *yb;
 	unsigned char *prev, *ever;
 	int64_t *forget, T, nmargin;
 	int merge, due; /* merge: the epoch's last evaluation joins its pass; due: it is owed */
+	double step_seconds; /* time in train_epoch, every run */
 	double *margin;
 	char *err;
 	size_t errlen;
@@ -222,6 +236,20 @@ static void gather(struct run *r, const int64_t *idx, int64_t B)
 	for (int64_t b = 0; b < B; b++) {
 		memcpy(r->xb + b * r->d, r->X + idx[b] * r->d, (size_t)r->d * sizeof(float));
 		r->yb[b] = r->y[idx[b]];
+	}
+}
+
+/* Ask the caches for rows idx[0..B) of X, the next batch's, while this
+ * batch computes: its rows lie anywhere in X, and a gather of rows not
+ * yet in cache waits on memory row after row. Only a hint: no value
+ * changes. */
+static void prefetch_rows(const struct run *r, const int64_t *idx, int64_t B)
+{
+	size_t bytes = (size_t)r->d * sizeof(float);
+	for (int64_t b = 0; b < B; b++) {
+		const char *row = (const char *)(r->X + idx[b] * r->d);
+		for (size_t o = 0; o < bytes; o += 64)
+			__builtin_prefetch(row + o, 0, 3);
 	}
 }
 
@@ -295,6 +323,9 @@ static int train_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64
 		int64_t B = r->n_train - s < r->bs ? r->n_train - s : r->bs;
 		double l = 0;
 		gather(r, r->perm + s, B);
+		if (s + B < r->n_train)
+			prefetch_rows(r, r->perm + s + B,
+				      r->n_train - s - B < r->bs ? r->n_train - s - B : r->bs);
 		wn_model_dropout_active(r->m, 1);
 		int bad = wn_model_forward(r->m, r->xb, B, NULL) ||
 			  wn_model_backward(r->m, r->yb, NULL, &l);
@@ -326,7 +357,8 @@ static int epoch_pass(struct run *r, int e, int64_t step, wn_dyn_scores *out)
 	for (int64_t s = 0; s < r->n; s += r->eb) {
 		int64_t B = r->n - s < r->eb ? r->n - s : r->eb;
 		if (wn_model_pass(r->m, r->X + s * r->d, r->y + s, B, r->xsq + s, eval ? r->zb : NULL,
-				  loss + s, el2n ? el : NULL, hg))
+				  loss + s, el2n ? el : NULL, hg) ||
+		    (r->pre && wn_model_hidden_pre(r->m, r->pre + (e * r->n + s) * r->o->hidden)))
 			return model_fail(r, "checkpoint pass");
 		if (eval)
 			eval_rows(r, step, s, B, 1);
@@ -387,7 +419,8 @@ static int null_model(struct run *r, wn_model *null, uint64_t seed, const float 
 			yt[i] = r->y[r->train_idx[i]];
 		wn_train_opts t = r->o->train;
 		t.seed = seed;
-		if (wn_model_train(null, zero, yt, r->n_train, &t, NULL) || wn_model_get_params(null, P)) {
+		if (wn_model_train_constant(null, zero, yt, r->n_train, &t, NULL) ||
+		    wn_model_get_params(null, P)) {
 			wn_errf(r->err, r->errlen, "PVI null model: %s", wn_model_error(null));
 			goto done;
 		}
@@ -435,11 +468,28 @@ done:
 	return rc;
 }
 
+/* Examples per VoG chunk (see VOG_CHUNK_NARROW). */
+static int64_t vog_chunk(const struct run *r)
+{
+	int64_t most = r->d <= 512 && r->o->hidden <= 512 ? VOG_CHUNK_NARROW : VOG_CHUNK;
+	return r->n < most ? r->n : most;
+}
+
+/* The input gradients of rows s..s+B under checkpoint k into out. */
+static int vog_grads(struct run *r, int64_t k, int64_t s, int64_t B, float *out)
+{
+	if (wn_model_set_params(r->m, r->ckpt + k * r->P))
+		return -1;
+	if (r->pre)
+		return wn_model_input_grad_pre(r->m, r->pre + (k * r->n + s) * r->o->hidden, r->y + s,
+					       B, out);
+	return wn_model_input_grad(r->m, r->X + s * r->d, r->y + s, B, out);
+}
+
 /* VoG of every example against the K kept checkpoints, added to sum. */
 static int add_vog(struct run *r, int64_t K, double *sum)
 {
-	int64_t most = r->d <= 512 && r->o->hidden <= 512 ? VOG_CHUNK_NARROW : VOG_CHUNK;
-	int64_t chunk = r->n < most ? r->n : most;
+	int64_t chunk = vog_chunk(r);
 	float *g = malloc((size_t)(K * chunk * r->d) * sizeof *g);
 	if (!g) {
 		wn_errf(r->err, r->errlen, "VoG: out of memory (%lld checkpoints of %lld x %lld)",
@@ -450,8 +500,7 @@ static int add_vog(struct run *r, int64_t K, double *sum)
 	for (int64_t s = 0; s < r->n && !rc; s += chunk) {
 		int64_t B = r->n - s < chunk ? r->n - s : chunk;
 		for (int64_t k = 0; k < K && !rc; k++)
-			if (wn_model_set_params(r->m, r->ckpt + k * r->P) ||
-			    wn_model_input_grad(r->m, r->X + s * r->d, r->y + s, B, g + k * chunk * r->d))
+			if (vog_grads(r, k, s, B, g + k * chunk * r->d))
 				rc = model_fail(r, "VoG");
 		if (rc)
 			break;
@@ -475,8 +524,10 @@ static int next_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64_
 		return ckpt_load(r, r->m, e + 1, P, r->d);
 	}
 	int64_t every = r->o->log_every > 0 ? r->o->log_every : spe;
+	double t0 = wn_dyn_now();
 	if (train_epoch(r, seed, e, step, spe, every, total, loss))
 		return -1;
+	r->step_seconds += wn_dyn_now() - t0;
 	if (wn_model_get_params(r->m, P))
 		return model_fail(r, "checkpoint");
 	return ckpt_save(r, e + 1, P, r->d);
@@ -602,6 +653,7 @@ static void free_run(struct run *r)
 	free(r->margin);
 	free(r->xsq);
 	free(r->ckpt);
+	free(r->pre);
 }
 
 static void average(wn_dyn_scores *s, const wn_dyn_opts *o, const int32_t *y, int64_t C)
@@ -619,6 +671,18 @@ static void average(wn_dyn_scores *s, const wn_dyn_opts *o, const int32_t *y, in
 			s->traj[i * s->K + k] /= (float)R;
 	}
 	wn_dyn_normalise(s->vog, y, s->n, C, o->vog_norm);
+}
+
+/* The epoch passes keep their pre-activations for VoG (r->pre) when the
+ * MLP's VoG chunks are the passes' blocks (so VoG's products would be the
+ * passes' products, bit for bit) and they fit PRE_KEEP_MAX; if not, or
+ * when memory is short, VoG computes them again. */
+static void keep_pre(struct run *r)
+{
+	uint64_t bytes = (uint64_t)r->o->train.epochs * (uint64_t)r->n * (uint64_t)r->o->hidden *
+			 sizeof(float);
+	if (!r->pre && r->o->hidden > 0 && vog_chunk(r) == r->eb && bytes <= PRE_KEEP_MAX)
+		r->pre = malloc((size_t)bytes);
 }
 
 /* Rows per evaluation block: EVAL_BLOCK, never fewer than a training batch
@@ -653,6 +717,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	memset(out, 0, sizeof *out);
 	if (check_args(o, n, d, C, err, errlen))
 		return -1;
+	double t0 = wn_dyn_now();
 	struct run r = {.c = c, .o = o, .hooks = hooks, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
 			.eb = eval_block(o->train.batch, n), .threads = wn_core_threads(c), .merge = 1,
 			.err = err, .errlen = errlen};
@@ -676,6 +741,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 			wn_errf(err, errlen, "out of memory for %d checkpoints", o->train.epochs);
 			goto done;
 		}
+		keep_pre(&r);
 		r.run = run;
 		int bad = run_once(&r, seed, out);
 		wn_model_free(r.m);
@@ -684,6 +750,8 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 			goto done;
 	}
 	average(out, o, y, C);
+	out->step_seconds = r.step_seconds;
+	out->seconds = wn_dyn_now() - t0;
 	rc = 0;
 done:
 	wn_model_free(r.m);

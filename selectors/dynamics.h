@@ -36,7 +36,10 @@
  *    model after the last epoch, f_null the same model trained as many
  *    epochs on the training rows' labels with a zero input. As the input is
  *    zero, the first layer never reaches the output, so f_null is trained
- *    with a one-element zero input (the same functions, none of the cost);
+ *    with a one-element zero input (the same functions, none of the cost),
+ *    and as every row of a batch is then the same, each step runs one row
+ *    and the batch's label counts (wn_model_train_constant: the gradient
+ *    of the batch's mean loss without the float sums over its rows);
  *  - tracin: TracIn self-influence (Pruthi et al. 2020), the sum over the
  *    K epoch checkpoints of ||d CE / d theta||^2, theta the last hidden
  *    layer (W1, b1) of the MLP, or the weights and bias of the linear model
@@ -79,6 +82,9 @@ typedef struct wn_dyn_scores {
 	int64_t K;
 	int64_t evaluations;  /* T of one run */
 	int64_t steps;        /* optimizer steps of one run */
+	double step_seconds;  /* wall time of the optimizer steps, every run (what a framework's
+			       * training loop times; evaluations on a --log-every cadence too) */
+	double seconds;       /* wall time of the whole call: steps, scores, checkpoints */
 } wn_dyn_scores;
 
 void wn_dyn_scores_free(wn_dyn_scores *s);
@@ -134,6 +140,9 @@ int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	       int64_t d, int64_t C, const int64_t *train_idx, int64_t n_train,
 	       const int64_t *hold_idx, int64_t n_hold, uint64_t seed, double *acc, char *err,
 	       size_t errlen);
+
+/* Monotonic wall-clock seconds: the timings the train and eval reports print. */
+double wn_dyn_now(void);
 
 /* ---- the arithmetic, on plain arrays (for tests and other steps) ---- */
 

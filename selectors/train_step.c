@@ -436,30 +436,60 @@ struct emit_ctx {
 	const unsigned char *holdout;
 	const int32_t *cluster; /* S2L, or NULL */
 	const unsigned char *thr; /* --aum-threshold: 1 threshold sample, 2 flagged, 3 not flagged */
+	const char *txt;        /* every record's scores as text (score_texts) */
 };
 
-/* Shortest decimal that reads back as the same float. */
-static int set_float(wn_annot *a, const char *key, double v)
+#define SCORE_TXT 16 /* "%.9g" of a float: at most 15 characters ("-1.17549435e-38") */
+#define N_SCORES 7
+static const char *const score_keys[N_SCORES] = {"el2n", "grand", "forgetting", "aum",
+						 "vog", "pvi", "tracin"};
+
+/* Shortest decimal that reads back as the same float, into buf (n bytes). */
+static void float_text(double v, char *buf, size_t n)
 {
-	char buf[32];
 	float f = (float)v;
 	for (int p = 6; p <= 9; p++) {
-		snprintf(buf, sizeof buf, "%.*g", p, (double)f);
+		snprintf(buf, n, "%.*g", p, (double)f);
 		if (strtof(buf, NULL) == f)
 			break;
 	}
+}
+
+static int set_float(wn_annot *a, const char *key, double v)
+{
+	char buf[32];
+	float_text(v, buf, sizeof buf);
 	return wn_annot_set_raw(a, key, buf, strlen(buf));
+}
+
+/* The N_SCORES scores of records [0, n) as text, SCORE_TXT bytes each,
+ * formatted over the threads before the records are written in order
+ * (formatting, up to four printf and strtof calls a score, costs about as
+ * much as writing the records). The same text as set_float. */
+static char *score_texts(const wn_dyn_scores *s, int64_t n)
+{
+	char *t = malloc((size_t)(n ? n : 1) * N_SCORES * SCORE_TXT);
+	if (!t)
+		return NULL;
+#pragma omp parallel for schedule(static)
+	for (int64_t i = 0; i < n; i++) {
+		const double v[N_SCORES] = {s->el2n[i], s->grand[i], s->forgetting[i], s->aum[i],
+					    s->vog[i], s->pvi[i], s->tracin[i]};
+		for (int k = 0; k < N_SCORES; k++)
+			float_text(v[k], t + (i * N_SCORES + k) * SCORE_TXT, SCORE_TXT);
+	}
+	return t;
 }
 
 static int annotate(void *ctx, int64_t i, wn_annot *a)
 {
 	const struct emit_ctx *e = ctx;
-	const wn_dyn_scores *s = e->sc;
-	return set_float(a, "el2n", s->el2n[i]) || set_float(a, "grand", s->grand[i]) ||
-	       set_float(a, "forgetting", s->forgetting[i]) || set_float(a, "aum", s->aum[i]) ||
-	       set_float(a, "vog", s->vog[i]) || set_float(a, "pvi", s->pvi[i]) ||
-	       set_float(a, "tracin", s->tracin[i]) ||
-	       (e->cluster && wn_annot_set_int(a, "s2l_cluster", e->cluster[i])) ||
+	for (int k = 0; k < N_SCORES; k++) {
+		const char *t = e->txt + (i * N_SCORES + k) * SCORE_TXT;
+		if (wn_annot_set_raw(a, score_keys[k], t, strlen(t)))
+			return -1;
+	}
+	return (e->cluster && wn_annot_set_int(a, "s2l_cluster", e->cluster[i])) ||
 	       (e->thr && e->thr[i] == 1 && wn_annot_set_bool(a, "aum_threshold_sample", 1)) ||
 	       (e->thr && e->thr[i] >= 2 && wn_annot_set_bool(a, "aum_flag", e->thr[i] == 2)) ||
 	       (e->holdout && e->holdout[i] && wn_annot_set_bool(a, "holdout", 1));
@@ -659,6 +689,7 @@ static int s2l(const wn_train_step_opts *o, struct run *r, const float *traj, in
 	       const char *cmd, char *err, size_t errlen)
 {
 	int64_t k_used = 0;
+	double t0 = wn_dyn_now();
 	if (!(r->cluster = malloc((size_t)(n ? n : 1) * sizeof *r->cluster)))
 		return wn_errf(err, errlen, "out of memory"), -1;
 	if (wn_s2l_cluster(r->core, traj, n, K, o->s2l_k, (uint64_t)o->seed, r->cluster, &k_used,
@@ -666,7 +697,8 @@ static int s2l(const wn_train_step_opts *o, struct run *r, const float *traj, in
 		return -1;
 	if (!o->io.quiet)
 		fprintf(stderr, "winnow %s: S2L: %lld loss trajectories of %lld checkpoints in %lld "
-			"clusters\n", cmd, (long long)n, (long long)K, (long long)k_used);
+			"clusters; %.3f s\n", cmd, (long long)n, (long long)K, (long long)k_used,
+			wn_dyn_now() - t0);
 	return 0;
 }
 
@@ -828,9 +860,10 @@ static int train_run(const wn_train_step_opts *o, struct run *r, wn_stream *s,
 		return wn_errf(err, errlen, "%s: %s", wn_stream_source_name(s), why), -1;
 	if (!o->io.quiet)
 		fprintf(stderr, "winnow %s: %s on %lld records of dim %lld, %lld classes: %d run(s) of "
-			"%lld steps, %lld evaluations\n",
+			"%lld steps, %lld evaluations; %.3f s (optimizer steps %.3f s, the rest scores)\n",
 			s->cmd, o->dyn.hidden ? "mlp" : "linear", (long long)r->L.v.n, (long long)r->L.v.d,
-			(long long)r->L.C, o->runs, (long long)r->sc.steps, (long long)r->sc.evaluations);
+			(long long)r->L.C, o->runs, (long long)r->sc.steps, (long long)r->sc.evaluations,
+			r->sc.seconds, r->sc.step_seconds);
 	if (o->save_trajectories &&
 	    wn_cluster_npy_save(o->save_trajectories, r->sc.traj, r->L.v.n, r->sc.K, err, errlen))
 		return -1;
@@ -838,8 +871,12 @@ static int train_run(const wn_train_step_opts *o, struct run *r, wn_stream *s,
 		return -1;
 	if (o->aum_threshold && aum_flag(o, r, s->cmd, err, errlen))
 		return -1;
-	struct emit_ctx e = {&r->sc, r->holdout, r->cluster, r->thr};
-	return wn_cluster_vectors_emit(&r->L.v, s, annotate, &e, err, errlen);
+	struct emit_ctx e = {&r->sc, r->holdout, r->cluster, r->thr, score_texts(&r->sc, r->L.v.n)};
+	if (!e.txt)
+		return wn_errf(err, errlen, "out of memory"), -1;
+	int rc = wn_cluster_vectors_emit(&r->L.v, s, annotate, &e, err, errlen);
+	free((char *)e.txt);
+	return rc;
 }
 
 /* ---- --model gat: GAIS ---- */

@@ -94,6 +94,15 @@ test_expect_success 'Debian slice, label section: held-out accuracy above the ma
 	"$WINNOW" train -q --label section --holdout 0.2 --epochs 10 --threads 1 emb.jsonl | cmp - deb
 '
 
+test_expect_success 'the report times the run: the whole dynamics >= their optimizer steps >= 0, S2L timed' '
+	"$WINNOW" train --label kind --hidden 16 --epochs 4 --s2l-k 3 pts.jsonl > /dev/null 2> err &&
+	line=$(grep "^winnow train: mlp on 60 records of dim 2, 3 classes: 1 run(s) of 4 steps, 4 evaluations; " err) &&
+	dyn=$(echo "$line" | sed -n "s/.*evaluations; \([0-9.]*\) s (optimizer steps \([0-9.]*\) s, the rest scores)$/\1/p") &&
+	steps=$(echo "$line" | sed -n "s/.*(optimizer steps \([0-9.]*\) s, the rest scores)$/\1/p") &&
+	grep -q "^winnow train: S2L: 60 loss trajectories of 4 checkpoints in 3 clusters; [0-9.]* s$" err &&
+	python3 -c "import sys; d, s = float(sys.argv[1]), float(sys.argv[2]); assert d >= s >= 0, (d, s)" "$dyn" "$steps"
+'
+
 test_expect_success 'a recipe step: the same bytes as its shell pipeline' '
 	printf "winnow: 1\nseed: 3\ninputs: [pts.jsonl]\nsteps:\n  - train: {label: kind, model: linear, epochs: 3, holdout: 0.2}\n  - select: {top: 10, by: winnow.el2n}\noutput: {jsonl: r.jsonl}\n" > r.yaml &&
 	"$WINNOW" run -q r.yaml &&

@@ -29,6 +29,12 @@ test_expect_success 'the table: one row per fraction, budgets round(f n), a mean
 	PY
 '
 
+test_expect_success 'the report times the models: 3 rules x 3 fractions x 3 repeats, in a time >= 0' '
+	"$WINNOW" eval $EV --threads 1 scored.jsonl > /dev/null 2> err &&
+	t=$(sed -n "s/^winnow eval: 27 model(s) trained in \([0-9.]*\) s (steps and held-out accuracy; reading excluded)$/\1/p" err) &&
+	python3 -c "import sys; assert float(sys.argv[1]) >= 0" "$t"
+'
+
 test_expect_success 'JSON: mean, sample sd, min, max recomputed from the accuracies; the table shows them' '
 	python3 - <<-PY
 	import json, statistics

@@ -4,7 +4,8 @@
  *  - AdamW (vectorised, split over threads above its threshold, ranges of
  *    weights and biases) equal bit for bit to a plain scalar loop of the
  *    same float-moment / double-update arithmetic, at 1 and 2 threads, for
- *    the MLP and the linear model;
+ *    the MLP and the linear model, on its AVX2 path (where the CPU has
+ *    AVX2) and its SSE2 path (WINNOW_NO_AVX2);
  *  - a model large enough for every threaded host loop (batch x hidden and
  *    the evaluation blocks above the thresholds) trained at 1 and 2
  *    threads: identical parameters, probabilities, per-example scores,
@@ -15,7 +16,17 @@
  *    wn_model_hidden_grad_sq;
  *  - the input gradient runs no forward: after it, backward and logits
  *    fail with their messages, and its values do not depend on what the
- *    model saw before.
+ *    model saw before;
+ *  - wn_model_train_constant (PVI's null model: one row and the label
+ *    counts per step) against wn_model_train on the n identical zero rows:
+ *    parameters within 1e-5 and epoch losses within 1e-6 after 3 epochs
+ *    (the two differ only in the rounding of the sums over a batch's
+ *    rows), the same bytes at 1 and 2 threads, and its bad counts refused
+ *    with their message;
+ *  - the input gradient from kept pre-activations (wn_model_hidden_pre of
+ *    a forward of the same rows) equal bit for bit to wn_model_input_grad,
+ *    at 1 and 2 threads, on blocks above and below the threaded loops'
+ *    thresholds; the linear model and a call before any forward refused.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -120,12 +131,18 @@ static void test_adamw_exact(void)
 	 * threshold; the small ones below it; the linear model's two ranges;
 	 * 400 steps: from step 356 on 1 - 0.9^t rounds to 1 (the division the
 	 * step then skips) */
-	for (int threads = 1; threads <= 2; threads++) {
-		adam_case(threads, 40, 220, 5, 3);
-		adam_case(threads, 3, 4, 3, 400);
-		adam_case(threads, 300, 0, 30, 3);
-		adam_case(threads, 2, 0, 2, 400);
+	for (int path = 0; path < 2; path++) {
+		/* path 0: the AVX2 step where the CPU has AVX2; path 1: the SSE2 step */
+		if (path)
+			setenv("WINNOW_NO_AVX2", "1", 1);
+		for (int threads = 1; threads <= 2; threads++) {
+			adam_case(threads, 40, 220, 5, 3);
+			adam_case(threads, 3, 4, 3, 400);
+			adam_case(threads, 300, 0, 30, 3);
+			adam_case(threads, 2, 0, 2, 400);
+		}
 	}
+	unsetenv("WINNOW_NO_AVX2");
 }
 
 /* Double-precision probabilities of the ReLU MLP with parameters P. */
@@ -287,9 +304,105 @@ static void test_input_grad_runs_no_forward(void)
 	free(X), free(other), free(y), free(g1), free(g2);
 }
 
+/* The null model both ways: 1000 rows of one zero input, 5 skewed classes,
+ * batches of 64 (a short last one), 3 epochs. */
+static void constant_run(int threads, int by_counts, float *P, double *loss)
+{
+	const int64_t n = 1000, C = 5;
+	int32_t *y = malloc(sizeof(int32_t) * n);
+	for (int64_t i = 0; i < n; i++) /* shares 0.1, 0.15, 0.2, 0.25, 0.3 */
+		y[i] = (int32_t)((i * 7) % 20 < 2 ? 0 : (i * 7) % 20 < 5 ? 1 : (i * 7) % 20 < 9 ? 2
+				 : (i * 7) % 20 < 14 ? 3 : 4);
+	float *zero = calloc((size_t)n, sizeof(float));
+	wn_core *c = ctx(threads);
+	wn_model *m = wn_model_new(c, 1, 16, C, WN_ACT_RELU, 64, 9, NULL, 0);
+	CHECK(m != NULL);
+	wn_train_opts o;
+	wn_train_opts_default(&o);
+	o.batch = 64;
+	o.epochs = 3;
+	o.lr = 0.01f;
+	o.seed = 4;
+	CHECK((by_counts ? wn_model_train_constant(m, zero, y, n, &o, loss)
+			 : wn_model_train(m, zero, y, n, &o, loss)) == 0);
+	CHECK(wn_model_get_params(m, P) == 0);
+	wn_model_free(m);
+	wn_core_close(c);
+	free(y);
+	free(zero);
+}
+
+static void test_train_constant(void)
+{
+	float P[16 + 16 + 16 * 5 + 5], Q[sizeof P / sizeof *P], R[sizeof P / sizeof *P];
+	double la[3], lb[3], lc[3];
+	constant_run(1, 0, P, la);
+	constant_run(1, 1, Q, lb);
+	constant_run(2, 1, R, lc);
+	for (size_t i = 0; i < sizeof P / sizeof *P; i++)
+		CHECK_NEAR(Q[i], P[i], 1e-5);
+	for (int e = 0; e < 3; e++)
+		CHECK_NEAR(lb[e], la[e], 1e-6);
+	CHECK(la[2] < la[0]); /* it learned the prior */
+	CHECK(memcmp(Q, R, sizeof Q) == 0 && memcmp(lb, lc, sizeof lb) == 0);
+	wn_core *c = ctx(1);
+	wn_model *m = wn_model_new(c, 1, 4, 3, WN_ACT_RELU, 8, 1, NULL, 0);
+	float z[2] = {0, 0};
+	int64_t bad[3] = {2, -1, 3}, short_[3] = {1, 1, 1};
+	CHECK(wn_model_forward(m, z, 2, NULL) == 0);
+	CHECK(wn_model_backward_counts(m, short_, 3, NULL) != 0);
+	CHECK_STR(wn_model_error(m), "backward by counts needs a 1-row forward without dropout");
+	CHECK(wn_model_forward(m, z, 1, NULL) == 0);
+	CHECK(wn_model_backward_counts(m, bad, 4, NULL) != 0);
+	CHECK_STR(wn_model_error(m), "label counts summing to 4 for a batch of 4");
+	CHECK(wn_model_backward_counts(m, short_, 4, NULL) != 0);
+	CHECK_STR(wn_model_error(m), "label counts summing to 3 for a batch of 4");
+	CHECK(wn_model_backward_counts(m, short_, 3, NULL) == 0);
+	wn_model_free(m);
+	wn_core_close(c);
+}
+
+static void pre_case(int threads, int64_t n)
+{
+	const int64_t d = 40, h = 24, C = 7;
+	wn_core *c = ctx(threads);
+	wn_model *m = wn_model_new(c, d, h, C, WN_ACT_RELU, n, 3, NULL, 0);
+	float *X = rand_rows(n, d, 11), *pre = malloc(sizeof(float) * (size_t)(n * h));
+	float *a = malloc(sizeof(float) * (size_t)(n * d)), *b = malloc(sizeof(float) * (size_t)(n * d));
+	int32_t *y = rand_labels(n, C, 12);
+	CHECK(wn_model_hidden_pre(m, pre) != 0);
+	CHECK_STR(wn_model_error(m), "pre-activations without an MLP forward pass");
+	CHECK(wn_model_forward(m, X, n, NULL) == 0);
+	CHECK(wn_model_hidden_pre(m, pre) == 0);
+	CHECK(wn_model_input_grad(m, X, y, n, a) == 0);
+	CHECK(wn_model_input_grad_pre(m, pre, y, n, b) == 0);
+	CHECK(memcmp(a, b, sizeof(float) * (size_t)(n * d)) == 0);
+	free(X), free(pre), free(a), free(b), free(y);
+	wn_model_free(m);
+	wn_core_close(c);
+}
+
+static void test_input_grad_from_pre(void)
+{
+	for (int threads = 1; threads <= 2; threads++) {
+		pre_case(threads, 30);
+		pre_case(threads, 2000); /* 2000 x 24 above the host loops' threshold */
+	}
+	wn_core *c = ctx(1);
+	wn_model *m = wn_model_new(c, 3, 0, 2, WN_ACT_RELU, 4, 1, NULL, 0);
+	float pre[4] = {0}, out[12];
+	int32_t y[4] = {0, 1, 0, 1};
+	CHECK(wn_model_input_grad_pre(m, pre, y, 4, out) != 0);
+	CHECK_STR(wn_model_error(m), "input gradient from pre-activations: the linear model has none");
+	wn_model_free(m);
+	wn_core_close(c);
+}
+
 int main(void)
 {
 	RUN(test_adamw_exact);
+	RUN(test_train_constant);
+	RUN(test_input_grad_from_pre);
 	RUN(test_threaded_paths_identical);
 	RUN(test_row_norms_and_pass);
 	RUN(test_input_grad_runs_no_forward);
