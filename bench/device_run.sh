@@ -40,7 +40,9 @@ for step in $steps; do
 		# and torch; its /usr/bin/python3 has neither.
 		command -v taskset > /dev/null || echo "train: no taskset here, the pinned rows will fail"
 		: > "$out/train.txt"
+		# TRAIN_PARTS=debian or =pypi runs one part
 		for part in "debian 5 40 200 1" "pypi 2 60 330 0"; do # corpus, epochs, row and part limits, numpy rows
+			case " ${TRAIN_PARTS:-debian pypi} " in *" ${part%% *} "*) ;; *) continue ;; esac
 			read -r corpus ep rowlim partlim numpy <<< "$part"
 			PY=$(command -v python3) WINNOW=$W BENCH_CORPUS=$corpus BENCH_EPOCHS=$ep BENCH_ROW_LIMIT=$rowlim \
 				BENCH_NUMPY=$numpy BENCH_THREADS=${BENCH_THREADS:-16} BENCH_PIN2=1 \
