@@ -777,6 +777,26 @@ static int fit_epochs(struct run *r, uint64_t seed, double *acc)
 	return 0;
 }
 
+static int rows_outside(const int64_t *idx, int64_t k, int64_t n)
+{
+	for (int64_t i = 0; i < k; i++)
+		if (idx[i] < 0 || idx[i] >= n)
+			return 1;
+	return 0;
+}
+
+/* Room for n_train training rows (a list with repeats may be longer than n). */
+static int grow_train(struct run *r, int64_t n_train)
+{
+	int64_t *t = realloc(r->train_idx, (size_t)n_train * sizeof *t);
+	if (t)
+		r->train_idx = t;
+	int64_t *p = realloc(r->perm, (size_t)n_train * sizeof *p);
+	if (p)
+		r->perm = p;
+	return t && p ? 0 : -1;
+}
+
 int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *y, int64_t n,
 	       int64_t d, int64_t C, const int64_t *train_idx, int64_t n_train,
 	       const int64_t *hold_idx, int64_t n_hold, uint64_t seed, double *acc, char *err,
@@ -784,16 +804,20 @@ int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 {
 	if (check_args(o, n, d, C, err, errlen))
 		return -1;
-	if (n_train < 1 || n_train > n || n_hold < 0 || n_hold > n) {
+	if (n_train < 1 || n_hold < 0 || n_hold > n) {
 		wn_errf(err, errlen, "fit: %lld training and %lld held-out rows of %lld",
 			(long long)n_train, (long long)n_hold, (long long)n);
+		return -1;
+	}
+	if (rows_outside(train_idx, n_train, n) || rows_outside(hold_idx, n_hold, n)) {
+		wn_errf(err, errlen, "fit: a row number outside 0..%lld", (long long)n - 1);
 		return -1;
 	}
 	struct run r = {.o = o, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
 			.eb = o->train.batch, .threads = wn_core_threads(c), .err = err, .errlen = errlen};
 	int rc = -1;
-	if (alloc_run(&r, NULL)) {
-		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n);
+	if (alloc_run(&r, NULL) || (n_train > n && grow_train(&r, n_train))) {
+		wn_errf(err, errlen, "out of memory for %lld examples", (long long)n_train);
 		goto done;
 	}
 	memcpy(r.train_idx, train_idx, (size_t)n_train * sizeof *train_idx);

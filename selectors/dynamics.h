@@ -134,7 +134,9 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
  * the whole set; acc (optional, o->train.epochs entries) gets the accuracy
  * on the rows hold_idx[0..n_hold) after every epoch. The order of
  * train_idx matters only through the shuffles: a caller wanting the same
- * model for the same set passes it sorted. 0, or -1 with one line in err.
+ * model for the same set passes it sorted. train_idx may name a row more
+ * than once (n_train may exceed n): the row is then trained on that many
+ * times an epoch, as a copy of it would be. 0, or -1 with one line in err.
  */
 int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *y, int64_t n,
 	       int64_t d, int64_t C, const int64_t *train_idx, int64_t n_train,

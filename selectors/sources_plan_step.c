@@ -6,7 +6,9 @@
  * projected gradient ascent from the uniform mixture; writes the mixture
  * and the per-source sample counts as a table or JSON, and the prediction
  * (and, with --pilot-label, the proxy's measurement) at each
- * --eval-mixture.
+ * --eval-mixture. With --pilot-label each pilot is a linear proxy trained
+ * by wn_dyn_fit (selectors/dynamics.h) on row numbers into one matrix of
+ * every record: accuracy only, none of `winnow train`'s per-record scores.
  * Owns the pilots and the ascent's arrays (freed before returning) and
  * opts->eval_mix / opts->evalp (wn_sources_plan_release).
  */
@@ -508,12 +510,21 @@ static void split_counts(const double *p, int K, int64_t N, int64_t *count)
 	}
 }
 
+/*
+ * The pilot proxies' data: every record of the K sources and the target in
+ * one matrix (source k's rows from off[k], the target's from off[K]), the
+ * global class of each, and the target's row numbers (the held-out rows of
+ * every proxy). A pilot is then a list of row numbers, no copy of its rows.
+ */
 typedef struct proxy {
 	const wn_sources_plan_opts *o;
 	int K;
-	wn_src_set *sets;  /* K sources and the target, labelled by --pilot-label */
-	int32_t **cls;     /* per set, the global class of each record */
-	int64_t C;
+	float *X;          /* rows x d */
+	int32_t *y;        /* rows: the global class of each record */
+	int64_t rows, d, C;
+	int64_t off[66];   /* set k's first row (K <= 64); off[K + 1] = rows */
+	int64_t *hold;     /* the target's rows */
+	double *acc;       /* per epoch, scratch of proxy_once */
 	wn_core *core;
 } proxy;
 
@@ -522,114 +533,109 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Classes: the union of the label names of all sets, in byte order. */
-static int proxy_classes(proxy *px)
+/* Classes: the union of the label names of all sets, in byte order; each
+ * record's class into px->y. */
+static int proxy_classes(proxy *px, const wn_src_set *sets)
 {
 	int n = 0, total = 0;
 	for (int s = 0; s <= px->K; s++)
-		total += px->sets[s].nlabels;
+		total += sets[s].nlabels;
 	char **all = malloc((size_t)(total ? total : 1) * sizeof *all);
-	px->cls = calloc((size_t)px->K + 1, sizeof *px->cls);
-	if (!all || !px->cls) {
-		free(all);
+	if (!all)
 		return -1;
-	}
 	for (int s = 0; s <= px->K; s++)
-		for (int l = 0; l < px->sets[s].nlabels; l++)
-			all[n++] = px->sets[s].names[l];
+		for (int l = 0; l < sets[s].nlabels; l++)
+			all[n++] = sets[s].names[l];
 	qsort(all, (size_t)n, sizeof *all, cmp_str);
 	int u = 0;
 	for (int i = 0; i < n; i++)
 		if (!u || strcmp(all[u - 1], all[i]))
 			all[u++] = all[i];
 	px->C = u;
-	int rc = 0;
-	for (int s = 0; !rc && s <= px->K; s++) {
-		wn_src_set *st = &px->sets[s];
-		px->cls[s] = malloc((size_t)st->n * sizeof **px->cls);
-		if (!px->cls[s]) {
-			rc = -1;
-			break;
-		}
-		for (int64_t i = 0; i < st->n; i++) {
-			char *key = st->names[st->label[i]];
+	for (int s = 0; s <= px->K; s++)
+		for (int64_t i = 0; i < sets[s].n; i++) {
+			char *key = sets[s].names[sets[s].label[i]];
 			char **hit = bsearch(&key, all, (size_t)u, sizeof *all, cmp_str);
-			px->cls[s][i] = (int32_t)(hit - all);
+			px->y[px->off[s] + i] = (int32_t)(hit - all);
 		}
-	}
 	free(all);
-	return rc;
+	return 0;
+}
+
+/* The sets' vectors and classes into px (the sets are left as they are). */
+static int proxy_gather(proxy *px, const wn_src_set *sets)
+{
+	int K = px->K;
+	px->d = sets[K].d;
+	for (int s = 0; s <= K; s++)
+		px->off[s + 1] = px->off[s] + sets[s].n;
+	px->rows = px->off[K + 1];
+	int64_t nt = sets[K].n;
+	px->X = malloc((size_t)(px->rows * px->d) * sizeof *px->X);
+	px->y = malloc((size_t)px->rows * sizeof *px->y);
+	px->hold = malloc((size_t)(nt ? nt : 1) * sizeof *px->hold);
+	px->acc = malloc((size_t)px->o->pilot_epochs * sizeof *px->acc);
+	if (!px->X || !px->y || !px->hold || !px->acc)
+		return -1;
+	for (int s = 0; s <= K; s++)
+		memcpy(px->X + px->off[s] * px->d, sets[s].X, (size_t)(sets[s].n * px->d) * sizeof *px->X);
+	for (int64_t i = 0; i < nt; i++)
+		px->hold[i] = px->off[K] + i;
+	return proxy_classes(px, sets);
 }
 
 static void proxy_free(proxy *px)
 {
-	for (int s = 0; px->cls && s <= px->K; s++)
-		free(px->cls[s]);
-	free(px->cls);
-	for (int s = 0; px->sets && s <= px->K; s++)
-		wn_src_set_free(&px->sets[s]);
-	free(px->sets);
+	free(px->X);
+	free(px->y);
+	free(px->hold);
+	free(px->acc);
 }
 
-static void last_epoch(void *ctx, int run, int epoch, double loss, double acc, int64_t nh)
-{
-	(void)run, (void)epoch, (void)loss, (void)nh;
-	*(double *)ctx = acc;
-}
-
-/* One proxy trained on a draw of N records of mixture p, its accuracy on the target. */
+/*
+ * One proxy trained on a draw of N records of mixture p, its accuracy on
+ * the target after the last epoch: wn_dyn_fit, the loop of `winnow train`
+ * without its per-record scores (the same model and accuracies as
+ * wn_dyn_run's run 0 on the same rows, at a fraction of the cost). Source
+ * k's records come in the order of a shuffle keyed by (seed, k), repeating
+ * past n_k; the training rows are listed source by source in that order.
+ */
 static int proxy_once(proxy *px, const double *p, int64_t N, uint64_t seed, double *acc, char *err,
 		      size_t errlen)
 {
-	const wn_src_set *t = &px->sets[px->K];
-	int64_t d = t->d, rows = N + t->n, count[px->K], r = 0;
-	float *X = malloc((size_t)(rows * d) * sizeof *X);
-	int32_t *y = malloc((size_t)rows * sizeof *y);
-	unsigned char *hold = calloc((size_t)rows, 1);
-	int rc = X && y && hold ? 0 : -1;
+	int64_t count[px->K], r = 0, most = 1;
+	for (int k = 0; k < px->K; k++)
+		most = px->off[k + 1] - px->off[k] > most ? px->off[k + 1] - px->off[k] : most;
+	int64_t *train = malloc((size_t)N * sizeof *train), *idx = malloc((size_t)most * sizeof *idx);
+	if (!train || !idx) {
+		free(train);
+		free(idx);
+		wn_errf(err, errlen, "out of memory");
+		return -1;
+	}
 	split_counts(p, px->K, N, count);
-	for (int k = 0; !rc && k < px->K; k++) {
-		const wn_src_set *s = &px->sets[k];
-		int64_t *idx = malloc((size_t)s->n * sizeof *idx);
-		if (!idx) {
-			rc = -1;
-			break;
-		}
-		for (int64_t i = 0; i < s->n; i++)
+	for (int k = 0; k < px->K; k++) {
+		int64_t n = px->off[k + 1] - px->off[k];
+		for (int64_t i = 0; i < n; i++)
 			idx[i] = i;
 		wn_rng g;
 		wn_rng_init(&g, seed, (uint64_t)k);
-		wn_rng_shuffle_i64(&g, idx, (size_t)s->n);
-		for (int64_t j = 0; j < count[k]; j++, r++) { /* records repeat past n_k */
-			int64_t i = idx[j % s->n];
-			memcpy(X + r * d, s->X + i * d, (size_t)d * sizeof *X);
-			y[r] = px->cls[k][i];
-		}
-		free(idx);
+		wn_rng_shuffle_i64(&g, idx, (size_t)n);
+		for (int64_t j = 0; j < count[k]; j++) /* records repeat past n_k */
+			train[r++] = px->off[k] + idx[j % n];
 	}
-	if (rc) {
-		wn_errf(err, errlen, "out of memory");
-	} else {
-		memcpy(X + r * d, t->X, (size_t)(t->n * d) * sizeof *X);
-		for (int64_t i = 0; i < t->n; i++, r++) {
-			y[r] = px->cls[px->K][i];
-			hold[r] = 1;
-		}
-		wn_dyn_opts dopt;
-		wn_dyn_opts_default(&dopt);
-		dopt.train.epochs = px->o->pilot_epochs;
-		dopt.train.lr = (float)px->o->pilot_lr;
-		dopt.train.batch = px->o->pilot_batch;
-		dopt.train.seed = seed;
-		dopt.score_epoch = dopt.score_epoch < dopt.train.epochs ? dopt.score_epoch : dopt.train.epochs;
-		wn_dyn_hooks hooks = {.epoch = last_epoch, .ctx = acc};
-		wn_dyn_scores sc = {0};
-		rc = wn_dyn_run(px->core, &dopt, X, y, rows, d, px->C, hold, &hooks, &sc, err, errlen);
-		wn_dyn_scores_free(&sc);
-	}
-	free(X);
-	free(y);
-	free(hold);
+	wn_dyn_opts dopt;
+	wn_dyn_opts_default(&dopt);
+	dopt.train.epochs = px->o->pilot_epochs;
+	dopt.train.lr = (float)px->o->pilot_lr;
+	dopt.train.batch = px->o->pilot_batch;
+	int64_t nt = px->off[px->K + 1] - px->off[px->K];
+	int rc = wn_dyn_fit(px->core, &dopt, px->X, px->y, px->rows, px->d, px->C, train, N, px->hold,
+			    nt, wn_rng_derive(seed, 0), px->acc, err, errlen);
+	if (!rc)
+		*acc = px->acc[dopt.train.epochs - 1];
+	free(train);
+	free(idx);
 	return rc;
 }
 
@@ -690,26 +696,28 @@ static int proxy_grid(proxy *px, pilots *pi, int64_t N, char *err, size_t errlen
 }
 
 static int proxy_pilots(const wn_sources_plan_opts *o, wn_stream *s, wn_core *core, pilots *pi,
-			proxy *pxo, char *err, size_t errlen)
+			proxy *px, char *err, size_t errlen)
 {
-	proxy px = {o, o->ot.nsources, NULL, NULL, 0, core};
-	px.sets = calloc((size_t)px.K + 1, sizeof *px.sets);
-	int rc = px.sets ? 0 : -1;
+	int K = o->ot.nsources;
+	*px = (proxy){.o = o, .K = K, .core = core};
+	wn_src_set *sets = calloc((size_t)K + 1, sizeof *sets);
+	int rc = sets ? 0 : -1;
 	if (rc)
 		wn_errf(err, errlen, "out of memory");
-	for (int k = 0; !rc && k <= px.K; k++)
-		rc = wn_sources_read_set(s, k < px.K ? o->ot.sources[k] : o->ot.target, o->ot.emb,
-					 o->pilot_label, &px.sets[k], err, errlen);
-	if (!rc && proxy_classes(&px)) {
+	for (int k = 0; !rc && k <= K; k++)
+		rc = wn_sources_read_set(s, k < K ? o->ot.sources[k] : o->ot.target, o->ot.emb,
+					 o->pilot_label, &sets[k], err, errlen);
+	if (!rc && proxy_gather(px, sets)) {
 		wn_errf(err, errlen, "out of memory");
 		rc = -1;
 	}
+	for (int k = 0; sets && k <= K; k++)
+		wn_src_set_free(&sets[k]);
+	free(sets);
 	for (int z = 0; !rc && z < 2; z++)
-		rc = proxy_grid(&px, pi, o->psize[z], err, errlen);
+		rc = proxy_grid(px, pi, o->psize[z], err, errlen);
 	if (rc)
-		proxy_free(&px);
-	else
-		*pxo = px;
+		proxy_free(px);
 	return rc;
 }
 

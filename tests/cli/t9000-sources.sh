@@ -261,6 +261,26 @@ test_expect_success 'plan --pilot-label: same seed, same bytes at --threads 1 an
 	cmp a1 a2
 '
 
+test_expect_success 'plan --pilot-label: the scores-free pilots give the accuracies recorded with the scores' '
+	"$WINNOW" sources plan -q --json --threads 2 --pilot-label section --pilot-sizes 40,60 --size 200 --seed 3 \
+		--steps 0 --tol 1e-3 --eval-mixture 1,0,0 --eval-mixture 0.2,0.3,0.5 \
+		--source libs.jsonl --source doc.jsonl --source python.jsonl --target target.jsonl > fx.json &&
+	python3 -c "
+import json, sys
+d = json.load(open(\"fx.json\"))
+want = [l.split() for l in open(sys.argv[1]) if not l.startswith(\"#\")]
+pil = [(int(w[0]), [float(x) for x in w[1:4]], float(w[4])) for w in want if w[0].isdigit()]
+assert len(d[\"pilots\"]) == len(pil) == 132, len(d[\"pilots\"])
+for r, (N, p, acc) in zip(d[\"pilots\"], pil):
+    assert r[\"N\"] == N and all(abs(a - b) < 1e-12 for a, b in zip(r[\"p\"], p)), (r, N, p)
+    assert abs(r[\"performance\"] - acc) < 1e-9, (r, acc)
+rest = {w[0] + (w[1] if w[0] == \"eval\" else \"\"): float(w[-1]) for w in want if not w[0].isdigit()}
+assert abs(d[\"measured_uniform\"] - rest[\"uniform\"]) < 1e-9, d[\"measured_uniform\"]
+for e, k in zip(d[\"evaluations\"], (\"eval1,0,0\", \"eval0.2,0.3,0.5\")):
+    assert abs(e[\"measured\"] - rest[k]) < 1e-9, (e, k)
+" "$FX/plan_pilots_seed3.txt"
+'
+
 test_expect_success 'plan usage errors exit 2' '
 	"$WINNOW" sources plan --pilots pil.txt --pilot-label y --size 10 $SRC2 > out 2> err; rc=$? &&
 	test $rc = 2 && grep -q "give one of --pilots FILE or --pilot-label FIELD" err &&

@@ -4,7 +4,10 @@
  * to the earlier record, random nested over budgets and inside the pool),
  * the statistics ([1,2,3,4]: mean 2.5, sample sd sqrt(5/3)); wn_dyn_fit
  * gives the held-out accuracy per epoch that wn_dyn_run's epoch hook
- * reports for the same seed (one loop, two callers); a whole curve on
+ * reports for the same seed (one loop, two callers), also when its
+ * training list names rows more than once (the same accuracies as
+ * wn_dyn_run on a matrix holding the copies: `sources plan`'s pilots) and
+ * refuses a row number outside the matrix; a whole curve on
  * separable blobs has equal accuracies for every rule at f = 1, and the
  * same bytes at 1 and 2 threads.
  */
@@ -208,6 +211,47 @@ static void test_fit_is_trains_loop(void)
 	wn_core_close(c);
 }
 
+/* Rows listed twice are trained on twice: the same accuracies as wn_dyn_run
+ * on a matrix that holds the copies (training rows first, then held out). */
+static void test_fit_repeats(void)
+{
+	enum { N = 60, T = 100, H = 20 };
+	float X[2 * N], Xc[2 * (T + H)];
+	int32_t y[N], yc[T + H];
+	unsigned char h[T + H];
+	int64_t tr[T], ho[H];
+	blobs(N, X, y);
+	for (int i = 0; i < T + H; i++) {
+		int64_t src = i < T ? (i * 7) % 40 : 40 + (i - T); /* 40 rows, some 3 times; 20 held out */
+		if (i < T)
+			tr[i] = src;
+		else
+			ho[i - T] = src;
+		memcpy(Xc + 2 * i, X + 2 * src, 2 * sizeof *X);
+		yc[i] = y[src];
+		h[i] = i >= T;
+	}
+	wn_dyn_opts o = small_opts();
+	wn_core *c = ctx(1);
+	struct seen seen = {{0}, 0};
+	wn_dyn_hooks hooks = {.epoch = on_epoch, .ctx = &seen};
+	wn_dyn_scores s;
+	char err[256] = "";
+	CHECK(wn_dyn_run(c, &o, Xc, yc, T + H, 2, 3, h, &hooks, &s, err, sizeof err) == 0);
+	wn_dyn_scores_free(&s);
+	double acc[4];
+	CHECK(wn_dyn_fit(c, &o, X, y, N, 2, 3, tr, T, ho, H, wn_rng_derive(11, 0), acc, err,
+			 sizeof err) == 0);
+	CHECK_EQ_INT(seen.n, 4);
+	for (int e = 0; e < 4; e++)
+		CHECK_NEAR(acc[e], seen.acc[e], 0);
+	CHECK(acc[3] > 0.8);
+	tr[5] = N;
+	CHECK(wn_dyn_fit(c, &o, X, y, N, 2, 3, tr, T, ho, H, 1, acc, err, sizeof err) == -1);
+	CHECK(strstr(err, "fit: a row number outside 0..59") != NULL);
+	wn_core_close(c);
+}
+
 static void test_curve(void)
 {
 	enum { N = 120 };
@@ -259,6 +303,7 @@ int main(void)
 	RUN(test_parsers);
 	RUN(test_budget_pick_stats);
 	RUN(test_fit_is_trains_loop);
+	RUN(test_fit_repeats);
 	RUN(test_curve);
 	return TEST_EXIT;
 }
