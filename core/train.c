@@ -629,46 +629,6 @@ int wn_model_backward_counts(wn_model *m, const int64_t *cnt, int64_t B, double 
 	return backward_from_dz(m, 1);
 }
 
-int wn_model_train_constant(wn_model *m, const float *x, const int32_t *y, int64_t n,
-			    const wn_train_opts *o, double *epoch_loss)
-{
-	int64_t bs = o->batch > 0 ? o->batch : 128;
-	if (bs > m->max_b)
-		bs = m->max_b; /* the batches of wn_model_train */
-	if (n <= 0)
-		return fail(m, WN_CORE_EINVAL, "training on %lld examples", (long long)n);
-	int rc = check_labels(m, y, n);
-	if (rc)
-		return rc;
-	int64_t *perm = malloc((size_t)n * sizeof *perm), *cnt = malloc((size_t)m->C * sizeof *cnt);
-	if (!perm || !cnt) {
-		rc = fail(m, WN_CORE_ENOMEM, "training: out of memory (n %lld)", (long long)n);
-		goto out;
-	}
-	for (int e = 0; e < o->epochs && !rc; e++, m->epoch++) {
-		wn_sample_permutation(n, o->seed, STREAM_SHUFFLE + (uint64_t)m->epoch, perm);
-		double sum = 0;
-		for (int64_t s = 0; s < n && !rc; s += bs) {
-			int64_t B = n - s < bs ? n - s : bs;
-			memset(cnt, 0, (size_t)m->C * sizeof *cnt);
-			for (int64_t b = 0; b < B; b++)
-				cnt[y[perm[s + b]]]++;
-			double l = 0;
-			rc = wn_model_forward(m, x, 1, NULL);
-			if (!rc)
-				rc = wn_model_backward_counts(m, cnt, B, &l);
-			if (!rc)
-				rc = wn_model_adamw_step(m, o);
-			sum += l * (double)B;
-		}
-		if (epoch_loss && !rc)
-			epoch_loss[e] = sum / (double)n;
-	}
-out:
-	free(perm);
-	free(cnt);
-	return rc;
-}
 
 /* ---- AdamW ---------------------------------------------------------------- */
 
@@ -842,37 +802,39 @@ int wn_model_adamw_step(wn_model *m, const wn_train_opts *o)
 
 /* ---- training loop ----------------------------------------------------------- */
 
-int wn_model_train(wn_model *m, const float *X, const int32_t *y, int64_t n,
-		   const wn_train_opts *o, double *epoch_loss)
+/* The forward and backward pass of one mini-batch: the examples rows[0..B),
+ * their mean loss in *loss. */
+typedef int (*batch_grad_fn)(wn_model *m, void *ctx, const int64_t *rows, int64_t B,
+			     double *loss);
+
+static int64_t train_batch_size(const wn_model *m, const wn_train_opts *o)
 {
 	int64_t bs = o->batch > 0 ? o->batch : 128;
-	if (bs > m->max_b)
-		bs = m->max_b;
+	return bs > m->max_b ? m->max_b : bs;
+}
+
+/* The shuffled mini-batch epochs every trainer shares: the checks, one
+ * permutation an epoch, grad then an AdamW step per batch, the epoch's
+ * mean loss. */
+static int train_epochs(wn_model *m, const int32_t *y, int64_t n, const wn_train_opts *o,
+			double *epoch_loss, batch_grad_fn grad, void *ctx)
+{
+	int64_t bs = train_batch_size(m, o);
 	if (n <= 0)
 		return fail(m, WN_CORE_EINVAL, "training on %lld examples", (long long)n);
 	int rc = check_labels(m, y, n);
 	if (rc)
 		return rc;
 	int64_t *perm = malloc((size_t)n * sizeof *perm);
-	float *xb = malloc((size_t)(bs * m->d) * sizeof *xb);
-	int32_t *yb = malloc((size_t)bs * sizeof *yb);
-	if (!perm || !xb || !yb) {
-		rc = fail(m, WN_CORE_ENOMEM, "training: out of memory (n %lld)", (long long)n);
-		goto out;
-	}
+	if (!perm)
+		return fail(m, WN_CORE_ENOMEM, "training: out of memory (n %lld)", (long long)n);
 	for (int e = 0; e < o->epochs && !rc; e++, m->epoch++) {
 		wn_sample_permutation(n, o->seed, STREAM_SHUFFLE + (uint64_t)m->epoch, perm);
 		double sum = 0;
 		for (int64_t s = 0; s < n && !rc; s += bs) {
 			int64_t B = n - s < bs ? n - s : bs;
-			for (int64_t b = 0; b < B; b++) {
-				memcpy(xb + b * m->d, X + perm[s + b] * m->d, (size_t)m->d * sizeof *xb);
-				yb[b] = y[perm[s + b]];
-			}
 			double l = 0;
-			rc = wn_model_forward(m, xb, B, NULL);
-			if (!rc)
-				rc = wn_model_backward(m, yb, NULL, &l);
+			rc = grad(m, ctx, perm + s, B, &l);
 			if (!rc)
 				rc = wn_model_adamw_step(m, o);
 			sum += l * (double)B;
@@ -880,10 +842,66 @@ int wn_model_train(wn_model *m, const float *X, const int32_t *y, int64_t n,
 		if (epoch_loss && !rc)
 			epoch_loss[e] = sum / (double)n;
 	}
-out:
 	free(perm);
-	free(xb);
-	free(yb);
+	return rc;
+}
+
+/* wn_model_train's step: the batch's rows gathered into xb, yb */
+struct rows_batch {
+	const float *X;
+	const int32_t *y;
+	float *xb;
+	int32_t *yb;
+};
+
+static int rows_batch_grad(wn_model *m, void *ctx, const int64_t *rows, int64_t B, double *loss)
+{
+	struct rows_batch *c = ctx;
+	for (int64_t b = 0; b < B; b++) {
+		memcpy(c->xb + b * m->d, c->X + rows[b] * m->d, (size_t)m->d * sizeof *c->xb);
+		c->yb[b] = c->y[rows[b]];
+	}
+	int rc = wn_model_forward(m, c->xb, B, NULL);
+	return rc ? rc : wn_model_backward(m, c->yb, NULL, loss);
+}
+
+int wn_model_train(wn_model *m, const float *X, const int32_t *y, int64_t n,
+		   const wn_train_opts *o, double *epoch_loss)
+{
+	int64_t bs = train_batch_size(m, o);
+	struct rows_batch c = {X, y, malloc((size_t)(bs * m->d) * sizeof *c.xb),
+			       malloc((size_t)bs * sizeof *c.yb)};
+	int rc = c.xb && c.yb ? train_epochs(m, y, n, o, epoch_loss, rows_batch_grad, &c)
+			      : fail(m, WN_CORE_ENOMEM, "training: out of memory (n %lld)", (long long)n);
+	free(c.xb);
+	free(c.yb);
+	return rc;
+}
+
+/* PVI's null model's step: one row x, the batch's label counts */
+struct const_batch {
+	const float *x;
+	const int32_t *y;
+	int64_t *cnt;
+};
+
+static int const_batch_grad(wn_model *m, void *ctx, const int64_t *rows, int64_t B, double *loss)
+{
+	struct const_batch *c = ctx;
+	memset(c->cnt, 0, (size_t)m->C * sizeof *c->cnt);
+	for (int64_t b = 0; b < B; b++)
+		c->cnt[c->y[rows[b]]]++;
+	int rc = wn_model_forward(m, c->x, 1, NULL);
+	return rc ? rc : wn_model_backward_counts(m, c->cnt, B, loss);
+}
+
+int wn_model_train_constant(wn_model *m, const float *x, const int32_t *y, int64_t n,
+			    const wn_train_opts *o, double *epoch_loss)
+{
+	struct const_batch c = {x, y, malloc((size_t)m->C * sizeof *c.cnt)};
+	int rc = c.cnt ? train_epochs(m, y, n, o, epoch_loss, const_batch_grad, &c)
+		       : fail(m, WN_CORE_ENOMEM, "training: out of memory (n %lld)", (long long)n);
+	free(c.cnt);
 	return rc;
 }
 
