@@ -263,16 +263,23 @@ static void test_batch_sizes(void)
 	CHECK_NEAR(dc, 0, 1e-5);
 }
 
+/* SKIP unless WINNOW_TEST_CUDA=1 and the CUDA backend opens here */
+#define SKIP_UNLESS_CUDA()                                                     \
+	do {                                                                   \
+		const char *want_ = getenv("WINNOW_TEST_CUDA");                \
+		char why_[512];                                                \
+		if (!want_ || strcmp(want_, "1") != 0)                         \
+			SKIP("WINNOW_TEST_CUDA is not 1");                     \
+		wn_core *probe_ = wn_core_open(WN_DEVICE_CUDA, 0, why_, sizeof why_); \
+		if (!probe_)                                                   \
+			SKIP("%s", why_);                                      \
+		wn_core_close(probe_);                                         \
+	} while (0)
+
 static void test_cuda(void)
 {
-	const char *want = getenv("WINNOW_TEST_CUDA");
-	if (!want || strcmp(want, "1") != 0)
-		SKIP("WINNOW_TEST_CUDA is not 1");
+	SKIP_UNLESS_CUDA();
 	char err[512];
-	wn_core *probe = wn_core_open(WN_DEVICE_CUDA, 0, err, sizeof err);
-	if (!probe)
-		SKIP("%s", err);
-	wn_core_close(probe);
 	double dm = max_diff(WN_DEVICE_CUDA, WN_EMBED_POOL_MEAN, 32, err, sizeof err);
 	if (dm < 0)
 		TEST_FAIL_("%s", err);
@@ -392,14 +399,8 @@ static void test_precision_defaults(void)
  * --precision goal) and within 0.999 of the CPU twin of that precision. */
 static void test_precision_cuda(void)
 {
-	const char *want = getenv("WINNOW_TEST_CUDA");
-	if (!want || strcmp(want, "1") != 0)
-		SKIP("WINNOW_TEST_CUDA is not 1");
+	SKIP_UNLESS_CUDA();
 	char err[512];
-	wn_core *probe = wn_core_open(WN_DEVICE_CUDA, 0, err, sizeof err);
-	if (!probe)
-		SKIP("%s", err);
-	wn_core_close(probe);
 	int d = 0;
 	float *ref = encode_cases(WN_DEVICE_CUDA, WN_PREC_FP32, &d, err, sizeof err);
 	if (!ref)
