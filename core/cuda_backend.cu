@@ -256,6 +256,28 @@ static int cu_sync(void *state)
 
 /* ---- GEMM ------------------------------------------------------------------ */
 
+/* What both GEMMs check and hand cuBLAS: the operations and leading
+ * dimensions (cuBLAS wants a valid one even when k == 0). Returns 0 to go
+ * on, 1 when there is nothing to compute, or the error. */
+struct gemm_ops {
+	cublasOperation_t opa, opb;
+	int64_t la, lb;
+};
+
+static int gemm_setup(struct wn_cuda *st, int ta, int tb, int64_t m, int64_t n, int64_t k,
+		      int64_t batch, int64_t lda, int64_t ldb, struct gemm_ops *g)
+{
+	if (m < 0 || n < 0 || k < 0 || batch < 0)
+		return wn_cuda_fail(st, WN_CORE_EINVAL, "gemm: negative size");
+	if (m == 0 || n == 0 || batch == 0)
+		return 1;
+	g->opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+	g->opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+	g->la = lda > 0 ? lda : 1;
+	g->lb = ldb > 0 ? ldb : 1;
+	return 0;
+}
+
 /*
  * Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, and a
  * row-major matrix read column-major is its transpose: so cuBLAS gets B
@@ -267,16 +289,12 @@ int wn_cuda_gemm_batched(void *state, int ta, int tb, int64_t m, int64_t n, int6
 			 float beta, float *C, int64_t ldc, int64_t strideC, int64_t batch)
 {
 	struct wn_cuda *st = (struct wn_cuda *)state;
-	if (m < 0 || n < 0 || k < 0 || batch < 0)
-		return wn_cuda_fail(st, WN_CORE_EINVAL, "gemm: negative size");
-	if (m == 0 || n == 0 || batch == 0)
-		return 0;
-	cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
-	cublasOperation_t opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-	/* cuBLAS wants a valid leading dimension even when k == 0 */
-	int64_t la = lda > 0 ? lda : 1, lb = ldb > 0 ? ldb : 1;
-	cublasStatus_t s = cublasSgemmStridedBatched_64(st->blas, opb, opa, n, m, k, &alpha,
-							B, lb, strideB, A, la, strideA, &beta,
+	struct gemm_ops g;
+	int rc = gemm_setup(st, ta, tb, m, n, k, batch, lda, ldb, &g);
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	cublasStatus_t s = cublasSgemmStridedBatched_64(st->blas, g.opb, g.opa, n, m, k, &alpha,
+							B, g.lb, strideB, A, g.la, strideA, &beta,
 							C, ldc, strideC, batch);
 	return wn_cuda_check_blas(st, s, "gemm (cublasSgemmStridedBatched)");
 }
@@ -302,16 +320,13 @@ static int cu_gemm_batched_prec(void *state, int prec, int ta, int tb, int64_t m
 	case WN_PREC_FP16: ct = CUBLAS_COMPUTE_32F_FAST_16F; break;
 	default: return wn_cuda_fail(st, WN_CORE_EINVAL, "gemm: unknown precision %d", prec);
 	}
-	if (m < 0 || n < 0 || k < 0 || batch < 0)
-		return wn_cuda_fail(st, WN_CORE_EINVAL, "gemm: negative size");
-	if (m == 0 || n == 0 || batch == 0)
-		return 0;
-	cublasOperation_t opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
-	cublasOperation_t opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-	int64_t la = lda > 0 ? lda : 1, lb = ldb > 0 ? ldb : 1;
+	struct gemm_ops g;
+	int rc = gemm_setup(st, ta, tb, m, n, k, batch, lda, ldb, &g);
+	if (rc)
+		return rc > 0 ? 0 : rc;
 	cublasStatus_t s = cublasGemmStridedBatchedEx_64(
-		st->blas, opb, opa, n, m, k, &alpha, B, CUDA_R_32F, lb, strideB, A, CUDA_R_32F, la,
-		strideA, &beta, C, CUDA_R_32F, ldc, strideC, batch, ct, CUBLAS_GEMM_DEFAULT);
+		st->blas, g.opb, g.opa, n, m, k, &alpha, B, CUDA_R_32F, g.lb, strideB, A, CUDA_R_32F,
+		g.la, strideA, &beta, C, CUDA_R_32F, ldc, strideC, batch, ct, CUBLAS_GEMM_DEFAULT);
 	return wn_cuda_check_blas(st, s, "gemm (cublasGemmStridedBatchedEx)");
 }
 
