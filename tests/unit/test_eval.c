@@ -176,6 +176,29 @@ static wn_dyn_opts small_opts(void)
 	return o;
 }
 
+/* wn_dyn_fit on rows tr / ho of X gives, epoch by epoch, the held-out
+ * accuracies wn_dyn_run reports (through its epoch hook) on the matrix Xr
+ * with those rows laid out and `held` marking the held-out ones; and the
+ * model learned (blobs: not a vacuous match of zeros). */
+static void fit_matches_run(wn_core *c, const wn_dyn_opts *o, const float *Xr, const int32_t *yr,
+			    int64_t nr, const unsigned char *held, const float *X, const int32_t *y,
+			    int64_t n, const int64_t *tr, int64_t nt, const int64_t *ho, int64_t nh)
+{
+	struct seen seen = {{0}, 0};
+	wn_dyn_hooks hooks = {.epoch = on_epoch, .ctx = &seen};
+	wn_dyn_scores s;
+	char err[256] = "";
+	CHECK(wn_dyn_run(c, o, Xr, yr, nr, 2, 3, held, &hooks, &s, err, sizeof err) == 0);
+	wn_dyn_scores_free(&s);
+	double acc[4];
+	CHECK(wn_dyn_fit(c, o, X, y, n, 2, 3, tr, nt, ho, nh, wn_rng_derive(11, 0), acc, err,
+			 sizeof err) == 0);
+	CHECK_EQ_INT(seen.n, 4);
+	for (int e = 0; e < 4; e++)
+		CHECK_NEAR(acc[e], seen.acc[e], 0);
+	CHECK(acc[3] > 0.8);
+}
+
 static void test_fit_is_trains_loop(void)
 {
 	enum { N = 90 };
@@ -193,19 +216,9 @@ static void test_fit_is_trains_loop(void)
 	}
 	wn_dyn_opts o = small_opts();
 	wn_core *c = ctx(1);
-	struct seen seen = {{0}, 0};
-	wn_dyn_hooks hooks = {.epoch = on_epoch, .ctx = &seen};
-	wn_dyn_scores s;
-	char err[256] = "";
-	CHECK(wn_dyn_run(c, &o, X, y, N, 2, 3, h, &hooks, &s, err, sizeof err) == 0);
-	wn_dyn_scores_free(&s);
+	fit_matches_run(c, &o, X, y, N, h, X, y, N, tr, nt, ho, nh);
 	double acc[4];
-	CHECK(wn_dyn_fit(c, &o, X, y, N, 2, 3, tr, nt, ho, nh, wn_rng_derive(11, 0), acc, err,
-			 sizeof err) == 0);
-	CHECK_EQ_INT(seen.n, 4);
-	for (int e = 0; e < 4; e++)
-		CHECK_NEAR(acc[e], seen.acc[e], 0);
-	CHECK(acc[3] > 0.8); /* blobs: learned, not a vacuous match of zeros */
+	char err[256] = "";
 	CHECK(wn_dyn_fit(c, &o, X, y, N, 2, 3, tr, 0, ho, nh, 1, acc, err, sizeof err) == -1);
 	CHECK(strstr(err, "0 training") != NULL);
 	wn_core_close(c);
@@ -233,19 +246,9 @@ static void test_fit_repeats(void)
 	}
 	wn_dyn_opts o = small_opts();
 	wn_core *c = ctx(1);
-	struct seen seen = {{0}, 0};
-	wn_dyn_hooks hooks = {.epoch = on_epoch, .ctx = &seen};
-	wn_dyn_scores s;
-	char err[256] = "";
-	CHECK(wn_dyn_run(c, &o, Xc, yc, T + H, 2, 3, h, &hooks, &s, err, sizeof err) == 0);
-	wn_dyn_scores_free(&s);
+	fit_matches_run(c, &o, Xc, yc, T + H, h, X, y, N, tr, T, ho, H);
 	double acc[4];
-	CHECK(wn_dyn_fit(c, &o, X, y, N, 2, 3, tr, T, ho, H, wn_rng_derive(11, 0), acc, err,
-			 sizeof err) == 0);
-	CHECK_EQ_INT(seen.n, 4);
-	for (int e = 0; e < 4; e++)
-		CHECK_NEAR(acc[e], seen.acc[e], 0);
-	CHECK(acc[3] > 0.8);
+	char err[256] = "";
 	tr[5] = N;
 	CHECK(wn_dyn_fit(c, &o, X, y, N, 2, 3, tr, T, ho, H, 1, acc, err, sizeof err) == -1);
 	CHECK(strstr(err, "fit: a row number outside 0..59") != NULL);
