@@ -38,8 +38,8 @@ def softmin(C, lw, h, eps):  # -eps log sum_j exp(lw_j + (h_j - C_ij)/eps), per 
     return -eps * (m + np.log(np.exp(V - m[:, None]).sum(1)))
 
 
-def schedule(C, blur):
-    d2, b2, eps, out = 2 * C.max(), blur * blur, None, []
+def eps_schedule(cmax, blur):  # the annealed eps from 2 x the cost's max down to blur^2
+    d2, b2, eps, out = 2 * cmax, blur * blur, None, []
     k = 0
     while True:
         eps = max(d2 * 0.25 ** k, b2)
@@ -47,6 +47,10 @@ def schedule(C, blur):
             return out
         out.append(eps)
         k += 1
+
+
+def schedule(C, blur):
+    return eps_schedule(C.max(), blur)
 
 
 def ot(C, a, b, blur, tol=1e-9, iters=2000):
@@ -93,4 +97,5 @@ def main():
     print("uniform mixture distance %.6f" % divergence(X, a, T, b, blur))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -14,23 +14,13 @@ Usage: sources_peer_torch.py [--device cuda|cpu] [--float32] BLUR TARGET.jsonl S
 mixture, and the seconds of the computation alone (loading excluded) and
 of the whole process so far.
 """
-import base64
-import json
 import sys
 import time
 
 T0 = time.perf_counter()
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-
-def load(path):
-    rows = []
-    for line in open(path):
-        if line.strip():
-            e = json.loads(line)["winnow"]["emb"]
-            rows.append(np.frombuffer(base64.b64decode(e["b64"]), dtype="<f4"))
-    return np.array(rows, dtype=np.float64)
+from sources_peer import eps_schedule, load  # noqa: E402  (the numpy peer, beside this file)
 
 
 def cost(X, Y):
@@ -43,13 +33,7 @@ def softmin(C, lw, h, eps):  # -eps log sum_j exp(lw_j + (h_j - C_ij)/eps), per 
 
 
 def schedule(C, blur):
-    d2, b2, out, k = 2 * float(C.max()), blur * blur, [], 0
-    while True:
-        eps = max(d2 * 0.25 ** k, b2)
-        if eps <= b2:
-            return out
-        out.append(eps)
-        k += 1
+    return eps_schedule(float(C.max()), blur)
 
 
 def ot(C, a, b, blur, tol=1e-9, iters=2000):
