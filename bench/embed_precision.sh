@@ -15,6 +15,7 @@
 # Usage: W=.gpu/bin/winnow G=.gpu bash bench/embed_precision.sh
 set -u
 cd "$(dirname "$0")/.." || exit 2
+. bench/lib.sh
 G=${G:-$PWD/.gpu}
 W=${W:-$G/bin/winnow}
 N=${N:-50000}
@@ -32,15 +33,7 @@ WINNOW_TEST_ONLY=test_describe,test_gemm,test_row_ops timeout 120 "$G/bin/test_c
 
 echo "== model and texts"
 [ -s "$model/model.safetensors" ] || "$PY" "$WINNOW_SHARED/tools/gpu-peers.py" make-model "$model" > /dev/null || exit 1
-"$PY" - "$WINNOW_SHARED" "$N" "$work/texts.jsonl" <<'PYEOF' || exit 1
-import gzip, json, os, sys
-shared, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-t = [json.loads(l)['text'] for l in gzip.open(os.path.join(shared, 'corpora/debian.jsonl.gz'), 'rt')]
-t = (t * (n // len(t) + 1))[:n]
-with open(out, 'w') as f:
-    for x in t:
-        f.write(json.dumps({'text': x}) + '\n')
-PYEOF
+debian_texts "$WINNOW_SHARED" "$N" "$work/texts.jsonl" "$PY" || exit 1
 head -n 256 "$work/texts.jsonl" > "$work/warm.jsonl"
 
 # run LABEL ARGS...: one whole-process winnow embed of the N texts, texts/s

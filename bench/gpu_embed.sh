@@ -18,6 +18,7 @@
 # printed separately (a 256-text run).
 set -u
 cd "$(dirname "$0")/.." || exit 2
+. bench/lib.sh
 SHARED=${WINNOW_SHARED:-$(cd .. && pwd)/shared}
 PEERS=$SHARED/tools/gpu-peers.py
 N=${N:-20000}
@@ -42,15 +43,7 @@ echo "== model"
 [ -s "$model/model.safetensors" ] || python3 "$PEERS" make-model "$model" || exit 1
 
 echo "== texts"
-python3 - "$SHARED" "$N" "$work/texts.jsonl" <<'EOF' || exit 1
-import gzip, json, os, sys
-shared, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-t = [json.loads(l)['text'] for l in gzip.open(os.path.join(shared, 'corpora/debian.jsonl.gz'), 'rt')]
-t = (t * (n // len(t) + 1))[:n]
-with open(out, 'w') as f:
-    for x in t:
-        f.write(json.dumps({'text': x}) + '\n')
-EOF
+debian_texts "$SHARED" "$N" "$work/texts.jsonl" python3 || exit 1
 head -n "$N_CPU" "$work/texts.jsonl" > "$work/texts-cpu.jsonl"
 head -n 256 "$work/texts.jsonl" > "$work/texts-256.jsonl"
 

@@ -11,3 +11,16 @@ secs() {
 	printf '%.3f\n' "$best"
 }
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
+# debian_texts SHARED N OUT [PY]: the first N texts of SHARED's Debian corpus
+# (the corpus repeated when N is larger) as {"text": ...} lines in OUT.
+debian_texts() {
+	"${4:-python3}" - "$1" "$2" "$3" <<'PYEOF'
+import gzip, json, os, sys
+shared, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+t = [json.loads(l)['text'] for l in gzip.open(os.path.join(shared, 'corpora/debian.jsonl.gz'), 'rt')]
+t = (t * (n // len(t) + 1))[:n]
+with open(out, 'w') as f:
+    for x in t:
+        f.write(json.dumps({'text': x}) + '\n')
+PYEOF
+}
