@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cluster/vectors.h"
+#include "io/clock.h"
 #include "io/errf.h"
 
 #define VEC_OPTS_INIT {NULL, "winnow.emb", NULL, "auto", WN_CLUSTER_ENGINE_AUTO}
@@ -154,18 +155,11 @@ typedef struct phase_clock {
 	double wall, user, sys; /* at the start of the current phase */
 } phase_clock;
 
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void phase_read(phase_clock *p)
 {
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	p->wall = wall_now();
+	p->wall = wn_wall_seconds();
 	p->user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6;
 	p->sys = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
 }
@@ -220,13 +214,13 @@ struct load_job {
 static void *load_run(void *p)
 {
 	struct load_job *j = p;
-	double t0 = wall_now();
+	double t0 = wn_wall_seconds();
 	if (j->threads > 0)
 		omp_set_num_threads(j->threads); /* a per-thread setting in OpenMP */
 	/* the three algorithms only read X: a .npy is used where it is mapped */
 	j->rc = wn_cluster_vectors_load_mapped(&j->r->v, j->s, j->vo->field_emb, j->vo->npy, j->err,
 					       sizeof j->err);
-	j->wall = wall_now() - t0;
+	j->wall = wn_wall_seconds() - t0;
 	return NULL;
 }
 
@@ -268,13 +262,13 @@ static int run_open(struct run *r, const wn_stream_opts *io, const wn_cluster_ve
 	struct load_job job = {r, s, vo, io->threads, 0, 0, ""};
 	pthread_t th;
 	int beside = want_core && may_start_gpu(io->device) && pthread_create(&th, NULL, load_run, &job) == 0;
-	double t0 = wall_now();
+	double t0 = wn_wall_seconds();
 	if (want_core && !(r->core = wn_core_open_named(io->device, io->threads, err, errlen))) {
 		if (beside)
 			pthread_join(th, NULL);
 		return -1;
 	}
-	double open_wall = wall_now() - t0;
+	double open_wall = wn_wall_seconds() - t0;
 	if (!beside)
 		load_run(&job);
 	else

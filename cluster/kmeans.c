@@ -18,6 +18,7 @@
  * so they do not depend on the engine's float rounding or thread count.
  */
 #include "cluster/kmeans.h"
+#include "io/clock.h"
 #include "io/errf.h"
 
 #include <limits.h>
@@ -50,16 +51,7 @@ static const char *faiss_why(void)
 	return e && *e ? e : "unknown FAISS error";
 }
 
-static double clock_seconds(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double now_seconds(void) { return clock_seconds(CLOCK_MONOTONIC); }
-/* CPU time of the whole process: on a shared machine it says more than wall time */
-static double cpu_seconds(void) { return clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
+/* CPU time of the whole process (wn_cpu_seconds): on a shared machine it says more than wall time */
 
 int wn_cluster_parse_engine(const char *s)
 {
@@ -805,7 +797,7 @@ int wn_cluster_kmeans_run(wn_core *core, const wn_cluster_kmeans_opts *o, const 
 		wn_cluster_kmeans_result_free(res);
 		return -1;
 	}
-	double t0 = now_seconds(), c0 = cpu_seconds();
+	double t0 = wn_wall_seconds(), c0 = wn_cpu_seconds();
 	int assigned = 0; /* the engine's assignment came with the training */
 	if (centroids) {
 		memcpy(res->centroids, centroids, sizeof(float) * (size_t)k * (size_t)d);
@@ -817,7 +809,7 @@ int wn_cluster_kmeans_run(wn_core *core, const wn_cluster_kmeans_opts *o, const 
 		}
 		res->niter = o->niter;
 	}
-	double t1 = now_seconds(), c1 = cpu_seconds();
+	double t1 = wn_wall_seconds(), c1 = wn_cpu_seconds();
 	if (assigned ? assign_finish(o->spherical, X, n, d, res->centroids, k, res->assign, res->dist,
 				     res->sizes, &res->inertia, err, errlen)
 		     : wn_cluster_kmeans_assign(core, res->engine, o->spherical, X, n, d,
@@ -827,8 +819,8 @@ int wn_cluster_kmeans_run(wn_core *core, const wn_cluster_kmeans_opts *o, const 
 		return -1;
 	}
 	res->train_seconds = t1 - t0;
-	res->assign_seconds = now_seconds() - t1;
+	res->assign_seconds = wn_wall_seconds() - t1;
 	res->train_cpu_seconds = c1 - c0;
-	res->assign_cpu_seconds = cpu_seconds() - c1;
+	res->assign_cpu_seconds = wn_cpu_seconds() - c1;
 	return 0;
 }

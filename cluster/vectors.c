@@ -7,6 +7,7 @@
  * only the vectors are kept as a matrix.
  */
 #include "cluster/vectors.h"
+#include "io/clock.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -54,13 +55,6 @@ int wn_cluster_npy_save(const char *path, const float *m, int64_t rows, int64_t 
 		return -1;
 	}
 	return wn_embed_npy_commit(w, err, errlen);
-}
-
-static double wall_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 void wn_cluster_vectors_free(wn_cluster_vectors *v)
@@ -234,9 +228,9 @@ static int load_npy(wn_cluster_vectors *v, wn_stream *s, const char *npy, int ma
 	wn_embed_npy_reader *r;
 	int64_t rows, cols;
 	int is_map;
-	double t0 = wall_seconds();
+	double t0 = wn_wall_seconds();
 	float *M = npy_matrix(npy, mapped, &r, &rows, &cols, &is_map, err, errlen);
-	double t1 = wall_seconds();
+	double t1 = wn_wall_seconds();
 	v->t_npy_open = t1 - t0;
 	if (!M)
 		return -1;
@@ -252,7 +246,7 @@ static int load_npy(wn_cluster_vectors *v, wn_stream *s, const char *npy, int ma
 	v->dropped = calloc((size_t)(rows ? rows : 1), 1);
 	int64_t *bad_col = calloc((size_t)(rows ? rows : 1), sizeof *bad_col);
 	int64_t nbad = v->dropped && bad_col ? mark_bad_rows(M, rows, cols, v->dropped, bad_col) : 0;
-	v->t_npy_check = wall_seconds() - t1;
+	v->t_npy_check = wn_wall_seconds() - t1;
 	v->n = rows;
 	v->d = cols;
 	free(v->X);
@@ -283,9 +277,9 @@ static int vectors_load(wn_cluster_vectors *v, wn_stream *s, const char *field_e
 	memset(v, 0, sizeof *v);
 	if (!(v->sp = wn_spool_new(0, err, errlen)))
 		return -1;
-	double t0 = wall_seconds();
+	double t0 = wn_wall_seconds();
 	int rc = load_records(v, s, field_emb, npy == NULL, err, errlen);
-	v->t_records = wall_seconds() - t0;
+	v->t_records = wn_wall_seconds() - t0;
 	if (rc)
 		return -1;
 	return npy ? load_npy(v, s, npy, mapped, err, errlen) : 0;

@@ -16,6 +16,7 @@
  * small one per training batch; training steps stay at the batch size.
  */
 #include "selectors/dynamics.h"
+#include "io/clock.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -65,13 +66,6 @@ void wn_dyn_scores_free(wn_dyn_scores *s)
 	free(s->tracin);
 	free(s->traj);
 	memset(s, 0, sizeof *s);
-}
-
-double wn_dyn_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* ---- arithmetic ---- */
@@ -524,10 +518,10 @@ static int next_epoch(struct run *r, uint64_t seed, int e, int64_t *step, int64_
 		return ckpt_load(r, r->m, e + 1, P, r->d);
 	}
 	int64_t every = r->o->log_every > 0 ? r->o->log_every : spe;
-	double t0 = wn_dyn_now();
+	double t0 = wn_wall_seconds();
 	if (train_epoch(r, seed, e, step, spe, every, total, loss))
 		return -1;
-	r->step_seconds += wn_dyn_now() - t0;
+	r->step_seconds += wn_wall_seconds() - t0;
 	if (wn_model_get_params(r->m, P))
 		return model_fail(r, "checkpoint");
 	return ckpt_save(r, e + 1, P, r->d);
@@ -717,7 +711,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	memset(out, 0, sizeof *out);
 	if (check_args(o, n, d, C, err, errlen))
 		return -1;
-	double t0 = wn_dyn_now();
+	double t0 = wn_wall_seconds();
 	struct run r = {.c = c, .o = o, .hooks = hooks, .X = X, .y = y, .n = n, .d = d, .C = C, .bs = o->train.batch,
 			.eb = eval_block(o->train.batch, n), .threads = wn_core_threads(c), .merge = 1,
 			.err = err, .errlen = errlen};
@@ -751,7 +745,7 @@ int wn_dyn_run(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	}
 	average(out, o, y, C);
 	out->step_seconds = r.step_seconds;
-	out->seconds = wn_dyn_now() - t0;
+	out->seconds = wn_wall_seconds() - t0;
 	rc = 0;
 done:
 	wn_model_free(r.m);

@@ -143,8 +143,6 @@ int wn_dyn_fit(wn_core *c, const wn_dyn_opts *o, const float *X, const int32_t *
 	       const int64_t *hold_idx, int64_t n_hold, uint64_t seed, double *acc, char *err,
 	       size_t errlen);
 
-/* Monotonic wall-clock seconds: the timings the train and eval reports print. */
-double wn_dyn_now(void);
 
 /* ---- the arithmetic, on plain arrays (for tests and other steps) ---- */
 

@@ -6,6 +6,7 @@
  * the curves, then the three renderings. Writes no records.
  */
 #include "selectors/eval_step.h"
+#include "io/clock.h"
 
 #include <math.h>
 #include <omp.h>
@@ -115,7 +116,7 @@ int wn_eval_step_run(const wn_eval_opts *o, wn_stream *s, wn_step_report *rep, c
 		goto done;
 	}
 	char why[512] = "";
-	double t0 = wn_dyn_now();
+	double t0 = wn_wall_seconds();
 	if (wn_eval_run(core, &o->tr.dyn, D.v.X, D.y, D.score, D.v.n, D.v.d, D.C, holdout,
 			(uint64_t)o->tr.seed, &res, o->io.quiet ? NULL : progress, (void *)s->cmd,
 			why, sizeof why)) {
@@ -125,7 +126,7 @@ int wn_eval_step_run(const wn_eval_opts *o, wn_stream *s, wn_step_report *rep, c
 	if (!o->io.quiet)
 		fprintf(stderr, "winnow %s: %d model(s) trained in %.3f s (steps and held-out "
 			"accuracy; reading excluded)\n", s->cmd, res.ncurves * res.nfracs * res.repeats,
-			wn_dyn_now() - t0);
+			wn_wall_seconds() - t0);
 	wn_eval_meta m = {o->tr.label, o->nrules ? o->by : NULL, o->tr.dyn.hidden ? "mlp" : "linear",
 			  o->tr.dyn.hidden, o->tr.epochs, (uint64_t)o->tr.seed, D.C};
 	rc = outputs(o, &res, &m, s, err, errlen);

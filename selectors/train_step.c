@@ -7,6 +7,7 @@
  * input order with its scores.
  */
 #include "selectors/train_step.h"
+#include "io/clock.h"
 
 #include <math.h>
 #include <omp.h>
@@ -689,7 +690,7 @@ static int s2l(const wn_train_step_opts *o, struct run *r, const float *traj, in
 	       const char *cmd, char *err, size_t errlen)
 {
 	int64_t k_used = 0;
-	double t0 = wn_dyn_now();
+	double t0 = wn_wall_seconds();
 	if (!(r->cluster = malloc((size_t)(n ? n : 1) * sizeof *r->cluster)))
 		return wn_errf(err, errlen, "out of memory"), -1;
 	if (wn_s2l_cluster(r->core, traj, n, K, o->s2l_k, (uint64_t)o->seed, r->cluster, &k_used,
@@ -698,7 +699,7 @@ static int s2l(const wn_train_step_opts *o, struct run *r, const float *traj, in
 	if (!o->io.quiet)
 		fprintf(stderr, "winnow %s: S2L: %lld loss trajectories of %lld checkpoints in %lld "
 			"clusters; %.3f s\n", cmd, (long long)n, (long long)K, (long long)k_used,
-			wn_dyn_now() - t0);
+			wn_wall_seconds() - t0);
 	return 0;
 }
 
